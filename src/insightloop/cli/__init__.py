@@ -1,0 +1,1 @@
+"""insightloop.cli layer."""

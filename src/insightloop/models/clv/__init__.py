@@ -1,0 +1,1 @@
+"""insightloop.models.clv layer."""

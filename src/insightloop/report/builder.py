@@ -1,0 +1,113 @@
+"""Self-contained HTML report assembled from page modules.
+
+Each module in :mod:`insightloop.report.pages` exposes
+``build(ctx: ReportContext) -> list[Section]``; a page returns no sections when
+the warehouse lacks what it needs (e.g. no model trained yet). Charts are
+plotly figures; plotly.js is inlined once so the file works offline.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+
+@dataclass
+class Section:
+    """One titled block of the report: prose, tables and figures, in order."""
+
+    title: str
+    page: str
+    intro: str = ""
+    figures: list[go.Figure] = field(default_factory=list)
+    tables_html: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReportContext:
+    settings: Settings
+    warehouse: Warehouse
+
+
+def table_html(rows: list[dict[str, Any]], max_rows: int = 50) -> str:
+    """Render a list of records as an HTML table (escaped)."""
+    if not rows:
+        return "<p><em>no rows</em></p>"
+    cols = list(rows[0])
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
+        for r in rows[:max_rows]
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    return str(value)
+
+
+def collect_sections(ctx: ReportContext) -> list[Section]:
+    from insightloop.report import pages
+
+    sections: list[Section] = []
+    for info in sorted(pkgutil.iter_modules(pages.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"insightloop.report.pages.{info.name}")
+        sections.extend(module.build(ctx))
+    return sections
+
+
+def render(sections: list[Section], title: str = "insightloop report") -> str:
+    import plotly.io as pio
+    from plotly.offline import get_plotlyjs
+
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title>",
+        "<style>body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;"
+        "color:#222}h2{border-bottom:2px solid #4a6fa5;padding-bottom:.2em;margin-top:2em}"
+        "table{border-collapse:collapse;font-size:.85em;margin:1em 0}"
+        "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
+        "th{background:#eef2f8}nav a{margin-right:1em}</style>",
+        f"<script type='text/javascript'>{get_plotlyjs()}</script></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>Generated {datetime.now():%Y-%m-%d %H:%M}.</p><nav>",
+    ]
+    parts += [f"<a href='#s{i}'>{html.escape(s.title)}</a>" for i, s in enumerate(sections)]
+    parts.append("</nav>")
+    for i, sec in enumerate(sections):
+        parts.append(f"<section id='s{i}' data-page='{html.escape(sec.page)}'>")
+        parts.append(f"<h2>{html.escape(sec.title)}</h2>")
+        if sec.intro:
+            parts.append(f"<p>{html.escape(sec.intro)}</p>")
+        parts.extend(sec.tables_html)
+        for fig in sec.figures:
+            parts.append(pio.to_html(fig, include_plotlyjs=False, full_html=False))
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_report(settings: Settings, path: Path | None = None) -> Path:
+    """Build every page from the warehouse and write the HTML file; returns its path."""
+    ctx = ReportContext(settings=settings, warehouse=Warehouse(settings.warehouse))
+    out = path or settings.reports_dir / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text(render(collect_sections(ctx)), encoding="utf-8")
+    tmp.replace(out)
+    return out

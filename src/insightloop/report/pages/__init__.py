@@ -1,0 +1,1 @@
+"""Report pages: each module exposes ``build(ctx) -> list[Section]``."""

@@ -1,0 +1,115 @@
+"""One settings object: engine, warehouse location and artifact folders.
+
+Resolution order (first wins): explicit arguments (CLI ``--warehouse``),
+environment variables (``INSIGHTLOOP_WAREHOUSE``, ``INSIGHTLOOP_ENGINE``,
+``INSIGHTLOOP_MODELS``, ``INSIGHTLOOP_REPORTS``), a TOML config file
+(``INSIGHTLOOP_CONFIG`` or ``./insightloop.toml``, table ``[insightloop]``),
+then defaults under ``./.insightloop/``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from insightloop.errors import ConfigError
+
+Engine = Literal["duckdb", "spark"]
+ENGINES: tuple[Engine, ...] = ("duckdb", "spark")
+DEFAULT_HOME = Path(".insightloop")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the warehouse lives and which engine runs feature pipelines.
+
+    Parameters
+    ----------
+    warehouse : Path
+        DuckDB database file, the system of record.
+    engine : {"duckdb", "spark"}
+        Engine that executes the engine-neutral (Ibis) feature pipelines.
+    models_dir : Path
+        Model registry folder.
+    reports_dir : Path
+        Folder the HTML report is written to.
+    spark_master : str
+        Spark master URL when ``engine == "spark"``.
+    """
+
+    warehouse: Path = DEFAULT_HOME / "warehouse.duckdb"
+    engine: Engine = "duckdb"
+    models_dir: Path = DEFAULT_HOME / "models"
+    reports_dir: Path = DEFAULT_HOME / "reports"
+    spark_master: str = "local[2]"
+
+    @classmethod
+    def load(
+        cls,
+        warehouse: Path | str | None = None,
+        engine: str | None = None,
+        config_file: Path | str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Settings:
+        """Resolve settings from arguments, environment and config file."""
+        environ = dict(os.environ if env is None else env)
+        values: dict[str, Any] = {}
+        cfg_path = config_file or environ.get("INSIGHTLOOP_CONFIG")
+        path = Path(cfg_path) if cfg_path else Path("insightloop.toml")
+        if path.exists():
+            values.update(_read_config(path))
+        elif cfg_path:
+            raise ConfigError(f"config file {path} does not exist")
+        for key, var in (
+            ("warehouse", "INSIGHTLOOP_WAREHOUSE"),
+            ("engine", "INSIGHTLOOP_ENGINE"),
+            ("models_dir", "INSIGHTLOOP_MODELS"),
+            ("reports_dir", "INSIGHTLOOP_REPORTS"),
+            ("spark_master", "INSIGHTLOOP_SPARK_MASTER"),
+        ):
+            if environ.get(var):
+                values[key] = environ[var]
+        if warehouse is not None:
+            values["warehouse"] = warehouse
+        if engine is not None:
+            values["engine"] = engine
+        return cls.from_mapping(values)
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> Settings:
+        unknown = set(values) - {f for f in cls.__dataclass_fields__}
+        if unknown:
+            raise ConfigError(f"unknown settings {sorted(unknown)}; known: "
+                              f"{sorted(cls.__dataclass_fields__)}")
+        eng = str(values.get("engine", "duckdb")).lower()
+        if eng not in ENGINES:
+            raise ConfigError(f"engine must be one of {ENGINES}, got {eng!r}")
+        wh = Path(values.get("warehouse", cls.warehouse)).expanduser()
+        # Artifacts follow the warehouse unless set explicitly.
+        home = wh.parent
+        models = Path(values.get("models_dir", home / "models")).expanduser()
+        reports = Path(values.get("reports_dir", home / "reports")).expanduser()
+        return cls(
+            warehouse=wh,
+            engine=eng,  # type: ignore[arg-type]
+            models_dir=models,
+            reports_dir=reports,
+            spark_master=str(values.get("spark_master", "local[2]")),
+        )
+
+    def with_warehouse(self, warehouse: Path) -> Settings:
+        return replace(self, warehouse=warehouse)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    section = data.get("insightloop", data)
+    if not isinstance(section, dict):
+        raise ConfigError(f"config file {path}: [insightloop] must be a table")
+    return dict(section)

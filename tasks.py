@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Bootstrap a local virtual environment and run insightloop's main jobs.
+
+Usage::
+
+    python3 tasks.py demo [ARGS...]   # bootstrap .venv, run `insightloop demo`
+    python3 tasks.py test [ARGS...]   # bootstrap .venv, run ruff, mypy and pytest
+    python3 tasks.py bootstrap        # only create/refresh .venv
+
+Only the Python 3.11 standard library is needed to start. The environment is
+installed from ``requirements.lock`` (pinned, what CI uses) and refreshed only
+when the lock or ``pyproject.toml`` change, so the second run is fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+STAMP = VENV / ".insightloop-stamp"
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("requirements.lock", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _run(cmd: list[str], **kwargs: object) -> int:
+    return subprocess.call(cmd, cwd=ROOT, **kwargs)  # type: ignore[arg-type]
+
+
+def bootstrap() -> None:
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"insightloop needs Python 3.11, this is {sys.version.split()[0]}")
+    python = BIN / "python"
+    if not python.exists():
+        print(f"creating virtual environment at {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+    want = _fingerprint()
+    if STAMP.exists() and STAMP.read_text().strip() == want:
+        return
+    print("installing pinned dependencies from requirements.lock", flush=True)
+    pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    steps = [
+        [*pip, "install", "-q", "--no-compile", "-r", "requirements.lock"],
+        [*pip, "install", "-q", "--no-deps", "--no-build-isolation", "-e", "."],
+    ]
+    for step in steps:
+        if _run(step) != 0:
+            sys.exit(f"bootstrap failed: {' '.join(step)}")
+    STAMP.write_text(want + "\n")
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "passive")
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    env.setdefault("PYSPARK_PYTHON", str(BIN / "python"))
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def demo(args: list[str]) -> int:
+    return _run([str(BIN / "insightloop"), "demo", *args], env=_env())
+
+
+def test(args: list[str]) -> int:
+    env = _env()
+    checks = [
+        [str(BIN / "ruff"), "check", "src", "tests", "benchmarks", "tasks.py"],
+        [str(BIN / "mypy")],
+    ]
+    for check in checks:
+        print("$", " ".join(Path(c).name if i == 0 else c for i, c in enumerate(check)), flush=True)
+        if _run(check, env=env) != 0:
+            return 1
+    return _run([str(BIN / "python"), "-m", "pytest", *args], env=env)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "bootstrap"}:
+        print(__doc__)
+        return 2
+    bootstrap()
+    if argv[0] == "demo":
+        return demo(argv[1:])
+    if argv[0] == "test":
+        return test(argv[1:])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
