@@ -217,6 +217,7 @@ CREATE TABLE IF NOT EXISTS quarantine (
     ingest_id VARCHAR NOT NULL,
     table_name VARCHAR NOT NULL,
     file VARCHAR NOT NULL,
+    file_sha256 VARCHAR,
     line BIGINT,
     column_name VARCHAR,
     reason VARCHAR NOT NULL,
@@ -258,7 +259,6 @@ def create_table_sql(spec: TableSpec) -> str:
         f"{c.name} {c.sql_type}{' NOT NULL' if c.name in spec.key else ''}"
         for c in spec.columns
     )
-    return (
-        f"CREATE TABLE IF NOT EXISTS {spec.name} (\n    {cols},\n"
-        f"    PRIMARY KEY ({', '.join(spec.key)})\n)"
-    )
+    # The natural key is enforced by ingestion, not by a DuckDB index: ART indexes live
+    # in memory and would make memory grow with the warehouse.
+    return f"CREATE TABLE IF NOT EXISTS {spec.name} (\n    {cols}\n)"
