@@ -1,1 +1,1 @@
-"""insightloop.features layer."""
+"""Features: engine-neutral table-in/table-out transforms."""

@@ -1,0 +1,96 @@
+"""``insightloop profiles build`` and ``insightloop profile CUSTOMER_ID``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from insightloop.cli.app import app, profiles_app
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.errors import ConfigError
+
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="Use only data before this date (YYYY-MM-DD[ HH:MM]); default: after the "
+                    "last order.")]
+
+
+def parse_date(value: str | None, option: str = "--as-of") -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{option} expects an ISO date like 2011-09-01, got {value!r}") from None
+
+
+@profiles_app.command("build")
+def build(as_of: AsOfOpt = None, warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Build the customer 360 table `profiles` (point-in-time with --as-of)."""
+    from insightloop.services.profiles import build_profiles
+
+    settings = settings_for(warehouse)
+    with console.status("building profiles", spinner="dots") if not json_ else _null():
+        summary = build_profiles(settings, parse_date(as_of))
+    if json_:
+        print_json(summary)
+        return
+    console.print(f"[bold]{summary['customers']:,}[/] customer profiles as of {summary['as_of']} "
+                  f"on {summary['engine']} → table `profiles` in {settings.warehouse}")
+
+
+@app.command("profile")
+def profile(customer_id: Annotated[str, typer.Argument(help="Customer id.")],
+            warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Show one customer's 360 profile (with RFM, CLV, segment, scores when built)."""
+    from insightloop.services.profiles import get_profile
+
+    data = get_profile(settings_for(warehouse), customer_id)
+    if json_:
+        print_json(_clean(data))
+        return
+    grid = Table(title=f"customer {customer_id}", show_header=False)
+    for key, value in data.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                grid.add_row(f"{key}.{sub}", _show(v))
+        else:
+            grid.add_row(key, _show(value))
+    console.print(grid)
+
+
+def _clean(data: dict[str, Any]) -> dict[str, Any]:
+    import math
+
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out[k] = _clean(v)
+        elif isinstance(v, float) and math.isnan(v):
+            out[k] = None
+        elif v is not None and hasattr(v, "isoformat"):
+            out[k] = None if str(v) == "NaT" else v.isoformat()
+        elif hasattr(v, "item"):
+            item = v.item()
+            out[k] = None if isinstance(item, float) and math.isnan(item) else item
+        else:
+            out[k] = v
+    return out
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,266 @@
+"""Automatic column typing and encoding of any table for the classifiers.
+
+Every column is given one *kind*:
+
+``numeric``
+    numbers, booleans, and text columns whose non-blank values parse as numbers
+    (≥ 95 %, e.g. Telco's ``TotalCharges`` with blanks); blanks become missing.
+``categorical``
+    other text/categorical columns. The ``max_categories`` most frequent levels
+    seen at least ``min_category_count`` times are kept; rarer levels and levels
+    never seen in training fall into ``"__other__"``, missing values into
+    ``"__missing__"``.
+``date``
+    datetime columns and text columns that look like dates; expanded into
+    ``<col>__days`` (days since 1970-01-01), ``<col>__month`` and ``<col>__dow``.
+``id``
+    text columns unique on (almost) every row: identifiers, dropped.
+``constant`` / ``empty``
+    one value only / all missing: dropped (an all-missing column raises a
+    :class:`DataQualityWarning` so the user knows it carried nothing).
+
+Dropped columns are listed in :attr:`TableEncoder.dropped_` with the reason.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+from insightloop.errors import FeatureMismatchError, ModelFitError
+
+ColumnKind = Literal["numeric", "categorical", "date", "id", "constant", "empty"]
+OTHER = "__other__"
+MISSING = "__missing__"
+_DATE_PATTERN = r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
+
+
+class DataQualityWarning(UserWarning):
+    """A column was dropped or values were mapped because of their content."""
+
+
+class UnseenCategoryWarning(UserWarning):
+    """Scoring data holds category levels never seen in training (mapped to ``__other__``)."""
+
+
+def _blank_to_na(s: pd.Series) -> pd.Series:
+    """Strip text and turn empty strings into missing values."""
+    text = s.astype("string").str.strip()
+    return text.mask(text == "")
+
+
+def infer_kind(s: pd.Series, numeric_share: float = 0.95) -> ColumnKind:
+    """Infer the kind of one column.
+
+    Parameters
+    ----------
+    s : pandas.Series
+        The column.
+    numeric_share : float
+        Share of non-blank text values that must parse as numbers for a text
+        column to be typed numeric.
+
+    Returns
+    -------
+    str
+        One of ``numeric``, ``categorical``, ``date``, ``id``, ``constant``, ``empty``.
+    """
+    if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+        if s.notna().sum() == 0:
+            return "empty"
+        return "constant" if s.nunique(dropna=False) <= 1 else "numeric"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        if s.notna().sum() == 0:
+            return "empty"
+        return "constant" if s.nunique(dropna=False) <= 1 else "date"
+    text = _blank_to_na(s)
+    present = text.dropna()
+    if present.empty:
+        return "empty"
+    if pd.to_numeric(present, errors="coerce").notna().mean() >= numeric_share:
+        num = pd.to_numeric(text, errors="coerce")
+        return "constant" if num.nunique(dropna=False) <= 1 else "numeric"
+    n_unique = present.nunique()
+    if n_unique <= 1 and len(present) == len(s):
+        return "constant"
+    if present.str.match(_DATE_PATTERN).mean() >= numeric_share:
+        parsed = pd.to_datetime(present, errors="coerce", format="mixed")
+        if parsed.notna().mean() >= numeric_share:
+            return "date"
+    if len(present) >= 20 and n_unique >= 0.95 * len(s):
+        return "id"
+    return "categorical"
+
+
+def _to_datetime(s: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(s):
+        out = s
+    else:
+        out = pd.to_datetime(_blank_to_na(s), errors="coerce", format="mixed")
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_convert("UTC").dt.tz_localize(None)
+    return out
+
+
+@dataclass
+class TableEncoder:
+    """Learn column kinds on a training table and encode tables the same way.
+
+    Parameters
+    ----------
+    max_categories : int
+        Most frequent levels kept per categorical column (high-cardinality guard).
+    min_category_count : int
+        Levels seen fewer times than this in training go to ``"__other__"``.
+    """
+
+    max_categories: int = 50
+    min_category_count: int = 5
+    kinds_: dict[str, ColumnKind] = field(default_factory=dict, init=False)
+    categories_: dict[str, list[str]] = field(default_factory=dict, init=False)
+    dropped_: dict[str, str] = field(default_factory=dict, init=False)
+    columns_in_: list[str] = field(default_factory=list, init=False)
+    source_of_: dict[str, str] = field(default_factory=dict, init=False)
+    bad_numeric_share_: dict[str, float] = field(default_factory=dict, init=False)
+    rare_: dict[str, list[str]] = field(default_factory=dict, init=False)
+
+    # -- fitting ---------------------------------------------------------------------
+    def fit(self, X: pd.DataFrame) -> TableEncoder:
+        """Type every column of ``X`` and learn category levels.
+
+        Raises
+        ------
+        ModelFitError
+            When no usable feature column is left.
+        """
+        self.columns_in_ = [str(c) for c in X.columns]
+        self.kinds_, self.categories_, self.dropped_ = {}, {}, {}
+        self.bad_numeric_share_, self.rare_ = {}, {}
+        for col in X.columns:
+            name = str(col)
+            kind = infer_kind(X[col])
+            self.kinds_[name] = kind
+            if kind == "empty":
+                self.dropped_[name] = "all values missing"
+            elif kind == "constant":
+                self.dropped_[name] = "a single value"
+            elif kind == "id":
+                self.dropped_[name] = "identifier (unique per row)"
+            elif kind == "categorical":
+                counts = _blank_to_na(X[col]).value_counts()
+                keep = counts[counts >= self.min_category_count].index[: self.max_categories]
+                self.categories_[name] = sorted(str(v) for v in keep)
+                kept = set(self.categories_[name])
+                self.rare_[name] = sorted(str(v) for v in counts.index if str(v) not in kept)
+            elif kind == "numeric" and not pd.api.types.is_numeric_dtype(X[col]):
+                text = _blank_to_na(X[col])
+                bad = text.notna() & pd.to_numeric(text, errors="coerce").isna()
+                self.bad_numeric_share_[name] = float(bad.mean())
+        empty = [c for c, k in self.kinds_.items() if k == "empty"]
+        if empty:
+            warnings.warn(
+                f"dropped feature columns with no values at all: {empty}",
+                DataQualityWarning,
+                stacklevel=2,
+            )
+        if not self.feature_columns:
+            raise ModelFitError(
+                f"no usable feature column among {self.columns_in_}: "
+                f"dropped {self.dropped_}; give the model at least one informative column"
+            )
+        self.source_of_ = {}
+        for name in self.feature_columns:
+            if self.kinds_[name] == "date":
+                for part in ("days", "month", "dow"):
+                    self.source_of_[f"{name}__{part}"] = name
+            else:
+                self.source_of_[name] = name
+        return self
+
+    @property
+    def feature_columns(self) -> list[str]:
+        """Input columns that feed the model (kept after typing)."""
+        return [c for c, k in self.kinds_.items() if k in ("numeric", "categorical", "date")]
+
+    @property
+    def encoded_columns(self) -> list[str]:
+        """Column names of :meth:`transform`'s output."""
+        return list(self.source_of_)
+
+    @property
+    def categorical_columns(self) -> list[str]:
+        return [c for c in self.feature_columns if self.kinds_[c] == "categorical"]
+
+    # -- encoding --------------------------------------------------------------------
+    def check_columns(self, X: pd.DataFrame) -> None:
+        """Raise :class:`FeatureMismatchError` when feature columns are missing from ``X``."""
+        present = {str(c) for c in X.columns}
+        missing = [c for c in self.feature_columns if c not in present]
+        if missing:
+            extra = sorted(present - set(self.columns_in_))
+            raise FeatureMismatchError(
+                f"data lacks {len(missing)} feature column(s) the model was trained on: "
+                f"{missing}; extra columns not used by the model: {extra}. "
+                "Score data with the same columns as the training data."
+            )
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Encode ``X``: numeric floats, categoricals as pandas ``category``, dates as parts.
+
+        Raises
+        ------
+        FeatureMismatchError
+            When feature columns are missing or a numeric column holds mostly text.
+        """
+        self.check_columns(X)
+        X = X.rename(columns=str)
+        out: dict[str, pd.Series] = {}
+        unseen: dict[str, int] = {}
+        for name in self.feature_columns:
+            s = X[name]
+            kind = self.kinds_[name]
+            if kind == "numeric":
+                out[name] = self._numeric(name, s)
+            elif kind == "date":
+                d = _to_datetime(s)
+                days = (d - pd.Timestamp("1970-01-01")) / pd.Timedelta(days=1)
+                out[f"{name}__days"] = days.astype("float64")
+                out[f"{name}__month"] = d.dt.month.astype("float64")
+                out[f"{name}__dow"] = d.dt.dayofweek.astype("float64")
+            else:
+                levels = self.categories_[name]
+                text = _blank_to_na(s)
+                known = text.isin(levels) | text.isna()
+                n_unseen = int((~known & ~text.isin(self.rare_.get(name, []))).sum())
+                if n_unseen:
+                    unseen[name] = n_unseen
+                mapped = text.where(known, OTHER).fillna(MISSING)
+                out[name] = pd.Categorical(mapped, categories=[*levels, OTHER, MISSING])
+        if unseen:
+            warnings.warn(
+                f"category levels never seen in training were scored as '{OTHER}': "
+                f"{unseen} (column: rows)",
+                UnseenCategoryWarning,
+                stacklevel=2,
+            )
+        return pd.DataFrame(out, index=X.index)
+
+    def _numeric(self, name: str, s: pd.Series) -> pd.Series:
+        if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
+            return s.astype("float64")
+        text = _blank_to_na(s)
+        num = pd.to_numeric(text, errors="coerce")
+        bad = float((text.notna() & num.isna()).mean())
+        limit = max(0.05, 2 * self.bad_numeric_share_.get(name, 0.0))
+        if bad > limit:
+            examples = text[text.notna() & num.isna()].unique()[:5].tolist()
+            raise FeatureMismatchError(
+                f"numeric feature {name!r} holds {bad:.1%} non-numeric values "
+                f"(e.g. {examples}); in training it held "
+                f"{self.bad_numeric_share_.get(name, 0.0):.1%}. Fix the column or retrain."
+            )
+        return num.astype("float64")
+

@@ -1,0 +1,301 @@
+"""CLV services: backtest a purchase model on any transaction file; build the ``clv`` table.
+
+Thin orchestration over :mod:`insightloop.models.clv`: file reading and
+warehouse I/O live here, the statistics live in the models.
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insightloop.errors import InputFileError, ModelFitError, SchemaError, WarehouseError
+from insightloop.models.clv.bgnbd import BetaGeoModel
+from insightloop.models.clv.data import summary_from_transactions
+from insightloop.models.clv.gamma_gamma import GammaGammaModel
+from insightloop.models.clv.lifetime_value import customer_lifetime_value
+from insightloop.models.clv.selection import CANDIDATES, make_model, select_purchase_model
+from insightloop.storage.warehouse import Warehouse, has_table, write_frame
+
+WEEK_DAYS = 7.0
+MODELS = ("auto", *CANDIDATES)
+_WHITESPACE = {"whitespace", "space", "spaces", "\\s+", " ", "ws"}
+
+
+# -- file reading ----------------------------------------------------------------------------
+def _sniff_sep(path: Path) -> str:
+    with path.open("r", encoding="utf-8", errors="replace") as fh:
+        head = fh.read(65536)
+    if not head.strip():
+        raise InputFileError(f"{path} is empty")
+    lines = [ln for ln in head.splitlines() if ln.strip()][:20]
+    try:
+        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
+    except csv.Error:
+        if all(len(ln.split()) > 1 for ln in lines):
+            return r"\s+"
+        return ","
+
+
+def read_transactions(path: Path | str, columns: list[str], *, sep: str | None = None,
+                      time_col: str | None = None, date_format: str | None = None
+                      ) -> pd.DataFrame:
+    """Read a CSV/whitespace/Parquet transaction file; check ``columns`` are there.
+
+    ``sep`` None sniffs the delimiter (``,`` ``;`` tab ``|`` or whitespace);
+    "whitespace" (or ``\\s+``) reads whitespace-separated files like CDNOW.
+    The time column is parsed with ``date_format`` (e.g. ``%Y%m%d``) when given.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise InputFileError(f"file {p} does not exist")
+    if p.is_dir():
+        raise InputFileError(f"{p} is a folder, expected a transaction file")
+    try:
+        if p.suffix.lower() in {".parquet", ".pq"}:
+            df = pd.read_parquet(p)
+        else:
+            delim = _sniff_sep(p) if sep is None else (r"\s+" if sep in _WHITESPACE else sep)
+            dtype = {time_col: str} if time_col else None
+            kwargs: dict[str, Any] = {"sep": delim, "dtype": dtype}
+            if delim != r"\s+":
+                kwargs["skipinitialspace"] = True
+            df = pd.read_csv(p, **kwargs)
+    except InputFileError:
+        raise
+    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"cannot read {p}: {exc}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise SchemaError(
+            f"column {missing[0]!r} not found in {p}" + (f" (also missing: {missing[1:]})"
+                                                          if len(missing) > 1 else "")
+            + f"; columns are: {', '.join(df.columns)}"
+            + ("; for whitespace-separated files pass --sep whitespace" if len(df.columns) == 1
+               else "")
+        )
+    if df.empty:
+        raise InputFileError(f"{p} has no rows")
+    if time_col:
+        raw = df[time_col]
+        try:
+            parsed = pd.to_datetime(raw.astype(str).str.strip() if raw.dtype == object else raw,
+                                    format=date_format, errors="coerce")
+        except (ValueError, TypeError) as exc:
+            raise InputFileError(f"cannot parse {time_col!r} in {p}: {exc}") from None
+        bad = parsed.isna() & raw.notna()
+        if bad.any():
+            first = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputFileError(
+                f"{int(bad.sum())} values of {time_col!r} in {p} are not dates "
+                f"(first: {raw.iloc[first]!r} at data row {first + 1})"
+                + ("" if date_format else "; pass --date-format, e.g. %Y%m%d")
+            )
+        df[time_col] = parsed
+    return df
+
+
+# -- backtest ------------------------------------------------------------------------------
+def evaluate_clv_frame(
+    df: pd.DataFrame,
+    customer_col: str,
+    time_col: str,
+    amount_col: str | None,
+    calibration_end: Any,
+    holdout_end: Any = None,
+    model: str = "auto",
+) -> dict[str, Any]:
+    """Backtest on a parsed transaction frame (see :func:`evaluate_clv_file`)."""
+    if model not in MODELS:
+        raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    times = pd.to_datetime(df[time_col])
+    cal = pd.Timestamp(calibration_end)
+    last = times.max().floor("D")
+    hold = pd.Timestamp(holdout_end) if holdout_end is not None else last
+    if cal >= last:
+        raise ValueError(f"calibration_end {cal.date()} leaves no holdout: the last "
+                         f"transaction is on {last.date()}")
+    summ = summary_from_transactions(df, customer_col, time_col, amount_col, cal, hold,
+                                     time_unit_days=WEEK_DAYS)
+    horizon = float(summ["duration_holdout"].iloc[0])
+    x, t_x, t_big = summ["frequency"], summ["recency"], summ["T"]
+    validation: dict[str, float] = {}
+    if model == "auto":
+        sel = select_purchase_model(df, customer_col, time_col, cal, full_summary=summ,
+                                    time_unit_days=WEEK_DAYS)
+        fitted, chosen, validation = sel.model, sel.name, sel.validation_mae
+    else:
+        fitted, chosen = make_model(model).fit(x, t_x, t_big), model
+    pred = np.asarray(fitted.expected_purchases(horizon, x, t_x, t_big), dtype=np.float64)
+    actual = summ["frequency_holdout"].to_numpy(np.float64)
+    t_arr = t_big.to_numpy(np.float64)
+    rate = np.divide(x.to_numpy(np.float64), t_arr, out=np.zeros_like(t_arr), where=t_arr > 0)
+    naive = rate * horizon
+    err = pred - actual
+    corr = float(np.corrcoef(pred, actual)[0, 1]) if pred.std() > 0 and actual.std() > 0 else 0.0
+    return {
+        "customers": len(summ),
+        "actual_total": float(actual.sum()),
+        "predicted_total": float(pred.sum()),
+        "mae": float(np.mean(np.abs(err))),
+        "rmse": float(np.sqrt(np.mean(err**2))),
+        "corr": corr,
+        "naive_mae": float(np.mean(np.abs(naive - actual))),
+        "predicted_vs_actual_pct": float(100.0 * (pred.sum() / actual.sum() - 1.0))
+        if actual.sum() > 0 else None,
+        "model": chosen,
+        "params": {k: float(v) for k, v in fitted.params_.items()},
+        "validation_mae": validation,
+        "calibration_end": cal.date().isoformat(),
+        "holdout_end": hold.date().isoformat(),
+        "holdout_weeks": horizon,
+    }
+
+
+def evaluate_clv_file(
+    path: Path | str,
+    customer_col: str,
+    time_col: str,
+    amount_col: str | None,
+    calibration_end: Any,
+    holdout_end: Any = None,
+    model: str = "auto",
+    *,
+    sep: str | None = None,
+    date_format: str | None = None,
+) -> dict[str, Any]:
+    """Fit on transactions up to ``calibration_end``; score repeat purchases in the holdout.
+
+    Holdout purchases are repeat transaction days in ``(calibration_end,
+    holdout_end]`` of customers first seen by ``calibration_end``; the default
+    ``holdout_end`` is the last date in the file. ``model="auto"`` chooses
+    between BG/NBD and Pareto/NBD by validation inside the calibration period
+    (:mod:`insightloop.models.clv.selection`). ``naive_mae`` extrapolates each
+    customer's calibration rate ``frequency / T`` over the holdout. Time unit:
+    weeks.
+    """
+    cols = [customer_col, time_col] + ([amount_col] if amount_col else [])
+    df = read_transactions(path, cols, sep=sep, time_col=time_col, date_format=date_format)
+    try:
+        return evaluate_clv_frame(df, customer_col, time_col, amount_col, calibration_end,
+                                  holdout_end, model)
+    except SchemaError:
+        raise
+    except ValueError as exc:
+        if isinstance(exc, ModelFitError):
+            raise
+        raise InputFileError(f"{path}: {exc}") from None
+
+
+# -- warehouse table ------------------------------------------------------------------------
+_ORDERS_SQL = """
+SELECT customer_id, CAST(date_trunc('day', order_time) AS TIMESTAMP) AS day,
+       SUM(quantity * unit_price) AS net
+FROM orders
+WHERE customer_id IS NOT NULL
+  AND (status IS NULL OR lower(status) <> 'cancelled')
+  AND order_time <= ?
+GROUP BY 1, 2
+"""
+
+
+def _fit_with_fallback(make: Any, *args: Any) -> Any:
+    try:
+        return make(0.0).fit(*args)
+    except ModelFitError:
+        return make(0.01).fit(*args)
+
+
+def build_clv(
+    warehouse: Warehouse | Path | str,
+    as_of: Any = None,
+    horizon_months: int = 12,
+    discount_rate: float = 0.01,
+    model: str = "bgnbd",
+) -> dict[str, Any]:
+    """Fit BG/NBD (or ``model``) + Gamma-Gamma on ``orders`` and write table ``clv``.
+
+    Orders: known customer, status not cancelled, amounts netted per customer
+    per day (``quantity * unit_price``, returns are negative lines); a day whose
+    net is <= 0 (only returns) is not a purchase. ``as_of`` (default: the last
+    order time) ends the calibration period; later orders are ignored. Weekly
+    time unit; monthly ``discount_rate``. The table is replaced in one
+    transaction. Customers with no repeat purchase get the population mean spend.
+    """
+    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    if model not in MODELS:
+        raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    with wh.connect(read_only=isinstance(wh.path, Path)) as con:
+        if not has_table(con, "orders"):
+            raise WarehouseError(f"warehouse {wh.path} has no orders table; ingest orders first")
+        if as_of is None:
+            row = con.execute("SELECT max(order_time) FROM orders WHERE customer_id IS NOT NULL"
+                              ).fetchone()
+            if row is None or row[0] is None:
+                raise WarehouseError(f"warehouse {wh.path} has no orders with a customer_id")
+            cutoff = pd.Timestamp(row[0])
+        else:
+            cutoff = pd.Timestamp(as_of)
+        daily = con.execute(_ORDERS_SQL, [cutoff.to_pydatetime()]).df()
+    daily = daily[daily["net"] > 0]
+    if daily.empty:
+        raise WarehouseError(f"no completed customer orders on or before {cutoff} in {wh.path}")
+    summ = summary_from_transactions(daily, "customer_id", "day", "net", cutoff.floor("D"),
+                                     time_unit_days=WEEK_DAYS)
+    x, t_x, t_big, m = summ["frequency"], summ["recency"], summ["T"], summ["monetary_value"]
+    if model == "auto":
+        sel = select_purchase_model(daily, "customer_id", "day", cutoff.floor("D"),
+                                    full_summary=summ, time_unit_days=WEEK_DAYS)
+        purchase, chosen = sel.model, sel.name
+    else:
+        chosen = model
+        cls = CANDIDATES[model]
+        purchase = _fit_with_fallback(lambda pen: cls(penalizer=pen), x, t_x, t_big)  # type: ignore[call-arg]
+    spend = _fit_with_fallback(lambda pen: GammaGammaModel(penalizer=pen), x, m)
+    if spend.q_ <= 1:
+        spend = GammaGammaModel(penalizer=0.01).fit(x, m)
+    p_alive = purchase.probability_alive(x, t_x, t_big)
+    weeks = horizon_months * 365.25 / 12.0 / WEEK_DAYS
+    expected = purchase.expected_purchases(weeks, x, t_x, t_big)
+    value = spend.conditional_expected_average_profit(x, m)
+    clv = customer_lifetime_value(purchase, spend, x, t_x, t_big, m, horizon_months,
+                                  discount_rate, WEEK_DAYS)
+    fitted_at = datetime.now().replace(microsecond=0)
+    exp_col = f"expected_purchases_{horizon_months}m"
+    frame = pd.DataFrame({
+        "customer_id": summ.index.astype(str),
+        "frequency": x.to_numpy(np.int64),
+        "recency": t_x.to_numpy(np.float64),
+        "T": t_big.to_numpy(np.float64),
+        "monetary_value": m.to_numpy(np.float64),
+        "p_alive": p_alive,
+        exp_col: expected,
+        "expected_avg_value": value,
+        "clv": clv,
+        "model": f"{chosen}+gamma_gamma",
+        "fitted_at": pd.Timestamp(fitted_at),
+    })
+    with wh.transaction() as con:
+        write_frame(con, "clv", frame, replace=True)
+    return {
+        "table": "clv",
+        "customers": len(frame),
+        "repeat_buyers": int((x > 0).sum()),
+        "as_of": cutoff.isoformat(),
+        "model": f"{chosen}+gamma_gamma",
+        "purchase_params": {k: float(v) for k, v in purchase.params_.items()},
+        "spend_params": {k: float(v) for k, v in spend.params_.items()},
+        "horizon_months": horizon_months,
+        "discount_rate": discount_rate,
+        "expected_purchases_column": exp_col,
+        "total_clv": float(np.sum(clv)),
+        "mean_clv": float(np.mean(clv)),
+        "median_clv": float(np.median(clv)),
+        "fitted_at": fitted_at.isoformat(),
+    }

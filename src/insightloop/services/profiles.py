@@ -1,0 +1,105 @@
+"""Use cases for customer 360 profiles: compute, build into the warehouse, look up one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from insightloop.errors import NotFoundError, WarehouseError
+from insightloop.features.profiles import PROFILE_COLUMNS, profile_expr
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse, has_table
+
+OPTIONAL_INPUTS = ("products", "customers", "events")
+# Tables written by later stages, keyed by customer_id, shown with a profile when present.
+ENRICHMENTS = ("rfm", "clv", "segment_members", "scores")
+
+
+def default_as_of(con: duckdb.DuckDBPyConnection) -> datetime:
+    """Midnight after the last order: every loaded order counts."""
+    row = con.execute("SELECT max(order_time) FROM orders").fetchone()
+    if not row or row[0] is None:
+        raise WarehouseError("table `orders` is empty; ingest orders first "
+                             "(`insightloop ingest orders FILE`)")
+    last: datetime = row[0]
+    return datetime(last.year, last.month, last.day) + timedelta(days=1)
+
+
+def _inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
+    names = ["orders"]
+    for name in OPTIONAL_INPUTS:
+        row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
+        if row and row[0]:
+            names.append(name)
+    return names
+
+
+def _expr(backend: Any, names: list[str], as_of: datetime) -> Any:
+    tables = {n: backend.table(n) for n in names}
+    return profile_expr(tables["orders"], as_of, products=tables.get("products"),
+                        customers=tables.get("customers"), events=tables.get("events"))
+
+
+def compute_profiles(warehouse: Warehouse, as_of: datetime | None = None,
+                     engine: str = "duckdb", spark_master: str = "local[2]") -> pd.DataFrame:
+    """Profiles as a DataFrame (one row per customer), using only data before ``as_of``."""
+    with warehouse.connect(read_only=warehouse.exists) as con:
+        as_of = as_of or default_as_of(con)
+        names = _inputs(con)
+        if engine == "spark":
+            from insightloop.storage.spark import spark_backend
+
+            backend = spark_backend(con, names, master=spark_master)
+            frame = _expr(backend, names, as_of).to_pandas()
+        else:
+            frame = _expr(warehouse.ibis(con), names, as_of).to_pandas()
+    return frame.loc[:, list(PROFILE_COLUMNS)].reset_index(drop=True)
+
+
+def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[str, Any]:
+    """Compute profiles on the configured engine and replace table ``profiles`` atomically."""
+    wh = Warehouse(settings.warehouse)
+    if settings.engine == "spark":
+        frame = compute_profiles(wh, as_of, engine="spark", spark_master=settings.spark_master)
+        with wh.transaction() as con:
+            con.register("__profiles", frame)
+            con.execute("CREATE OR REPLACE TABLE profiles AS SELECT * FROM __profiles")
+            con.unregister("__profiles")
+    else:
+        import ibis
+
+        with wh.transaction() as con:
+            as_of = as_of or default_as_of(con)
+            expr = _expr(wh.ibis(con), _inputs(con), as_of)
+            # Compiled SQL runs inside DuckDB: out-of-core, no round trip through pandas.
+            con.execute(f"CREATE OR REPLACE TABLE profiles AS {ibis.to_sql(expr, dialect='duckdb')}")
+    with wh.connect(read_only=True) as con:
+        row = con.execute(
+            "SELECT count(*), any_value(as_of), sum(monetary), avg(frequency) FROM profiles"
+        ).fetchone()
+    assert row is not None
+    return {"customers": int(row[0]), "as_of": row[1], "engine": settings.engine,
+            "net_revenue": float(row[2] or 0.0), "mean_frequency": float(row[3] or 0.0)}
+
+
+def get_profile(settings: Settings, customer_id: str) -> dict[str, Any]:
+    """One customer's profile with every enrichment present (RFM, CLV, segment, scores)."""
+    wh = Warehouse(settings.warehouse)
+    with wh.connect(read_only=True) as con:
+        if not has_table(con, "profiles"):
+            raise WarehouseError("no profiles yet; run `insightloop profiles build` first")
+        rows = con.execute("SELECT * FROM profiles WHERE customer_id = ?", [customer_id]).df()
+        if rows.empty:
+            raise NotFoundError(f"customer {customer_id!r} has no profile in {settings.warehouse}")
+        out: dict[str, Any] = rows.iloc[0].to_dict()
+        for table in ENRICHMENTS:
+            if has_table(con, table):
+                extra = con.execute(f"SELECT * FROM {table} WHERE customer_id = ?",
+                                    [customer_id]).df()
+                if not extra.empty:
+                    out[table] = {k: v for k, v in extra.iloc[0].to_dict().items()
+                                  if k != "customer_id"}
+    return out
