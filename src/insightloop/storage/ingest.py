@@ -334,7 +334,9 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
     con.execute("DROP TABLE IF EXISTS __typed")
     con.execute(f"""
         CREATE TEMP TABLE __typed AS
-        WITH r AS (SELECT s.__line, {raw_sel}, to_json(s)::VARCHAR AS __src FROM __stage s),
+        WITH r AS (SELECT s.__line, {raw_sel},
+                   json_merge_patch(to_json(s), '{{"__line": null}}')::VARCHAR AS __src
+                   FROM __stage s),
         t AS (SELECT *, {typed_sel} FROM r),
         d AS (SELECT *, {', '.join(rest) if rest else '1 AS __nothing'} FROM t),
         e AS (SELECT *, {', '.join(errs)} FROM d)

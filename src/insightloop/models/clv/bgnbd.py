@@ -127,8 +127,8 @@ class BetaGeoModel:
         repeat = float(w[x > 0].sum())
         if repeat == 0:
             raise ModelFitError(
-                f"BetaGeoModel needs at least one repeat buyer (frequency > 0), got 0 of "
-                f"{total:g} customers; extend the calibration period"
+                f"BetaGeoModel needs at least one repeat buyer, got 0 (frequency > 0 for 0 of "
+                f"{total:g} customers); extend the calibration period"
             )
         if x.size == 1:
             raise ModelFitError(

@@ -115,8 +115,8 @@ class GammaGammaModel:
         self.n_excluded_ = int(np.sum(~repeat))
         if not np.any(repeat):
             raise ModelFitError(
-                f"GammaGammaModel needs at least one repeat buyer (frequency > 0), got 0 of "
-                f"{x.size} customers"
+                f"GammaGammaModel needs at least one repeat buyer, got 0 (frequency > 0 for 0 of "
+                f"{x.size} customers)"
             )
         w, (x, m) = compress(w_all[repeat] if w_all.size == repeat.size else w_all,
                              x[repeat], m[repeat])

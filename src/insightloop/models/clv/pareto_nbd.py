@@ -103,8 +103,8 @@ class ParetoNBDModel:
         total = float(w.sum())
         if not np.any(x > 0):
             raise ModelFitError(
-                f"ParetoNBDModel needs at least one repeat buyer (frequency > 0), got 0 of "
-                f"{total:g} customers"
+                f"ParetoNBDModel needs at least one repeat buyer, got 0 (frequency > 0 for 0 of "
+                f"{total:g} customers)"
             )
         if x.size == 1:
             raise ModelFitError(
