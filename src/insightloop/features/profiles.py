@@ -33,7 +33,7 @@ PROFILE_COLUMNS = (
 
 def _days_between(later: ir.TimestampValue, earlier: ir.TimestampValue) -> ir.FloatingValue:
     secs = later.epoch_seconds() - earlier.epoch_seconds()
-    return (secs.cast("float64") / SECONDS_PER_DAY).round(6)
+    return secs.cast("float64") / SECONDS_PER_DAY
 
 
 def _mode(table: ir.Table, value: str, name: str, weight: str | None = None) -> ir.Table:
@@ -78,11 +78,11 @@ def profile_expr(
     """
     cutoff = ibis.literal(as_of, type="timestamp")
     o = orders.filter(orders.customer_id.notnull(), orders.order_time < cutoff)
-    o = o.mutate(amount=(o.quantity * o.unit_price).cast("float64"))
+    o = o.mutate(cents=(o.quantity * o.unit_price * 100).round().cast("int64"))
     buys = o.filter(o.quantity > 0, o.status != "cancelled")
 
     lines = o.group_by("customer_id").aggregate(
-        monetary=o.amount.sum().round(2),
+        monetary_cents=o.cents.sum(),
         n_lines=_.count(),
         n_returns=(o.quantity < 0).cast("int64").sum(),
         returned_items=(-o.quantity).sum(where=o.quantity < 0),
@@ -92,7 +92,7 @@ def profile_expr(
         first_order_time=buys.order_time.min(),
         last_order_time=buys.order_time.max(),
         frequency=buys.order_id.nunique(),
-        gross_revenue=buys.amount.sum().round(2),
+        gross_cents=buys.cents.sum(),
         n_items=buys.quantity.sum(),
     )
     order_level = buys.group_by(["customer_id", "order_id"]).aggregate(t=buys.order_time.min())
@@ -140,19 +140,19 @@ def profile_expr(
         recency_days=_days_between(cutoff, joined.last_order_time),
         tenure_days=_days_between(cutoff, joined.first_order_time),
         frequency=freq,
-        monetary=joined.monetary,
-        gross_revenue=joined.gross_revenue.fill_null(0.0),
-        avg_order_value=ibis.ifelse(freq > 0, (joined.gross_revenue / freq).round(2), None),
+        monetary=joined.monetary_cents / 100.0,
+        gross_revenue=joined.gross_cents.fill_null(0) / 100.0,
+        avg_order_value=ibis.ifelse(freq > 0, joined.gross_cents / freq / 100.0, None),
         n_orders=freq,
         n_items=joined.n_items.fill_null(0),
         n_lines=joined.n_lines,
         n_returns=joined.n_returns,
         return_rate=ibis.ifelse(
             joined.n_items.fill_null(0) > 0,
-            (joined.returned_items.fill_null(0) / joined.n_items).round(6), None),
+            joined.returned_items.fill_null(0) / joined.n_items, None),
         inter_purchase_days=ibis.ifelse(
             freq > 1,
-            (_days_between(joined.last_order_time, joined.first_order_time) / (freq - 1)).round(6),
+            _days_between(joined.last_order_time, joined.first_order_time) / (freq - 1),
             None),
         **{f"fav_product_{i}": joined[f"fav_product_{i}"] for i in range(1, TOP_N + 1)},
         **{f"fav_category_{i}": col(f"fav_category_{i}", "string") for i in range(1, TOP_N + 1)},
