@@ -1,0 +1,53 @@
+"""``insightloop demo`` and ``insightloop report``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from insightloop.cli.app import app
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+
+DEMO_WAREHOUSE = Path("insightloop_demo") / "warehouse.duckdb"
+
+
+@app.command()
+def demo(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Run the whole loop on the bundled Online Retail sample and write the HTML report.
+
+    Uses --warehouse or $INSIGHTLOOP_WAREHOUSE when given, else ./insightloop_demo/.
+    """
+    from insightloop.services.demo import run_demo
+
+    if warehouse is None and not os.environ.get("INSIGHTLOOP_WAREHOUSE"):
+        warehouse = DEMO_WAREHOUSE
+    settings = settings_for(warehouse)
+    if json_:
+        result = run_demo(settings)
+        print_json({"warehouse": str(result.warehouse), "report": str(result.report),
+                    **result.steps})
+        return
+    with console.status("demo", spinner="dots") as status:
+        result = run_demo(settings, on_step=lambda m: (status.update(m), console.log(m)))
+    ing = result.steps["ingest"]
+    console.print(f"ingested {ing['rows_in']:,} sample rows: {ing['rows_loaded']:,} loaded, "
+                  f"{ing['rows_quarantined']:,} quarantined, {ing['rows_duplicate']:,} already there")
+    console.print(f"{result.steps['profiles']['customers']:,} customer profiles in "
+                  f"{result.warehouse}")
+    console.print(f"[bold green]report:[/] {result.report.resolve()}")
+
+
+@app.command()
+def report(
+    warehouse: WarehouseOpt = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="HTML file to write.")] = None,
+) -> None:
+    """Write the self-contained HTML report from what the warehouse holds."""
+    from insightloop.report.builder import write_report
+
+    path = write_report(settings_for(warehouse), output)
+    console.print(f"report: {path.resolve()}")
