@@ -17,7 +17,8 @@ app.add_typer(clv_app, name="clv")
 
 @evaluate_app.command("clv")
 def evaluate_clv(
-    data: Annotated[Path, typer.Option("--data", help="Transaction file (CSV, whitespace, Parquet).")],
+    data: Annotated[Path, typer.Option(
+        "--data", help="Transaction file (CSV, whitespace, Parquet).")],
     customer: Annotated[str, typer.Option("--customer", help="Customer id column.")],
     time: Annotated[str, typer.Option("--time", help="Transaction date/time column.")],
     calibration_end: Annotated[str, typer.Option("--calibration-end",
@@ -42,7 +43,8 @@ def evaluate_clv(
         return
     console.print(
         f"[bold]{result['model']}[/] on {result['customers']:,} customers, holdout "
-        f"{result['calibration_end']}..{result['holdout_end']} ({result['holdout_weeks']:.1f} weeks)"
+        f"{result['calibration_end']}..{result['holdout_end']} "
+        f"({result['holdout_weeks']:.1f} weeks)"
     )
     pct = result["predicted_vs_actual_pct"]
     console.print(f"predicted {result['predicted_total']:,.0f} vs actual "

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import InputFileError, ModelFitError, SchemaError, WarehouseError
-from insightloop.models.clv.bgnbd import BetaGeoModel
 from insightloop.models.clv.data import summary_from_transactions
 from insightloop.models.clv.gamma_gamma import GammaGammaModel
 from insightloop.models.clv.lifetime_value import customer_lifetime_value

@@ -78,7 +78,7 @@ def compress(weights: ArrayLike | None, *columns: FloatArray
     stacked = np.column_stack([c[keep] for c in columns])
     uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
     summed = np.bincount(inverse.reshape(-1), weights=w[keep], minlength=uniq.shape[0])
-    return summed, [uniq[:, j].copy() for j in range(uniq.shape[1])]
+    return summed.astype(np.float64), [uniq[:, j].copy() for j in range(uniq.shape[1])]
 
 
 def minimize_log_params(
@@ -102,10 +102,12 @@ def minimize_log_params(
     if best is None:
         raise ModelFitError(f"{model}: the optimiser found no finite likelihood; "
                             "try penalizer=0.01")
-    if np.any(np.abs(best.x) > 19.0):
+    if np.any(np.abs(best.x) > 15.0):
         raise ModelFitError(
-            f"{model}: a parameter ran to its bound (log-parameters {np.round(best.x, 2)}); "
-            "the data cannot identify the model; try penalizer=0.01"
+            f"{model}: a parameter ran off to 0 or infinity (parameters "
+            f"{np.array2string(np.exp(best.x), precision=3)} on the internal time scale); the "
+            "data cannot identify the model (e.g. no heterogeneity or no dropout); "
+            "try penalizer=0.01"
         )
     return np.asarray(best.x, dtype=np.float64), float(best.fun)
 

@@ -256,5 +256,8 @@ def _log_hyp2f1(a: FloatArray, b: FloatArray, c: FloatArray, z: FloatArray) -> F
     out = np.where(ok, log_direct, log_euler)
     if not np.all(np.isfinite(out)):
         bad = int(np.sum(~np.isfinite(out)))
-        raise FloatingPointError(f"hypergeometric term not finite for {bad} customers")
+        raise ModelFitError(
+            f"BetaGeoModel: the hypergeometric term is not finite for {bad} customers; the "
+            "fitted parameters are degenerate, refit with penalizer=0.01"
+        )
     return out

@@ -59,7 +59,8 @@ def summary_from_transactions(
     """
     for col in (customer_col, time_col) + ((amount_col,) if amount_col else ()):
         if col not in df.columns:
-            raise SchemaError(f"column {col!r} not found; columns are: {', '.join(map(str, df.columns))}")
+            raise SchemaError(f"column {col!r} not found; columns are: "
+                              f"{', '.join(map(str, df.columns))}")
     if freq not in _FREQ_DAYS:
         raise ValueError(f"freq must be one of {', '.join(_FREQ_DAYS)}, got {freq!r}")
     unit = float(time_unit_days) if time_unit_days is not None else _FREQ_DAYS[freq]

@@ -162,6 +162,8 @@ class GammaGammaModel:
         population_mean = v * p / (q - 1.0)
         if frequency is None and monetary_value is None:
             return np.array([population_mean])
+        if frequency is None or monetary_value is None:
+            raise ValueError("pass both frequency and monetary_value, or neither")
         x, m = _validate(frequency, monetary_value, for_fit=False)
         weight = p * x / (p * x + q - 1.0)
         return (1.0 - weight) * population_mean + weight * np.where(x > 0, m, 0.0)

@@ -1,0 +1,43 @@
+"""Report page: customer lifetime value distribution and the most valuable customers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from insightloop.errors import InsightloopError
+
+if TYPE_CHECKING:
+    from insightloop.report.builder import ReportContext, Section
+
+
+def build(ctx: ReportContext) -> list[Section]:
+    """CLV histogram and top-20 table from table ``clv``; [] when the table is absent."""
+    import plotly.graph_objects as go
+
+    from insightloop.report.builder import Section, table_html
+
+    try:
+        if not ctx.warehouse.has_table("clv"):
+            return []
+        frame = ctx.warehouse.table("clv")
+    except InsightloopError:
+        return []
+    if frame.empty:
+        return []
+    exp_cols = [c for c in frame.columns if c.startswith("expected_purchases_")]
+    model = str(frame["model"].iloc[0]) if "model" in frame else "?"
+    fig = go.Figure(go.Histogram(x=frame["clv"], nbinsx=60, marker_color="#4a6fa5"))
+    fig.update_layout(title="Distribution of customer lifetime value", xaxis_title="CLV",
+                      yaxis_title="customers", height=380, margin={"t": 50, "b": 40})
+    top = frame.sort_values("clv", ascending=False).head(20)
+    cols = ["customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
+            *exp_cols, "expected_avg_value", "clv"]
+    rows = [{c: (round(float(r[c]), 2) if c != "customer_id" else r[c]) for c in cols
+             if c in top.columns} for _, r in top.iterrows()]
+    total = float(frame["clv"].sum())
+    share = float(top["clv"].sum()) / total * 100 if total > 0 else 0.0
+    intro = (f"{len(frame):,} customers, model {model}; total CLV {total:,.0f}, median "
+             f"{float(frame['clv'].median()):,.2f}. The top 20 customers hold {share:.1f}% "
+             "of the total.")
+    return [Section(title="Customer lifetime value", page="clv", intro=intro, figures=[fig],
+                    tables_html=[table_html(rows, max_rows=20)])]

@@ -1,0 +1,102 @@
+"""CLI: ``insightloop evaluate clv`` and ``insightloop clv build``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insightloop.cli.main import main
+
+CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow"
+KEYS = {"customers", "actual_total", "predicted_total", "mae", "rmse", "corr", "naive_mae"}
+
+
+def _cdnow(name: str) -> Path:
+    path = CDNOW / name
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return path
+
+
+def _one_json(out: str) -> dict:
+    lines = [ln for ln in out.splitlines() if ln.strip()]
+    assert len(lines) == 1, out
+    return json.loads(lines[0])
+
+
+@pytest.mark.slow
+def test_evaluate_clv_master_json(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["evaluate", "clv", "--data", str(_cdnow("CDNOW_master.txt")),
+               "--customer", "customer_id", "--time", "date", "--amount", "dollar_value",
+               "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
+               "--sep", "whitespace", "--date-format", "%Y%m%d", "--json"])
+    assert rc == 0
+    res = _one_json(capsys.readouterr().out)
+    assert set(res) >= KEYS
+    assert res["mae"] < 0.819
+    assert res["naive_mae"] == pytest.approx(1.038, abs=0.01)
+    assert res["predicted_vs_actual_pct"] > -14.3
+
+
+def test_evaluate_clv_bgnbd_anchor(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["evaluate", "clv", "--data", str(_cdnow("CDNOW_master.txt")),
+               "--customer", "customer_id", "--time", "date", "--amount", "dollar_value",
+               "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30",
+               "--model", "bgnbd", "--json"])
+    assert rc == 0
+    res = _one_json(capsys.readouterr().out)
+    assert res["predicted_total"] == pytest.approx(16874, abs=2)
+    assert res["actual_total"] == 19684
+    assert res["mae"] == pytest.approx(0.819, abs=1e-3)
+    assert res["rmse"] == pytest.approx(1.733, abs=1e-3)
+    assert res["corr"] == pytest.approx(0.669, abs=1e-3)
+
+
+def test_evaluate_clv_missing_column(capsys: pytest.CaptureFixture[str]) -> None:
+    path = _cdnow("CDNOW_master.txt")
+    rc = main(["evaluate", "clv", "--data", str(path), "--customer", "cust_id",
+               "--time", "date", "--calibration-end", "1997-09-30", "--json"])
+    assert rc == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "cust_id" in captured.err and "CDNOW_master.txt" in captured.err
+
+
+def test_clv_build_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from insightloop.report.builder import ReportContext
+    from insightloop.report.pages import clv as clv_page
+    from insightloop.settings import Settings
+    from insightloop.storage.warehouse import Warehouse
+
+    tx = pd.read_csv(_cdnow("CDNOW_sample.txt"), sep=r"\s+", header=None,
+                     names=["master", "cust", "date", "cds", "amount"], dtype={"date": str})
+    n = len(tx)
+    orders = pd.DataFrame({
+        "order_id": [f"o{i}" for i in range(n)], "line_no": 1,
+        "customer_id": "c" + tx["cust"].astype(str), "product_id": "cd",
+        "quantity": np.ones(n, dtype=np.int64), "unit_price": tx["amount"],
+        "order_time": pd.to_datetime(tx["date"], format="%Y%m%d"), "status": "completed",
+    })
+    wh = tmp_path / "wh.duckdb"
+    settings = Settings.load(warehouse=wh, env={})
+    ctx = ReportContext(settings=settings, warehouse=Warehouse(wh))
+    assert clv_page.build(ctx) == []  # no warehouse yet
+    Warehouse(wh).write_frame("orders", orders, replace=False)
+    assert clv_page.build(ctx) == []  # no clv table yet
+    rc = main(["clv", "build", "--warehouse", str(wh), "--horizon-months", "6", "--json"])
+    assert rc == 0
+    res = _one_json(capsys.readouterr().out)
+    assert res["customers"] == Warehouse(wh).table("clv").shape[0] > 0
+    assert res["expected_purchases_column"] == "expected_purchases_6m"
+    sections = clv_page.build(ctx)
+    assert len(sections) == 1 and sections[0].figures and "<table>" in sections[0].tables_html[0]
+
+
+def test_clv_build_missing_warehouse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["clv", "build", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert rc == 1
+    assert "does not exist" in capsys.readouterr().err

@@ -1,0 +1,128 @@
+"""CLV services: file backtest and the warehouse ``clv`` table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from insightloop.errors import InputFileError, SchemaError, WarehouseError
+from insightloop.services.clv import build_clv, evaluate_clv_file
+from insightloop.storage.warehouse import Warehouse
+
+CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow"
+KEYS = {"customers", "actual_total", "predicted_total", "mae", "rmse", "corr", "naive_mae"}
+
+
+def _cdnow(name: str) -> Path:
+    path = CDNOW / name
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return path
+
+
+def _sample_csv(tmp_path: Path) -> Path:
+    tx = pd.read_csv(_cdnow("CDNOW_sample.txt"), sep=r"\s+", header=None,
+                     names=["master", "cust", "date", "cds", "amount"], dtype={"date": str})
+    out = tmp_path / "tx.csv"
+    tx[["cust", "date", "amount"]].to_csv(out, sep=";", index=False)
+    return out
+
+
+def test_evaluate_sample_csv_sniffed(tmp_path: Path) -> None:
+    path = _sample_csv(tmp_path)
+    res = evaluate_clv_file(path, "cust", "date", "amount", "1997-09-30", "1998-06-30",
+                            model="bgnbd")
+    assert set(res) >= KEYS
+    assert res["customers"] == 2357
+    assert res["holdout_weeks"] == pytest.approx(39.0)
+    assert res["params"]["r"] == pytest.approx(0.2426, rel=2e-3)
+    assert res["mae"] < res["naive_mae"]
+
+
+def test_evaluate_parquet_and_default_holdout(tmp_path: Path) -> None:
+    csv_path = _sample_csv(tmp_path)
+    df = pd.read_csv(csv_path, sep=";", dtype={"date": str})
+    df["date"] = pd.to_datetime(df["date"], format="%Y%m%d")
+    pq = tmp_path / "tx.parquet"
+    df.to_parquet(pq)
+    res = evaluate_clv_file(pq, "cust", "date", None, "1997-09-30", model="bgnbd")
+    assert res["holdout_end"] == df["date"].max().date().isoformat()
+
+
+def test_evaluate_errors(tmp_path: Path) -> None:
+    path = _sample_csv(tmp_path)
+    with pytest.raises(SchemaError, match=r"column 'customer' not found in .*tx.csv"):
+        evaluate_clv_file(path, "customer", "date", "amount", "1997-09-30")
+    with pytest.raises(InputFileError, match="does not exist"):
+        evaluate_clv_file(tmp_path / "nope.csv", "cust", "date", "amount", "1997-09-30")
+    with pytest.raises(InputFileError, match="before the first transaction"):
+        evaluate_clv_file(path, "cust", "date", "amount", "1990-01-01")
+    with pytest.raises(InputFileError, match="leaves no holdout"):
+        evaluate_clv_file(path, "cust", "date", "amount", "2001-01-01")
+    with pytest.raises(SchemaError, match="unknown model"):
+        evaluate_clv_file(path, "cust", "date", "amount", "1997-09-30", model="xgb")
+
+
+@pytest.mark.slow
+def test_auto_beats_anchor_on_cdnow_master() -> None:
+    res = evaluate_clv_file(_cdnow("CDNOW_master.txt"), "customer_id", "date", "dollar_value",
+                            "1997-09-30", "1998-06-30", model="auto", sep="whitespace",
+                            date_format="%Y%m%d")
+    assert res["customers"] == 23570 and res["actual_total"] == 19684
+    assert res["naive_mae"] == pytest.approx(1.038, abs=0.01)
+    assert res["mae"] < 0.819
+    assert res["predicted_vs_actual_pct"] > -14.3
+    assert res["validation_mae"]  # chosen on the calibration period
+
+
+def _orders_warehouse(tmp_path: Path) -> Path:
+    tx = pd.read_csv(_cdnow("CDNOW_sample.txt"), sep=r"\s+", header=None,
+                     names=["master", "cust", "date", "cds", "amount"], dtype={"date": str})
+    tx = tx[pd.to_datetime(tx["date"], format="%Y%m%d") <= "1997-12-31"].reset_index(drop=True)
+    n = len(tx)
+    orders = pd.DataFrame({
+        "order_id": [f"o{i}" for i in range(n)],
+        "line_no": np.ones(n, dtype=np.int64),
+        "customer_id": tx["cust"].astype(str),
+        "product_id": "cd",
+        "quantity": tx["cds"].clip(lower=1).astype(np.int64),
+        "unit_price": tx["amount"] / tx["cds"].clip(lower=1),
+        "order_time": pd.to_datetime(tx["date"], format="%Y%m%d"),
+        "status": "completed",
+    })
+    extra = pd.DataFrame({  # guest checkout and a cancelled order are ignored
+        "order_id": ["g1", "x1"], "line_no": [1, 1], "customer_id": [None, "1"],
+        "product_id": "cd", "quantity": [1, 1], "unit_price": [99.0, 1e6],
+        "order_time": pd.to_datetime(["1997-03-01", "1997-03-02"]),
+        "status": ["completed", "cancelled"],
+    })
+    path = tmp_path / "wh.duckdb"
+    Warehouse(path).write_frame("orders", pd.concat([orders, extra]), replace=False)
+    return path
+
+
+def test_build_clv_writes_table(tmp_path: Path) -> None:
+    path = _orders_warehouse(tmp_path)
+    summary = build_clv(path, horizon_months=6)
+    # customers whose only purchases are $0 days have no positive net purchase: not included
+    assert 2340 < summary["customers"] <= 2357
+    clv = Warehouse(path).table("clv")
+    assert len(clv) == summary["customers"]
+    assert {"customer_id", "frequency", "recency", "T", "monetary_value", "p_alive",
+            "expected_purchases_6m", "expected_avg_value", "clv", "model",
+            "fitted_at"} <= set(clv.columns)
+    assert clv["clv"].notna().all() and (clv["clv"] >= 0).all()
+    assert clv["p_alive"].between(0, 1).all()
+    assert clv.loc[clv["customer_id"] == "1", "monetary_value"].iloc[0] < 1e5
+    assert summary["total_clv"] == pytest.approx(clv["clv"].sum())
+    assert summary["model"] == "bgnbd+gamma_gamma"
+
+
+def test_build_clv_needs_orders(tmp_path: Path) -> None:
+    path = tmp_path / "empty.duckdb"
+    Warehouse(path).write_frame("dummy", pd.DataFrame({"a": [1]}))
+    with pytest.raises(WarehouseError, match=r"no orders|no completed"):
+        build_clv(path)
