@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / ".insightloop-stamp"
+PIP_PIN = "pip==25.3"  # the pip that ships with 3.11 cannot build PEP 660 editables without wheel
 
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
+    digest.update(PIP_PIN.encode())
     for name in ("requirements.lock", "pyproject.toml"):
         digest.update((ROOT / name).read_bytes())
     return digest.hexdigest()
@@ -51,6 +53,7 @@ def bootstrap() -> None:
     print("installing pinned dependencies from requirements.lock", flush=True)
     pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
     steps = [
+        [*pip, "install", "-q", PIP_PIN],
         [*pip, "install", "-q", "--no-compile", "-r", "requirements.lock"],
         [*pip, "install", "-q", "--no-deps", "--no-build-isolation", "-e", "."],
     ]
