@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from insightloop.cli.app import app
@@ -50,13 +50,17 @@ def ingest(
     cols.update(_parse_maps(map_ or []))
     if delimiter == "\\t":
         delimiter = "\t"
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True, disable=json_) as progress:
-        task = progress.add_task(f"ingest {file.name}", total=None)
+    stages = ("reading", "validating", "deduplicating", "writing", "done")
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                  TimeElapsedColumn(), console=console, transient=True,
+                  disable=json_) as progress:
+        task = progress.add_task(f"ingest {file.name}", total=len(stages))
         result = ingest_file(
             Warehouse(settings.warehouse), table, file, mapping=cols, preset=preset,
             delimiter=delimiter, timestamp_formats=tuple(timestamp_format or ()),
-            on_progress=lambda msg: progress.update(task, description=f"{file.name}: {msg}"),
+            on_progress=lambda msg: progress.update(
+                task, description=f"{file.name}: {msg}",
+                completed=stages.index(msg) if msg in stages else None),
         )
     if json_:
         print_json(result.as_dict())
