@@ -35,4 +35,5 @@ def test_duckdb_and_spark_profiles_identical(sample_warehouse: Path) -> None:
             pd.testing.assert_series_equal(a, pd.to_datetime(b).astype(a.dtype),
                                            check_names=False)
         else:
-            assert a.fillna("<NA>").astype(str).tolist() == b.fillna("<NA>").astype(str).tolist(), col
+            left = a.fillna("<NA>").astype(str).tolist()
+            assert left == b.fillna("<NA>").astype(str).tolist(), col

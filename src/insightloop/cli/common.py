@@ -17,7 +17,8 @@ WarehouseOpt = Annotated[
     typer.Option(
         "--warehouse",
         "-w",
-        help="DuckDB warehouse file (default: $INSIGHTLOOP_WAREHOUSE or .insightloop/warehouse.duckdb).",
+        help="DuckDB warehouse file (default: $INSIGHTLOOP_WAREHOUSE or "
+        ".insightloop/warehouse.duckdb).",
         show_default=False,
     ),
 ]

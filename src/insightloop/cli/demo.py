@@ -31,10 +31,16 @@ def demo(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
                     **result.steps})
         return
     with console.status("demo", spinner="dots") as status:
-        result = run_demo(settings, on_step=lambda m: (status.update(m), console.log(m)))
+
+        def on_step(message: str) -> None:
+            status.update(message)
+            console.log(message)
+
+        result = run_demo(settings, on_step=on_step)
     ing = result.steps["ingest"]
     console.print(f"ingested {ing['rows_in']:,} sample rows: {ing['rows_loaded']:,} loaded, "
-                  f"{ing['rows_quarantined']:,} quarantined, {ing['rows_duplicate']:,} already there")
+                  f"{ing['rows_quarantined']:,} quarantined, "
+                  f"{ing['rows_duplicate']:,} already there")
     console.print(f"{result.steps['profiles']['customers']:,} customer profiles in "
                   f"{result.warehouse}")
     console.print(f"[bold green]report:[/] {result.report.resolve()}")

@@ -75,7 +75,8 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
             as_of = as_of or default_as_of(con)
             expr = _expr(wh.ibis(con), _inputs(con), as_of)
             # Compiled SQL runs inside DuckDB: out-of-core, no round trip through pandas.
-            con.execute(f"CREATE OR REPLACE TABLE profiles AS {ibis.to_sql(expr, dialect='duckdb')}")
+            sql = ibis.to_sql(expr, dialect="duckdb")
+            con.execute(f"CREATE OR REPLACE TABLE profiles AS {sql}")
     with wh.connect(read_only=True) as con:
         row = con.execute(
             "SELECT count(*), any_value(as_of), sum(monetary), avg(frequency) FROM profiles"

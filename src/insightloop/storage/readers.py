@@ -76,10 +76,14 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = Non
         staged = _stage_parquet(con, path)
     else:
         src, encoding, notes = _utf8_source(path)
-        if fmt == "jsonl":
-            staged = _stage_jsonl(con, path, src)
-        else:
-            staged = _stage_csv(con, path, src, delimiter)
+        try:
+            if fmt == "jsonl":
+                staged = _stage_jsonl(con, path, src)
+            else:
+                staged = _stage_csv(con, path, src, delimiter)
+        finally:
+            if src != path:  # a transcoded temp copy: staged already, remove it
+                src.unlink(missing_ok=True)
         staged.encoding = encoding
         staged.notes.extend(notes)
     return staged
@@ -109,7 +113,8 @@ def _utf8_source(path: Path) -> tuple[Path, str, list[str]]:
             return path, "utf-8", []
         except UnicodeDecodeError:
             pass
-    tmp = tempfile.NamedTemporaryFile(prefix="insightloop-", suffix=".csv", delete=False)
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed by stage_file
+        prefix="insightloop-", suffix=".csv", delete=False)
     bad = 0
     with path.open("rb") as fh, tmp:
         for raw in fh:
@@ -125,7 +130,8 @@ def _utf8_source(path: Path) -> tuple[Path, str, list[str]]:
 
 
 def _transcode(path: Path, encoding: str) -> Path:
-    tmp = tempfile.NamedTemporaryFile(prefix="insightloop-", suffix=".csv", delete=False)
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed by stage_file
+        prefix="insightloop-", suffix=".csv", delete=False)
     with path.open("r", encoding=encoding, newline="") as src, tmp:
         while chunk := src.read(_CHUNK // 4):
             tmp.write(chunk.encode("utf-8"))
@@ -197,31 +203,40 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         f"coalesce(length(\"{c}\") - length(replace(\"{c}\", chr(10), '')), 0)"
         for c in columns
     )
-    # Physical start line of each staged record: 2 + lines used by earlier staged records
-    # (the "base"), shifted by the lines of rejected records that precede it.
+    # DuckDB numbers rejected records by record ordinal (header = 1), not by physical
+    # line. Merge staged and rejected records in file order (the k-th staged record takes
+    # the k-th ordinal no reject holds) and give each the physical line where it starts:
+    # 2 + the physical lines spanned by every earlier record.
     con.execute(f"""
-        CREATE TEMP TABLE __stage AS
-        WITH base AS (
-            SELECT *, 1 + __rec + coalesce(sum({nl}) OVER (ORDER BY __rec ROWS BETWEEN
-                   UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS __base FROM __raw
-        ),
-        rej AS (
-            SELECT line, 1 + length(rtrim(raw, chr(10) || chr(13)))
+        CREATE TEMP TABLE __spans AS
+        WITH rej AS (
+            SELECT line - 1 AS ord, row_number() OVER (ORDER BY line) AS j,
+                   1 + length(rtrim(raw, chr(10) || chr(13)))
                      - length(replace(rtrim(raw, chr(10) || chr(13)), chr(10), '')) AS span
             FROM __rejects
         ),
-        cum AS (
-            SELECT line - coalesce(sum(span) OVER (ORDER BY line ROWS BETWEEN UNBOUNDED
-                   PRECEDING AND 1 PRECEDING), 0) AS slot,
-                   sum(span) OVER (ORDER BY line) AS shift
-            FROM rej
+        slots AS (SELECT ord - j AS before, max(j) AS j FROM rej GROUP BY before),
+        staged AS (
+            SELECT r.__rec, r.__rec + coalesce(slots.j, 0) AS ord, 1 + {nl} AS span
+            FROM __raw r ASOF LEFT JOIN slots ON r.__rec > slots.before
         ),
-        shifts AS (SELECT slot, max(shift) AS shift FROM cum GROUP BY slot)
-        SELECT base.* EXCLUDE (__base, __rec),
-               base.__base + coalesce(shifts.shift, 0) AS __line
-        FROM base ASOF LEFT JOIN shifts ON base.__base >= shifts.slot
+        merged AS (
+            SELECT __rec, ord, span FROM staged
+            UNION ALL SELECT NULL, ord, span FROM rej
+        )
+        SELECT __rec, ord, CAST(2 + coalesce(sum(span) OVER (ORDER BY ord ROWS BETWEEN
+               UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS __line
+        FROM merged
+    """)
+    con.execute("UPDATE __rejects SET line = s.__line FROM __spans s "
+                "WHERE s.__rec IS NULL AND s.ord = __rejects.line - 1")
+    con.execute("""
+        CREATE TEMP TABLE __stage AS
+        SELECT r.* EXCLUDE (__rec), s.__line
+        FROM __raw r JOIN __spans s ON s.__rec = r.__rec
         ORDER BY __line
     """)
+    con.execute("DROP TABLE __spans")
     con.execute("DROP TABLE __raw")
     return StagedFile(path, "csv", columns, _count(con),
                       _one(con, "SELECT count(*) FROM __rejects"), delimiter=delimiter)
@@ -244,7 +259,8 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, src: Path) -> Stage
             "CREATE TEMP TABLE __json AS SELECT * FROM (SELECT row_number() OVER () AS __line, "
             f"j FROM read_csv('{_sql_str(str(src))}', columns={{'j': 'VARCHAR'}}, header=false, "
             "delim=chr(1), quote='', escape='', auto_detect=false, "
-            f"max_line_size={MAX_FIELD_BYTES}, strict_mode=false)) WHERE trim(coalesce(j, '')) <> ''"
+            f"max_line_size={MAX_FIELD_BYTES}, strict_mode=false)) "
+            "WHERE trim(coalesce(j, '')) <> ''"
         )
     con.execute(
         "INSERT INTO __rejects SELECT __line, NULL, 'malformed JSON: ' || "
