@@ -1,0 +1,61 @@
+"""Use cases for acquisition cohorts: compute, build table ``cohorts``, read it back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+
+from insightloop.errors import WarehouseError
+from insightloop.features.cohorts import COHORT_COLUMNS, cohort_expr
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse, has_table
+
+
+def _check_orders(con: Any) -> None:
+    row = con.execute("SELECT count(*) FROM orders WHERE customer_id IS NOT NULL").fetchone()
+    if not row or not row[0]:
+        raise WarehouseError("table `orders` has no rows with a customer; ingest orders first "
+                             "(`insightloop ingest orders FILE`)")
+
+
+def compute_cohorts(warehouse: Warehouse, as_of: datetime | None = None) -> pd.DataFrame:
+    """The cohort grid as a DataFrame (see :mod:`insightloop.features.cohorts`)."""
+    with warehouse.connect(read_only=warehouse.exists) as con:
+        _check_orders(con)
+        frame = cohort_expr(warehouse.ibis(con).table("orders"), as_of).to_pandas()
+    return frame.loc[:, list(COHORT_COLUMNS)].reset_index(drop=True)
+
+
+def build_cohorts(settings: Settings, as_of: datetime | None = None) -> dict[str, Any]:
+    """Replace table ``cohorts`` atomically (always computed in DuckDB); return a summary.
+
+    The summary has ``cohorts`` (number of cohort months), ``customers``,
+    ``periods`` (longest observed span, in months), ``as_of``, and ``rows``
+    (the whole grid as records).
+    """
+    import ibis
+
+    wh = Warehouse(settings.warehouse)
+    with wh.transaction() as con:
+        _check_orders(con)
+        expr = cohort_expr(wh.ibis(con).table("orders"), as_of)
+        con.execute(f"CREATE OR REPLACE TABLE cohorts AS {ibis.to_sql(expr, dialect='duckdb')}")
+    return show_cohorts(settings) | {"as_of": as_of}
+
+
+def show_cohorts(settings: Settings) -> dict[str, Any]:
+    """Summary and rows of table ``cohorts`` (error with the command to run if missing)."""
+    wh = Warehouse(settings.warehouse)
+    with wh.connect(read_only=True) as con:
+        if not has_table(con, "cohorts"):
+            raise WarehouseError("no cohorts yet; run `insightloop cohorts` first")
+        frame = con.execute("SELECT * FROM cohorts ORDER BY cohort_month, period").df()
+    heads = frame[frame["period"] == 0]
+    return {
+        "cohorts": len(heads),
+        "customers": int(heads["customers"].sum()),
+        "periods": int(frame["period"].max() + 1) if len(frame) else 0,
+        "rows": frame.to_dict(orient="records"),
+    }
