@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
+from threadpoolctl import ThreadpoolController
 
 from insightloop.errors import ModelFitError, NotFittedError
 
@@ -75,10 +76,14 @@ def compress(weights: ArrayLike | None, *columns: FloatArray
     if count:
         raise ValueError(f"{count} weights are negative or not finite; first at index {first}")
     keep = w > 0
-    stacked = np.column_stack([c[keep] for c in columns])
-    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
-    summed = np.bincount(inverse.reshape(-1), weights=w[keep], minlength=uniq.shape[0])
-    return summed.astype(np.float64), [uniq[:, j].copy() for j in range(uniq.shape[1])]
+    import pandas as pd
+
+    frame = pd.DataFrame({f"c{j}": c[keep] for j, c in enumerate(columns)})
+    frame["w"] = w[keep]
+    grouped = frame.groupby([f"c{j}" for j in range(len(columns))], sort=True)["w"].sum()
+    levels = [grouped.index.get_level_values(j).to_numpy(np.float64)
+              for j in range(len(columns))]
+    return grouped.to_numpy(np.float64), levels
 
 
 def minimize_log_params(
@@ -88,8 +93,25 @@ def minimize_log_params(
     model: str,
 ) -> tuple[FloatArray, float]:
     """L-BFGS-B over log-parameters from several starts; best finite optimum wins."""
-    best: Any = None
     bounds = [(-20.0, 20.0)] * len(starts[0])
+    # L-BFGS-B calls BLAS on 4-vectors: threads only add overhead (10x on busy hosts)
+    with _controller().limit(limits=1, user_api="blas"):
+        return _minimize(objective, starts, jac, model, bounds)
+
+
+_CONTROLLER: list[ThreadpoolController] = []
+
+
+def _controller() -> ThreadpoolController:
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
+def _minimize(objective: Callable[[FloatArray], tuple[float, FloatArray] | float],
+              starts: list[FloatArray], jac: bool, model: str,
+              bounds: list[tuple[float, float]]) -> tuple[FloatArray, float]:
+    best: Any = None
     for x0 in starts:
         try:
             with np.errstate(all="ignore"):
@@ -99,6 +121,8 @@ def minimize_log_params(
             continue
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
             best = res
+        if best is res and res.success and np.all(np.abs(res.x) < 15.0):
+            break  # converged inside the box: further starts only cost time
     if best is None:
         raise ModelFitError(f"{model}: the optimiser found no finite likelihood; "
                             "try penalizer=0.01")
