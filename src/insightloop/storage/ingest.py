@@ -334,13 +334,11 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
     con.execute("DROP TABLE IF EXISTS __typed")
     con.execute(f"""
         CREATE TEMP TABLE __typed AS
-        WITH r AS (SELECT s.__line, {raw_sel},
-                   json_merge_patch(to_json(s), '{{"__line": null}}')::VARCHAR AS __src
-                   FROM __stage s),
+        WITH r AS (SELECT s.__line, {raw_sel} FROM __stage s),
         t AS (SELECT *, {typed_sel} FROM r),
         d AS (SELECT *, {', '.join(rest) if rest else '1 AS __nothing'} FROM t),
         e AS (SELECT *, {', '.join(errs)} FROM d)
-        SELECT __line, __src, {', '.join(_q(c) for c in spec.names)},
+        SELECT __line, {', '.join(_q(c) for c in spec.names)},
                NULLIF({reason}, '') AS __reason, {column} AS __column
         FROM e
     """)
@@ -354,31 +352,38 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dict[str, int]
     key_text = " || ', ' || ".join(f"{_lit(k + '=')} || CAST(f.{_q(k)} AS VARCHAR)"
                                    for k in spec.key)
     con.execute("DROP TABLE IF EXISTS __classified")
+    # Window functions over every row are the expensive part of de-duplication, and in
+    # a typical file no key repeats: rank only the rows whose key occurs more than once.
+    # Row hashes are computed only where they are compared (CASE evaluates lazily).
     con.execute(f"""
         CREATE TEMP TABLE __classified AS
-        WITH valid AS (
-            SELECT *, {_row_hash(content)} AS __hash,
+        WITH valid AS (SELECT * FROM __typed WHERE __reason IS NULL),
+        repeated AS (
+            SELECT v.__line, {_row_hash(content, 'v')} AS __hash,
                    row_number() OVER (PARTITION BY {key} ORDER BY __line) AS __rn,
                    first_value(__line) OVER (PARTITION BY {key} ORDER BY __line) AS __first_line,
-                   first_value({_row_hash(content)}) OVER (PARTITION BY {key} ORDER BY __line)
-                       AS __first_hash
-            FROM __typed WHERE __reason IS NULL
+                   first_value({_row_hash(content, 'v')}) OVER (PARTITION BY {key}
+                       ORDER BY __line) AS __first_hash
+            FROM valid v SEMI JOIN (
+                SELECT {key} FROM valid GROUP BY ALL HAVING count(*) > 1
+            ) t ON {on.replace('w.', 'v.')}
         ),
         existing AS (
             SELECT {', '.join('w.' + _q(k) for k in spec.key)},
                    {_row_hash(content, 'w')} AS __whash
             FROM {_q(spec.name)} w SEMI JOIN (SELECT DISTINCT {key} FROM valid) t ON {on}
         )
-        SELECT f.* EXCLUDE (__rn, __first_line, __first_hash, __hash),
+        SELECT f.*,
             CASE WHEN __rn > 1 AND __hash <> __first_hash THEN 'quarantine'
                  WHEN __rn > 1 THEN 'duplicate'
                  WHEN __whash IS NULL THEN 'insert'
-                 WHEN __whash = __hash THEN 'duplicate'
+                 WHEN __whash = {_row_hash(content, 'f')} THEN 'duplicate'
                  ELSE 'update' END AS __action,
             CASE WHEN __rn > 1 AND __hash <> __first_hash THEN
                  'duplicate key (' || {key_text} || ') first seen on line '
                  || __first_line || ' with different values' END AS __dup_reason
-        FROM valid f LEFT JOIN existing w ON {on.replace('t.', 'f.')}
+        FROM valid f LEFT JOIN repeated d ON f.__line = d.__line
+        LEFT JOIN existing w ON {on.replace('t.', 'f.')}
         UNION ALL BY NAME
         SELECT *, 'quarantine' AS __action, NULL AS __dup_reason
         FROM __typed WHERE __reason IS NOT NULL
@@ -401,9 +406,13 @@ def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, ingest_i
                 [spec.name, sha])
     now = datetime.now()
     con.execute(
-        "INSERT INTO quarantine SELECT ?, ?, ?, ?, __line, __column, "
-        "coalesce(__dup_reason, __reason), __src, ? FROM __classified "
-        "WHERE __action = 'quarantine'",
+        # The raw record (as JSON) is rebuilt from the staging table for quarantined rows
+        # only: serialising every row up front was the costliest step of typing.
+        "INSERT INTO quarantine SELECT ?, ?, ?, ?, c.__line, c.__column, "
+        "coalesce(c.__dup_reason, c.__reason), "
+        "json_merge_patch(to_json(s), '{\"__line\": null}')::VARCHAR, ? "
+        "FROM __classified c JOIN __stage s ON s.__line = c.__line "
+        "WHERE c.__action = 'quarantine' ORDER BY c.__line",
         [ingest_id, spec.name, str(path), sha, now],
     )
     con.execute(

@@ -1,0 +1,48 @@
+"""Helpers shared by the storage tests: data paths, small files, warehouse digests."""
+
+from __future__ import annotations
+
+import importlib.resources as ir
+from pathlib import Path
+
+import pytest
+
+from insightloop.storage.schema import TABLES
+from insightloop.storage.warehouse import Warehouse
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = REPO.parent / "shared" / "data"
+ONLINE_RETAIL = SHARED / "online_retail" / "online_retail.csv"
+SAMPLE = Path(str(ir.files("insightloop.data") / "online_retail_sample.csv.gz"))
+
+needs_online_retail = pytest.mark.skipif(
+    not ONLINE_RETAIL.exists(),
+    reason=f"UCI Online Retail not available at {ONLINE_RETAIL} (shared/data is optional)",
+)
+
+ORDERS_HEADER = "order_id,product_id,quantity,unit_price,order_time,customer_id\n"
+BASE_ORDERS = (
+    ORDERS_HEADER
+    + "B1,P1,2,3.5,2024-01-02 10:00:00,c1\n"
+    + "B1,P2,1,1.25,2024-01-02 10:00:00,c2\n"
+    + "B2,P1,3,3.5,2024-01-05 09:30:00,\n"
+)
+
+
+def digest(wh: Warehouse) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent content hash of every warehouse table.
+
+    Two warehouses with equal digests hold the same rows in every canonical table,
+    in ``quarantine`` and in ``ingest_log``.
+    """
+    out: dict[str, tuple[int, str]] = {}
+    with wh.connect() as con:
+        for name in [*TABLES, "quarantine", "ingest_log"]:
+            row = con.execute(
+                f"SELECT count(*), coalesce(md5(string_agg(h, '' ORDER BY h)), '') "
+                f"FROM (SELECT md5(CAST(t AS VARCHAR)) AS h FROM {name} t)"
+            ).fetchone()
+            assert row is not None
+            out[name] = (int(row[0]), str(row[1]))
+    return out
+
