@@ -29,9 +29,11 @@ def _load_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 insightloop error, 2 usage error)."""
     _load_commands()
     try:
-        app_module.app(args=argv, standalone_mode=False)
+        # Standalone mode: the app prints usage errors itself and exits via SystemExit.
+        app_module.app(args=argv, prog_name="insightloop")
     except InsightloopError as exc:
         err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}", highlight=False,
                           soft_wrap=True)
@@ -40,18 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("interrupted: nothing was changed by the unfinished command")
         return 130
     except SystemExit as exc:
-        return int(exc.code or 0)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
-        raise
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else 1)
     return 0
 
 
