@@ -1,0 +1,61 @@
+"""``insightloop segments build`` (RFM, value tiers, clusters) and ``insightloop segments show``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from insightloop.cli.app import segments_app
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+
+MethodOpt = Annotated[str, typer.Option(
+    "--method", help="kmeans (k by silhouette) or gmm (Gaussian mixture, k by BIC).")]
+KOpt = Annotated[int | None, typer.Option(
+    "--k", help="Number of segments; default: chosen automatically over 2..8.", min=1)]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random state of the clustering.")]
+
+
+@segments_app.command("build")
+def build(method: MethodOpt = "kmeans", k: KOpt = None, seed: SeedOpt = 0,
+          warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Score RFM + value tiers (table `rfm`) and cluster profiles into segments."""
+    from insightloop.services.segments import build_segments
+
+    settings = settings_for(warehouse)
+    summary = build_segments(settings, method=method, k=k, seed=seed)
+    if json_:
+        print_json(summary)
+        return
+    sel = summary["selection"]
+    scores = ", ".join(f"k={kk}: {v:.3f}" for kk, v in sel["scores"].items() if v is not None)
+    console.print(f"{summary['customers']:,} customers → {summary['k']} segments by "
+                  f"{summary['method']} ({sel['metric']}: {scores}); value from "
+                  f"{summary['value_source']}")
+    _table(summary["segments"])
+    console.print(f"→ tables `rfm`, `segment_members`, `segments` in {settings.warehouse}")
+
+
+@segments_app.command("show")
+def show(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Show the segments last built, with descriptions and strategies."""
+    from insightloop.services.segments import show_segments
+
+    summary = show_segments(settings_for(warehouse))
+    if json_:
+        print_json(summary)
+        return
+    _table(summary["segments"])
+
+
+def _table(segments: list[dict[str, Any]]) -> None:
+    grid = Table(title="segments")
+    for col, justify in (("id", "right"), ("name", "left"), ("size", "right"),
+                         ("share", "right"), ("value", "right"), ("strategy", "left"),
+                         ("description", "left")):
+        grid.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for s in segments:
+        grid.add_row(str(s["segment_id"]), s["name"], f"{s['size']:,}", f"{s['share']:.0%}",
+                     f"{s['value_share']:.0%}", s["strategy"], s["description"])
+    console.print(grid)

@@ -1,0 +1,138 @@
+"""Use cases for RFM, value tiers and behavioural segments.
+
+``build_segments`` reads table ``profiles`` and writes, in one transaction:
+
+* ``rfm``: customer_id, r_score, f_score, m_score, rfm_score, rfm_segment,
+  value_tier (there is no separate ``insightloop rfm`` command);
+* ``segment_members``: customer_id, segment_id, segment_name, strategy;
+* ``segments``: segment_id, name, size, share, value_share, description,
+  strategy, method, k, selection_score.
+
+Value (tiers and value share) is predicted CLV from table ``clv`` when
+present (customers missing from it count as the lowest value), otherwise
+historical net ``monetary``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insightloop.errors import WarehouseError
+from insightloop.models.rfm import score_rfm, value_tiers
+from insightloop.models.segmentation import CustomerSegmenter, describe_segments
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse, has_table, write_frame
+
+SEGMENT_TABLE_COLUMNS = ("segment_id", "name", "size", "share", "value_share", "description",
+                         "strategy", "method", "k", "selection_score")
+
+
+def load_inputs(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.Series, str]:
+    """Profiles, the value per customer (aligned to profiles) and its source name."""
+    with warehouse.connect(read_only=warehouse.exists) as con:
+        if not has_table(con, "profiles"):
+            raise WarehouseError("no profiles yet; run `insightloop profiles build` first")
+        profiles = con.execute("SELECT * FROM profiles ORDER BY customer_id").df()
+        clv = None
+        if has_table(con, "clv"):
+            clv = con.execute("SELECT customer_id, clv FROM clv").df()
+    if profiles.empty:
+        raise WarehouseError("table `profiles` is empty; ingest orders and run "
+                             "`insightloop profiles build`")
+    if clv is not None and not clv.empty:
+        value = profiles["customer_id"].map(clv.set_index("customer_id")["clv"])
+        return profiles, value.astype("float64"), "clv"
+    return profiles, profiles["monetary"].astype("float64"), "monetary"
+
+
+def compute_segments(profiles: pd.DataFrame, value: pd.Series, *, method: str = "kmeans",
+                     k: int | None = None, seed: int = 0,
+                     tier_options: dict[str, Any] | None = None
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, CustomerSegmenter]:
+    """RFM table, members and segment summaries for ``profiles`` (no warehouse access)."""
+    rfm = score_rfm(profiles)
+    rfm["value_tier"] = value_tiers(value, **(tier_options or {}))
+    seg = CustomerSegmenter(method=method, k=k, random_state=seed).fit(profiles)
+    summary = describe_segments(profiles, seg.labels_, seg.transform(profiles), rfm, value)
+    summary["method"] = method
+    summary["k"] = seg.k_
+    summary["selection_score"] = seg.selection_score_
+    by_id = summary.set_index("segment_id")
+    members = pd.DataFrame({
+        "customer_id": profiles["customer_id"].to_numpy(),
+        "segment_id": seg.labels_.astype("int64"),
+        "segment_name": by_id["name"].reindex(seg.labels_).to_numpy(),
+        "strategy": by_id["strategy"].reindex(seg.labels_).to_numpy(),
+    })
+    return rfm.reset_index(drop=True), members, summary, seg
+
+
+def build_segments(settings: Settings, method: str = "kmeans", k: int | None = None,
+                   seed: int = 0, tier_options: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+    """Compute RFM, tiers and segments and write ``rfm``, ``segment_members``, ``segments``.
+
+    Parameters
+    ----------
+    settings : Settings
+    method : {"kmeans", "gmm"}
+    k : int, optional
+        Fixed number of segments (default: chosen automatically).
+    seed : int
+        Random state of the clustering.
+    tier_options : dict, optional
+        Keyword arguments of :func:`insightloop.models.rfm.value_tiers`
+        (``high_share``, ``medium_share`` or ``high_threshold``, ``medium_threshold``).
+
+    Returns
+    -------
+    dict
+        ``{"customers", "k", "method", "value_source", "selection": {"metric",
+        "scores", "chosen_k", "score"}, "segments": [...]}``.
+    """
+    wh = Warehouse(settings.warehouse)
+    profiles, value, source = load_inputs(wh)
+    rfm, members, summary, seg = compute_segments(profiles, value, method=method, k=k,
+                                                  seed=seed, tier_options=tier_options)
+    with wh.transaction() as con:
+        write_frame(con, "rfm", rfm)
+        write_frame(con, "segment_members", members)
+        write_frame(con, "segments", summary.loc[:, list(SEGMENT_TABLE_COLUMNS)])
+    return {
+        "customers": len(profiles),
+        "k": int(seg.k_),
+        "method": method,
+        "value_source": source,
+        "selection": {"metric": seg.selection_metric_,
+                      "scores": {str(kk): _finite(v) for kk, v in seg.selection_.items()},
+                      "chosen_k": int(seg.k_), "score": _finite(seg.selection_score_)},
+        "rfm_segments": rfm["rfm_segment"].value_counts().to_dict(),
+        "value_tiers": rfm["value_tier"].value_counts().to_dict(),
+        "segments": _records(summary.loc[:, list(SEGMENT_TABLE_COLUMNS)]),
+    }
+
+
+def show_segments(settings: Settings) -> dict[str, Any]:
+    """Table ``segments`` as a summary (error with the command to run if missing)."""
+    wh = Warehouse(settings.warehouse)
+    with wh.connect(read_only=True) as con:
+        if not has_table(con, "segments"):
+            raise WarehouseError("no segments yet; run `insightloop segments build` first")
+        frame = con.execute("SELECT * FROM segments ORDER BY segment_id").df()
+    if frame.empty:
+        raise WarehouseError("table `segments` is empty; run `insightloop segments build`")
+    return {"customers": int(frame["size"].sum()), "k": int(frame["k"].iloc[0]),
+            "method": str(frame["method"].iloc[0]), "segments": _records(frame)}
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    clean = frame.astype(object).where(frame.notna(), None)
+    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            for row in clean.to_dict(orient="records")]
