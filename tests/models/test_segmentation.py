@@ -74,7 +74,7 @@ def test_describe_and_strategies() -> None:
     assert bottom["strategy"] == "reactivate"
     assert "recent (median 5 days vs 59)" in top["description"]
     assert "high frequency" in top["description"]
-    assert "lapsed" in bottom["description"]
+    assert "long gaps between orders (median 314 days vs 60)" in bottom["description"]
     assert out["name"].is_unique
 
 
