@@ -1,0 +1,30 @@
+"""Use case: the data-quality report of a warehouse (read-only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from insightloop.features.quality import QualityReport, compute_quality
+from insightloop.storage.warehouse import Warehouse
+
+
+def quality_report(warehouse: Warehouse) -> QualityReport:
+    """Measure missing values, duplicates, outliers, cancellations and quarantine.
+
+    Parameters
+    ----------
+    warehouse : Warehouse
+        The warehouse to inspect; opened read-only, nothing is changed.
+
+    Returns
+    -------
+    QualityReport
+        Counts and thresholds; ``as_dict()`` gives the JSON form.
+
+    Raises
+    ------
+    WarehouseError
+        If the warehouse file does not exist.
+    """
+    with warehouse.connect(read_only=isinstance(warehouse.path, Path)) as con:
+        return compute_quality(con)
