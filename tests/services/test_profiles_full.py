@@ -9,7 +9,7 @@ summed per line in cents (``Decimal``, half away from zero), as the pipeline doe
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
