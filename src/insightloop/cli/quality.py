@@ -45,4 +45,4 @@ def quality(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     for r in q.top_reasons:
         reasons.add_row(r["table"], r["column"], r["reason"], f"{r['rows']:,}")
     console.print(reasons)
-    console.print(f"report: {path}")
+    console.print(f"report: {path}", soft_wrap=True, highlight=False)
