@@ -63,6 +63,13 @@ def test_gzip_csv(tmp_path: Path, write: Callable[..., Path]) -> None:
     assert _loaded(wh) == EXPECTED
 
 
+def test_gzip_cp1252_is_decoded(tmp_path: Path, write: Callable[..., Path]) -> None:
+    body = ORDERS_HEADER.strip() + ",description\nA1,P1,2,3.5,2024-01-02,c1,Café €\n"
+    wh, res = _ingest(tmp_path, write("w.csv.gz", gzip.compress(body.encode("cp1252"))))
+    assert (res.rows_loaded, res.encoding) == (1, "mixed")
+    assert wh.query("SELECT description FROM orders")["description"].item() == "Café €"
+
+
 @pytest.mark.parametrize("codec", ["latin-1", "cp1252"])
 def test_single_byte_encoded_file(tmp_path: Path, write: Callable[..., Path], codec: str) -> None:
     text = "Café crème brûlée" if codec == "latin-1" else "Café – “quoted” €"

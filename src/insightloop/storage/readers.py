@@ -13,9 +13,11 @@ from __future__ import annotations
 import codecs
 import csv
 import gzip
+import io
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, cast
 
 import duckdb
 
@@ -96,16 +98,17 @@ def _utf8_source(path: Path) -> tuple[Path, str, list[str]]:
     Whole-file UTF-8 check in 16 MiB chunks (C speed). A file that is not UTF-8 is
     transcoded line by line: lines valid as UTF-8 are kept, the rest are decoded as
     cp1252 (the usual culprit in spreadsheet exports), so a file with mixed encodings
-    loses nothing. UTF-16 files with a BOM are decoded whole.
+    loses nothing. UTF-16 files with a BOM are decoded whole. Gzip files are checked
+    through the decompressor and, when not UTF-8, transcoded to a plain temp copy.
     """
-    if path.suffix.lower() in {".gz", ".zst"}:
+    if path.suffix.lower() == ".zst":
         return path, "utf-8", []
-    with path.open("rb") as fh:
+    with _open_bytes(path) as fh:
         head = fh.read(4)
     if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
         return _transcode(path, "utf-16"), "utf-16", ["decoded from UTF-16"]
     decoder = codecs.getincrementaldecoder("utf-8")()
-    with path.open("rb") as fh:
+    with _open_bytes(path) as fh:
         try:
             while chunk := fh.read(_CHUNK):
                 decoder.decode(chunk)
@@ -116,7 +119,7 @@ def _utf8_source(path: Path) -> tuple[Path, str, list[str]]:
     tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed by stage_file
         prefix="insightloop-", suffix=".csv", delete=False)
     bad = 0
-    with path.open("rb") as fh, tmp:
+    with _open_bytes(path) as fh, tmp:
         for raw in fh:
             try:
                 raw.decode("utf-8")
@@ -129,10 +132,17 @@ def _utf8_source(path: Path) -> tuple[Path, str, list[str]]:
     ]
 
 
+def _open_bytes(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading bytes, through gzip for ``.gz`` files."""
+    if path.suffix.lower() == ".gz":
+        return cast(IO[bytes], gzip.open(path, "rb"))
+    return path.open("rb")
+
+
 def _transcode(path: Path, encoding: str) -> Path:
     tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed by stage_file
         prefix="insightloop-", suffix=".csv", delete=False)
-    with path.open("r", encoding=encoding, newline="") as src, tmp:
+    with io.TextIOWrapper(_open_bytes(path), encoding=encoding, newline="") as src, tmp:
         while chunk := src.read(_CHUNK // 4):
             tmp.write(chunk.encode("utf-8"))
     return Path(tmp.name)
