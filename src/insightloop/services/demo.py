@@ -50,9 +50,11 @@ def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
 
 def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
     from insightloop.services.clv import build_clv
+    from insightloop.services.cohorts import build_cohorts
     from insightloop.services.segments import build_segments
 
     return [
         ("fitting CLV models (BG/NBD + Gamma-Gamma)", lambda s: build_clv(Warehouse(s.warehouse))),
         ("segmenting customers (RFM, tiers, clusters)", build_segments),
+        ("building monthly acquisition cohorts", build_cohorts),
     ]
