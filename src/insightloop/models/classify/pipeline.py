@@ -72,7 +72,7 @@ def binary_target(y: Sequence[Any] | pd.Series | np.ndarray, positive: Any = Non
                             "drop or fill those rows first")
     if positive is None:
         values = set(s.unique().tolist())
-        if not values <= {0, 1, True, False}:
+        if not values <= {0, 1}:  # True/False compare equal to 1/0
             raise ConfigError(f"target values are {sorted(map(str, values))[:10]}; "
                               "say which one is positive (--positive VALUE)")
         out = s.astype(int).to_numpy()
@@ -179,6 +179,13 @@ class TabularClassifier:
             Group labels (e.g. customer ids when several as-of dates are stacked):
             inner folds never split a group.
         """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=self.n_jobs, user_api="blas"):
+            return self._fit(X, y, positive, groups)
+
+    def _fit(self, X: pd.DataFrame, y: Sequence[Any] | pd.Series | np.ndarray,
+             positive: Any, groups: Sequence[Any] | np.ndarray | None) -> TabularClassifier:
         if len(X) != len(y):
             raise ModelFitError(f"X has {len(X)} rows but y has {len(y)}")
         yy = binary_target(y, positive)
@@ -252,10 +259,10 @@ class TabularClassifier:
             extra = {**grid, "min_child_samples": max(2, min(grid["min_child_samples"],
                                                               n_min // 20))}
             params = self._lgbm_params({**extra, "metric": "auc"})
-            res = lgb.cv(params, self._dataset(E, y), num_boost_round=1000, folds=folds,
-                         callbacks=[lgb.early_stopping(50, verbose=False)],
-                         return_cvbooster=True)
-            curve = res["valid auc-mean"]
+            res: dict[str, Any] = lgb.cv(
+                params, self._dataset(E, y), num_boost_round=1000, folds=folds,
+                callbacks=[lgb.early_stopping(50, verbose=False)], return_cvbooster=True)
+            curve = np.asarray(res["valid auc-mean"])
             rounds = int(np.argmax(curve)) + 1
             s = np.zeros(y.size)
             for booster, (_, te) in zip(res["cvbooster"].boosters, folds, strict=True):
@@ -303,7 +310,7 @@ class TabularClassifier:
                     parts.append((f"m{i}", MissingIndicator(features="all"), [col]))
         ct = ColumnTransformer(parts, sparse_threshold=0.0, verbose_feature_names_out=False)
         pipe = Pipeline([("design", ct),
-                         ("lr", LogisticRegression(C=c, max_iter=2000, tol=1e-6))])
+                         ("lr", LogisticRegression(C=c, max_iter=500))])
         pipe.sources_ = sources  # type: ignore[attr-defined]
         return pipe
 
@@ -347,7 +354,10 @@ class TabularClassifier:
         if self.booster_ is not None:
             raw += self.weight_ * self.booster_.predict(E, raw_score=True)
         if self.logistic_ is not None:
-            raw += (1 - self.weight_) * self.logistic_.decision_function(E)
+            from threadpoolctl import threadpool_limits
+
+            with threadpool_limits(limits=self.n_jobs, user_api="blas"):
+                raw += (1 - self.weight_) * self.logistic_.decision_function(E)
         a, b = self.calibration_
         return np.asarray(a * raw + b, dtype=float)
 

@@ -15,9 +15,10 @@ Every column is given one *kind*:
     ``<col>__days`` (days since 1970-01-01), ``<col>__month`` and ``<col>__dow``.
 ``id``
     text columns unique on (almost) every row: identifiers, dropped.
-``constant`` / ``empty``
-    one value only / all missing: dropped (an all-missing column raises a
-    :class:`DataQualityWarning` so the user knows it carried nothing).
+``constant`` / ``empty`` / ``duplicate``
+    one value only / all missing / the same values as an earlier column: dropped
+    (an all-missing column raises a :class:`DataQualityWarning` so the user knows
+    it carried nothing).
 
 Dropped columns are listed in :attr:`TableEncoder.dropped_` with the reason.
 """
@@ -32,7 +33,7 @@ import pandas as pd
 
 from insightloop.errors import FeatureMismatchError, ModelFitError
 
-ColumnKind = Literal["numeric", "categorical", "date", "id", "constant", "empty"]
+ColumnKind = Literal["numeric", "categorical", "date", "id", "constant", "empty", "duplicate"]
 OTHER = "__other__"
 MISSING = "__missing__"
 _DATE_PATTERN = r"^\s*\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}"
@@ -159,6 +160,7 @@ class TableEncoder:
                 text = _blank_to_na(X[col])
                 bad = text.notna() & pd.to_numeric(text, errors="coerce").isna()
                 self.bad_numeric_share_[name] = float(bad.mean())
+        self._drop_duplicates(X)
         empty = [c for c, k in self.kinds_.items() if k == "empty"]
         if empty:
             warnings.warn(
@@ -179,6 +181,18 @@ class TableEncoder:
             else:
                 self.source_of_[name] = name
         return self
+
+    def _drop_duplicates(self, X: pd.DataFrame) -> None:
+        """Drop columns whose values equal an earlier kept column's (e.g. two order counts)."""
+        kept = [c for c, k in self.kinds_.items() if k in ("numeric", "categorical", "date")]
+        if len(kept) < 2:
+            return
+        hashes = X[kept].apply(lambda s: pd.util.hash_pandas_object(s, index=False).sum())
+        first = hashes.groupby(hashes, sort=False).transform(lambda h: h.index[0])
+        for col, origin in first.items():
+            if col != origin and X[col].equals(X[origin]):
+                self.kinds_[str(col)] = "duplicate"
+                self.dropped_[str(col)] = f"same values as {origin!r}"
 
     @property
     def feature_columns(self) -> list[str]:
