@@ -94,6 +94,8 @@ def worker_main(engine: str, path: Path, out: Path) -> None:
         fn = work_insightloop if engine == "insightloop" else work_pandas
         result = fn(path, out, Path(tmp))
     result["peak_rss_mib"] = peak_rss_mib()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = round(usage.ru_utime + usage.ru_stime, 3)  # robust to a busy machine
     print(json.dumps(result))
 
 
@@ -170,7 +172,8 @@ def bench(path: Path, engines: list[str], tmp: Path, repeat: int) -> dict[str, A
         r["rows_per_s"] = round(r["rows_in"] / r["total_s"])
         steps = r.get("ingest_steps_s")
         print(f"    total {r['total_s']:.2f}s (ingest {r['ingest_s']:.2f}s, profiles "
-              f"{r['profiles_s']:.2f}s), {r['rows_per_s']:,} rows/s, peak RSS "
+              f"{r['profiles_s']:.2f}s), CPU {r['cpu_s']:.1f}s, {r['rows_per_s']:,} rows/s, "
+              "peak RSS "
               f"{r['peak_rss_mib']:.0f} MiB" + (f", steps {steps}" if steps else ""))
     il, pd_ = res.get("insightloop", {}), res.get("pandas", {})
     if "total_s" in il and "total_s" in pd_:

@@ -253,6 +253,7 @@ def ingest_file(
         _build_typed(con, spec, cols, pre, formats)
         step("deduplicating")
         counts = _classify(con, spec)
+        con.execute("DROP TABLE __typed")  # classified holds it all now; free the memory
         step("writing")
         _write(con, spec, path, ingest_id, sha)
         reasons = con.execute(
@@ -300,11 +301,23 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
         for c in cols
     )
     rest = []
+    ln_cte = ln_join = ""
     for col in spec.columns:
         if col.name in cols:
             continue
         if col.name in derived:
             rest.append(f"({derived[col.name]})::{col.sql_type} AS {_q(col.name)}")
+        elif col.name in spec.derived_key and col.name == "line_no" and "order_id" in cols:
+            # Number lines on a narrow (line, order id) projection and join back: a window
+            # over the full-width rows moved every column through the sort and was the
+            # costliest step of typing.
+            order_id = _typed_expr(spec.column("order_id"),
+                                   f"NULLIF(trim(CAST(s.{_q(cols['order_id'])} AS VARCHAR)), '')",
+                                   formats)
+            ln_cte = (f"ln AS (SELECT s.__line AS __ln_line, row_number() OVER (PARTITION BY "
+                      f"{order_id} ORDER BY s.__line) AS __ln FROM __stage s),")
+            ln_join = "JOIN ln ON ln.__ln_line = t.__line"
+            rest.append("ln.__ln AS line_no")
         elif col.name in spec.derived_key and col.name == "line_no":
             rest.append("row_number() OVER (PARTITION BY order_id ORDER BY __line) AS line_no")
         elif col.name in spec.derived_key:
@@ -335,8 +348,8 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
     con.execute(f"""
         CREATE TEMP TABLE __typed AS
         WITH r AS (SELECT s.__line, {raw_sel} FROM __stage s),
-        t AS (SELECT *, {typed_sel} FROM r),
-        d AS (SELECT *, {', '.join(rest) if rest else '1 AS __nothing'} FROM t),
+        t AS (SELECT *, {typed_sel} FROM r), {ln_cte}
+        d AS (SELECT t.*, {', '.join(rest) if rest else '1 AS __nothing'} FROM t {ln_join}),
         e AS (SELECT *, {', '.join(errs)} FROM d)
         SELECT __line, {', '.join(_q(c) for c in spec.names)},
                NULLIF({reason}, '') AS __reason, {column} AS __column

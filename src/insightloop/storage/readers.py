@@ -197,7 +197,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         con.execute(f"DROP TABLE IF EXISTS {name}")
     try:
         con.execute(
-            "CREATE TEMP TABLE __raw AS SELECT row_number() OVER () AS __rec, * "
+            # __line is the record's line if every record is one physical line (fixed below
+            # otherwise).
+            "CREATE TEMP TABLE __raw AS SELECT *, row_number() OVER () + 1 AS __line "
             f"FROM read_csv('{_sql_str(str(src))}', {', '.join(opts)})"
         )
     except duckdb.Error as exc:
@@ -217,10 +219,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
     if not _one(con, "SELECT count(*) FROM __rejects") and not _one(
             con, f"SELECT count(*) FROM (SELECT 1 FROM __raw WHERE {multiline} LIMIT 1)"):
         # The common case: every record is one physical line and none was rejected, so
-        # record k starts on line k + 1; skip the span bookkeeping and the sort below.
-        con.execute("CREATE TEMP TABLE __stage AS "
-                    "SELECT * EXCLUDE (__rec), __rec + 1 AS __line FROM __raw")
-        con.execute("DROP TABLE __raw")
+        # record k starts on line k + 1: skip the span bookkeeping, sort and copy below.
+        con.execute("ALTER TABLE __raw RENAME TO __stage")
         return StagedFile(path, "csv", columns, _count(con), 0, delimiter=delimiter)
     # DuckDB numbers rejected records by record ordinal (header = 1), not by physical
     # line. Merge staged and rejected records in file order (the k-th staged record takes
@@ -236,8 +236,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         ),
         slots AS (SELECT ord - j AS before, max(j) AS j FROM rej GROUP BY before),
         staged AS (
-            SELECT r.__rec, r.__rec + coalesce(slots.j, 0) AS ord, 1 + {nl} AS span
-            FROM __raw r ASOF LEFT JOIN slots ON r.__rec > slots.before
+            SELECT r.__line - 1 AS __rec, r.__line - 1 + coalesce(slots.j, 0) AS ord,
+                   1 + {nl} AS span
+            FROM __raw r ASOF LEFT JOIN slots ON r.__line - 1 > slots.before
         ),
         merged AS (
             SELECT __rec, ord, span FROM staged
@@ -251,8 +252,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
                 "WHERE s.__rec IS NULL AND s.ord = __rejects.line - 1")
     con.execute("""
         CREATE TEMP TABLE __stage AS
-        SELECT r.* EXCLUDE (__rec), s.__line
-        FROM __raw r JOIN __spans s ON s.__rec = r.__rec
+        SELECT r.* EXCLUDE (__line), s.__line
+        FROM __raw r JOIN __spans s ON s.__rec = r.__line - 1
         ORDER BY __line
     """)
     con.execute("DROP TABLE __spans")
