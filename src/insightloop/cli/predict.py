@@ -1,0 +1,231 @@
+"""Predictive scores: ``train``, ``score``, ``explain``, ``models list/show``,
+``evaluate classify``."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from insightloop.cli.app import app, evaluate_app, models_app
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.profiles import parse_date
+from insightloop.errors import ConfigError
+
+TASK_CHOICES = ("churn", "propensity", "response", "target")
+ModelOpt = Annotated[str, typer.Option(
+    "--model", help="auto (choose by inner CV) | lightgbm | logistic | blend.")]
+DropOpt = Annotated[list[str] | None, typer.Option(
+    "--drop", help="Column to leave out of the features (repeatable), e.g. a leaking one.")]
+
+
+def _metrics_line(m: dict[str, Any]) -> str:
+    return (f"AUC {m['auc']:.4f}  PR-AUC {m['pr_auc']:.4f}  log loss {m['logloss']:.4f}  "
+            f"P/R/F1 {m['precision']:.3f}/{m['recall']:.3f}/{m['f1']:.3f}  "
+            f"lift@top decile {m['lift_top_decile']:.2f}")
+
+
+@evaluate_app.command("classify")
+def evaluate_classify(
+    data: Annotated[Path, typer.Option("--data", help="CSV (delimiter sniffed), Parquet, JSONL.")],
+    target: Annotated[str, typer.Option("--target", help="Binary target column.")],
+    positive: Annotated[str | None, typer.Option(
+        "--positive", help="Target value meaning positive (needed unless 0/1).")] = None,
+    folds: Annotated[int, typer.Option("--folds", min=2, max=20, help="Outer CV folds.")] = 5,
+    drop: DropOpt = None,
+    model: ModelOpt = "auto",
+    json_out: JsonOpt = False,
+) -> None:
+    """Stratified k-fold CV of the whole classifier pipeline on any file."""
+    from insightloop.services.evaluation import evaluate_classify_file
+
+    with warnings.catch_warnings():
+        if json_out:
+            warnings.simplefilter("ignore")
+        result = evaluate_classify_file(data, target, positive, folds=folds, drop=drop or [],
+                                        model=model)
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"[bold]{result['model']}[/] (per fold: {', '.join(result['models'])}) on "
+                  f"{result['rows']:,} rows, {folds}-fold CV")
+    console.print(_metrics_line(result))
+
+
+@app.command("train")
+def train(
+    task: Annotated[str, typer.Argument(help="churn | propensity | response | target.")],
+    as_of: Annotated[list[str] | None, typer.Option(
+        "--as-of", help="Training as-of date (repeatable; default: three dates spaced by the "
+                        "horizon). For `target` with --data: join the file to profiles "
+                        "before this date.")] = None,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1,
+                                              help="Label window in days.")] = 90,
+    test_as_of: Annotated[str | None, typer.Option(
+        "--test-as-of", help="Later as-of date held out as the test set.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Registry name.")] = None,
+    model: ModelOpt = "auto",
+    data: Annotated[Path | None, typer.Option("--data", help="`target`: the file.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="`target`: column.")] = None,
+    positive: Annotated[str | None, typer.Option("--positive",
+                                                 help="`target`: positive value.")] = None,
+    drop: DropOpt = None,
+    warehouse: WarehouseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Train a predictive score and register it (churn, propensity, response or any target)."""
+    from insightloop.services.training import train_target_file, train_task
+
+    if task not in TASK_CHOICES:
+        raise ConfigError(f"task must be one of {TASK_CHOICES}, got {task!r}")
+    settings = settings_for(warehouse)
+    dates = [d for d in (parse_date(v) for v in as_of or []) if d is not None]
+    with console.status(f"training {task}", spinner="dots") if not json_out else _Null():
+        if task == "target":
+            if data is None or target is None:
+                raise ConfigError("`train target` needs --data FILE and --target COLUMN")
+            if len(dates) > 1:
+                raise ConfigError("`train target` takes at most one --as-of")
+            meta = train_target_file(settings, data, target, positive, name=name,
+                                     drop=drop or [], model=model,
+                                     as_of=dates[0] if dates else None)
+        else:
+            meta = train_task(settings, task, dates or None, horizon_days, name=name,
+                              model=model, test_as_of=parse_date(test_as_of, "--test-as-of"))
+    summary = {k: meta[k] for k in ("name", "version", "task", "model", "rows", "threshold",
+                                    "as_of_dates", "test_as_of", "cv_auc")}
+    summary["metrics"] = meta["metrics"]
+    summary["dropped"] = meta["dropped"]
+    if json_out:
+        print_json(summary)
+        return
+    console.print(f"registered [bold]{meta['name']}:v{meta['version']}[/] ({meta['model']}) "
+                  f"on {meta['rows']:,} examples; metrics {meta['metrics']['evaluated_on']}:")
+    console.print(_metrics_line(meta["metrics"]))
+    if meta["dropped"]:
+        console.print(f"not used: {meta['dropped']}")
+
+
+@app.command("score")
+def score(
+    model_ref: Annotated[str, typer.Argument(help="Model NAME[:VERSION].")] = "churn",
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Score this file instead of the warehouse profiles.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="With --data: output file.")] = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="Profiles before this date (default: all loaded data).")] = None,
+    reasons: Annotated[int, typer.Option("--reasons", min=0, max=10,
+                                         help="Reasons kept per customer.")] = 3,
+    warehouse: WarehouseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Score customers into table `scores` (or a file with --data) and check drift."""
+    from insightloop.services.scoring import score_file, score_warehouse
+
+    settings = settings_for(warehouse)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        from insightloop.models.classify.drift import DriftWarning
+        from insightloop.models.classify.typing import DataQualityWarning, UnseenCategoryWarning
+
+        _OUR_WARNINGS = (DriftWarning, DataQualityWarning, UnseenCategoryWarning)
+        if data is not None:
+            result = score_file(settings, model_ref, data, out, top=reasons)
+        else:
+            result = score_warehouse(settings, model_ref, parse_date(as_of), top=reasons)
+    result["warnings"] = [str(w.message) for w in caught
+                          if issubclass(w.category, _OUR_WARNINGS)]
+    if json_out:
+        print_json(result)
+        return
+    n = result.get("customers", result.get("rows"))
+    where = f"file {result['out']}" if data is not None and out else "table `scores`"
+    console.print(f"scored {n:,} rows with [bold]{result['model']}:v{result['version']}[/] → "
+                  f"{where if data is None or out else 'nothing written (no --out)'}; "
+                  f"{result['positives']:,} above the threshold")
+    for msg in result["warnings"]:
+        console.print(f"[yellow]warning[/]: {msg}")
+
+
+@app.command("explain")
+def explain(
+    customer_id: Annotated[str, typer.Argument(help="Customer id.")],
+    model_ref: Annotated[str, typer.Option("--model", help="Model NAME[:VERSION].")] = "churn",
+    top: Annotated[int, typer.Option("--top", min=1, max=20, help="Reasons shown.")] = 5,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Profile before this date.")]
+    = None,
+    warehouse: WarehouseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Why a customer has their score: the strongest reasons in plain words."""
+    from insightloop.services.scoring import explain_customer
+
+    result = explain_customer(settings_for(warehouse), model_ref, customer_id,
+                              parse_date(as_of), top=top)
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"customer [bold]{result['customer_id']}[/]: {result['label']} "
+                  f"{result['score']:.2f} ({result['model']}:v{result['version']}, threshold "
+                  f"{result['threshold']:.2f}, as of {result['as_of']})")
+    for reason in result["reasons"]:
+        console.print(f"  • {reason['text']}")
+
+
+@models_app.command("list")
+def models_list(warehouse: WarehouseOpt = None, json_out: JsonOpt = False) -> None:
+    """Registered models and versions."""
+    from insightloop.services.registry import list_models
+
+    rows = list_models(settings_for(warehouse))
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no models registered yet; train one with `insightloop train churn`")
+        return
+    table = Table("name", "version", "task", "model", "rows", "AUC", "features", "created")
+    for r in rows:
+        table.add_row(str(r["name"]), str(r["version"]), str(r["task"]), str(r["model"]),
+                      f"{r['rows']:,}" if r["rows"] is not None else "",
+                      f"{r['auc']:.4f}" if r["auc"] is not None else "",
+                      str(r["features"]), str(r["created_at"]))
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(
+    model_ref: Annotated[str, typer.Argument(help="Model NAME[:VERSION].")],
+    warehouse: WarehouseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Metadata of one model: data window, features, metrics, libraries, hash."""
+    from insightloop.services.registry import read_metadata
+
+    meta = read_metadata(settings_for(warehouse), model_ref)
+    if json_out:
+        print_json(meta)
+        return
+    console.print(f"[bold]{meta['name']}:v{meta['version']}[/] {meta['task']} "
+                  f"({meta['model']}), created {meta['created_at']}, sha256 "
+                  f"{meta['sha256'][:16]}…")
+    console.print(f"target: {meta.get('target')}; as-of dates: {meta.get('as_of_dates')}; "
+                  f"test as-of: {meta.get('test_as_of')}; rows {meta['rows']:,}")
+    console.print(f"metrics ({meta['metrics']['evaluated_on']}): {_metrics_line(meta['metrics'])}")
+    table = Table("feature", "kind", "importance share")
+    kinds = meta["features"]
+    for imp in meta.get("importance", [])[:15]:
+        table.add_row(imp["feature"], kinds.get(imp["feature"], ""), f"{imp['share']:.1%}")
+    console.print(table)
+    console.print(f"libraries: {meta['libraries']}")
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,207 @@
+"""Model registry: versioned artifacts on disk with metadata and an integrity hash.
+
+Layout::
+
+    <settings.models_dir>/<name>/v<N>/model.pkl          joblib dump of the estimator
+    <settings.models_dir>/<name>/v<N>/metadata.json      see below
+    <settings.models_dir>/<name>/v<N>/evaluation.parquet y, p (held-out or out-of-fold)
+
+``metadata.json`` holds name, version, created_at, task, target, data window
+(as-of dates, horizon), features with their kinds, dropped columns, metrics,
+threshold, library versions, the training-distribution summary used for drift
+and ``sha256`` of ``model.pkl``, checked on every load. A version folder is
+written under a temporary name and renamed, so a crash never leaves half a model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import re
+import shutil
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from insightloop.errors import ConfigError, FeatureMismatchError, InputFileError, NotFoundError
+from insightloop.settings import Settings
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ARTIFACT = "model.pkl"
+METADATA = "metadata.json"
+EVALUATION = "evaluation.parquet"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries a saved model depends on."""
+    import lightgbm
+    import numpy
+    import sklearn
+
+    import insightloop
+
+    return {"python": platform.python_version(), "insightloop": insightloop.__version__,
+            "numpy": numpy.__version__, "pandas": pd.__version__,
+            "scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parse_ref(ref: str) -> tuple[str, int | None]:
+    """Split ``NAME[:VERSION]`` (version as ``3`` or ``v3``)."""
+    name, _, version = ref.partition(":")
+    if not _NAME.match(name):
+        raise ConfigError(f"invalid model name {name!r}: use letters, digits, '_', '-', '.'")
+    if not version:
+        return name, None
+    digits = version[1:] if version.lower().startswith("v") else version
+    if not digits.isdigit():
+        raise ConfigError(f"model version must be a number like 3 or v3, got {version!r}")
+    return name, int(digits)
+
+
+def _versions(root: Path, name: str) -> list[int]:
+    folder = root / name
+    if not folder.is_dir():
+        return []
+    found = [int(p.name[1:]) for p in folder.iterdir()
+             if p.is_dir() and re.fullmatch(r"v\d+", p.name) and (p / METADATA).exists()]
+    return sorted(found)
+
+
+def save_model(settings: Settings, name: str, model: Any, metadata: dict[str, Any],
+               evaluation: pd.DataFrame | None = None) -> dict[str, Any]:
+    """Register ``model`` as the next version of ``name``; returns the full metadata."""
+    import joblib
+
+    parse_ref(name)
+    root = Path(settings.models_dir)
+    version = (_versions(root, name) or [0])[-1] + 1
+    final = root / name / f"v{version}"
+    tmp = root / name / f".v{version}.tmp-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=False)
+    try:
+        joblib.dump(model, tmp / ARTIFACT, compress=3)
+        meta = {
+            **metadata,
+            "name": name,
+            "version": version,
+            "created_at": datetime.now().isoformat(timespec="seconds"),
+            "libraries": library_versions(),
+            "sha256": sha256_file(tmp / ARTIFACT),
+        }
+        if evaluation is not None:
+            evaluation.to_parquet(tmp / EVALUATION, index=False)
+        (tmp / METADATA).write_text(json.dumps(meta, indent=2, default=_json_default),
+                                    encoding="utf-8")
+        tmp.rename(final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return meta
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars become Python numbers; anything else (dates, paths) its text."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def model_dir(settings: Settings, ref: str) -> Path:
+    """Folder of ``NAME[:VERSION]`` (latest version when none is given)."""
+    name, version = parse_ref(ref)
+    versions = _versions(Path(settings.models_dir), name)
+    if not versions:
+        known = sorted(m["name"] for m in list_models(settings))
+        raise NotFoundError(f"no model named {name!r} in {settings.models_dir}; "
+                            f"registered: {known or 'none'}. Train one with `insightloop train`")
+    if version is None:
+        version = versions[-1]
+    elif version not in versions:
+        raise NotFoundError(f"model {name!r} has no version {version}; versions: {versions}")
+    return Path(settings.models_dir) / name / f"v{version}"
+
+
+def read_metadata(settings: Settings, ref: str) -> dict[str, Any]:
+    """Metadata of ``NAME[:VERSION]``."""
+    path = model_dir(settings, ref) / METADATA
+    try:
+        meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputFileError(f"cannot read model metadata {path}: {exc}") from exc
+    return meta
+
+
+def load_model(settings: Settings, ref: str) -> tuple[Any, dict[str, Any]]:
+    """Load a registered model after checking its sha256; returns ``(model, metadata)``.
+
+    Raises
+    ------
+    InputFileError
+        The artifact is missing or its hash differs from the one registered.
+    """
+    import joblib
+
+    folder = model_dir(settings, ref)
+    meta = read_metadata(settings, ref)
+    artifact = folder / ARTIFACT
+    if not artifact.exists():
+        raise InputFileError(f"model artifact {artifact} is missing; retrain the model")
+    actual = sha256_file(artifact)
+    if actual != meta.get("sha256"):
+        raise InputFileError(
+            f"model artifact {artifact} has sha256 {actual[:12]}… but the registry recorded "
+            f"{str(meta.get('sha256'))[:12]}…; the file changed after training. Retrain it."
+        )
+    return joblib.load(artifact), meta
+
+
+def load_evaluation(settings: Settings, ref: str) -> pd.DataFrame | None:
+    """The stored evaluation predictions (``y``, ``p``) of a model, if any."""
+    path = model_dir(settings, ref) / EVALUATION
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def list_models(settings: Settings) -> list[dict[str, Any]]:
+    """One summary per registered version, sorted by name then version."""
+    root = Path(settings.models_dir)
+    if not root.is_dir():
+        return []
+    out: list[dict[str, Any]] = []
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and _NAME.match(p.name)):
+        for version in _versions(root, folder.name):
+            meta = json.loads((folder / f"v{version}" / METADATA).read_text(encoding="utf-8"))
+            metrics = meta.get("metrics", {})
+            out.append({
+                "name": meta.get("name"), "version": meta.get("version"),
+                "task": meta.get("task"), "model": meta.get("model"),
+                "created_at": meta.get("created_at"), "rows": metrics.get("rows"),
+                "auc": metrics.get("auc"), "features": len(meta.get("features", {})),
+            })
+    return out
+
+
+def check_features(metadata: dict[str, Any], columns: list[str]) -> None:
+    """Raise :class:`FeatureMismatchError` unless ``columns`` hold every model feature.
+
+    Extra columns are allowed (ignored); the message lists both sides.
+    """
+    wanted = list(metadata.get("features", {}))
+    have = set(columns)
+    missing = [c for c in wanted if c not in have]
+    if missing:
+        extra = sorted(have - set(wanted) - set(metadata.get("dropped", {})))
+        raise FeatureMismatchError(
+            f"model {metadata.get('name')}:v{metadata.get('version')} needs features the data "
+            f"lacks: {missing}; columns the model does not use: {extra}. Score data with the "
+            "columns it was trained on, or retrain."
+        )

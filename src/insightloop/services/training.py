@@ -1,0 +1,257 @@
+"""Train predictive scores (churn, purchase propensity, campaign response, any target).
+
+Training examples are stacked over one or more as-of dates: for each date the
+features are the customer profiles computed strictly before it
+(:func:`insightloop.services.profiles.compute_profiles`) and the label looks
+only at ``[as_of, as_of + horizon)`` (:mod:`insightloop.features.labels`).
+A label window that runs past the end of the data is refused: its labels would
+be incomplete (every customer would look like a churner).
+
+Identifier and timestamp columns (``customer_id``, ``as_of``, ``*_time``) are not
+features; recency, tenure and gaps already carry the time information as
+numbers. Inner cross-validation folds group rows by customer, so one customer's
+rows at several as-of dates never sit on both sides of a fold.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insightloop.errors import ConfigError, ModelFitError, SchemaError, WarehouseError
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse, has_table
+
+TASKS = ("churn", "propensity", "response")
+LABELS = {"churn": "churn risk", "propensity": "purchase probability",
+          "response": "response probability"}
+NOT_FEATURES = ("customer_id", "as_of", "label")
+IMPORTANCE_SAMPLE = 2000
+
+
+def feature_frame(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Profile columns usable as features: identifiers and timestamps removed."""
+    drop = [c for c in profiles.columns
+            if c in NOT_FEATURES or str(c).endswith("_time")]
+    return profiles.drop(columns=drop)
+
+
+def _data_end(con: Any, task: str) -> datetime:
+    if task == "response":
+        if not has_table(con, "sends"):
+            raise WarehouseError("table `sends` is missing; ingest campaign sends first")
+        row = con.execute("SELECT max(send_time) FROM sends").fetchone()
+        what = "sends"
+    else:
+        row = con.execute("SELECT max(order_time) FROM orders").fetchone()
+        what = "orders"
+    if not row or row[0] is None:
+        raise WarehouseError(f"table `{what}` is empty; ingest it first")
+    last: datetime = row[0]
+    return datetime(last.year, last.month, last.day) + timedelta(days=1)
+
+
+def default_as_of_dates(data_end: datetime, horizon_days: int, n: int = 3) -> list[datetime]:
+    """``n`` as-of dates spaced by the horizon, the latest one horizon before the data end."""
+    latest = data_end - timedelta(days=horizon_days)
+    return [latest - timedelta(days=horizon_days * k) for k in range(n - 1, -1, -1)]
+
+
+def labels_for(warehouse: Warehouse, task: str, as_of: datetime, horizon_days: int
+               ) -> pd.DataFrame:
+    """``customer_id, as_of, label`` of one task at one as-of date (window checked)."""
+    from insightloop.features import labels as lab
+
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {TASKS}, got {task!r}")
+    with warehouse.connect(read_only=warehouse.exists) as con:
+        end = _data_end(con, task)
+        if as_of + timedelta(days=horizon_days) > end:
+            raise ConfigError(
+                f"as-of {as_of:%Y-%m-%d} + {horizon_days} days ends after the data "
+                f"({end:%Y-%m-%d}); the labels would be incomplete. Use an as-of date on or "
+                f"before {end - timedelta(days=horizon_days):%Y-%m-%d}"
+            )
+        backend = warehouse.ibis(con)
+        if task == "churn":
+            expr = lab.churn_labels(backend.table("orders"), as_of, horizon_days)
+        elif task == "propensity":
+            expr = lab.purchase_labels(backend.table("orders"), as_of, horizon_days)
+        else:
+            expr = lab.response_labels(backend.table("sends"), as_of, horizon_days)
+        return expr.to_pandas()
+
+
+def training_set(warehouse: Warehouse, task: str, as_of_dates: Sequence[datetime],
+                 horizon_days: int) -> pd.DataFrame:
+    """Profiles before each as-of date joined to that date's labels, stacked.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Profile columns plus ``label``; one row per (customer, as-of date).
+    """
+    from insightloop.services.profiles import compute_profiles
+
+    if not as_of_dates:
+        raise ConfigError("give at least one as-of date")
+    parts = []
+    for as_of in sorted(as_of_dates):
+        labels = labels_for(warehouse, task, as_of, horizon_days)
+        profiles = compute_profiles(warehouse, as_of)
+        parts.append(profiles.merge(labels[["customer_id", "label"]], on="customer_id",
+                                    how="inner", validate="one_to_one"))
+    frame = pd.concat(parts, ignore_index=True)
+    if frame.empty:
+        raise ModelFitError(f"no {task} training examples at as-of {list(map(str, as_of_dates))}:"
+                            " no customer had data before those dates")
+    return frame
+
+
+def _fit_and_register(settings: Settings, name: str, X: pd.DataFrame, y: np.ndarray,
+                      meta: dict[str, Any], model: str, groups: np.ndarray | None,
+                      test: tuple[pd.DataFrame, np.ndarray] | None) -> dict[str, Any]:
+    from insightloop.models.classify.drift import distribution_summary
+    from insightloop.models.classify.explain import global_importance
+    from insightloop.models.classify.metrics import classification_report
+    from insightloop.models.classify.pipeline import TabularClassifier
+    from insightloop.services.registry import save_model
+
+    clf = TabularClassifier(model=model).fit(X, y, groups=groups)
+    if test is not None:
+        p_test = clf.predict_proba(test[0])[:, 1]
+        evaluation = pd.DataFrame({"y": test[1], "p": p_test, "split": "test"})
+    else:
+        evaluation = clf.oof_[["y", "p"]].assign(split="oof")
+    metrics = classification_report(evaluation["y"], evaluation["p"], clf.threshold_)
+    metrics["evaluated_on"] = "test" if test is not None else "out-of-fold (inner CV)"
+    sample = X.sample(min(len(X), IMPORTANCE_SAMPLE), random_state=0)
+    importance = global_importance(clf, sample)
+    features = list(clf.feature_names_in_)
+    info = clf.describe()
+    full_meta = {
+        **meta,
+        "model": clf.model_,
+        "cv_auc": info["cv_auc"],
+        "params": info["params"],
+        "threshold": clf.threshold_,
+        "calibration": info["calibration"],
+        "features": {f: clf.encoder_.kinds_[f] for f in features},
+        "dropped": clf.encoder_.dropped_,
+        "rows": len(X),
+        "positive_rate": float(np.mean(y)),
+        "metrics": metrics,
+        "importance": importance.head(30).to_dict(orient="records"),
+        "training_summary": distribution_summary(X[features]),
+    }
+    return save_model(settings, name, clf, full_meta, evaluation)
+
+
+def train_task(settings: Settings, task: str, as_of_dates: Sequence[datetime] | None = None,
+               horizon_days: int = 90, name: str | None = None, model: str = "auto",
+               test_as_of: datetime | None = None) -> dict[str, Any]:
+    """Train and register a churn / propensity / response model from the warehouse.
+
+    Parameters
+    ----------
+    settings : Settings
+        Warehouse and registry locations.
+    task : {"churn", "propensity", "response"}
+        What to predict.
+    as_of_dates : sequence of datetime, optional
+        Training as-of dates (default: three dates spaced by the horizon, ending one
+        horizon before the data end).
+    horizon_days : int
+        Label window length ``D``.
+    name : str, optional
+        Registry name (default: the task).
+    model : str
+        ``auto``, ``lightgbm``, ``logistic`` or ``blend``.
+    test_as_of : datetime, optional
+        A later as-of date used as a held-out test (metrics are computed on it);
+        must be after every training date.
+
+    Returns
+    -------
+    dict
+        The registered model's metadata.
+    """
+    wh = Warehouse(settings.warehouse)
+    if task not in TASKS:
+        raise ConfigError(f"task must be one of {TASKS}, got {task!r}")
+    if horizon_days <= 0:
+        raise ConfigError(f"--horizon-days must be positive, got {horizon_days}")
+    with wh.connect(read_only=wh.exists) as con:
+        end = _data_end(con, task)
+    dates = sorted(as_of_dates) if as_of_dates else default_as_of_dates(
+        end if test_as_of is None else test_as_of, horizon_days)
+    test = None
+    if test_as_of is not None:
+        if test_as_of <= dates[-1]:
+            raise ConfigError(f"test as-of {test_as_of:%Y-%m-%d} must be after the last "
+                              f"training as-of {dates[-1]:%Y-%m-%d}")
+        overlap = dates[-1] + timedelta(days=horizon_days)
+        if overlap > test_as_of:
+            raise ConfigError(
+                f"training labels of as-of {dates[-1]:%Y-%m-%d} run to {overlap:%Y-%m-%d}, past "
+                f"the test as-of {test_as_of:%Y-%m-%d}: train on dates at least "
+                f"{horizon_days} days before the test date")
+        test_frame = training_set(wh, task, [test_as_of], horizon_days)
+        test = (feature_frame(test_frame), test_frame["label"].to_numpy())
+    frame = training_set(wh, task, dates, horizon_days)
+    meta = {
+        "task": task, "label": LABELS[task], "target": f"{task} in {horizon_days} days",
+        "horizon_days": horizon_days, "as_of_dates": [d.isoformat() for d in dates],
+        "test_as_of": test_as_of.isoformat() if test_as_of else None,
+        "source": str(settings.warehouse),
+    }
+    return _fit_and_register(settings, name or task, feature_frame(frame),
+                             frame["label"].to_numpy(), meta, model,
+                             frame["customer_id"].to_numpy(), test)
+
+
+def train_target_file(settings: Settings, path: Path | str, target: str, positive: Any = None,
+                      name: str | None = None, drop: Sequence[str] = (), model: str = "auto",
+                      as_of: datetime | None = None) -> dict[str, Any]:
+    """Train and register a model for any binary target column a user brings.
+
+    Without ``as_of`` the file's own columns are the features (any table). With
+    ``as_of`` the file must hold ``customer_id`` and the target; features are the
+    warehouse profiles computed strictly before ``as_of``.
+    """
+    from insightloop.models.classify.pipeline import binary_target
+    from insightloop.services.evaluation import read_table_file, split_target
+
+    frame = read_table_file(path)
+    X, y_raw = split_target(frame, target, drop)
+    groups = None
+    if as_of is not None:
+        from insightloop.services.profiles import compute_profiles
+
+        if "customer_id" not in X.columns:
+            raise SchemaError(f"--as-of joins the file to profiles by `customer_id`, which "
+                              f"{path} lacks; columns are {list(frame.columns)}")
+        keyed = pd.DataFrame({"customer_id": X["customer_id"].astype(str), "__y": y_raw})
+        profiles = compute_profiles(Warehouse(settings.warehouse), as_of)
+        joined = profiles.merge(keyed, on="customer_id", how="inner")
+        if joined.empty:
+            raise ModelFitError(f"no customer of {path} has a profile before {as_of:%Y-%m-%d}")
+        X, y_raw = feature_frame(joined.drop(columns="__y")), joined["__y"]
+        groups = joined["customer_id"].to_numpy()
+    y = binary_target(y_raw, positive)
+    meta = {
+        "task": "target",
+        "label": f"probability of {target} = {1 if positive is None else positive}",
+        "target": target, "positive": positive, "source": str(path),
+        "as_of_dates": [as_of.isoformat()] if as_of else [], "horizon_days": None,
+        "test_as_of": None,
+    }
+    default = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(path).stem}-{target}").strip("_.-")
+    return _fit_and_register(settings, name or default or "target", X, y, meta, model, groups,
+                             None)

@@ -1,0 +1,19 @@
+"""Helpers shared by the predictive-score service tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from insightloop.settings import Settings
+from insightloop.storage.ingest import ingest_file
+from insightloop.storage.warehouse import Warehouse
+
+SAMPLE = Path(__file__).resolve().parents[2] / "src" / "insightloop" / "data" \
+    / "online_retail_sample.csv.gz"
+
+
+def sample_settings(folder: Path) -> Settings:
+    """Settings of a fresh warehouse in ``folder`` holding the bundled Online Retail sample."""
+    path = folder / "warehouse.duckdb"
+    ingest_file(Warehouse(path), "orders", SAMPLE, preset="online-retail")
+    return Settings.load(warehouse=path, env={})
