@@ -44,7 +44,7 @@ def test_global_importance_order(churn_model: tuple) -> None:
 
 
 def test_reasons_in_plain_words(churn_model: tuple) -> None:
-    clf, X = churn_model
+    clf, _ = churn_model
     old = pd.DataFrame({"recency_days": [340.0], "country": ["UK"], "noise": [0.0]},
                        index=["c42"])
     reasons = top_reasons(clf, old, top=2, label="churn risk")

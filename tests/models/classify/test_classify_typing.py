@@ -41,6 +41,9 @@ def test_infer_kind_of_each_column() -> None:
                      "count": "numeric"}
     # month names are categories, not dates
     assert infer_kind(pd.Series(["may", "jun", "jul"] * 10)) == "categorical"
+    # a saved row index is an identifier; distinct but gapped integers are numbers
+    assert infer_kind(pd.Series(np.arange(100, 130))) == "id"
+    assert infer_kind(pd.Series(np.arange(30) * 7)) == "numeric"
 
 
 def test_encoder_drops_and_expands_with_warning_for_empty() -> None:

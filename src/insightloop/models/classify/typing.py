@@ -14,7 +14,8 @@ Every column is given one *kind*:
     datetime columns and text columns that look like dates; expanded into
     ``<col>__days`` (days since 1970-01-01), ``<col>__month`` and ``<col>__dow``.
 ``id``
-    text columns unique on (almost) every row: identifiers, dropped.
+    text columns unique on (almost) every row, and integer columns holding
+    consecutive distinct numbers (a saved row index): identifiers, dropped.
 ``constant`` / ``empty`` / ``duplicate``
     one value only / all missing / the same values as an earlier column: dropped
     (an all-missing column raises a :class:`DataQualityWarning` so the user knows
@@ -53,6 +54,13 @@ def _blank_to_na(s: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
+def _is_row_number(s: pd.Series) -> bool:
+    """Consecutive distinct integers on every row (a saved index or a numeric id)."""
+    if not pd.api.types.is_integer_dtype(s) or len(s) < 20 or s.isna().any():
+        return False
+    return bool(s.nunique() == len(s) and int(s.max()) - int(s.min()) == len(s) - 1)
+
+
 def infer_kind(s: pd.Series, numeric_share: float = 0.95) -> ColumnKind:
     """Infer the kind of one column.
 
@@ -72,6 +80,8 @@ def infer_kind(s: pd.Series, numeric_share: float = 0.95) -> ColumnKind:
     if pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
         if s.notna().sum() == 0:
             return "empty"
+        if _is_row_number(s):
+            return "id"
         return "constant" if s.nunique(dropna=False) <= 1 else "numeric"
     if pd.api.types.is_datetime64_any_dtype(s):
         if s.notna().sum() == 0:
