@@ -83,7 +83,9 @@ def train(
         raise ConfigError(f"task must be one of {TASK_CHOICES}, got {task!r}")
     settings = settings_for(warehouse)
     dates = [d for d in (parse_date(v) for v in as_of or []) if d is not None]
-    with console.status(f"training {task}", spinner="dots") if not json_out else _Null():
+    with (console.status(f"training {task}", spinner="dots") if not json_out else _Null(),
+          warnings.catch_warnings(record=True) as caught):
+        warnings.simplefilter("always")
         if task == "target":
             if data is None or target is None:
                 raise ConfigError("`train target` needs --data FILE and --target COLUMN")
@@ -99,6 +101,7 @@ def train(
                                     "as_of_dates", "test_as_of", "cv_auc")}
     summary["metrics"] = meta["metrics"]
     summary["dropped"] = meta["dropped"]
+    summary["warnings"] = _ours(caught)
     if json_out:
         print_json(summary)
         return
@@ -107,6 +110,8 @@ def train(
     console.print(_metrics_line(meta["metrics"]))
     if meta["dropped"]:
         console.print(f"not used: {meta['dropped']}")
+    for msg in summary["warnings"]:
+        console.print(f"[yellow]warning[/]: {msg}")
 
 
 @app.command("score")
@@ -128,16 +133,11 @@ def score(
     settings = settings_for(warehouse)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        from insightloop.models.classify.drift import DriftWarning
-        from insightloop.models.classify.typing import DataQualityWarning, UnseenCategoryWarning
-
-        _OUR_WARNINGS = (DriftWarning, DataQualityWarning, UnseenCategoryWarning)
         if data is not None:
             result = score_file(settings, model_ref, data, out, top=reasons)
         else:
             result = score_warehouse(settings, model_ref, parse_date(as_of), top=reasons)
-    result["warnings"] = [str(w.message) for w in caught
-                          if issubclass(w.category, _OUR_WARNINGS)]
+    result["warnings"] = _ours(caught)
     if json_out:
         print_json(result)
         return
@@ -221,6 +221,15 @@ def models_show(
         table.add_row(imp["feature"], kinds.get(imp["feature"], ""), f"{imp['share']:.1%}")
     console.print(table)
     console.print(f"libraries: {meta['libraries']}")
+
+
+def _ours(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Messages of the data warnings insightloop raises (library deprecations left out)."""
+    from insightloop.models.classify.drift import DriftWarning
+    from insightloop.models.classify.typing import DataQualityWarning, UnseenCategoryWarning
+
+    kinds = (DriftWarning, DataQualityWarning, UnseenCategoryWarning)
+    return list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, kinds)))
 
 
 class _Null:
