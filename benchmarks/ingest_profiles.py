@@ -107,20 +107,19 @@ def replicate(src: Path, dest: Path, times: int) -> int:
     (order_id, line_no) keys of every replica distinct. Returns data rows written.
     """
     rows = 0
-    with src.open("r", encoding="utf-8", newline="") as fh:
-        header = fh.readline()
-        body = fh.readlines()
     with dest.open("w", encoding="utf-8", newline="") as out:
-        out.write(header)
         for r in range(times):
-            if r == 0:
-                out.writelines(body)
-            else:
-                suffix = f"-{r}"
-                out.writelines(
-                    line[: (i := line.index(","))] + suffix + line[i:] for line in body
-                )
-            rows += len(body)
+            suffix = f"-{r}" if r else ""
+            with src.open("r", encoding="utf-8", newline="") as fh:  # streamed: low RSS
+                header = fh.readline()
+                if r == 0:
+                    out.write(header)
+                for line in fh:
+                    if suffix:
+                        i = line.index(",")
+                        line = line[:i] + suffix + line[i:]
+                    out.write(line)
+                    rows += 1
     return rows
 
 

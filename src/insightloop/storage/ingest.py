@@ -364,13 +364,15 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dict[str, int]
     on = " AND ".join(f"t.{_q(k)} = w.{_q(k)}" for k in spec.key)
     key_text = " || ', ' || ".join(f"{_lit(k + '=')} || CAST(f.{_q(k)} AS VARCHAR)"
                                    for k in spec.key)
+    # A first load into an empty table needs no key lookup (a hash of every key).
+    target_has_rows = con.execute(f"SELECT 1 FROM {_q(spec.name)} LIMIT 1").fetchone() is not None
     con.execute("DROP TABLE IF EXISTS __classified")
     # Window functions over every row are the expensive part of de-duplication, and in
     # a typical file no key repeats: rank only the rows whose key occurs more than once.
     # Row hashes are computed only where they are compared (CASE evaluates lazily).
     con.execute(f"""
         CREATE TEMP TABLE __classified AS
-        WITH valid AS (SELECT * FROM __typed WHERE __reason IS NULL),
+        WITH valid AS NOT MATERIALIZED (SELECT * FROM __typed WHERE __reason IS NULL),
         repeated AS (
             SELECT v.__line, {_row_hash(content, 'v')} AS __hash,
                    row_number() OVER (PARTITION BY {key} ORDER BY __line) AS __rn,
@@ -385,6 +387,7 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dict[str, int]
             SELECT {', '.join('w.' + _q(k) for k in spec.key)},
                    {_row_hash(content, 'w')} AS __whash
             FROM {_q(spec.name)} w SEMI JOIN (SELECT DISTINCT {key} FROM valid) t ON {on}
+            {'' if target_has_rows else 'WHERE false'}
         )
         SELECT f.*,
             CASE WHEN __rn > 1 AND __hash <> __first_hash THEN 'quarantine'
