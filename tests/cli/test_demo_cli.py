@@ -27,7 +27,8 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     # Self-contained: plotly.js inlined, no external script.
     assert "<script src=" not in html
     assert html.count("plotly-graph-div") >= 5
-    for page in ("overview", "quality", "rfm", "segments", "cohorts", "clv"):
+    assert out["scoring churn risk with reasons"]["customers"] == 364
+    for page in ("overview", "quality", "rfm", "segments", "cohorts", "clv", "predictive"):
         assert f"data-page='{page}" in html, page
     # Re-running the demo is idempotent: nothing new is loaded.
     assert main(["demo", "--json"]) == 0

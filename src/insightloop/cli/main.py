@@ -12,6 +12,8 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import warnings
+from typing import Any, TextIO
 
 from insightloop.cli import app as app_module
 from insightloop.cli.common import err_console
@@ -28,9 +30,25 @@ def _load_commands() -> None:
             importlib.import_module(f"insightloop.cli.{info.name}")
 
 
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: TextIO | None = None, line: str | None = None) -> None:
+    """Warnings from the library (drift, unseen categories, ...) as one readable line."""
+    err_console.print(f"[yellow]{category.__name__}[/]: {message}", highlight=False,
+                      soft_wrap=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 insightloop error, 2 usage error)."""
     _load_commands()
+    previous: Any = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        return _run(argv)
+    finally:
+        warnings.showwarning = previous
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         # Standalone mode: the app prints usage errors itself and exits via SystemExit.
         app_module.app(args=argv, prog_name="insightloop")

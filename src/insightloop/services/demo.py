@@ -51,10 +51,20 @@ def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
 def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
     from insightloop.services.clv import build_clv
     from insightloop.services.cohorts import build_cohorts
+    from insightloop.services.scoring import score_warehouse
     from insightloop.services.segments import build_segments
+    from insightloop.services.training import train_task
 
     return [
         ("fitting CLV models (BG/NBD + Gamma-Gamma)", lambda s: build_clv(Warehouse(s.warehouse))),
         ("segmenting customers (RFM, tiers, clusters)", build_segments),
         ("building monthly acquisition cohorts", build_cohorts),
+        ("training a 90-day churn model", lambda s: _brief(train_task(s, "churn",
+                                                                      horizon_days=90))),
+        ("scoring churn risk with reasons", lambda s: score_warehouse(s, "churn")),
     ]
+
+
+def _brief(metadata: dict[str, Any]) -> dict[str, Any]:
+    keep = ("name", "version", "model", "metrics", "as_of_dates", "rows")
+    return {k: metadata[k] for k in keep if k in metadata}
