@@ -53,9 +53,12 @@ def profile(customer_id: Annotated[str, typer.Argument(help="Customer id.")],
         return
     grid = Table(title=f"customer {customer_id}", show_header=False)
     for key, value in data.items():
-        if isinstance(value, dict):
-            for sub, v in value.items():
-                grid.add_row(f"{key}.{sub}", _show(v))
+        items = value if isinstance(value, list) else [value]
+        if all(isinstance(item, dict) for item in items):
+            for i, item in enumerate(items):
+                label = key if len(items) == 1 else f"{key}[{i}]"
+                for sub, v in item.items():
+                    grid.add_row(f"{label}.{sub}", _show(v))
         else:
             grid.add_row(key, _show(value))
     console.print(grid)
@@ -68,6 +71,8 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
     for k, v in data.items():
         if isinstance(v, dict):
             out[k] = _clean(v)
+        elif isinstance(v, list):
+            out[k] = [_clean(item) for item in v]
         elif isinstance(v, float) and math.isnan(v):
             out[k] = None
         elif v is not None and hasattr(v, "isoformat"):

@@ -100,7 +100,10 @@ def get_profile(settings: Settings, customer_id: str) -> dict[str, Any]:
             if has_table(con, table):
                 extra = con.execute(f"SELECT * FROM {table} WHERE customer_id = ?",
                                     [customer_id]).df()
-                if not extra.empty:
-                    out[table] = {k: v for k, v in extra.iloc[0].to_dict().items()
-                                  if k != "customer_id"}
+                records = [{k: v for k, v in rec.items() if k != "customer_id"}
+                           for rec in extra.to_dict("records")]
+                if len(records) == 1:
+                    out[table] = records[0]
+                elif records:  # e.g. one score row per registered model
+                    out[table] = records
     return out
