@@ -40,3 +40,17 @@ def test_bad_settings_are_clear_errors(tmp_path: Path) -> None:
     bad.write_text("[insightloop]\nwarehose = 'typo'\n")
     with pytest.raises(ConfigError, match="unknown settings"):
         Settings.load(config_file=bad, env={})
+
+
+def test_memory_limit_reaches_duckdb(tmp_path: Path) -> None:
+    from insightloop.errors import WarehouseError
+    from insightloop.storage.warehouse import Warehouse
+
+    s = Settings.load(warehouse=tmp_path / "w.duckdb", env={"INSIGHTLOOP_MEMORY_LIMIT": "300MB"})
+    assert s.memory_limit == "300MB"
+    with Warehouse.from_settings(s).connect() as con:
+        row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert row is not None and row[0].startswith("286")  # 300 MB in MiB, as DuckDB reports it
+    with pytest.raises(WarehouseError, match="invalid memory limit"), \
+            Warehouse(tmp_path / "x.duckdb", memory_limit="lots").connect():
+        pass

@@ -38,6 +38,9 @@ class Settings:
         Folder the HTML report is written to.
     spark_master : str
         Spark master URL when ``engine == "spark"``.
+    memory_limit : str
+        DuckDB memory limit (e.g. ``"2GB"``); larger work spills to disk next to the
+        warehouse, so memory stays bounded as data grows.
     """
 
     warehouse: Path = DEFAULT_HOME / "warehouse.duckdb"
@@ -45,6 +48,7 @@ class Settings:
     models_dir: Path = DEFAULT_HOME / "models"
     reports_dir: Path = DEFAULT_HOME / "reports"
     spark_master: str = "local[2]"
+    memory_limit: str = "2GB"
 
     @classmethod
     def load(
@@ -69,6 +73,7 @@ class Settings:
             ("models_dir", "INSIGHTLOOP_MODELS"),
             ("reports_dir", "INSIGHTLOOP_REPORTS"),
             ("spark_master", "INSIGHTLOOP_SPARK_MASTER"),
+            ("memory_limit", "INSIGHTLOOP_MEMORY_LIMIT"),
         ):
             if environ.get(var):
                 values[key] = environ[var]
@@ -98,6 +103,7 @@ class Settings:
             models_dir=models,
             reports_dir=reports,
             spark_master=str(values.get("spark_master", "local[2]")),
+            memory_limit=str(values.get("memory_limit", "2GB")),
         )
 
     def with_warehouse(self, warehouse: Path) -> Settings:

@@ -56,7 +56,7 @@ def ingest(
                   disable=json_) as progress:
         task = progress.add_task(f"ingest {file.name}", total=len(stages))
         result = ingest_file(
-            Warehouse(settings.warehouse), table, file, mapping=cols, preset=preset,
+            Warehouse.from_settings(settings), table, file, mapping=cols, preset=preset,
             delimiter=delimiter, timestamp_formats=tuple(timestamp_format or ()),
             on_progress=lambda msg: progress.update(
                 task, description=f"{file.name}: {msg}",

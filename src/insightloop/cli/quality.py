@@ -17,7 +17,7 @@ def quality(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     from insightloop.storage.warehouse import Warehouse
 
     settings = settings_for(warehouse)
-    report = quality_report(Warehouse(settings.warehouse))
+    report = quality_report(Warehouse.from_settings(settings))
     path = write_report(settings)
     if json_:
         print_json(report.as_dict() | {"report": str(path)})

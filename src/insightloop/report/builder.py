@@ -104,7 +104,7 @@ def render(sections: list[Section], title: str = "insightloop report") -> str:
 
 def write_report(settings: Settings, path: Path | None = None) -> Path:
     """Build every page from the warehouse and write the HTML file; returns its path."""
-    ctx = ReportContext(settings=settings, warehouse=Warehouse(settings.warehouse))
+    ctx = ReportContext(settings=settings, warehouse=Warehouse.from_settings(settings))
     out = path or settings.reports_dir / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")

@@ -37,7 +37,7 @@ def build_cohorts(settings: Settings, as_of: datetime | None = None) -> dict[str
     """
     import ibis
 
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     with wh.transaction() as con:
         _check_orders(con)
         expr = cohort_expr(wh.ibis(con).table("orders"), as_of)
@@ -47,7 +47,7 @@ def build_cohorts(settings: Settings, as_of: datetime | None = None) -> dict[str
 
 def show_cohorts(settings: Settings) -> dict[str, Any]:
     """Summary and rows of table ``cohorts`` (error with the command to run if missing)."""
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     with wh.connect(read_only=True) as con:
         if not has_table(con, "cohorts"):
             raise WarehouseError("no cohorts yet; run `insightloop cohorts` first")

@@ -36,7 +36,7 @@ def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
     step = on_step or (lambda _m: None)
     out: dict[str, Any] = {}
     step("ingesting the bundled Online Retail sample")
-    out["ingest"] = ingest_file(Warehouse(settings.warehouse), "orders", sample_path(),
+    out["ingest"] = ingest_file(Warehouse.from_settings(settings), "orders", sample_path(),
                                 preset="online-retail").as_dict()
     step("building customer 360 profiles")
     out["profiles"] = build_profiles(settings)
@@ -56,7 +56,8 @@ def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
     from insightloop.services.training import train_task
 
     return [
-        ("fitting CLV models (BG/NBD + Gamma-Gamma)", lambda s: build_clv(Warehouse(s.warehouse))),
+        ("fitting CLV models (BG/NBD + Gamma-Gamma)",
+         lambda s: build_clv(Warehouse.from_settings(s))),
         ("segmenting customers (RFM, tiers, clusters)", build_segments),
         ("building monthly acquisition cohorts", build_cohorts),
         ("training a 90-day churn model", lambda s: _brief(train_task(s, "churn",

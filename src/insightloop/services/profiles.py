@@ -61,7 +61,7 @@ def compute_profiles(warehouse: Warehouse, as_of: datetime | None = None,
 
 def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[str, Any]:
     """Compute profiles on the configured engine and replace table ``profiles`` atomically."""
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     if settings.engine == "spark":
         frame = compute_profiles(wh, as_of, engine="spark", spark_master=settings.spark_master)
         with wh.transaction() as con:
@@ -88,7 +88,7 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
 
 def get_profile(settings: Settings, customer_id: str) -> dict[str, Any]:
     """One customer's profile with every enrichment present (RFM, CLV, segment, scores)."""
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     with wh.connect(read_only=True) as con:
         if not has_table(con, "profiles"):
             raise WarehouseError("no profiles yet; run `insightloop profiles build` first")

@@ -97,7 +97,7 @@ def score_warehouse(settings: Settings, ref: str, as_of: datetime | None = None,
     from insightloop.services.training import feature_frame
 
     model, meta = load_model(settings, ref)
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     profiles = compute_profiles(wh, as_of)
     X = feature_frame(profiles)
     pred = predict_frame(model, meta, X, top=top)
@@ -169,7 +169,7 @@ def explain_customer(settings: Settings, ref: str, customer_id: str,
     from insightloop.services.training import feature_frame
 
     model, meta = load_model(settings, ref)
-    profiles = compute_profiles(Warehouse(settings.warehouse), as_of)
+    profiles = compute_profiles(Warehouse.from_settings(settings), as_of)
     row = profiles[profiles["customer_id"].astype(str) == str(customer_id)]
     if row.empty:
         raise NotFoundError(f"customer {customer_id!r} has no orders before the as-of date in "

@@ -93,7 +93,7 @@ def build_segments(settings: Settings, method: str = "kmeans", k: int | None = N
         ``{"customers", "k", "method", "value_source", "selection": {"metric",
         "scores", "chosen_k", "score"}, "segments": [...]}``.
     """
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     profiles, value, source = load_inputs(wh)
     rfm, members, summary, seg = compute_segments(profiles, value, method=method, k=k,
                                                   seed=seed, tier_options=tier_options)
@@ -117,7 +117,7 @@ def build_segments(settings: Settings, method: str = "kmeans", k: int | None = N
 
 def show_segments(settings: Settings) -> dict[str, Any]:
     """Table ``segments`` as a summary (error with the command to run if missing)."""
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     with wh.connect(read_only=True) as con:
         if not has_table(con, "segments"):
             raise WarehouseError("no segments yet; run `insightloop segments build` first")

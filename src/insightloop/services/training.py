@@ -182,7 +182,7 @@ def train_task(settings: Settings, task: str, as_of_dates: Sequence[datetime] | 
     dict
         The registered model's metadata.
     """
-    wh = Warehouse(settings.warehouse)
+    wh = Warehouse.from_settings(settings)
     if task not in TASKS:
         raise ConfigError(f"task must be one of {TASKS}, got {task!r}")
     if horizon_days <= 0:
@@ -238,7 +238,7 @@ def train_target_file(settings: Settings, path: Path | str, target: str, positiv
             raise SchemaError(f"--as-of joins the file to profiles by `customer_id`, which "
                               f"{path} lacks; columns are {list(frame.columns)}")
         keyed = pd.DataFrame({"customer_id": X["customer_id"].astype(str), "__y": y_raw})
-        profiles = compute_profiles(Warehouse(settings.warehouse), as_of)
+        profiles = compute_profiles(Warehouse.from_settings(settings), as_of)
         joined = profiles.merge(keyed, on="customer_id", how="inner")
         if joined.empty:
             raise ModelFitError(f"no customer of {path} has a profile before {as_of:%Y-%m-%d}")

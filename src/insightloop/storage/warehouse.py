@@ -26,6 +26,8 @@ from insightloop.storage.schema import (
 if TYPE_CHECKING:
     import ibis.backends.duckdb
 
+    from insightloop.settings import Settings
+
 
 class Warehouse:
     """Handle on a DuckDB warehouse file.
@@ -37,9 +39,25 @@ class Warehouse:
         first write. ``":memory:"`` gives a throw-away in-memory warehouse.
     """
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, memory_limit: str | None = None) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
+        self.memory_limit = memory_limit
         self._memory_con: duckdb.DuckDBPyConnection | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Warehouse:
+        """The warehouse named by ``settings``, with its memory limit."""
+        return cls(settings.warehouse, memory_limit=settings.memory_limit)
+
+    def _configure(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        if self.memory_limit:
+            try:
+                con.execute(f"SET memory_limit = '{self.memory_limit}'")
+            except duckdb.Error as exc:
+                raise WarehouseError(
+                    f"invalid memory limit {self.memory_limit!r} (expected e.g. '2GB'): {exc}"
+                ) from exc
+        return con
 
     def __repr__(self) -> str:
         return f"Warehouse({str(self.path)!r})"
@@ -53,7 +71,7 @@ class Warehouse:
         """Open a connection (schema ensured on write connections)."""
         if not isinstance(self.path, Path):
             if self._memory_con is None:
-                self._memory_con = duckdb.connect(":memory:")
+                self._memory_con = self._configure(duckdb.connect(":memory:"))
                 self.ensure_schema(self._memory_con)
             yield self._memory_con
             return
@@ -63,10 +81,10 @@ class Warehouse:
                     f"warehouse {self.path} does not exist yet; run `insightloop ingest` "
                     "or `insightloop demo` first, or pass --warehouse"
                 )
-            con = duckdb.connect(str(self.path), read_only=True)
+            con = self._configure(duckdb.connect(str(self.path), read_only=True))
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = duckdb.connect(str(self.path))
+            con = self._configure(duckdb.connect(str(self.path)))
             self.ensure_schema(con)
         try:
             yield con
