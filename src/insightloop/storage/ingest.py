@@ -136,11 +136,14 @@ def _lit(value: str) -> str:
 
 def _typed_expr(col: ColumnSpec, raw: str, formats: tuple[str, ...]) -> str:
     if col.type == "id":
-        return rf"regexp_replace({raw}, '\.0+$', '')"
+        # Spreadsheet exports write numeric ids as floats ("17850.0").
+        return (rf"CASE WHEN {raw} LIKE '%.0' THEN regexp_replace({raw}, '\.0+$', '') "
+                rf"ELSE {raw} END")
     if col.type in ("string",):
         return raw
     if col.type == "int":
         dbl = f"TRY_CAST({raw} AS DOUBLE)"
+        # Not TRY_CAST(raw AS BIGINT): DuckDB rounds '2.5' to 3 instead of failing.
         return f"CASE WHEN {dbl} = round({dbl}) THEN TRY_CAST({dbl} AS BIGINT) END"
     if col.type == "float":
         dbl = f"TRY_CAST({raw} AS DOUBLE)"
@@ -250,12 +253,11 @@ def ingest_file(
         cols = resolve_mapping(spec, staged, mapping or {}, pre)
         step("validating")
         formats = tuple(timestamp_formats) + (pre.timestamp_formats if pre else ())
-        _build_typed(con, spec, cols, pre, formats)
+        provided = _build_typed(con, spec, cols, pre, formats)
         step("deduplicating")
-        counts = _classify(con, spec)
-        con.execute("DROP TABLE __typed")  # classified holds it all now; free the memory
+        counts = _classify(con, spec, provided)
         step("writing")
-        _write(con, spec, path, ingest_id, sha)
+        _write(con, spec, provided, path, ingest_id, sha)
         reasons = con.execute(
             "SELECT regexp_replace(split_part(reason, '; ', 1), "
             "'''[^'']*''|-?[0-9][0-9.:-]*', 'N', 'g') AS r, count(*) n "
@@ -280,14 +282,19 @@ def ingest_file(
             [ingest_id, table, str(path.resolve()), sha, result.rows_in, result.rows_loaded,
              result.rows_quarantined, result.rows_duplicate, started, datetime.now()],
         )
-        for name in ("__stage", "__rejects", "__typed", "__classified"):
+        for name in ("__stage", "__rejects", "__typed", "__actions"):
             con.execute(f"DROP TABLE IF EXISTS {name}")
     step("done")
     return result
 
 
 def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str, str],
-                 pre: Preset | None, formats: tuple[str, ...]) -> None:
+                 pre: Preset | None, formats: tuple[str, ...]) -> list[str]:
+    """Create ``__typed``: canonical typed columns, ``__reason`` and ``__column``.
+
+    Returns the canonical columns the rows actually provide (mapped, derived or a
+    derived key); the others are NULL placeholders.
+    """
     derived = dict(DEFAULT_DERIVED.get(spec.name, {}))
     if pre:
         derived.update(pre.derived)
@@ -301,6 +308,7 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
         for c in cols
     )
     rest = []
+    placeholders: set[str] = set()
     ln_cte = ln_join = ""
     for col in spec.columns:
         if col.name in cols:
@@ -325,6 +333,7 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
             rest.append(f"{_row_hash(content)} AS {_q(col.name)}")
         else:
             rest.append(f"NULL::{col.sql_type} AS {_q(col.name)}")
+            placeholders.add(col.name)
     fk_tables = {
         c.references[0] for c in spec.columns
         if c.references and c.references[0] != spec.name
@@ -355,68 +364,101 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
                NULLIF({reason}, '') AS __reason, {column} AS __column
         FROM e
     """)
+    return [c for c in spec.names if c not in placeholders]
 
 
-def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> dict[str, int]:
-    """Tag each typed row insert / update / duplicate / quarantine."""
+def _content_hash(cols: list[str], alias: str) -> str:
+    """64-bit hash of a row's columns, for comparing rows of one key within one run."""
+    return f"hash({', '.join(f'{alias}.{_q(c)}' for c in cols)})"
+
+
+def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec,
+              provided: list[str]) -> dict[str, int]:
+    """Decide, per valid row, insert / update / duplicate / quarantine (repeated key).
+
+    Only rows that are *not* plain inserts are written to the narrow table
+    ``__actions(__line, __action, __dup_reason)``; in a typical load that table is
+    empty and nothing wide is copied. Content is compared on the ``provided``
+    columns only (those the file carries or ingestion derives), so a file with fewer
+    columns than the table neither counts as a change nor wipes the columns it lacks.
+    """
     key = ", ".join(_q(k) for k in spec.key)
-    content = spec.names
-    on = " AND ".join(f"t.{_q(k)} = w.{_q(k)}" for k in spec.key)
-    key_text = " || ', ' || ".join(f"{_lit(k + '=')} || CAST(f.{_q(k)} AS VARCHAR)"
+    on_vw = " AND ".join(f"v.{_q(k)} = w.{_q(k)}" for k in spec.key)
+    key_text = " || ', ' || ".join(f"{_lit(k + '=')} || CAST(v.{_q(k)} AS VARCHAR)"
                                    for k in spec.key)
-    # A first load into an empty table needs no key lookup (a hash of every key).
     target_has_rows = con.execute(f"SELECT 1 FROM {_q(spec.name)} LIMIT 1").fetchone() is not None
-    con.execute("DROP TABLE IF EXISTS __classified")
-    # Window functions over every row are the expensive part of de-duplication, and in
-    # a typical file no key repeats: rank only the rows whose key occurs more than once.
-    # Row hashes are computed only where they are compared (CASE evaluates lazily).
+    con.execute("DROP TABLE IF EXISTS __actions")
+    con.execute("CREATE TEMP TABLE __actions(__line BIGINT, __action VARCHAR, "
+                "__dup_reason VARCHAR)")
+    # Keys repeated within the file: the first occurrence competes with the warehouse,
+    # later identical ones are duplicates, later different ones are quarantined.
     con.execute(f"""
-        CREATE TEMP TABLE __classified AS
-        WITH valid AS NOT MATERIALIZED (SELECT * FROM __typed WHERE __reason IS NULL),
-        repeated AS (
-            SELECT v.__line, {_row_hash(content, 'v')} AS __hash,
-                   row_number() OVER (PARTITION BY {key} ORDER BY __line) AS __rn,
-                   first_value(__line) OVER (PARTITION BY {key} ORDER BY __line) AS __first_line,
-                   first_value({_row_hash(content, 'v')}) OVER (PARTITION BY {key}
-                       ORDER BY __line) AS __first_hash
-            FROM valid v SEMI JOIN (
-                SELECT {key} FROM valid GROUP BY ALL HAVING count(*) > 1
-            ) t ON {on.replace('w.', 'v.')}
-        ),
-        existing AS (
-            SELECT {', '.join('w.' + _q(k) for k in spec.key)},
-                   {_row_hash(content, 'w')} AS __whash
-            FROM {_q(spec.name)} w SEMI JOIN (SELECT DISTINCT {key} FROM valid) t ON {on}
-            {'' if target_has_rows else 'WHERE false'}
+        INSERT INTO __actions
+        WITH rep AS (
+            SELECT v.__line, {_content_hash(provided, 'v')} AS __hash,
+                   row_number() OVER (PARTITION BY {key} ORDER BY v.__line) AS __rn,
+                   first_value(v.__line) OVER (PARTITION BY {key} ORDER BY v.__line)
+                       AS __first_line,
+                   first_value({_content_hash(provided, 'v')}) OVER (PARTITION BY {key}
+                       ORDER BY v.__line) AS __first_hash,
+                   {key_text} AS __key_text
+            FROM __typed v SEMI JOIN (
+                SELECT {key} FROM __typed WHERE __reason IS NULL
+                GROUP BY ALL HAVING count(*) > 1
+            ) w ON {on_vw}
+            WHERE v.__reason IS NULL
         )
-        SELECT f.*,
-            CASE WHEN __rn > 1 AND __hash <> __first_hash THEN 'quarantine'
-                 WHEN __rn > 1 THEN 'duplicate'
-                 WHEN __whash IS NULL THEN 'insert'
-                 WHEN __whash = {_row_hash(content, 'f')} THEN 'duplicate'
-                 ELSE 'update' END AS __action,
-            CASE WHEN __rn > 1 AND __hash <> __first_hash THEN
-                 'duplicate key (' || {key_text} || ') first seen on line '
-                 || __first_line || ' with different values' END AS __dup_reason
-        FROM valid f LEFT JOIN repeated d ON f.__line = d.__line
-        LEFT JOIN existing w ON {on.replace('t.', 'f.')}
-        UNION ALL BY NAME
-        SELECT *, 'quarantine' AS __action, NULL AS __dup_reason
-        FROM __typed WHERE __reason IS NOT NULL
+        SELECT __line,
+               CASE WHEN __hash = __first_hash THEN 'duplicate' ELSE 'quarantine' END,
+               CASE WHEN __hash <> __first_hash THEN 'duplicate key (' || __key_text
+                    || ') first seen on line ' || __first_line || ' with different values'
+               END
+        FROM rep WHERE __rn > 1
     """)
-    counts = dict(con.execute(
-        "SELECT __action, count(*) FROM __classified GROUP BY __action").fetchall())
-    return {a: int(counts.get(a, 0)) for a in ("insert", "update", "duplicate", "quarantine")}
+    if target_has_rows:
+        # First occurrences whose key is already in the warehouse: same content on the
+        # provided columns is a duplicate, anything else an update.
+        con.execute(f"""
+            INSERT INTO __actions
+            SELECT v.__line,
+                   CASE WHEN {_content_hash(provided, 'v')} = {_content_hash(provided, 'w')}
+                        THEN 'duplicate' ELSE 'update' END, NULL
+            FROM __typed v JOIN {_q(spec.name)} w ON {on_vw}
+            WHERE v.__reason IS NULL
+              AND v.__line NOT IN (SELECT __line FROM __actions)
+        """)
+    row = con.execute(f"""
+        SELECT count(*) FILTER (WHERE __reason IS NULL),
+               count(*) FILTER (WHERE __reason IS NOT NULL),
+               (SELECT count(*) FILTER (WHERE __action = 'update') FROM __actions),
+               (SELECT count(*) FILTER (WHERE __action = 'duplicate') FROM __actions),
+               (SELECT count(*) FILTER (WHERE __action = 'quarantine') FROM __actions)
+        FROM __typed
+    """).fetchone()
+    assert row is not None
+    valid, invalid, update, duplicate, dup_quarantine = (int(x) for x in row)
+    return {"insert": valid - update - duplicate - dup_quarantine, "update": update,
+            "duplicate": duplicate, "quarantine": invalid + dup_quarantine}
 
 
-def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, ingest_id: str,
-           sha: str) -> None:
+def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[str], path: Path,
+           ingest_id: str, sha: str) -> None:
     cols = ", ".join(_q(c) for c in spec.names)
-    on = " AND ".join(f"{_q(spec.name)}.{_q(k)} = c.{_q(k)}" for k in spec.key)
-    con.execute(f"DELETE FROM {_q(spec.name)} USING "
-                f"(SELECT * FROM __classified WHERE __action = 'update') c WHERE {on}")
-    con.execute(f"INSERT INTO {_q(spec.name)} ({cols}) SELECT {cols} FROM __classified "
-                "WHERE __action IN ('insert', 'update') ORDER BY __line")
+    has_actions = con.execute("SELECT 1 FROM __actions LIMIT 1").fetchone() is not None
+    skip = " AND __line NOT IN (SELECT __line FROM __actions)" if has_actions else ""
+    con.execute(f"INSERT INTO {_q(spec.name)} ({cols}) SELECT {cols} FROM __typed "
+                f"WHERE __reason IS NULL{skip}")
+    if has_actions:
+        # Updates touch only the columns the file provides; the rest keep their values.
+        sets = ", ".join(f"{_q(c)} = u.{_q(c)}" for c in provided if c not in spec.key)
+        on = " AND ".join(f"{_q(spec.name)}.{_q(k)} = u.{_q(k)}" for k in spec.key)
+        if sets:
+            con.execute(f"""
+                UPDATE {_q(spec.name)} SET {sets}
+                FROM (SELECT t.* FROM __typed t JOIN __actions a ON a.__line = t.__line
+                      WHERE a.__action = 'update') u
+                WHERE {on}
+            """)
     # A re-run of the same file replaces its earlier quarantine rows instead of repeating them.
     con.execute("DELETE FROM quarantine WHERE table_name = ? AND file_sha256 = ?",
                 [spec.name, sha])
@@ -424,11 +466,14 @@ def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, path: Path, ingest_i
     con.execute(
         # The raw record (as JSON) is rebuilt from the staging table for quarantined rows
         # only: serialising every row up front was the costliest step of typing.
-        "INSERT INTO quarantine SELECT ?, ?, ?, ?, c.__line, c.__column, "
-        "coalesce(c.__dup_reason, c.__reason), "
+        "INSERT INTO quarantine SELECT ?, ?, ?, ?, q.__line, q.__column, q.__why, "
         "json_merge_patch(to_json(s), '{\"__line\": null}')::VARCHAR, ? "
-        "FROM __classified c JOIN __stage s ON s.__line = c.__line "
-        "WHERE c.__action = 'quarantine' ORDER BY c.__line",
+        "FROM (SELECT __line, __column, __reason AS __why FROM __typed "
+        "      WHERE __reason IS NOT NULL "
+        "      UNION ALL "
+        "      SELECT a.__line, NULL, a.__dup_reason FROM __actions a "
+        "      WHERE a.__action = 'quarantine') q "
+        "JOIN __stage s ON s.__line = q.__line ORDER BY q.__line",
         [ingest_id, spec.name, str(path), sha, now],
     )
     con.execute(
