@@ -427,7 +427,7 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec,
             WHERE v.__reason IS NULL
               AND v.__line NOT IN (SELECT __line FROM __actions)
         """)
-    row = con.execute(f"""
+    row = con.execute("""
         SELECT count(*) FILTER (WHERE __reason IS NULL),
                count(*) FILTER (WHERE __reason IS NOT NULL),
                (SELECT count(*) FILTER (WHERE __action = 'update') FROM __actions),
