@@ -20,6 +20,7 @@ def demo(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
 
     Uses --warehouse or $INSIGHTLOOP_WAREHOUSE when given, else ./insightloop_demo/.
     """
+    from insightloop.report.builder import write_report
     from insightloop.services.demo import run_demo
 
     if warehouse is None and not os.environ.get("INSIGHTLOOP_WAREHOUSE"):
@@ -27,7 +28,8 @@ def demo(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     settings = settings_for(warehouse)
     if json_:
         result = run_demo(settings)
-        print_json({"warehouse": str(result.warehouse), "report": str(result.report),
+        report_path = write_report(settings)
+        print_json({"warehouse": str(result.warehouse), "report": str(report_path),
                     **result.steps})
         return
     with console.status("demo", spinner="dots") as status:
@@ -37,13 +39,15 @@ def demo(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
             console.log(message)
 
         result = run_demo(settings, on_step=on_step)
+        on_step("writing the HTML report")
+        report_path = write_report(settings)
     ing = result.steps["ingest"]
     console.print(f"ingested {ing['rows_in']:,} sample rows: {ing['rows_loaded']:,} loaded, "
                   f"{ing['rows_quarantined']:,} quarantined, "
                   f"{ing['rows_duplicate']:,} already there")
     console.print(f"{result.steps['profiles']['customers']:,} customer profiles in "
                   f"{result.warehouse}")
-    console.print(f"[bold green]report:[/] {result.report.resolve()}")
+    console.print(f"[bold green]report:[/] {report_path.resolve()}")
 
 
 @app.command()

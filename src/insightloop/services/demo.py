@@ -1,4 +1,7 @@
-"""The demo: the whole loop on the bundled Online Retail sample, ending in the HTML report."""
+"""The demo: the whole loop on the bundled Online Retail sample.
+
+The CLI writes the HTML report afterwards (the report sits above services).
+"""
 
 from __future__ import annotations
 
@@ -24,13 +27,11 @@ def sample_path() -> Path:
 @dataclass
 class DemoResult:
     warehouse: Path
-    report: Path
     steps: dict[str, Any] = field(default_factory=dict)
 
 
 def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
-    """Ingest the sample, build profiles and every model stage, write the report."""
-    from insightloop.report.builder import write_report
+    """Ingest the sample, build profiles, then CLV, segments, cohorts and churn scores."""
     from insightloop.services.profiles import build_profiles
 
     step = on_step or (lambda _m: None)
@@ -43,9 +44,7 @@ def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
     for name, run in _model_stages():
         step(name)
         out[name] = run(settings)
-    step("writing the HTML report")
-    report = write_report(settings)
-    return DemoResult(warehouse=settings.warehouse, report=report, steps=out)
+    return DemoResult(warehouse=settings.warehouse, steps=out)
 
 
 def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
