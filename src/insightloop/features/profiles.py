@@ -19,12 +19,14 @@ import ibis.expr.types as ir
 from ibis import _
 
 TOP_N = 3
+WINDOWS_DAYS = (30, 90)  # recent-activity windows ending at as_of
 SECONDS_PER_DAY = 86_400.0
 
 PROFILE_COLUMNS = (
     "customer_id", "as_of", "first_order_time", "last_order_time", "recency_days",
     "tenure_days", "frequency", "monetary", "gross_revenue", "avg_order_value", "n_orders",
     "n_items", "n_lines", "n_returns", "return_rate", "inter_purchase_days",
+    *(f"orders_{d}d" for d in WINDOWS_DAYS), *(f"revenue_{d}d" for d in WINDOWS_DAYS),
     *(f"fav_product_{i}" for i in range(1, TOP_N + 1)),
     *(f"fav_category_{i}" for i in range(1, TOP_N + 1)),
     "country", "channel", "preferred_weekday", "preferred_hour", "last_activity_time", "n_events",
@@ -88,12 +90,15 @@ def profile_expr(
         returned_items=(-o.quantity).sum(where=o.quantity < 0),
         last_line_time=o.order_time.max(),
     )
+    recent = {d: buys.order_time >= cutoff - ibis.interval(days=d) for d in WINDOWS_DAYS}
     purchases = buys.group_by("customer_id").aggregate(
         first_order_time=buys.order_time.min(),
         last_order_time=buys.order_time.max(),
         frequency=buys.order_id.nunique(),
         gross_cents=buys.cents.sum(),
         n_items=buys.quantity.sum(),
+        **{f"orders_{d}d": buys.order_id.nunique(where=w) for d, w in recent.items()},
+        **{f"revenue_{d}d_cents": buys.cents.sum(where=w) for d, w in recent.items()},
     )
     order_level = buys.group_by(["customer_id", "order_id"]).aggregate(t=buys.order_time.min())
     order_level = order_level.mutate(
@@ -150,6 +155,9 @@ def profile_expr(
         return_rate=ibis.ifelse(
             joined.n_items.fill_null(0) > 0,
             joined.returned_items.fill_null(0) / joined.n_items, None),
+        **{f"orders_{d}d": joined[f"orders_{d}d"].fill_null(0) for d in WINDOWS_DAYS},
+        **{f"revenue_{d}d": joined[f"revenue_{d}d_cents"].fill_null(0) / 100.0
+           for d in WINDOWS_DAYS},
         inter_purchase_days=ibis.ifelse(
             freq > 1,
             _days_between(joined.last_order_time, joined.first_order_time) / (freq - 1),
