@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 
 from insightloop.cli.app import app, evaluate_app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import (
+    JsonOpt,
+    UnusedWarehouseOpt,
+    WarehouseOpt,
+    console,
+    print_json,
+    settings_for,
+)
 
 clv_app = typer.Typer(help="Customer lifetime value (BG/NBD + Gamma-Gamma).",
                       no_args_is_help=True)
@@ -32,6 +39,7 @@ def evaluate_clv(
     date_format: Annotated[str | None, typer.Option(
         "--date-format", help="strptime format of --time, e.g. %Y%m%d.")] = None,
     json_out: JsonOpt = False,
+    warehouse: UnusedWarehouseOpt = None,
 ) -> None:
     """Backtest repeat-purchase forecasts: fit before --calibration-end, score the holdout."""
     from insightloop.services.clv import evaluate_clv_file

@@ -22,6 +22,16 @@ WarehouseOpt = Annotated[
         show_default=False,
     ),
 ]
+UnusedWarehouseOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--warehouse",
+        "-w",
+        help="Accepted for uniformity with every other command; evaluation reads only --data "
+        "and never touches a warehouse.",
+        show_default=False,
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON object.")]
 
 console = Console()

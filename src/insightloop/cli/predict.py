@@ -11,7 +11,14 @@ import typer
 from rich.table import Table
 
 from insightloop.cli.app import app, evaluate_app, models_app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import (
+    JsonOpt,
+    UnusedWarehouseOpt,
+    WarehouseOpt,
+    console,
+    print_json,
+    settings_for,
+)
 from insightloop.cli.profiles import parse_date
 from insightloop.errors import ConfigError
 
@@ -38,6 +45,7 @@ def evaluate_classify(
     drop: DropOpt = None,
     model: ModelOpt = "auto",
     json_out: JsonOpt = False,
+    warehouse: UnusedWarehouseOpt = None,
 ) -> None:
     """Stratified k-fold CV of the whole classifier pipeline on any file."""
     from insightloop.services.evaluation import evaluate_classify_file
