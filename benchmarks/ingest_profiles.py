@@ -54,11 +54,12 @@ def work_insightloop(path: Path, out: Path, tmp: Path) -> dict[str, Any]:
             steps[str(mark[1])] = round(now - float(mark[0]), 3)
         mark[0], mark[1] = now, msg
 
+    settings = Settings.load(warehouse=wh_path, env={})  # product defaults: 2 GB memory limit
     t0 = time.perf_counter()
-    res = ingest_file(Warehouse(wh_path), "orders", path, preset="online-retail",
-                      on_progress=progress)
+    res = ingest_file(Warehouse.from_settings(settings), "orders", path,
+                      preset="online-retail", on_progress=progress)
     t1 = time.perf_counter()
-    summary = build_profiles(Settings.load(warehouse=wh_path, env={}))
+    summary = build_profiles(settings)
     t2 = time.perf_counter()
     import duckdb
 

@@ -70,7 +70,7 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = Non
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise InputFileError(f"{path}: unknown format {fmt!r}; use one of {FORMATS}")
-    con.execute("DROP TABLE IF EXISTS __stage")
+    drop_temp(con, "__stage", "__raw")
     con.execute("DROP TABLE IF EXISTS __rejects")
     con.execute("CREATE TEMP TABLE __rejects(line BIGINT, column_name VARCHAR, reason VARCHAR,"
                 " raw VARCHAR)")
@@ -199,7 +199,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         con.execute(
             # __line is the record's line if every record is one physical line (fixed below
             # otherwise).
-            "CREATE TEMP TABLE __raw AS SELECT *, row_number() OVER () + 1 AS __line "
+            # No row_number() here: a window over the whole file runs on one thread. The
+            # CTAS keeps file order, so rowid + 2 is the record's line (header = 1).
+            "CREATE TEMP TABLE __raw AS SELECT * "
             f"FROM read_csv('{_sql_str(str(src))}', {', '.join(opts)})"
         )
     except duckdb.Error as exc:
@@ -220,7 +222,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
             con, f"SELECT count(*) FROM (SELECT 1 FROM __raw WHERE {multiline} LIMIT 1)"):
         # The common case: every record is one physical line and none was rejected, so
         # record k starts on line k + 1: skip the span bookkeeping, sort and copy below.
-        con.execute("ALTER TABLE __raw RENAME TO __stage")
+        con.execute("CREATE TEMP VIEW __stage AS SELECT *, rowid + 2 AS __line FROM __raw")
         return StagedFile(path, "csv", columns, _count(con), 0, delimiter=delimiter)
     # DuckDB numbers rejected records by record ordinal (header = 1), not by physical
     # line. Merge staged and rejected records in file order (the k-th staged record takes
@@ -238,7 +240,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         staged AS (
             SELECT r.__line - 1 AS __rec, r.__line - 1 + coalesce(slots.j, 0) AS ord,
                    1 + {nl} AS span
-            FROM __raw r ASOF LEFT JOIN slots ON r.__line - 1 > slots.before
+            FROM (SELECT rowid + 2 AS __line, * FROM __raw) r
+            ASOF LEFT JOIN slots ON r.__line - 1 > slots.before
         ),
         merged AS (
             SELECT __rec, ord, span FROM staged
@@ -253,7 +256,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
     con.execute("""
         CREATE TEMP TABLE __stage AS
         SELECT r.* EXCLUDE (__line), s.__line
-        FROM __raw r JOIN __spans s ON s.__rec = r.__line - 1
+        FROM (SELECT *, rowid + 2 AS __line FROM __raw) r JOIN __spans s ON s.__rec = r.__line - 1
         ORDER BY __line
     """)
     con.execute("DROP TABLE __spans")
@@ -327,6 +330,17 @@ def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> StagedFile:
 # -- helpers ---------------------------------------------------------------------------
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+
+
+def drop_temp(con: duckdb.DuckDBPyConnection, *names: str) -> None:
+    """Drop staging objects (tables or views) if they exist."""
+    found = dict(con.execute(
+        "SELECT table_name, table_type FROM information_schema.tables "
+        "WHERE table_schema = 'main' AND table_catalog = 'temp'").fetchall())
+    for name in names:
+        if name in found:
+            kind = "VIEW" if found[name] == "VIEW" else "TABLE"
+            con.execute(f"DROP {kind} {name}")
 
 
 def _count(con: duckdb.DuckDBPyConnection) -> int:

@@ -94,14 +94,8 @@ class Warehouse:
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write connection inside BEGIN/COMMIT; any exception (Ctrl-C too) rolls back."""
-        with self.connect() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        with self.connect() as con, atomic(con):
+            yield con
 
     @staticmethod
     def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -141,6 +135,18 @@ class Warehouse:
         import ibis
 
         return ibis.duckdb.from_connection(con)
+
+
+@contextmanager
+def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN/COMMIT on an open connection; any exception (Ctrl-C too) rolls back."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
