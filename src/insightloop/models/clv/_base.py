@@ -143,17 +143,37 @@ def check_fitted(model: Any, attrs: tuple[str, ...]) -> None:
         )
 
 
-def get_params(model: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {n: getattr(model, n) for n in names}
+class PenalizedEstimator:
+    """scikit-learn plumbing shared by the CLV estimators.
 
+    The only hyper-parameter is ``penalizer``; ``_fitted`` names the learned
+    attributes (``r_``, ``alpha_``, …) that :attr:`params_` returns without the
+    trailing underscore.
+    """
 
-def set_params(model: Any, names: tuple[str, ...], **params: Any) -> Any:
-    for key, value in params.items():
-        if key not in names:
-            raise ValueError(f"invalid parameter {key!r} for {type(model).__name__}; "
-                             f"valid: {', '.join(names)}")
-        setattr(model, key, value)
-    return model
+    _fitted: tuple[str, ...] = ()
+
+    def __init__(self, penalizer: float = 0.0) -> None:
+        self.penalizer = penalizer
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"penalizer": self.penalizer}
+
+    def set_params(self, **params: Any) -> Any:
+        for key, value in params.items():
+            if key != "penalizer":
+                raise ValueError(f"invalid parameter {key!r} for {type(self).__name__}; "
+                                 "valid: penalizer")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(penalizer={self.penalizer!r})"
+
+    @property
+    def params_(self) -> dict[str, float]:
+        check_fitted(self, self._fitted)
+        return {name.rstrip("_"): float(getattr(self, name)) for name in self._fitted}
 
 
 def check_penalizer(penalizer: float, model: str) -> float:

@@ -11,20 +11,19 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from insightloop.errors import ModelFitError
 from insightloop.models.clv._base import (
     FloatArray,
+    PenalizedEstimator,
     as_float_array,
     check_fitted,
     check_penalizer,
     compress,
-    get_params,
     minimize_log_params,
-    set_params,
     validate_rft,
 )
 
 _PARAMS = ("r_", "alpha_", "a_", "b_")
 
 
-class BetaGeoModel:
+class BetaGeoModel(PenalizedEstimator):
     """BG/NBD model (Fader, Hardie & Lee 2005) fitted by maximum likelihood.
 
     Assumptions
@@ -63,23 +62,7 @@ class BetaGeoModel:
         Total weight of the customers fitted.
     """
 
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = penalizer
-
-    # -- scikit-learn style plumbing ---------------------------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return get_params(self, ("penalizer",))
-
-    def set_params(self, **params: Any) -> BetaGeoModel:
-        return set_params(self, ("penalizer",), **params)
-
-    def __repr__(self) -> str:
-        return f"BetaGeoModel(penalizer={self.penalizer!r})"
-
-    @property
-    def params_(self) -> dict[str, float]:
-        check_fitted(self, _PARAMS)
-        return {"r": self.r_, "alpha": self.alpha_, "a": self.a_, "b": self.b_}
+    _fitted = _PARAMS
 
     # -- likelihood --------------------------------------------------------------------
     @staticmethod

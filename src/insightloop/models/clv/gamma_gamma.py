@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import digamma, gammaln
@@ -11,13 +9,12 @@ from scipy.special import digamma, gammaln
 from insightloop.errors import ModelFitError
 from insightloop.models.clv._base import (
     FloatArray,
+    PenalizedEstimator,
     as_float_array,
     check_fitted,
     check_penalizer,
     compress,
-    get_params,
     minimize_log_params,
-    set_params,
 )
 
 _PARAMS = ("p_", "q_", "v_")
@@ -45,7 +42,7 @@ def _validate(frequency: ArrayLike, monetary_value: ArrayLike, *, for_fit: bool
     return x, m
 
 
-class GammaGammaModel:
+class GammaGammaModel(PenalizedEstimator):
     """Gamma-Gamma model of a customer's mean spend per transaction.
 
     Assumptions
@@ -74,22 +71,7 @@ class GammaGammaModel:
         log-likelihood (as in *lifetimes*).
     """
 
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = penalizer
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return get_params(self, ("penalizer",))
-
-    def set_params(self, **params: Any) -> GammaGammaModel:
-        return set_params(self, ("penalizer",), **params)
-
-    def __repr__(self) -> str:
-        return f"GammaGammaModel(penalizer={self.penalizer!r})"
-
-    @property
-    def params_(self) -> dict[str, float]:
-        check_fitted(self, _PARAMS)
-        return {"p": self.p_, "q": self.q_, "v": self.v_}
+    _fitted = _PARAMS
 
     @staticmethod
     def _loglik(u: FloatArray, x: FloatArray, m: FloatArray

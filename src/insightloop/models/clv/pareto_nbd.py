@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from numpy.typing import ArrayLike
 from scipy.special import gammaln, hyp2f1
@@ -11,20 +9,19 @@ from scipy.special import gammaln, hyp2f1
 from insightloop.errors import ModelFitError
 from insightloop.models.clv._base import (
     FloatArray,
+    PenalizedEstimator,
     as_float_array,
     check_fitted,
     check_penalizer,
     compress,
-    get_params,
     minimize_log_params,
-    set_params,
     validate_rft,
 )
 
 _PARAMS = ("r_", "alpha_", "s_", "beta_")
 
 
-class ParetoNBDModel:
+class ParetoNBDModel(PenalizedEstimator):
     """Pareto/NBD model (Schmittlein, Morrison & Colombo 1987) by maximum likelihood.
 
     Assumptions
@@ -51,22 +48,7 @@ class ParetoNBDModel:
         L2 penalty on the (time-rescaled) parameters, as in BetaGeoModel.
     """
 
-    def __init__(self, penalizer: float = 0.0) -> None:
-        self.penalizer = penalizer
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return get_params(self, ("penalizer",))
-
-    def set_params(self, **params: Any) -> ParetoNBDModel:
-        return set_params(self, ("penalizer",), **params)
-
-    def __repr__(self) -> str:
-        return f"ParetoNBDModel(penalizer={self.penalizer!r})"
-
-    @property
-    def params_(self) -> dict[str, float]:
-        check_fitted(self, _PARAMS)
-        return {"r": self.r_, "alpha": self.alpha_, "s": self.s_, "beta": self.beta_}
+    _fitted = _PARAMS
 
     @staticmethod
     def _loglik(theta: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray
