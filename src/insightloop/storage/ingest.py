@@ -323,6 +323,7 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
     )
     rest = []
     placeholders: set[str] = set()
+    hashed: list[str] = []
     ln_cte = ln_join = ""
     for col in spec.columns:
         if col.name in cols:
@@ -343,8 +344,9 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
         elif col.name in spec.derived_key and col.name == "line_no":
             rest.append("row_number() OVER (PARTITION BY order_id ORDER BY __line) AS line_no")
         elif col.name in spec.derived_key:
+            # A content hash can only see columns defined in an earlier CTE.
             content = [c.name for c in spec.columns if c.name not in spec.key]
-            rest.append(f"{_row_hash(content)} AS {_q(col.name)}")
+            hashed.append(f"{_row_hash(content)} AS {_q(col.name)}")
         else:
             rest.append(f"NULL::{col.sql_type} AS {_q(col.name)}")
             placeholders.add(col.name)
@@ -373,7 +375,8 @@ def _build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str
         WITH r AS (SELECT s.__line, {raw_sel} FROM __stage s),
         t AS (SELECT *, {typed_sel} FROM r), {ln_cte}
         d AS (SELECT t.*, {', '.join(rest) if rest else '1 AS __nothing'} FROM t {ln_join}),
-        e AS (SELECT *, {', '.join(errs)} FROM d)
+        k AS (SELECT *{''.join(', ' + h for h in hashed)} FROM d),
+        e AS (SELECT *, {', '.join(errs)} FROM k)
         SELECT __line, {', '.join(_q(c) for c in spec.names)},
                NULLIF({reason}, '') AS __reason, {column} AS __column
         FROM e
