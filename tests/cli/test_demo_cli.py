@@ -30,6 +30,17 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert out["scoring churn risk with reasons"]["customers"] == 364
     for page in ("overview", "quality", "rfm", "segments", "cohorts", "clv", "predictive"):
         assert f"data-page='{page}" in html, page
+    # The customer 360 view joins every enrichment, one row per profile.
+    from insightloop.storage.warehouse import Warehouse
+
+    c360 = Warehouse(tmp_path / out["warehouse"]).table("customer_360")
+    assert len(c360) == 364 and c360["customer_id"].is_unique
+    for col in ("rfm_segment", "value_tier", "segment_name", "strategy", "churn_score",
+                "churn_version"):
+        assert c360[col].notna().all(), col
+    # CLV leaves out customers with no positive purchase day (documented in build_clv).
+    assert c360["clv"].notna().sum() == out["fitting CLV models (BG/NBD + Gamma-Gamma)"][
+        "customers"] >= 350
     # Re-running the demo is idempotent: nothing new is loaded.
     assert main(["demo", "--json"]) == 0
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ingest"]

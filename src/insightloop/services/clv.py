@@ -19,6 +19,7 @@ from insightloop.models.clv.data import summary_from_transactions
 from insightloop.models.clv.gamma_gamma import GammaGammaModel
 from insightloop.models.clv.lifetime_value import customer_lifetime_value
 from insightloop.models.clv.selection import CANDIDATES, make_model, select_purchase_model
+from insightloop.services.profiles import refresh_customer_360
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
 WEEK_DAYS = 7.0
@@ -282,6 +283,7 @@ def build_clv(
     })
     with wh.transaction() as con:
         write_frame(con, "clv", frame, replace=True)
+        refresh_customer_360(con)
     return {
         "table": "clv",
         "customers": len(frame),

@@ -68,6 +68,7 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
             con.register("__profiles", frame)
             con.execute("CREATE OR REPLACE TABLE profiles AS SELECT * FROM __profiles")
             con.unregister("__profiles")
+            refresh_customer_360(con)
     else:
         import ibis
 
@@ -77,6 +78,7 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
             # Compiled SQL runs inside DuckDB: out-of-core, no round trip through pandas.
             sql = ibis.to_sql(expr, dialect="duckdb")
             con.execute(f"CREATE OR REPLACE TABLE profiles AS {sql}")
+            refresh_customer_360(con)
     with wh.connect(read_only=True) as con:
         row = con.execute(
             "SELECT count(*), any_value(as_of), sum(monetary), avg(frequency) FROM profiles"
@@ -84,6 +86,49 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
     assert row is not None
     return {"customers": int(row[0]), "as_of": row[1], "engine": settings.engine,
             "net_revenue": float(row[2] or 0.0), "mean_frequency": float(row[3] or 0.0)}
+
+
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create view ``customer_360``: profiles plus every enrichment that exists.
+
+    RFM and segment columns keep their names; CLV columns get a ``clv_`` prefix
+    (``clv_p_alive``, ``clv_expected_avg_value``…, and ``clv`` itself); each scored
+    model adds ``<model>_score``, ``<model>_version`` and ``<model>_reasons``. Called
+    inside the transaction of every command that writes one of these tables, so the
+    view always matches them.
+    """
+    if not has_table(con, "profiles"):
+        return
+    selects, joins = ["p.*"], []
+    for alias, table, prefix in (("r", "rfm", ""), ("c", "clv", "clv_"),
+                                 ("m", "segment_members", "")):
+        if not has_table(con, table):
+            continue
+        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()
+                if r[0] != "customer_id"]
+        selects += [f"{alias}.{_ident(c)} AS "
+                    f"{_ident(c if prefix and c == prefix.rstrip('_') else prefix + c)}"
+                    for c in cols]
+        joins.append(f"LEFT JOIN {table} {alias} USING (customer_id)")
+    if has_table(con, "scores"):
+        models = [r[0] for r in con.execute(
+            "SELECT DISTINCT model FROM scores ORDER BY model").fetchall()]
+        if models:
+            pivots = []
+            for model in models:
+                lit = "'" + str(model).replace("'", "''") + "'"
+                for col in ("score", "version", "reasons"):
+                    pivots.append(f"max({col}) FILTER (WHERE model = {lit}) AS "
+                                  f"{_ident(f'{model}_{col}')}")
+            joins.append("LEFT JOIN (SELECT customer_id, " + ", ".join(pivots)
+                         + " FROM scores GROUP BY customer_id) s USING (customer_id)")
+            selects.append("s.* EXCLUDE (customer_id)")
+    con.execute("CREATE OR REPLACE VIEW customer_360 AS SELECT " + ", ".join(selects)
+                + " FROM profiles p " + " ".join(joins))
 
 
 def get_profile(settings: Settings, customer_id: str) -> dict[str, Any]:

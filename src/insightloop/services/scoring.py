@@ -92,7 +92,7 @@ def score_warehouse(settings: Settings, ref: str, as_of: datetime | None = None,
         ``model, version, customers, as_of, mean_score, positives, drift`` (features with
         PSI above 0.1).
     """
-    from insightloop.services.profiles import compute_profiles
+    from insightloop.services.profiles import compute_profiles, refresh_customer_360
     from insightloop.services.registry import load_model
     from insightloop.services.training import feature_frame
 
@@ -121,6 +121,7 @@ def score_warehouse(settings: Settings, ref: str, as_of: datetime | None = None,
             con.execute("DELETE FROM scores WHERE model = ?", [meta["name"]])
         write_frame(con, "scores", scores, replace=False)
         write_frame(con, "drift", drift_rows, replace=False)
+        refresh_customer_360(con)
     moved = drift[drift["status"] != "stable"]
     return {
         "model": meta["name"], "version": int(meta["version"]), "customers": len(scores),

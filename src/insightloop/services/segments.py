@@ -23,6 +23,7 @@ import pandas as pd
 from insightloop.errors import WarehouseError
 from insightloop.models.rfm import score_rfm, value_tiers
 from insightloop.models.segmentation import CustomerSegmenter, describe_segments
+from insightloop.services.profiles import refresh_customer_360
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
@@ -101,6 +102,7 @@ def build_segments(settings: Settings, method: str = "kmeans", k: int | None = N
         write_frame(con, "rfm", rfm)
         write_frame(con, "segment_members", members)
         write_frame(con, "segments", summary.loc[:, list(SEGMENT_TABLE_COLUMNS)])
+        refresh_customer_360(con)
     return {
         "customers": len(profiles),
         "k": int(seg.k_),
