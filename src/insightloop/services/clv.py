@@ -116,6 +116,16 @@ def evaluate_clv_frame(
         raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     times = pd.to_datetime(df[time_col])
     cal = pd.Timestamp(calibration_end)
+    if holdout_end is None:
+        # A default holdout runs to the last transaction: a future-dated row (a typo, a
+        # timezone slip) would silently stretch it, so refuse and say where it is.
+        future = (times > pd.Timestamp.now()).to_numpy()
+        if future.any():
+            first = int(np.flatnonzero(future)[0])
+            raise ValueError(
+                f"{int(future.sum())} transactions are dated in the future (first: "
+                f"{times.iloc[first]} at data row {first + 1}); fix them or pass --holdout-end"
+            )
     last = times.max().floor("D")
     hold = pd.Timestamp(holdout_end) if holdout_end is not None else last
     if cal >= last:
