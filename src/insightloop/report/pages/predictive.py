@@ -102,7 +102,8 @@ def _section(ctx: ReportContext, meta: dict[str, Any], ev: pd.DataFrame) -> Sect
         xaxis_title=str(meta.get("label", "score")), yaxis_title="customers", height=380)
     m = meta["metrics"]
     intro = (f"{meta['name']}:v{meta['version']} — {meta.get('target')} ({meta['model']}), "
-             f"trained on {meta['rows']:,} examples at as-of {meta.get('as_of_dates')}; "
+             f"trained on {meta['rows']:,} examples at as-of "
+             f"{', '.join(str(d)[:10] for d in meta.get('as_of_dates') or []) or 'n/a'}; "
              f"evaluated on {m['evaluated_on']} ({m['rows']:,} rows): AUC {m['auc']:.3f}, "
              f"PR-AUC {m['pr_auc']:.3f}, log loss {m['logloss']:.3f}, precision/recall/F1 at "
              f"threshold {m['threshold']:.2f}: {m['precision']:.2f}/{m['recall']:.2f}/"
