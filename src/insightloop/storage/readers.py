@@ -213,6 +213,7 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         "string_agg(DISTINCT error_type || ': ' || error_message, '; '), first(csv_line) "
         "FROM __csv_rej GROUP BY line"
     )
+    _restore_oversized(con, src)
     nl = " + ".join(
         f"coalesce(length(\"{c}\") - length(replace(\"{c}\", chr(10), '')), 0)"
         for c in columns
@@ -265,6 +266,27 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
                       _one(con, "SELECT count(*) FROM __rejects"), delimiter=delimiter)
 
 
+def _restore_oversized(con: duckdb.DuckDBPyConnection, src: Path) -> None:
+    """Put the whole text of over-long records into ``__rejects.raw``.
+
+    For a line over ``MAX_FIELD_BYTES`` the parser keeps only a prefix; such rows are
+    rare, so each is re-read from its byte offset and nothing of it is lost.
+    """
+    if src.suffix.lower() in {".gz", ".zst"}:
+        return
+    rows = con.execute(
+        "SELECT line, min(line_byte_position) FROM __csv_rej "
+        "WHERE error_type = 'LINE SIZE OVER MAXIMUM' GROUP BY line"
+    ).fetchall()
+    if not rows:
+        return
+    with src.open("rb") as fh:
+        for line, offset in rows:
+            fh.seek(max(int(offset) - 1, 0))  # DuckDB's line_byte_position is 1-based
+            text = fh.readline().rstrip(b"\r\n").decode("utf-8", errors="replace")
+            con.execute("UPDATE __rejects SET raw = ? WHERE line = ?", [text, line])
+
+
 # -- JSON lines ------------------------------------------------------------------------
 def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, src: Path) -> StagedFile:
     first = _first_char(src)
@@ -287,7 +309,7 @@ def _stage_jsonl(con: duckdb.DuckDBPyConnection, path: Path, src: Path) -> Stage
         )
     con.execute(
         "INSERT INTO __rejects SELECT __line, NULL, 'malformed JSON: ' || "
-        "CASE WHEN json_valid(j) THEN 'not an object' ELSE 'cannot parse' END, left(j, 2000) "
+        "CASE WHEN json_valid(j) THEN 'not an object' ELSE 'cannot parse' END, j "
         "FROM __json WHERE NOT json_valid(j) OR json_type(j::JSON) <> 'OBJECT'"
     )
     keys = [r[0] for r in con.execute(
