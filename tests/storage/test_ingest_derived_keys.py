@@ -25,3 +25,16 @@ def test_events_without_ids_get_content_keys(tmp_path: Path) -> None:
     again = ingest_file(wh, "events", path)
     assert (again.rows_loaded, again.rows_duplicate) == (0, 3)
     assert len(wh.table("events")) == 2
+
+
+def test_mixed_line_endings_load_with_line_numbers(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "w.duckdb")
+    path = tmp_path / "mixed.csv"
+    # Two exports concatenated: the first with CRLF, the second with LF.
+    path.write_bytes(b"customer_id,birth_year\r\nc1,1980\r\nc2,1975\r\n"
+                     b"c3,not-a-year\nc4,1990\n")
+    res = ingest_file(wh, "customers", path)
+    assert (res.rows_in, res.rows_loaded, res.rows_quarantined) == (4, 3, 1)
+    assert "mixed CRLF/LF" in " ".join(res.notes)
+    q = wh.query("SELECT line, column_name FROM quarantine").values.tolist()
+    assert q == [[4, "birth_year"]]

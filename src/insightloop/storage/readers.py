@@ -193,19 +193,25 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         "rejects_table='__csv_rej'", "rejects_scan='__csv_scan'",
         f"max_line_size={MAX_FIELD_BYTES}",
     ]
-    for name in ("__csv_rej", "__csv_scan"):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    notes: list[str] = []
+    parsed = src
     try:
-        con.execute(
-            # __line is the record's line if every record is one physical line (fixed below
-            # otherwise).
-            # No row_number() here: a window over the whole file runs on one thread. The
-            # CTAS keeps file order, so rowid + 2 is the record's line (header = 1).
-            "CREATE TEMP TABLE __raw AS SELECT * "
-            f"FROM read_csv('{_sql_str(str(src))}', {', '.join(opts)})"
-        )
+        _read_raw(con, src, opts)
     except duckdb.Error as exc:
-        raise InputFileError(f"{path}: cannot be parsed as CSV: {_first_line(exc)}") from exc
+        if "state machine" not in str(exc) or src.suffix.lower() in {".gz", ".zst"}:
+            raise InputFileError(f"{path}: cannot be parsed as CSV: {_first_line(exc)}"
+                                 ) from exc
+        # DuckDB fixes one newline style per file; a file that mixes CRLF and LF (two
+        # exports concatenated) is read from a copy with every CRLF made LF. Line
+        # numbers do not change.
+        parsed = _lf_copy(src)
+        try:
+            _read_raw(con, parsed, opts)
+        except duckdb.Error as exc2:
+            parsed.unlink(missing_ok=True)
+            raise InputFileError(f"{path}: cannot be parsed as CSV: {_first_line(exc2)}"
+                                 ) from exc2
+        notes.append("mixed CRLF/LF line endings were read as LF")
     # One rejected record may span several physical lines (an unterminated quote eats
     # the next line); keep one row per record with the lines it occupies.
     con.execute(
@@ -213,7 +219,9 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         "string_agg(DISTINCT error_type || ': ' || error_message, '; '), first(csv_line) "
         "FROM __csv_rej GROUP BY line"
     )
-    _restore_oversized(con, src)
+    _restore_oversized(con, parsed)
+    if parsed != src:
+        parsed.unlink(missing_ok=True)
     nl = " + ".join(
         f"coalesce(length(\"{c}\") - length(replace(\"{c}\", chr(10), '')), 0)"
         for c in columns
@@ -224,7 +232,8 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         # The common case: every record is one physical line and none was rejected, so
         # record k starts on line k + 1: skip the span bookkeeping, sort and copy below.
         con.execute("CREATE TEMP VIEW __stage AS SELECT *, rowid + 2 AS __line FROM __raw")
-        return StagedFile(path, "csv", columns, _count(con), 0, delimiter=delimiter)
+        return StagedFile(path, "csv", columns, _count(con), 0, delimiter=delimiter,
+                          notes=notes)
     # DuckDB numbers rejected records by record ordinal (header = 1), not by physical
     # line. Merge staged and rejected records in file order (the k-th staged record takes
     # the k-th ordinal no reject holds) and give each the physical line where it starts:
@@ -263,7 +272,33 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
     con.execute("DROP TABLE __spans")
     con.execute("DROP TABLE __raw")
     return StagedFile(path, "csv", columns, _count(con),
-                      _one(con, "SELECT count(*) FROM __rejects"), delimiter=delimiter)
+                      _one(con, "SELECT count(*) FROM __rejects"), delimiter=delimiter,
+                      notes=notes)
+
+
+def _read_raw(con: duckdb.DuckDBPyConnection, src: Path, opts: list[str]) -> None:
+    """Parse ``src`` into ``__raw`` (all VARCHAR); unparseable records go to ``__csv_rej``."""
+    for name in ("__csv_rej", "__csv_scan", "__raw"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    # No row_number() here: a window over the whole file runs on one thread. The CTAS
+    # keeps file order, so rowid + 2 is the record's line (header = 1) when every record
+    # is one physical line (fixed up by the caller otherwise).
+    con.execute("CREATE TEMP TABLE __raw AS SELECT * "
+                f"FROM read_csv('{_sql_str(str(src))}', {', '.join(opts)})")
+
+
+def _lf_copy(src: Path) -> Path:
+    """A temp copy of ``src`` with CRLF line endings turned into LF (streamed)."""
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed by the caller
+        prefix="insightloop-", suffix=".csv", delete=False)
+    carry = b""
+    with src.open("rb") as fh, tmp:
+        while chunk := fh.read(_CHUNK):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            tmp.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n"))
+        tmp.write(carry)
+    return Path(tmp.name)
 
 
 def _restore_oversized(con: duckdb.DuckDBPyConnection, src: Path) -> None:
