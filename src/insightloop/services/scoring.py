@@ -98,7 +98,8 @@ def score_warehouse(settings: Settings, ref: str, as_of: datetime | None = None,
 
     model, meta = load_model(settings, ref)
     wh = Warehouse.from_settings(settings)
-    profiles = compute_profiles(wh, as_of)
+    profiles = compute_profiles(wh, as_of, engine=settings.engine,
+                                spark_master=settings.spark_master)
     X = feature_frame(profiles)
     pred = predict_frame(model, meta, X, top=top)
     now = datetime.now().replace(microsecond=0)
@@ -170,7 +171,8 @@ def explain_customer(settings: Settings, ref: str, customer_id: str,
     from insightloop.services.training import feature_frame
 
     model, meta = load_model(settings, ref)
-    profiles = compute_profiles(Warehouse.from_settings(settings), as_of)
+    profiles = compute_profiles(Warehouse.from_settings(settings), as_of,
+                                engine=settings.engine, spark_master=settings.spark_master)
     row = profiles[profiles["customer_id"].astype(str) == str(customer_id)]
     if row.empty:
         raise NotFoundError(f"customer {customer_id!r} has no orders before the as-of date in "

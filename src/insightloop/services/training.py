@@ -89,8 +89,11 @@ def labels_for(warehouse: Warehouse, task: str, as_of: datetime, horizon_days: i
 
 
 def training_set(warehouse: Warehouse, task: str, as_of_dates: Sequence[datetime],
-                 horizon_days: int) -> pd.DataFrame:
+                 horizon_days: int, engine: str = "duckdb", spark_master: str = "local[2]"
+                 ) -> pd.DataFrame:
     """Profiles before each as-of date joined to that date's labels, stacked.
+
+    ``engine`` runs the profile pipeline on DuckDB or Spark (same Ibis expression).
 
     Returns
     -------
@@ -104,7 +107,7 @@ def training_set(warehouse: Warehouse, task: str, as_of_dates: Sequence[datetime
     parts = []
     for as_of in sorted(as_of_dates):
         labels = labels_for(warehouse, task, as_of, horizon_days)
-        profiles = compute_profiles(warehouse, as_of)
+        profiles = compute_profiles(warehouse, as_of, engine=engine, spark_master=spark_master)
         parts.append(profiles.merge(labels[["customer_id", "label"]], on="customer_id",
                                     how="inner", validate="one_to_one"))
     frame = pd.concat(parts, ignore_index=True)
@@ -202,9 +205,10 @@ def train_task(settings: Settings, task: str, as_of_dates: Sequence[datetime] | 
                 f"training labels of as-of {dates[-1]:%Y-%m-%d} run to {overlap:%Y-%m-%d}, past "
                 f"the test as-of {test_as_of:%Y-%m-%d}: train on dates at least "
                 f"{horizon_days} days before the test date")
-        test_frame = training_set(wh, task, [test_as_of], horizon_days)
+        test_frame = training_set(wh, task, [test_as_of], horizon_days, settings.engine,
+                                  settings.spark_master)
         test = (feature_frame(test_frame), test_frame["label"].to_numpy())
-    frame = training_set(wh, task, dates, horizon_days)
+    frame = training_set(wh, task, dates, horizon_days, settings.engine, settings.spark_master)
     meta = {
         "task": task, "label": LABELS[task], "target": f"{task} in {horizon_days} days",
         "horizon_days": horizon_days, "as_of_dates": [d.isoformat() for d in dates],
@@ -238,7 +242,8 @@ def train_target_file(settings: Settings, path: Path | str, target: str, positiv
             raise SchemaError(f"--as-of joins the file to profiles by `customer_id`, which "
                               f"{path} lacks; columns are {list(frame.columns)}")
         keyed = pd.DataFrame({"customer_id": X["customer_id"].astype(str), "__y": y_raw})
-        profiles = compute_profiles(Warehouse.from_settings(settings), as_of)
+        profiles = compute_profiles(Warehouse.from_settings(settings), as_of,
+                                    engine=settings.engine, spark_master=settings.spark_master)
         joined = profiles.merge(keyed, on="customer_id", how="inner")
         if joined.empty:
             raise ModelFitError(f"no customer of {path} has a profile before {as_of:%Y-%m-%d}")
