@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -32,7 +33,7 @@ def build(as_of: AsOfOpt = None, warehouse: WarehouseOpt = None, json_: JsonOpt 
     from insightloop.services.profiles import build_profiles
 
     settings = settings_for(warehouse)
-    with console.status("building profiles", spinner="dots") if not json_ else _null():
+    with console.status("building profiles", spinner="dots") if not json_ else nullcontext():
         summary = build_profiles(settings, parse_date(as_of))
     if json_:
         print_json(summary)
@@ -92,10 +93,3 @@ def _show(value: Any) -> str:
         return f"{value:,.2f}"
     return str(value)
 
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
