@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,7 +92,7 @@ def train(
         raise ConfigError(f"task must be one of {TASK_CHOICES}, got {task!r}")
     settings = settings_for(warehouse)
     dates = [d for d in (parse_date(v) for v in as_of or []) if d is not None]
-    with (console.status(f"training {task}", spinner="dots") if not json_out else _Null(),
+    with (console.status(f"training {task}", spinner="dots") if not json_out else nullcontext(),
           warnings.catch_warnings(record=True) as caught):
         warnings.simplefilter("always")
         if task == "target":
@@ -238,11 +239,3 @@ def _ours(caught: list[warnings.WarningMessage]) -> list[str]:
 
     kinds = (DriftWarning, DataQualityWarning, UnseenCategoryWarning)
     return list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, kinds)))
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
