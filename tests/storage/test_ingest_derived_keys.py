@@ -38,3 +38,22 @@ def test_mixed_line_endings_load_with_line_numbers(tmp_path: Path) -> None:
     assert "mixed CRLF/LF" in " ".join(res.notes)
     q = wh.query("SELECT line, column_name FROM quarantine").values.tolist()
     assert q == [[4, "birth_year"]]
+
+
+def test_line_numbers_within_orders_in_file_order(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "w.duckdb")
+    path = tmp_path / "orders.csv"
+    head = "order_id,product_id,quantity,unit_price,order_time\n"
+    body = ["A,P1,1,1,2024-01-01", "A,P2,1,1,2024-01-01", "B,P1,1,1,2024-01-02",
+            "A,P3,1,1,2024-01-01",  # A interleaved with B: numbered by the window path
+            "C,P1,1,1,2024-01-03", "C,P2,2,1,2024-01-03",  # contiguous: offset path
+            "D,P1,x,1,2024-01-04", "D,P2,1,1,2024-01-04"]  # first line quarantined
+    path.write_text(head + "\n".join(body) + "\n")
+    res = ingest_file(wh, "orders", path)
+    assert (res.rows_loaded, res.rows_quarantined) == (7, 1)
+    got = wh.query("SELECT order_id, line_no, product_id FROM orders ORDER BY 1, 2")
+    assert got.values.tolist() == [["A", 1, "P1"], ["A", 2, "P2"], ["A", 3, "P3"],
+                                   ["B", 1, "P1"], ["C", 1, "P1"], ["C", 2, "P2"],
+                                   ["D", 2, "P2"]]
+    again = ingest_file(wh, "orders", path)
+    assert (again.rows_loaded, again.rows_duplicate) == (0, 7)
