@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from insightloop.cli.app import app
 from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
 from insightloop.errors import ConfigError
+
+if TYPE_CHECKING:
+    from insightloop.storage.ingest import IngestResult
 
 
 def _parse_maps(items: list[str]) -> dict[str, str]:
@@ -24,11 +34,28 @@ def _parse_maps(items: list[str]) -> dict[str, str]:
     return out
 
 
+def _expand(files: list[Path]) -> list[Path]:
+    """Files as given, with unexpanded glob patterns (quoted ``'exports/*.csv'``) expanded."""
+    out: list[Path] = []
+    for f in files:
+        if any(ch in str(f) for ch in "*?["):
+            matches = sorted(Path(f.anchor or ".").glob(str(f.relative_to(f.anchor)))
+                             if f.is_absolute() else Path(".").glob(str(f)))
+            if not matches:
+                raise ConfigError(f"no file matches {str(f)!r}")
+            out.extend(matches)
+        else:
+            out.append(f)
+    return out
+
+
 @app.command()
 def ingest(
     table: Annotated[str, typer.Argument(help="Canonical table: orders, customers, products, "
                                               "events, reviews, campaigns, sends, consents.")],
-    file: Annotated[Path, typer.Argument(help="CSV (any delimiter), Parquet or JSON lines.")],
+    files: Annotated[list[Path], typer.Argument(
+        help="CSV (any delimiter), Parquet or JSON lines; several files or a quoted glob "
+             "load one after another, each in its own transaction.")],
     mapping: Annotated[Path | None, typer.Option(
         "--mapping", help="YAML file mapping canonical columns to source columns.")] = None,
     map_: Annotated[list[str] | None, typer.Option(
@@ -41,7 +68,11 @@ def ingest(
     warehouse: WarehouseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Ingest FILE into TABLE: map, validate, quarantine bad rows, upsert by natural key."""
+    """Ingest FILES into TABLE: map, validate, quarantine bad rows, upsert by natural key.
+
+    With --json: one object {"table", "rows_in", "rows_loaded", "rows_quarantined",
+    "rows_duplicate"}; for several files the counts are totals and "files" lists each.
+    """
     from insightloop.storage.ingest import ingest_file, load_mapping_file
     from insightloop.storage.warehouse import Warehouse
 
@@ -50,21 +81,38 @@ def ingest(
     cols.update(_parse_maps(map_ or []))
     if delimiter == "\\t":
         delimiter = "\t"
+    paths = _expand(files)
     stages = ("reading", "validating", "deduplicating", "writing", "done")
-    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                  TimeElapsedColumn(), console=console, transient=True,
-                  disable=json_) as progress:
-        task = progress.add_task(f"ingest {file.name}", total=len(stages))
-        result = ingest_file(
-            Warehouse.from_settings(settings), table, file, mapping=cols, preset=preset,
-            delimiter=delimiter, timestamp_formats=tuple(timestamp_format or ()),
-            on_progress=lambda msg: progress.update(
-                task, description=f"{file.name}: {msg}",
-                completed=stages.index(msg) if msg in stages else None),
-        )
+    results: list[IngestResult] = []
+    for file in paths:
+        with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                      TimeElapsedColumn(), console=console, transient=True,
+                      disable=json_) as progress:
+            task = progress.add_task(f"ingest {file.name}", total=len(stages))
+
+            def on_progress(msg: str, task: TaskID = task, progress: Progress = progress,
+                            name: str = file.name) -> None:
+                progress.update(task, description=f"{name}: {msg}",
+                                completed=stages.index(msg) if msg in stages else None)
+
+            results.append(ingest_file(
+                Warehouse.from_settings(settings), table, file, mapping=cols, preset=preset,
+                delimiter=delimiter, timestamp_formats=tuple(timestamp_format or ()),
+                on_progress=on_progress,
+            ))
+        if not json_:
+            _show(results[-1])
     if json_:
-        print_json(result.as_dict())
-        return
+        if len(results) == 1:
+            print_json(results[0].as_dict())
+        else:
+            keys = ("rows_in", "rows_loaded", "rows_quarantined", "rows_duplicate")
+            total = {k: sum(r.as_dict()[k] for r in results) for k in keys}
+            print_json({"table": table, **total,
+                        "files": [{"file": r.file, **r.as_dict()} for r in results]})
+
+
+def _show(result: IngestResult) -> None:
     grid = Table(title=f"{result.file} → {result.table}", show_header=False)
     for label, value in [("rows in", result.rows_in), ("loaded", result.rows_loaded),
                          ("  of which updated", result.rows_updated),
