@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from insightloop.cli.app import app, evaluate_app, models_app
@@ -17,6 +18,7 @@ from insightloop.cli.common import (
     UnusedWarehouseOpt,
     WarehouseOpt,
     console,
+    err_console,
     print_json,
     settings_for,
 )
@@ -51,11 +53,17 @@ def evaluate_classify(
     """Stratified k-fold CV of the whole classifier pipeline on any file."""
     from insightloop.services.evaluation import evaluate_classify_file
 
-    with warnings.catch_warnings():
+    # Progress goes to stderr, so --json output on stdout stays one clean object.
+    with warnings.catch_warnings(), Progress(
+            TextColumn("[bold]cross-validating"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("folds"), TimeElapsedColumn(), console=err_console,
+            transient=True) as progress:
         if json_out:
             warnings.simplefilter("ignore")
-        result = evaluate_classify_file(data, target, positive, folds=folds, drop=drop or [],
-                                        model=model)
+        bar = progress.add_task("folds", total=folds)
+        result = evaluate_classify_file(
+            data, target, positive, folds=folds, drop=drop or [], model=model,
+            on_fold=lambda done, _n: progress.update(bar, completed=done))
     if json_out:
         print_json(result)
         return

@@ -9,7 +9,7 @@ and runs stratified K-fold cross-validation of the whole pipeline
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,9 @@ def split_target(frame: pd.DataFrame, target: str, drop: Sequence[str] = ()
 
 def evaluate_classify_file(path: Path | str, target: str, positive: Any = None, folds: int = 5,
                            drop: Sequence[str] = (), model: str = "auto",
-                           random_state: int = 0) -> dict[str, Any]:
+                           random_state: int = 0,
+                           on_fold: Callable[[int, int], None] | None = None
+                           ) -> dict[str, Any]:
     """Cross-validate the tabular classifier on a file.
 
     Parameters
@@ -100,7 +102,7 @@ def evaluate_classify_file(path: Path | str, target: str, positive: Any = None, 
     frame = read_table_file(path)
     X, y = split_target(frame, target, drop)
     result = cross_validate(X, y, positive=positive, folds=folds, model=model,
-                            random_state=random_state)
+                            random_state=random_state, on_fold=on_fold)
     result.pop("oof")
     result["dropped"] = list(drop)
     return result

@@ -25,7 +25,7 @@ columns derived from one input column, multiplied by ``a``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import numpy as np
@@ -429,10 +429,12 @@ def _fold_index(folds: list[tuple[np.ndarray, np.ndarray]], n: int) -> np.ndarra
 
 def cross_validate(X: pd.DataFrame, y: Sequence[Any] | pd.Series | np.ndarray,
                    positive: Any = None, folds: int = 5, model: str = "auto",
-                   random_state: int = 0) -> dict[str, Any]:
+                   random_state: int = 0,
+                   on_fold: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Stratified K-fold cross-validation of the whole pipeline (typing → choice → calibration).
 
     Every fold fits a fresh :class:`TabularClassifier` on its training part only.
+    ``on_fold(done, folds)`` is called after each fold (for progress display).
 
     Returns
     -------
@@ -464,6 +466,8 @@ def cross_validate(X: pd.DataFrame, y: Sequence[Any] | pd.Series | np.ndarray,
         fold_id[te] = k
         reports.append(classification_report(yy[te], p[te], clf.threshold_))
         chosen.append(clf.model_)
+        if on_fold is not None:
+            on_fold(k + 1, folds)
     keys = ("auc", "pr_auc", "logloss", "precision", "recall", "f1", "lift_top_decile")
     summary: dict[str, Any] = {"rows": int(yy.size)}
     summary.update({k: float(np.mean([r[k] for r in reports])) for k in keys})
