@@ -19,12 +19,28 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random state of the cluste
 
 @segments_app.command("build")
 def build(method: MethodOpt = "kmeans", k: KOpt = None, seed: SeedOpt = 0,
+          high_share: Annotated[float, typer.Option(
+              "--high-share", min=0.0, max=1.0,
+              help="Share of customers (by value) in the high tier.")] = 0.2,
+          medium_share: Annotated[float, typer.Option(
+              "--medium-share", min=0.0, max=1.0,
+              help="Share of customers in the medium tier, after the high tier.")] = 0.3,
+          high_value: Annotated[float | None, typer.Option(
+              "--high-value", help="Absolute value threshold of the high tier "
+                                   "(with --medium-value; replaces the shares).")] = None,
+          medium_value: Annotated[float | None, typer.Option(
+              "--medium-value", help="Absolute value threshold of the medium tier.")] = None,
           warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
-    """Score RFM + value tiers (table `rfm`) and cluster profiles into segments."""
+    """Score RFM + value tiers (table `rfm`) and cluster profiles into segments.
+
+    Value is predicted CLV when `insightloop clv build` has run, else net spend.
+    """
     from insightloop.services.segments import build_segments
 
     settings = settings_for(warehouse)
-    summary = build_segments(settings, method=method, k=k, seed=seed)
+    tiers = {"high_share": high_share, "medium_share": medium_share,
+             "high_threshold": high_value, "medium_threshold": medium_value}
+    summary = build_segments(settings, method=method, k=k, seed=seed, tier_options=tiers)
     if json_:
         print_json(summary)
         return
