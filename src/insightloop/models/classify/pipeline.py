@@ -152,8 +152,6 @@ class TabularClassifier:
 
     def __init__(self, model: str = "auto", calibrate: bool = True, random_state: int = 0,
                  inner_folds: int = 3, max_categories: int = 50, n_jobs: int = 1) -> None:
-        if model not in MODEL_CHOICES:
-            raise ConfigError(f"model must be one of {MODEL_CHOICES}, got {model!r}")
         self.model = model
         self.calibrate = calibrate
         self.random_state = random_state
@@ -179,6 +177,8 @@ class TabularClassifier:
             Group labels (e.g. customer ids when several as-of dates are stacked):
             inner folds never split a group.
         """
+        if self.model not in MODEL_CHOICES:
+            raise ConfigError(f"model must be one of {MODEL_CHOICES}, got {self.model!r}")
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(limits=self.n_jobs, user_api="blas"):
