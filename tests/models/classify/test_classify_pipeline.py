@@ -101,8 +101,9 @@ def test_bad_targets_and_unfitted_use() -> None:
         binary_target(pd.Series([1, None, 0]))
     with pytest.raises(NotFittedError):
         TabularClassifier().predict_proba(X)
+    unfitted = TabularClassifier(model="svm")  # scikit-learn contract: __init__ only stores
     with pytest.raises(ConfigError, match="model must be"):
-        TabularClassifier(model="svm")
+        unfitted.fit(X, np.arange(len(X)) % 2)
 
 
 def test_scoring_with_missing_feature_is_refused(fitted: TabularClassifier, data: tuple) -> None:
