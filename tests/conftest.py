@@ -7,21 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from shared_data import SAMPLE
+
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-SAMPLE = REPO / "src" / "insightloop" / "data" / "online_retail_sample.csv.gz"
-
-
-def shared_file(relative: str) -> Path:
-    """Path of a file in ../shared/data, or skip the test with the reason."""
-    path = SHARED_DATA / relative
-    if not path.exists():
-        pytest.skip(f"real dataset {relative} not found under {SHARED_DATA}")
-    return path
 
 
 @pytest.fixture(scope="session")

@@ -10,16 +10,13 @@ import pandas as pd
 import pytest
 
 from insightloop.cli.main import main
+from shared_data import shared_file
 
-CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow"
 KEYS = {"customers", "actual_total", "predicted_total", "mae", "rmse", "corr", "naive_mae"}
 
 
 def _cdnow(name: str) -> Path:
-    path = CDNOW / name
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
+    return shared_file(f"cdnow/{name}")
 
 
 def _one_json(out: str) -> dict:

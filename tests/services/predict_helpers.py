@@ -7,9 +7,7 @@ from pathlib import Path
 from insightloop.settings import Settings
 from insightloop.storage.ingest import ingest_file
 from insightloop.storage.warehouse import Warehouse
-
-SAMPLE = Path(__file__).resolve().parents[2] / "src" / "insightloop" / "data" \
-    / "online_retail_sample.csv.gz"
+from shared_data import SAMPLE
 
 
 def sample_settings(folder: Path) -> Settings:

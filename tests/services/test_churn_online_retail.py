@@ -16,17 +16,14 @@ from insightloop.services.training import train_task
 from insightloop.settings import Settings
 from insightloop.storage.ingest import ingest_file
 from insightloop.storage.warehouse import Warehouse
-
-ONLINE_RETAIL = Path(__file__).resolve().parents[3] / "shared" / "data" / "online_retail" \
-    / "online_retail.csv"
+from shared_data import shared_file
 
 
 @pytest.mark.slow
 def test_churn_out_of_time(tmp_path: Path) -> None:
-    if not ONLINE_RETAIL.exists():
-        pytest.skip(f"real dataset UCI Online Retail not found at {ONLINE_RETAIL}")
+    online_retail = shared_file("online_retail/online_retail.csv")
     path = tmp_path / "warehouse.duckdb"
-    ingest_file(Warehouse(path), "orders", ONLINE_RETAIL, preset="online-retail")
+    ingest_file(Warehouse(path), "orders", online_retail, preset="online-retail")
     settings = Settings.load(warehouse=path, env={})
     meta = train_task(settings, "churn",
                       [datetime(2011, 2, 1), datetime(2011, 4, 1), datetime(2011, 6, 1)], 90,

@@ -11,16 +11,13 @@ import pytest
 from insightloop.errors import InputFileError, SchemaError, WarehouseError
 from insightloop.services.clv import build_clv, evaluate_clv_file
 from insightloop.storage.warehouse import Warehouse
+from shared_data import shared_file
 
-CDNOW = Path(__file__).resolve().parents[3] / "shared" / "data" / "cdnow"
 KEYS = {"customers", "actual_total", "predicted_total", "mae", "rmse", "corr", "naive_mae"}
 
 
 def _cdnow(name: str) -> Path:
-    path = CDNOW / name
-    if not path.exists():
-        pytest.skip(f"{path} not available")
-    return path
+    return shared_file(f"cdnow/{name}")
 
 
 def _sample_csv(tmp_path: Path) -> Path:

@@ -22,15 +22,11 @@ from insightloop.services.profiles import build_profiles, compute_profiles
 from insightloop.settings import Settings
 from insightloop.storage.ingest import ingest_file
 from insightloop.storage.warehouse import Warehouse
-
-ONLINE_RETAIL = Path(__file__).resolve().parents[3] / "shared" / "data" / "online_retail" \
-    / "online_retail.csv"
+from shared_data import shared_file
 
 
-def shared_file() -> Path:
-    if not ONLINE_RETAIL.exists():
-        pytest.skip(f"real dataset UCI Online Retail not found at {ONLINE_RETAIL}")
-    return ONLINE_RETAIL
+def online_retail() -> Path:
+    return shared_file("online_retail/online_retail.csv")
 
 
 CUSTOMERS = ("12346", "17850", "12347", "14911", "13047")
@@ -40,7 +36,7 @@ FULL_AS_OF = datetime(2011, 12, 10)  # midnight after the last invoice (2011-12-
 
 @pytest.fixture(scope="module")
 def raw() -> pd.DataFrame:
-    frame = pd.read_csv(shared_file(), dtype=str, keep_default_na=False)
+    frame = pd.read_csv(online_retail(), dtype=str, keep_default_na=False)
     frame["customer"] = frame["CustomerID"].str.strip().str.replace(r"\.0+$", "", regex=True)
     frame["time"] = pd.to_datetime(frame["InvoiceDate"])
     return frame
@@ -49,7 +45,7 @@ def raw() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, pd.DataFrame]:
     """The full file ingested once and profiles built (table ``profiles``)."""
-    csv = shared_file()
+    csv = online_retail()
     path = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
     wh = Warehouse(path)
     ingest_file(wh, "orders", csv, preset="online-retail")

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.resources as ir
-from pathlib import Path
-
 import pytest
 
 from insightloop.storage.schema import TABLES
 from insightloop.storage.warehouse import Warehouse
+from shared_data import SAMPLE as SAMPLE  # re-exported for the storage tests
+from shared_data import shared_path
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "data"
-ONLINE_RETAIL = SHARED / "online_retail" / "online_retail.csv"
-SAMPLE = Path(str(ir.files("insightloop.data") / "online_retail_sample.csv.gz"))
+ONLINE_RETAIL = shared_path("online_retail/online_retail.csv")
 
 needs_online_retail = pytest.mark.skipif(
     not ONLINE_RETAIL.exists(),

@@ -1,6 +1,7 @@
 """Read CSV / Parquet / JSON-lines files into an all-VARCHAR staging table.
 
-The staging table ``__stage`` has the file's columns as VARCHAR plus
+The staging relation ``__stage`` (a temp table, or for a plain CSV a view over
+the parsed table, so the rows are not copied) has the file's columns as VARCHAR plus
 ``__line``: the 1-based physical line where the record starts (CSV, JSON
 lines; the header is line 1) or the 1-based row number (Parquet, JSON arrays).
 Records the parser cannot split (broken quoting, wrong column count, a field

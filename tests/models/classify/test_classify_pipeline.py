@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,15 +10,9 @@ from insightloop.errors import ConfigError, FeatureMismatchError, ModelFitError,
 from insightloop.models.classify.metrics import auc
 from insightloop.models.classify.pipeline import BASE, TabularClassifier, binary_target
 from insightloop.services.evaluation import evaluate_classify_file
+from shared_data import shared_file
 
-SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"
-
-
-def _shared(relative: str) -> Path:
-    path = SHARED / relative
-    if not path.exists():
-        pytest.skip(f"real dataset {relative} not found under {SHARED}")
-    return path
+_shared = shared_file
 
 
 def synthetic(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:

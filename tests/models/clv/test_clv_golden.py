@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,9 +9,11 @@ import pytest
 from insightloop.models.clv.bgnbd import BetaGeoModel
 from insightloop.models.clv.data import summary_from_transactions
 from insightloop.models.clv.gamma_gamma import GammaGammaModel
+from shared_data import shared_path
 
-CDNOW = Path("/work/shared/data/cdnow")
-pytestmark = pytest.mark.skipif(not CDNOW.exists(), reason="CDNOW data not available")
+CDNOW = shared_path("cdnow")
+pytestmark = pytest.mark.skipif(not CDNOW.exists(),
+                                reason=f"CDNOW data not available at {CDNOW}")
 
 
 def _sig3(value: float, expected: float) -> None:
