@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -50,10 +51,14 @@ def compute_profiles(warehouse: Warehouse, as_of: datetime | None = None,
         as_of = as_of or default_as_of(con)
         names = _inputs(con)
         if engine == "spark":
+            import tempfile
+
             from insightloop.storage.spark import spark_backend
 
-            backend = spark_backend(con, names, master=spark_master)
-            frame = _expr(backend, names, as_of).to_pandas()
+            # The Parquet copies Spark reads are removed once the result is collected.
+            with tempfile.TemporaryDirectory(prefix="insightloop-spark-") as folder:
+                backend = spark_backend(con, names, master=spark_master, workdir=Path(folder))
+                frame = _expr(backend, names, as_of).to_pandas()
         else:
             frame = _expr(warehouse.ibis(con), names, as_of).to_pandas()
     return frame.loc[:, list(PROFILE_COLUMNS)].reset_index(drop=True)
