@@ -1,0 +1,75 @@
+"""EASE (Steck 2019): the closed-form linear item autoencoder.
+
+``B = I - P diagMat(1 / diag(P))`` with ``P = (X'X + lambda I)^-1`` (zero diagonal), scores
+``X B``. The Gram matrix is items x items dense, so a size guard keeps the ``max_items``
+most popular items (others are never recommended) and logs that it did.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from insightloop.models.recommend.base import Recommender, check_params
+
+log = logging.getLogger(__name__)
+
+
+class EASE(Recommender):
+    """Embarrassingly shallow autoencoder.
+
+    Parameters
+    ----------
+    l2 : float
+        Ridge penalty lambda.
+    max_items : int
+        Size guard: at most this many (most popular) items enter the dense inverse.
+    """
+
+    name = "ease"
+
+    def __init__(self, l2: float = 500.0, max_items: int = 20_000, **params: Any) -> None:
+        check_params(self.name, params, set())
+        super().__init__(l2=l2, max_items=max_items)
+        self.l2, self.max_items = float(l2), int(max_items)
+
+    def _fit(self, x: sp.csr_matrix) -> None:
+        b = self.binary_
+        n_items = b.shape[1]
+        if n_items > self.max_items:
+            keep = np.sort(np.argsort(-self.popularity_, kind="stable")[:self.max_items])
+            log.warning("EASE: %d items exceed max_items=%d; keeping the most popular",
+                        n_items, self.max_items)
+        else:
+            keep = np.arange(n_items)
+        self.kept_ = keep
+        sub = b[:, keep]
+        gram = (sub.T @ sub).toarray().astype(np.float64)
+        gram[np.diag_indices_from(gram)] += self.l2
+        p = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        bmat = p / (-np.diag(p))[None, :]
+        bmat[np.diag_indices_from(bmat)] = 0.0
+        self.b_ = bmat.astype(np.float32)
+        self.dropped_ = np.setdiff1d(np.arange(n_items), keep)
+
+    def _score(self, rows: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
+        hist = rows[:, self.kept_]
+        hist.data = np.ones_like(hist.data)
+        part = np.asarray(hist @ self.b_, dtype=np.float64)
+        if len(self.kept_) == rows.shape[1]:
+            return part
+        out = np.full((rows.shape[0], rows.shape[1]), -np.inf)
+        out[:, self.kept_] = part
+        return out
+
+    def item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
+        pos = np.searchsorted(self.kept_, item_idx)
+        ok = (pos < len(self.kept_)) & (self.kept_[np.minimum(pos, len(self.kept_) - 1)]
+                                        == item_idx)
+        out = np.zeros((len(item_idx), self.interactions_.n_items))
+        out[np.ix_(np.flatnonzero(ok), self.kept_)] = self.b_[pos[ok]]
+        return out
