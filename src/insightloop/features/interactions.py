@@ -101,14 +101,13 @@ def as_str_ids(values: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values):
         return values.astype(str)
     out = values.astype(object).where(values.notna())
-    texts = out.map(_id_text, na_action="ignore")
-    return texts.str.strip()
+    return out.map(_id_text, na_action="ignore")
 
 
 def _id_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return str(value).strip()
 
 
 def interactions_from_frame(frame: pd.DataFrame, user: str = "user", item: str = "item",

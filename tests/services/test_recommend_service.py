@@ -1,0 +1,151 @@
+"""build_recommendations / RecommendationServer / basket_rules on the bundled sample."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from insightloop.errors import NotFoundError
+from insightloop.services.recommend import (
+    RECOMMENDATION_COLUMNS,
+    basket_rules,
+    build_recommendations,
+    embed_texts,
+    load_recommender,
+)
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse
+
+
+@pytest.fixture(scope="module")
+def built(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
+          ) -> tuple[Settings, dict]:  # type: ignore[type-arg]
+    folder = tmp_path_factory.mktemp("rec")
+    path = folder / "warehouse.duckdb"
+    shutil.copy(sample_warehouse, path)
+    with Warehouse(path).transaction() as con:  # a customer with no orders: cold start
+        con.execute("INSERT INTO customers (customer_id) VALUES ('NEW-1')")
+    settings = Settings(warehouse=path, models_dir=folder / "models")
+    summary = build_recommendations(settings, model="ease", n=5, embedder="tfidf")
+    return settings, summary
+
+
+def test_table_for_every_customer_without_seen_items(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
+    settings, summary = built
+    wh = Warehouse(settings.warehouse)
+    recs = wh.table("recommendations")
+    assert tuple(recs.columns) == RECOMMENDATION_COLUMNS
+    buyers = wh.query("SELECT count(DISTINCT customer_id) AS n FROM orders WHERE quantity > 0 "
+                      "AND customer_id IS NOT NULL AND status <> 'cancelled'")["n"].iloc[0]
+    assert summary["modelled_customers"] == buyers
+    assert recs["customer_id"].nunique() == buyers + 1 == summary["customers"]
+    assert recs.groupby("customer_id")["rank"].apply(list).map(lambda r: r == [1, 2, 3, 4, 5]
+                                                                ).all()
+    overlap = wh.query("SELECT count(*) AS n FROM recommendations r JOIN orders o ON "
+                       "r.customer_id = o.customer_id AND r.product_id = o.product_id "
+                       "WHERE o.quantity > 0 AND o.status <> 'cancelled'")["n"].iloc[0]
+    assert overlap == 0
+    new = recs[recs["customer_id"] == "NEW-1"]
+    assert (new["model"] == "popularity").all() and summary["cold_start_customers"] == 1
+    assert recs.loc[recs["customer_id"] != "NEW-1", "model"].eq("ease").all()
+    assert recs["reason"].str.startswith("because you bought").mean() > 0.8
+
+
+def test_server_matches_table(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
+    settings, _ = built
+    server = load_recommender(settings)
+    recs = Warehouse(settings.warehouse).table("recommendations")
+    one = recs[recs["customer_id"] == "17850"].sort_values("rank")
+    out = server.recommend("17850", n=5)
+    assert out["source"] == "model" and out["model"] == "ease"
+    assert [i["product_id"] for i in out["items"]] == one["product_id"].tolist()
+    assert all(i["reason"] and i["description"] for i in out["items"])
+    assert server.recommend("17850", n=5, exclude_seen=False)["items"] != out["items"]
+
+
+def test_cold_start_popularity_and_content(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
+    server = load_recommender(built[0])
+    pop = server.recommend("never-seen", n=3)
+    assert pop["source"] == "cold_start:popularity" and len(pop["items"]) == 3
+    content = server.recommend("never-seen", n=3, history=["85123A"])
+    assert content["source"] == "cold_start:content"
+    assert "85123A" not in [i["product_id"] for i in content["items"]]
+    assert any("HEART" in i["description"] for i in content["items"])
+
+
+def test_similar_items_and_unknown_product(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
+    server = load_recommender(built[0])
+    sim = server.similar_items("85123A", n=5)
+    assert len(sim["items"]) == 5 and "85123A" not in [i["product_id"] for i in sim["items"]]
+    assert sim["items"][0]["score"] >= sim["items"][-1]["score"]
+    with pytest.raises(NotFoundError, match="unknown product"):
+        server.similar_items("NOPE")
+
+
+def test_no_model_yet(tmp_path: Path) -> None:
+    with pytest.raises(NotFoundError, match="run `insightloop recommend build`"):
+        load_recommender(Settings(warehouse=tmp_path / "w.duckdb", models_dir=tmp_path / "m"))
+
+
+def test_out_of_stock_products_are_never_recommended(sample_warehouse: Path,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_warehouse, path)
+    settings = Settings(warehouse=path, models_dir=tmp_path / "models")
+    with Warehouse(path).transaction() as con:
+        con.execute("ALTER TABLE products ADD COLUMN in_stock BOOLEAN")
+        con.execute("INSERT INTO products (product_id, in_stock) VALUES ('85123A', false), "
+                    "('22423', false)")
+    summary = build_recommendations(settings, model="popularity", n=10, embedder="none")
+    recs = Warehouse(path).table("recommendations")
+    assert summary["excluded_out_of_stock"] == 2
+    assert not recs["product_id"].isin(["85123A", "22423"]).any()
+    assert load_recommender(settings).recommend("nobody", 3)["items"][0]["product_id"] \
+        not in ("85123A", "22423")
+
+
+def test_auto_build_reports_selection(sample_warehouse: Path, tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_warehouse, path)
+    settings = Settings(warehouse=path, models_dir=tmp_path / "models")
+    summary = build_recommendations(settings, model="auto", n=3, embedder="none",
+                                    max_per_category=2)
+    scores = {(t["model"], str(t["params"])): t["ndcg@10"] for t in summary["selection"]}
+    assert summary["model"] in {m for m, _ in scores}
+    assert max(scores.values()) == pytest.approx(
+        max(v for (m, _), v in scores.items() if m == summary["model"]))
+    assert summary["model"] != "popularity"
+
+
+def test_basket_rules_match_sql_counts(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
+    settings, _ = built
+    out = basket_rules(settings, min_support=0.01, min_confidence=0.3, max_rules=5)
+    top = out["rules"][0]
+    wh = Warehouse(settings.warehouse)
+    counts = wh.query(
+        "WITH b AS (SELECT DISTINCT order_id, product_id FROM orders WHERE quantity > 0 AND "
+        "status <> 'cancelled') SELECT (SELECT count(DISTINCT order_id) FROM b) AS n, "
+        "(SELECT count(*) FROM b WHERE product_id = ?) AS a, "
+        "(SELECT count(*) FROM b x JOIN b y USING (order_id) WHERE x.product_id = ? AND "
+        "y.product_id = ?) AS ab, (SELECT count(*) FROM b WHERE product_id = ?) AS c",
+        [top["antecedent"], top["antecedent"], top["consequent"], top["consequent"]]).iloc[0]
+    assert out["baskets"] == counts["n"]
+    assert top["support"] == pytest.approx(counts["ab"] / counts["n"])
+    assert top["confidence"] == pytest.approx(counts["ab"] / counts["a"])
+    assert top["lift"] == pytest.approx(counts["ab"] / counts["a"] / (counts["c"] / counts["n"]))
+    assert [r["lift"] for r in out["rules"]] == sorted((r["lift"] for r in out["rules"]),
+                                                       reverse=True)
+
+
+def test_use_embeddings_are_cached_and_multilingual(tmp_path: Path) -> None:
+    texts = ["red ceramic tea cup", "rote Teetasse aus Keramik", "garden hose 20 m"]
+    first = embed_texts(texts, "use", tmp_path)
+    assert first.shape == (3, 512) and (tmp_path / "use-embeddings.npz").exists()
+    again = embed_texts(texts, "use", tmp_path)
+    assert (again == first).all()
+    sims = first @ first.T
+    assert sims[0, 1] > sims[0, 2]  # the German cup is closer than the hose
+    assert pd.Series(sims.diagonal()).round(5).eq(1).all()
