@@ -50,6 +50,7 @@ def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
 def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
     from insightloop.services.clv import build_clv
     from insightloop.services.cohorts import build_cohorts
+    from insightloop.services.recommend import build_recommendations
     from insightloop.services.scoring import score_warehouse
     from insightloop.services.segments import build_segments
     from insightloop.services.training import train_task
@@ -62,7 +63,13 @@ def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
         ("training a 90-day churn model", lambda s: _brief(train_task(s, "churn",
                                                                       horizon_days=90))),
         ("scoring churn risk with reasons", lambda s: score_warehouse(s, "churn")),
+        ("building recommendations (model chosen on a validation split)",
+         lambda s: _brief_recs(build_recommendations(s, model="auto", embedder="tfidf"))),
     ]
+
+
+def _brief_recs(summary: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in summary.items() if k != "selection"}
 
 
 def _brief(metadata: dict[str, Any]) -> dict[str, Any]:
