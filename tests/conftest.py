@@ -26,3 +26,14 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ingest_file(Warehouse(path), "orders", SAMPLE, preset="online-retail")
     build_profiles(Settings.load(warehouse=path, env={}))
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A warehouse with the whole demo loop run on the bundled sample (about 7 s, once)."""
+    from insightloop.services.demo import run_demo
+    from insightloop.settings import Settings
+
+    path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
+    run_demo(Settings.load(warehouse=path, env={}))
+    return path

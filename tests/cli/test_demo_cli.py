@@ -14,7 +14,7 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                          capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("INSIGHTLOOP_WAREHOUSE", raising=False)
-    assert main(["demo", "--json"]) == 0
+    assert main(["demo", "--json", "--no-serve"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert Path(out["warehouse"]) == Path("insightloop_demo/warehouse.duckdb")
     ingest = out["ingest"]
@@ -42,7 +42,7 @@ def test_demo_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert c360["clv"].notna().sum() == out["fitting CLV models (BG/NBD + Gamma-Gamma)"][
         "customers"] >= 350
     # Re-running the demo is idempotent: nothing new is loaded.
-    assert main(["demo", "--json"]) == 0
+    assert main(["demo", "--json", "--no-serve"]) == 0
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["ingest"]
     assert again["rows_loaded"] == 0
     assert again["rows_duplicate"] == ingest["rows_loaded"]

@@ -9,17 +9,53 @@ from typing import Annotated
 import typer
 
 from insightloop.cli.app import app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import (
+    JsonOpt,
+    WarehouseOpt,
+    console,
+    err_console,
+    print_json,
+    settings_for,
+)
 
 DEMO_WAREHOUSE = Path("insightloop_demo") / "warehouse.duckdb"
 
 
 @app.command()
-def demo(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
-    """Run the whole loop on the bundled Online Retail sample and write the HTML report.
+def demo(warehouse: WarehouseOpt = None, json_: JsonOpt = False,
+         no_serve: Annotated[bool, typer.Option(
+             "--no-serve", help="Stop after the report instead of serving the dashboard.")
+         ] = False,
+         host: Annotated[str, typer.Option("--host", help="Dashboard interface.")
+                         ] = "127.0.0.1",
+         port: Annotated[int, typer.Option("--port", min=1, max=65535,
+                                           help="Dashboard port.")] = 8000) -> None:
+    """Run the whole loop on the bundled Online Retail sample, write the HTML report,
+    then serve the dashboard and API on it (Ctrl-C stops; --no-serve skips).
 
     Uses --warehouse or $INSIGHTLOOP_WAREHOUSE when given, else ./insightloop_demo/.
     """
+    _demo(warehouse, json_)
+    if not no_serve:
+        _serve_demo(warehouse if warehouse is not None or os.environ.get(
+            "INSIGHTLOOP_WAREHOUSE") else DEMO_WAREHOUSE, host, port)
+
+
+def _serve_demo(warehouse: Path | None, host: str, port: int) -> None:
+    """Create a read key for the dashboard, print it with the address, and serve."""
+    from insightloop.cli.serve import run_server
+    from insightloop.services.keys import create_key
+
+    settings = settings_for(warehouse)
+    key = create_key(settings, "read", "demo dashboard")["key"]
+    err_console.print(f"[bold green]dashboard:[/] http://{host}:{port}/  "
+                      f"(API docs: http://{host}:{port}/api/docs)", highlight=False)
+    err_console.print(f"[bold green]read key:[/] {key}", highlight=False, soft_wrap=True)
+    err_console.print("log in with the key; Ctrl-C stops the server", highlight=False)
+    run_server(settings, host, port)
+
+
+def _demo(warehouse: Path | None, json_: bool) -> None:
     from insightloop.report.builder import write_report
     from insightloop.services.demo import run_demo
 

@@ -1,0 +1,185 @@
+"""The FastAPI application: ``create_app(settings)`` gives the API and the dashboard.
+
+Run it with ``insightloop serve`` (uvicorn). See ``docs/serving.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.security import APIKeyHeader
+
+from insightloop import __version__
+from insightloop.api import errors
+from insightloop.api.config import ServeConfig
+from insightloop.api.errors import ApiError
+from insightloop.api.jobs import Job, JobRunner
+from insightloop.api.middleware import BodyLimit, HeadersAndLog
+from insightloop.api.state import Cache, KeyStore, Sessions, TokenBuckets, WarehouseGate
+from insightloop.errors import NotFoundError
+from insightloop.services.keys import KeyRecord, role_allows
+from insightloop.settings import Settings
+
+T = TypeVar("T")
+log = logging.getLogger("insightloop.api")
+API_PREFIX = "/api/v1"
+key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                          description="API key created with `insightloop keys create`.")
+
+
+class Server:
+    """Everything one server process shares between requests."""
+
+    def __init__(self, settings: Settings, config: ServeConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.gate = WarehouseGate(settings, config.read_wait_s)
+        self.cache = Cache(self.gate)
+        self.keys = KeyStore(settings)
+        self.sessions = Sessions(config.session_hours)
+        self.limits = TokenBuckets(config.rate_per_s, config.burst)
+        self.failed_auth = TokenBuckets(config.failed_auth_per_s, config.failed_auth_burst)
+        self.jobs = JobRunner(settings, self.gate, config.ingest_root, self._job_done)
+        self._recommender: Any = None
+        self._rec_lock = threading.Lock()
+        self.warmer: threading.Thread | None = None
+
+    def start(self) -> None:
+        self.gate.open()
+        with self.gate.read():
+            self.keys.reload()
+
+    def stop(self) -> None:
+        # Threads that touch DuckDB or OpenMP must end before the interpreter does.
+        if self.warmer is not None:
+            self.warmer.join(60)
+        self.jobs.shutdown()
+        self.gate.close()
+
+    def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` as a warehouse read (waits for a running job's write)."""
+        with self.gate.read():
+            return fn(*args, **kwargs)
+
+    def cached(self, name: str, fn: Callable[[], T]) -> T:
+        """``fn()`` computed once per warehouse generation, as a read."""
+        return self.cache.get(name, lambda: self.read(fn))
+
+    def recommender(self) -> Any:
+        """The loaded recommendation server (loaded on first use, reloaded after jobs)."""
+        rec = self._recommender
+        if rec is not None:
+            return rec
+        with self._rec_lock:
+            if self._recommender is None:
+                from insightloop.services.recommend import load_recommender
+
+                try:
+                    self._recommender = self.read(load_recommender, self.settings)
+                except NotFoundError as exc:
+                    raise ApiError(409, "not_built", str(exc)) from exc
+            return self._recommender
+
+    def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run a short write now (waits for running reads and jobs)."""
+        with self.gate.write():
+            return fn(*args, **kwargs)
+
+    def _job_done(self, job: Job) -> None:
+        self._recommender = None
+        self.cache.clear()
+        with self.gate.read():
+            self.keys.reload()
+
+    def authorize(self, request: Request, presented: str | None, needed: str) -> KeyRecord:
+        """The key record for a request, or 401/403/429 as an :class:`ApiError`."""
+        if not presented:
+            self._failed(request)
+            raise ApiError(401, "missing_key", "send an API key in the X-API-Key header",
+                           {"WWW-Authenticate": "X-API-Key"})
+        rec = self.keys.verify(presented)
+        if rec is None:
+            self._failed(request)
+            raise ApiError(401, "invalid_key", "the API key is not valid or was revoked",
+                           {"WWW-Authenticate": "X-API-Key"})
+        return self.check(request, rec, needed)
+
+    def check(self, request: Request, rec: KeyRecord, needed: str) -> KeyRecord:
+        request.state.key_id = rec.key_id
+        wait = self.limits.take(rec.key_id)
+        if wait > 0:
+            raise ApiError(429, "rate_limited", "too many requests for this key; slow down",
+                           {"Retry-After": str(max(1, round(wait + 0.5)))})
+        if not role_allows(rec.role, needed):
+            raise ApiError(403, "forbidden", f"this endpoint needs the {needed!r} role; the key "
+                           f"has {rec.role!r}")
+        return rec
+
+    def _failed(self, request: Request) -> None:
+        client = request.client.host if request.client else "?"
+        wait = self.failed_auth.take(client)
+        if wait > 0:
+            raise ApiError(429, "rate_limited", "too many requests without a valid key",
+                           {"Retry-After": str(max(1, round(wait + 0.5)))})
+
+
+def server_of(request: Request) -> Server:
+    srv: Server = request.app.state.server
+    return srv
+
+
+def requires(role: str) -> Any:
+    """A dependency that authenticates the X-API-Key header and checks ``role``."""
+
+    def dependency(request: Request,
+                   key: Annotated[str | None, Depends(key_header)] = None) -> KeyRecord:
+        return server_of(request).authorize(request, key, role)
+
+    return Depends(dependency)
+
+
+def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI:
+    """The API under ``/api/v1`` and the dashboard under ``/``, over ``settings.warehouse``."""
+    from contextlib import asynccontextmanager
+
+    from insightloop.api.routers import admin, catalog, customers
+    from insightloop.web import routes as web
+
+    config = config or ServeConfig()
+    srv = Server(settings, config)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> Any:
+        srv.warmer = threading.Thread(target=web.warm, args=(srv,), name="insightloop-warm",
+                                      daemon=True)
+        srv.warmer.start()
+        yield
+        srv.stop()
+
+    app = FastAPI(
+        title="insightloop API", version=__version__, lifespan=lifespan,
+        description="Customer 360 profiles, segments, scores with reasons, recommendations, "
+                    "review sentiment and jobs over an insightloop warehouse. Every endpoint "
+                    "except `GET /api/v1/health` needs an `X-API-Key` header.",
+        docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
+    )
+    app.state.server = srv
+    srv.start()
+    errors.install(app)
+    for module in (admin, customers, catalog):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(web.router)
+    web.mount_static(app)
+    if config.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+                           allow_methods=["GET", "POST", "DELETE"],
+                           allow_headers=["X-API-Key", "Content-Type"])
+    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
+    app.add_middleware(HeadersAndLog)
+    return app

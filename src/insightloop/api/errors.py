@@ -1,0 +1,105 @@
+"""One error body for every failure: ``{"error": {"code": ..., "message": ...}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from insightloop.errors import (
+    ConfigError,
+    FeatureMismatchError,
+    InsightloopError,
+    NotFittedError,
+    NotFoundError,
+    WarehouseError,
+)
+
+log = logging.getLogger("insightloop.api")
+
+_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+          415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
+          501: "not_available", 503: "unavailable"}
+
+
+class ApiError(Exception):
+    """An HTTP error with a machine-readable code."""
+
+    def __init__(self, status: int, code: str, message: str,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                   details: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def status_of(exc: InsightloopError) -> tuple[int, str]:
+    """HTTP status and code for an insightloop error."""
+    if isinstance(exc, NotFoundError):
+        return 404, "not_found"
+    if isinstance(exc, WarehouseError | NotFittedError):
+        return 409, "not_built"
+    if isinstance(exc, ConfigError | FeatureMismatchError | ValueError):
+        return 422, "invalid"
+    return 400, "bad_request"
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every exception into the common body."""
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(InsightloopError)
+    async def _domain(_: Request, exc: InsightloopError) -> JSONResponse:
+        status, code = status_of(exc)
+        return error_response(status, code, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(exc.status_code, _CODES.get(exc.status_code, "error"),
+                              str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+                   for e in exc.errors()]
+        first = details[0] if details else {"loc": [], "msg": "invalid request"}
+        return error_response(422, "validation_error",
+                              f"{'.'.join(first['loc'])}: {first['msg']}", details=details)
+
+    @app.exception_handler(ModuleNotFoundError)
+    async def _missing(_: Request, exc: ModuleNotFoundError) -> JSONResponse:
+        name = str(exc.name or "")
+        if name.startswith("insightloop."):
+            return error_response(501, "not_available",
+                                  f"this installation has no {name.rsplit('.', 1)[-1]} "
+                                  "service")
+        raise exc
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Type only: messages can quote data values.
+        log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
+                  _route(request))
+        return error_response(500, "internal", "internal error; see the server log")
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "?"))

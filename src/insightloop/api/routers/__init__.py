@@ -1,0 +1,1 @@
+"""API routers, one module per group of resources (mounted under ``/api/v1``)."""

@@ -1,0 +1,92 @@
+"""Health (open), jobs (write role to start, read to watch) and API keys (admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from insightloop import __version__
+from insightloop.api.app import requires, server_of
+from insightloop.api.errors import ApiError
+from insightloop.api.jobs import JOB_KINDS
+from insightloop.services.keys import KeyRecord, create_key, list_keys, revoke_key
+
+router = APIRouter()
+JobKind = Literal["ingest", "profiles", "clv", "segments", "cohorts", "train", "score",
+                  "recommendations", "sentiment", "topics", "demo"]
+assert set(JobKind.__args__) == set(JOB_KINDS)  # type: ignore[attr-defined]
+
+
+@router.get("/health", tags=["health"], summary="Liveness (no key needed)")
+def health(request: Request) -> dict[str, Any]:
+    srv = server_of(request)
+    return {"status": "ok", "version": __version__,
+            "warehouse": srv.settings.warehouse.exists(), "generation": srv.gate.generation}
+
+
+class JobRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: JobKind
+    params: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, max_length=20,
+        description="ingest: table, path (inside --ingest-root), preset; train: task, "
+                    "horizon_days; score: model.")
+
+
+@router.post("/jobs", status_code=202, tags=["jobs"], summary="Start a job")
+def start_job(request: Request, body: JobRequest,
+              key: Annotated[KeyRecord, requires("write")]) -> dict[str, Any]:
+    """Queue an ingest/build/train job; it runs in the background, one at a time.
+    Poll ``GET /api/v1/jobs/{id}``."""
+    job = server_of(request).jobs.submit(body.kind, dict(body.params), key.key_id)
+    return job.public()
+
+
+@router.get("/jobs", dependencies=[requires("read")], tags=["jobs"], summary="Recent jobs")
+def jobs(request: Request) -> dict[str, Any]:
+    return {"items": [j.public() for j in server_of(request).jobs.list()]}
+
+
+@router.get("/jobs/{job_id}", dependencies=[requires("read")], tags=["jobs"],
+            summary="Job status")
+def job(request: Request,
+        job_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+    found = server_of(request).jobs.get(job_id)
+    if found is None:
+        raise ApiError(404, "not_found", f"no job with id {job_id!r}")
+    return found.public()
+
+
+class KeyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["read", "write", "admin"]
+    name: Annotated[str, Field(max_length=100)] = ""
+
+
+@router.get("/keys", dependencies=[requires("admin")], tags=["keys"], summary="API keys")
+def keys(request: Request) -> dict[str, Any]:
+    """Every key's id, role, name and dates (never the key or its hash)."""
+    srv = server_of(request)
+    return {"items": srv.read(list_keys, srv.settings)}
+
+
+@router.post("/keys", status_code=201, dependencies=[requires("admin")], tags=["keys"],
+             summary="Create an API key")
+def new_key(request: Request, body: KeyRequest) -> dict[str, Any]:
+    """The response holds the key itself: the only time it is shown."""
+    srv = server_of(request)
+    out = srv.write(create_key, srv.settings, body.role, body.name)
+    srv.keys.reload()
+    return out
+
+
+@router.delete("/keys/{key_id}", dependencies=[requires("admin")], tags=["keys"],
+               summary="Revoke an API key")
+def drop_key(request: Request,
+             key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> dict[str, Any]:
+    srv = server_of(request)
+    out = srv.write(revoke_key, srv.settings, key_id)
+    srv.keys.reload()
+    return out

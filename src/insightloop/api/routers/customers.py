@@ -1,0 +1,119 @@
+"""Customers: list, 360 profile, segment membership, scores with reasons, recommendations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query, Request
+
+from insightloop.api.app import requires, server_of
+from insightloop.api.errors import ApiError
+from insightloop.services.customers import SORT_COLUMNS, customer_reviews, list_customers, plain
+from insightloop.services.profiles import get_profile
+
+router = APIRouter(tags=["customers"])
+CustomerId = Annotated[str, Path(min_length=1, max_length=128,
+                                 description="Customer id as in the warehouse.")]
+SortCol = Literal["customer_id", "monetary", "frequency", "recency_days", "avg_order_value",
+                  "clv", "churn_score"]
+assert set(SortCol.__args__) == set(SORT_COLUMNS)  # type: ignore[attr-defined]
+Text = Annotated[str | None, Query(min_length=1, max_length=64)]
+
+
+def _profile(request: Request, customer_id: str) -> dict[str, Any]:
+    srv = server_of(request)
+    out: dict[str, Any] = plain(srv.read(get_profile, srv.settings, customer_id))
+    return out
+
+
+@router.get("/customers", dependencies=[requires("read")],
+            summary="Customers, one page at a time, with filters")
+def customers(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    segment_id: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    rfm_segment: Text = None,
+    value_tier: Text = None,
+    country: Text = None,
+    min_monetary: Annotated[float | None, Query(allow_inf_nan=False)] = None,
+    id_prefix: Text = None,
+    sort: SortCol = "customer_id",
+    order: Literal["asc", "desc"] = "asc",
+) -> dict[str, Any]:
+    """Page through ``customer_360``. Filters are exact matches bound as SQL parameters;
+    ``next_offset`` is null on the last page."""
+    srv = server_of(request)
+    return srv.read(list_customers, srv.settings, limit=limit, offset=offset,
+                    segment_id=segment_id, rfm_segment=rfm_segment, value_tier=value_tier,
+                    country=country, min_monetary=min_monetary, id_prefix=id_prefix, sort=sort,
+                    descending=order == "desc")
+
+
+@router.get("/customers/{customer_id}", dependencies=[requires("read")],
+            summary="Customer 360 profile")
+def customer(request: Request, customer_id: CustomerId) -> dict[str, Any]:
+    """Profile plus every enrichment built (RFM, CLV, segment, scores); 404 if unknown."""
+    return _profile(request, customer_id)
+
+
+@router.get("/customers/{customer_id}/segment", dependencies=[requires("read")],
+            summary="Segment membership")
+def customer_segment(request: Request, customer_id: CustomerId) -> dict[str, Any]:
+    """The customer's behavioural segment, RFM segment and value tier."""
+    prof = _profile(request, customer_id)
+    member, rfm = prof.get("segment_members"), prof.get("rfm")
+    if not member and not rfm:
+        raise ApiError(409, "not_built", "no segments yet; run `insightloop segments build`")
+    return {"customer_id": customer_id, "segment": member, "rfm": rfm}
+
+
+@router.get("/customers/{customer_id}/scores", dependencies=[requires("read")],
+            summary="Predictive scores with reasons")
+def customer_scores(
+    request: Request, customer_id: CustomerId,
+    live: Annotated[bool, Query(description="Recompute now with the latest model "
+                                "(slower), instead of the stored batch scores.")] = False,
+    model: Annotated[str, Query(min_length=1, max_length=64,
+                                pattern=r"^[A-Za-z0-9_.:-]+$")] = "churn",
+) -> dict[str, Any]:
+    """Stored scores (one per model) with their top reasons; ``live=true`` explains one
+    model now, like ``insightloop explain``."""
+    srv = server_of(request)
+    if live:
+        from insightloop.services.scoring import explain_customer
+
+        out: dict[str, Any] = plain(srv.read(explain_customer, srv.settings, model,
+                                             customer_id))
+        return out
+    prof = _profile(request, customer_id)
+    raw = prof.get("scores")
+    rows = raw if isinstance(raw, list) else ([raw] if raw else [])
+    for row in rows:
+        text = row.get("reasons") or ""
+        row["reasons"] = [r for r in str(text).split("; ") if r]
+    return {"customer_id": customer_id, "scores": rows}
+
+
+@router.get("/customers/{customer_id}/recommendations", dependencies=[requires("read")],
+            summary="Product recommendations with reasons")
+def customer_recommendations(
+    request: Request, customer_id: CustomerId,
+    n: Annotated[int, Query(ge=1, le=100)] = 10,
+    exclude_seen: bool = True,
+) -> dict[str, Any]:
+    """Top-``n`` products with a score and a reason each. Customers the model has not seen
+    get a cold-start list (``source`` says which), not an error."""
+    rec = server_of(request).recommender()
+    out: dict[str, Any] = plain(rec.recommend(customer_id, n=n, exclude_seen=exclude_seen))
+    return out
+
+
+@router.get("/customers/{customer_id}/reviews", dependencies=[requires("read")],
+            summary="The customer's reviews")
+def customer_review_list(request: Request, customer_id: CustomerId,
+                         limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
+    """Latest reviews, with sentiment when ``insightloop sentiment`` has scored them."""
+    srv = server_of(request)
+    items = srv.read(customer_reviews, srv.settings, customer_id, limit)
+    return {"customer_id": customer_id, "items": items}

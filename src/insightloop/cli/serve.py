@@ -1,0 +1,104 @@
+"""``insightloop serve`` (API + dashboard) and ``insightloop keys create|list|revoke``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from insightloop.cli.app import app
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.settings import Settings
+
+keys_app = typer.Typer(help="API keys (stored hashed in the warehouse).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+HostOpt = Annotated[str, typer.Option("--host", help="Interface to listen on.")]
+PortOpt = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")]
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option("--role", help="read, write (jobs) or admin (keys).")
+                    ] = "read",
+    name: Annotated[str, typer.Option("--name", help="A label for the key.")] = "",
+    warehouse: WarehouseOpt = None, json_: JsonOpt = False,
+) -> None:
+    """Create an API key; the key is printed once and only its hash is stored."""
+    from insightloop.services.keys import create_key
+
+    out = create_key(settings_for(warehouse), role, name)
+    if json_:
+        print_json(out)
+        return
+    console.print(f"key id {out['key_id']} ({out['role']}); the key, shown only now:")
+    console.print(out["key"], highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """List keys (ids, roles, dates; never the keys)."""
+    from insightloop.services.keys import list_keys
+
+    rows = list_keys(settings_for(warehouse))
+    if json_:
+        print_json({"keys": rows})
+        return
+    grid = Table()
+    for col in ("key_id", "role", "name", "created_at", "revoked_at"):
+        grid.add_column(col)
+    for r in rows:
+        grid.add_row(*(str(r[c] or "") for c in ("key_id", "role", "name", "created_at",
+                                                  "revoked_at")))
+    console.print(grid)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (from `keys list`).")],
+                warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Revoke a key: it stops working at once (on a running server: via DELETE /api/v1/keys)."""
+    from insightloop.services.keys import revoke_key
+
+    out = revoke_key(settings_for(warehouse), key_id)
+    if json_:
+        print_json(out)
+        return
+    console.print(f"revoked {key_id}")
+
+
+def run_server(settings: Settings, host: str, port: int, *, cors: list[str] | None = None,
+               ingest_root: Path | None = None, rate: float = 100.0, burst: int = 200) -> None:
+    """Serve the API and dashboard with uvicorn until Ctrl-C (no access log with paths)."""
+    import logging
+
+    import uvicorn
+
+    from insightloop.api.app import create_app
+    from insightloop.api.config import ServeConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    config = ServeConfig(cors_origins=tuple(cors or ()), ingest_root=ingest_root,
+                         rate_per_s=rate, burst=burst)
+    uvicorn.run(create_app(settings, config), host=host, port=port, access_log=False,
+                log_level="warning")
+
+
+@app.command()
+def serve(
+    host: HostOpt = "127.0.0.1", port: PortOpt = 8000,
+    cors: Annotated[list[str] | None, typer.Option(
+        "--cors-origin", help="Allow this origin by CORS (repeatable); off by default.")] = None,
+    ingest_root: Annotated[Path | None, typer.Option(
+        "--ingest-root", help="Folder that ingest jobs may read files from.")] = None,
+    rate: Annotated[float, typer.Option("--rate", min=0.1,
+                                        help="Requests per second per key.")] = 100.0,
+    burst: Annotated[int, typer.Option("--burst", min=1, help="Burst per key.")] = 200,
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Serve the REST API (/api/v1, docs at /api/docs) and the dashboard (/)."""
+    settings = settings_for(warehouse)
+    console.print(f"insightloop serving {settings.warehouse} on http://{host}:{port}/ "
+                  f"(API docs: http://{host}:{port}/api/docs); Ctrl-C stops")
+    run_server(settings, host, port, cors=cors, ingest_root=ingest_root, rate=rate,
+               burst=burst)

@@ -1,0 +1,162 @@
+"""Read-only use cases over ``customer_360``: paginated customer lists, KPIs, reviews.
+
+Filters are values bound as SQL parameters; sort columns come from a fixed
+list checked against the columns the view has, so nothing a caller sends is
+ever spliced into SQL text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from insightloop.errors import ConfigError, NotFoundError, WarehouseError
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse, has_table
+
+SORT_COLUMNS = ("customer_id", "monetary", "frequency", "recency_days", "avg_order_value",
+                "clv", "churn_score")
+LIST_COLUMNS = ("customer_id", "country", "frequency", "monetary", "recency_days",
+                "avg_order_value", "rfm_segment", "value_tier", "segment_id", "segment_name",
+                "clv", "churn_score")
+ACTIVE_DAYS = 90
+
+
+def _need_360(con: duckdb.DuckDBPyConnection) -> list[str]:
+    if not has_table(con, "customer_360"):
+        raise WarehouseError("no customer profiles yet; run `insightloop profiles build` "
+                             "(or `insightloop demo`) first")
+    return [r[0] for r in con.execute("DESCRIBE customer_360").fetchall()]
+
+
+def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
+                   segment_id: int | None = None, rfm_segment: str | None = None,
+                   value_tier: str | None = None, country: str | None = None,
+                   min_monetary: float | None = None, id_prefix: str | None = None,
+                   sort: str = "customer_id", descending: bool = False) -> dict[str, Any]:
+    """One page of customers with their main enrichments, and the filtered total.
+
+    Returns ``{"items": [...], "total", "limit", "offset", "next_offset"}``
+    (``next_offset`` is None on the last page).
+    """
+    if sort not in SORT_COLUMNS:
+        raise ConfigError(f"sort must be one of {SORT_COLUMNS}, got {sort!r}")
+    if not (1 <= limit <= 1000) or offset < 0:
+        raise ConfigError("limit must be in 1..1000 and offset >= 0")
+    filters: list[tuple[str, str, Any]] = [
+        ("segment_id", "segment_id = ?", segment_id),
+        ("rfm_segment", "rfm_segment = ?", rfm_segment),
+        ("value_tier", "value_tier = ?", value_tier),
+        ("country", "country = ?", country),
+        ("monetary", "monetary >= ?", min_monetary),
+        ("customer_id", "starts_with(customer_id, ?)", id_prefix),
+    ]
+    with Warehouse.from_settings(settings).connect(read_only=True) as con:
+        cols = _need_360(con)
+        if sort not in cols:
+            raise ConfigError(f"cannot sort by {sort!r}: it is not built yet in this warehouse")
+        where, params = [], []
+        for col, clause, value in filters:
+            if value is None:
+                continue
+            if col not in cols:
+                raise ConfigError(f"cannot filter on {col!r}: it is not built yet")
+            where.append(clause)
+            params.append(value)
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        shown = ", ".join(f'"{c}"' for c in LIST_COLUMNS if c in cols)
+        order = f'"{sort}" {"DESC" if descending else "ASC"} NULLS LAST, customer_id'
+        row = con.execute(f"SELECT count(*) FROM customer_360{cond}", params).fetchone()
+        total = int(row[0]) if row else 0
+        frame = con.execute(f"SELECT {shown} FROM customer_360{cond} ORDER BY {order} "
+                            "LIMIT ? OFFSET ?", [*params, limit, offset]).df()
+    nxt = offset + limit if offset + limit < total else None
+    return {"items": records(frame), "total": total, "limit": limit, "offset": offset,
+            "next_offset": nxt}
+
+
+def kpis(settings: Settings) -> dict[str, Any]:
+    """Headline numbers: customers, orders, net revenue, active rate, average CLV.
+
+    ``active_rate`` is the share of profiled customers with an order in the
+    ``ACTIVE_DAYS`` days before the profile as-of date; ``avg_clv`` is None until
+    ``insightloop clv build`` has run.
+    """
+    with Warehouse.from_settings(settings).connect(read_only=True) as con:
+        if not has_table(con, "profiles"):
+            raise WarehouseError("no customer profiles yet; run `insightloop profiles build` "
+                                 "(or `insightloop demo`) first")
+        orders = con.execute("SELECT count(DISTINCT order_id), "
+                             "coalesce(sum(quantity * unit_price), 0) FROM orders").fetchone()
+        prof = con.execute(f"""SELECT count(*), avg(CASE WHEN orders_{ACTIVE_DAYS}d > 0
+                               THEN 1.0 ELSE 0.0 END), max(as_of) FROM profiles""").fetchone()
+        clv = (con.execute("SELECT avg(clv), count(clv) FROM clv").fetchone()
+               if has_table(con, "clv") else None)
+    assert orders is not None and prof is not None
+    return {"customers": int(prof[0]), "orders": int(orders[0]),
+            "net_revenue": float(orders[1]),
+            "active_rate": None if prof[1] is None else float(prof[1]),
+            "active_days": ACTIVE_DAYS,
+            "avg_clv": None if clv is None or clv[0] is None else float(clv[0]),
+            "clv_customers": 0 if clv is None else int(clv[1]),
+            "as_of": prof[2].isoformat() if prof[2] is not None else None}
+
+
+def customer_reviews(settings: Settings, customer_id: str, limit: int = 20
+                     ) -> list[dict[str, Any]]:
+    """A customer's latest reviews, with their sentiment when ``review_sentiment`` exists."""
+    with Warehouse.from_settings(settings).connect(read_only=True) as con:
+        if not has_table(con, "reviews"):
+            return []
+        sent = has_table(con, "review_sentiment")
+        cols = ([r[0] for r in con.execute("DESCRIBE review_sentiment").fetchall()]
+                if sent else [])
+        extra = [c for c in ("label", "score") if c in cols]
+        if sent and extra and "review_id" in cols:
+            picked = ", ".join(f"s.{c} AS sentiment_{c}" for c in extra)
+            sql = (f"SELECT r.review_id, r.product_id, r.review_time, r.rating, r.text, "
+                   f"{picked} FROM reviews r LEFT JOIN review_sentiment s USING (review_id) ")
+        else:
+            sql = ("SELECT r.review_id, r.product_id, r.review_time, r.rating, r.text "
+                   "FROM reviews r ")
+        frame = con.execute(sql + "WHERE r.customer_id = ? ORDER BY r.review_time DESC, "
+                            "r.review_id LIMIT ?", [customer_id, limit]).df()
+    return records(frame)
+
+
+def segment_members(settings: Settings, segment_id: int, limit: int = 50, offset: int = 0
+                    ) -> dict[str, Any]:
+    """One page of the customers of a segment (NotFoundError for an unknown segment)."""
+    with Warehouse.from_settings(settings).connect(read_only=True) as con:
+        if not has_table(con, "segments"):
+            raise WarehouseError("no segments yet; run `insightloop segments build` first")
+        known = con.execute("SELECT count(*) FROM segments WHERE segment_id = ?",
+                            [segment_id]).fetchone()
+    if not known or not known[0]:
+        raise NotFoundError(f"no segment with id {segment_id}")
+    return list_customers(settings, limit=limit, offset=offset, segment_id=segment_id)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-able dicts: NaN/NaT to None, numpy scalars and timestamps made plain."""
+    return [plain(rec) for rec in frame.to_dict(orient="records")]
+
+
+def plain(value: Any) -> Any:
+    """A JSON-able copy of ``value`` (dicts/lists walked; NaN and NaT become None)."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [plain(v) for v in value]
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value

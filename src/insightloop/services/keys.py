@@ -1,0 +1,154 @@
+"""API keys with roles, stored hashed in the warehouse (table ``api_keys``).
+
+A key reads ``il_<key_id>_<secret>``: ``key_id`` (12 hex characters) is public and
+names the key in logs and listings; ``secret`` is 256 random bits. Only a salted
+SHA-256 of the secret is stored (the secret is high-entropy, so a slow KDF adds
+nothing but latency to every request); presented keys are compared in constant
+time (:func:`hmac.compare_digest`). The full key is shown once, at creation.
+
+Roles are ordered: ``read`` < ``write`` (may start jobs) < ``admin`` (may manage keys).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from insightloop.errors import ConfigError, NotFoundError, WarehouseError
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse, has_table
+
+ROLES = ("read", "write", "admin")
+KEY_PATTERN = re.compile(r"^il_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
+API_KEYS_DDL = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id VARCHAR PRIMARY KEY,
+    salt VARCHAR NOT NULL,
+    key_hash VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    name VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    revoked_at TIMESTAMP
+)
+"""
+
+
+@dataclass(frozen=True)
+class KeyRecord:
+    """A stored key: never the secret, only its salted hash."""
+
+    key_id: str
+    salt: str
+    key_hash: str
+    role: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def public(self) -> dict[str, Any]:
+        return {"key_id": self.key_id, "role": self.role, "name": self.name,
+                "created_at": self.created_at.isoformat(),
+                "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+                "active": self.active}
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """Whether ``role`` includes the rights of ``needed`` (read < write < admin)."""
+    return ROLES.index(role) >= ROLES.index(needed)
+
+
+def _hash(salt: str, secret: str) -> str:
+    return hashlib.sha256(bytes.fromhex(salt) + secret.encode("ascii")).hexdigest()
+
+
+def _writer(settings: Settings) -> Warehouse:
+    return Warehouse.from_settings(settings)
+
+
+def _locked(exc: duckdb.Error) -> WarehouseError:
+    return WarehouseError(
+        f"cannot write the warehouse ({exc}); if `insightloop serve` is running on it, manage "
+        "keys through the API (POST /api/v1/keys with an admin key) or stop the server")
+
+
+def create_key(settings: Settings, role: str, name: str = "") -> dict[str, Any]:
+    """Create a key; returns ``{"key", "key_id", "role", "name", "created_at"}``.
+
+    The returned ``key`` is the only copy of the secret.
+    """
+    if role not in ROLES:
+        raise ConfigError(f"role must be one of {ROLES}, got {role!r}")
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    salt = secrets.token_hex(16)
+    now = datetime.now().replace(microsecond=0)
+    try:
+        with _writer(settings).transaction() as con:
+            con.execute(API_KEYS_DDL)
+            con.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                        [key_id, salt, _hash(salt, secret), role, name, now])
+    except duckdb.IOException as exc:
+        raise _locked(exc) from exc
+    return {"key": f"il_{key_id}_{secret}", "key_id": key_id, "role": role, "name": name,
+            "created_at": now.isoformat()}
+
+
+def load_keys(settings: Settings) -> dict[str, KeyRecord]:
+    """Every stored key by id (empty when the warehouse or table does not exist)."""
+    wh = Warehouse.from_settings(settings)
+    if not wh.exists:
+        return {}
+    with wh.connect(read_only=True) as con:
+        if not has_table(con, "api_keys"):
+            return {}
+        rows = con.execute("SELECT key_id, salt, key_hash, role, coalesce(name, ''), "
+                           "created_at, revoked_at FROM api_keys ORDER BY created_at, key_id"
+                           ).fetchall()
+    return {r[0]: KeyRecord(*r) for r in rows}
+
+
+def list_keys(settings: Settings) -> list[dict[str, Any]]:
+    """Public view of every key (id, role, name, dates; never the hash)."""
+    return [rec.public() for rec in load_keys(settings).values()]
+
+
+def revoke_key(settings: Settings, key_id: str) -> dict[str, Any]:
+    """Revoke a key by id (idempotent); NotFoundError for an unknown id."""
+    wh = _writer(settings)
+    try:
+        with wh.transaction() as con:
+            con.execute(API_KEYS_DDL)
+            row = con.execute("SELECT revoked_at FROM api_keys WHERE key_id = ?",
+                              [key_id]).fetchone()
+            if row is None:
+                raise NotFoundError(f"no API key with id {key_id!r}")
+            if row[0] is None:
+                con.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?",
+                            [datetime.now().replace(microsecond=0), key_id])
+    except duckdb.IOException as exc:
+        raise _locked(exc) from exc
+    return load_keys(settings)[key_id].public()
+
+
+def verify_key(records: dict[str, KeyRecord], presented: str) -> KeyRecord | None:
+    """The active record matching ``presented``, else None (constant-time hash compare)."""
+    match = KEY_PATTERN.match(presented)
+    if match is None:
+        return None
+    rec = records.get(match.group(1))
+    if rec is None or not rec.active:
+        return None
+    if not hmac.compare_digest(_hash(rec.salt, match.group(2)), rec.key_hash):
+        return None
+    return rec
