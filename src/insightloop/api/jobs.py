@@ -103,7 +103,11 @@ def _runner(kind: str, params: dict[str, Any], root: Path | None
         return lambda s: score_warehouse(s, model)
     if kind == "recommendations":
         from insightloop.services import recommend
-        return lambda s: recommend.build_recommendations(s)
+        embedder = str(params.get("embedder", "tfidf"))
+        if embedder not in ("tfidf", "use", "e5"):
+            raise ConfigError("params.embedder must be one of ('tfidf', 'use', 'e5')")
+        algo = str(params.get("model", "auto"))
+        return lambda s: recommend.build_recommendations(s, model=algo, embedder=embedder)
     if kind == "sentiment":
         from insightloop.services import sentiment
         return lambda s: sentiment.score_reviews(s)

@@ -103,7 +103,7 @@ class HeadersAndLog:
                 headers: list[Any] = list(message.get("headers", []))
                 names = {h[0].lower() for h in headers}
                 extra = [(b"x-content-type-options", b"nosniff"),
-                         (b"x-frame-options", b"DENY"), (b"referrer-policy", b"no-referrer")]
+                         (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
                 ctype = dict(headers).get(b"content-type", b"")
                 if ctype.startswith(b"text/html"):
                     extra.append((b"content-security-policy", _HTML_CSP.encode()))

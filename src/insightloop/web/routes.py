@@ -223,6 +223,8 @@ PAGES: dict[str, tuple[tuple[str, ...], str]] = {
     "/segments": (("e_segments",),
                   "Segments are not built yet: run `insightloop segments build`."),
     "/quality": (("b_quality",), "No data yet: ingest files with `insightloop ingest`."),
+    "/recommendations": (("g_recommend",), "Recommendations are not built yet: run "
+                         "`insightloop recommend build`."),
     "/models": (("predictive",),
                 "No scored model yet: run `insightloop train churn` then `insightloop score`."),
 }
@@ -399,7 +401,8 @@ def recommend_page(request: Request, customer_id: str = "", product_id: str = ""
                            *_guard(similar, "Similar items are not available")]
             except ApiError as exc:
                 blocks.append({"kind": "message", "text": exc.message})
-        return blocks
+        mods, missing = PAGES["/recommendations"]
+        return blocks + _report_blocks(srv, mods, missing)
 
     return _page(request, "/recommendations", "Recommendation explorer", build)
 

@@ -101,11 +101,17 @@ def customer_recommendations(
     request: Request, customer_id: CustomerId,
     n: Annotated[int, Query(ge=1, le=100)] = 10,
     exclude_seen: bool = True,
+    history: Annotated[str | None, Query(
+        max_length=2000, description="Comma-separated product ids seen this session "
+        "(used for customers the model does not know yet).")] = None,
 ) -> dict[str, Any]:
     """Top-``n`` products with a score and a reason each. Customers the model has not seen
-    get a cold-start list (``source`` says which), not an error."""
+    get a cold-start list (``source`` says which: content-based from ``history``, else
+    popularity), not an error."""
     rec = server_of(request).recommender()
-    out: dict[str, Any] = plain(rec.recommend(customer_id, n=n, exclude_seen=exclude_seen))
+    seen = [h.strip() for h in history.split(",") if h.strip()][:50] if history else None
+    out: dict[str, Any] = plain(rec.recommend(customer_id, n=n, exclude_seen=exclude_seen,
+                                              history=seen))
     return out
 
 
