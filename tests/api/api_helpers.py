@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,3 +56,11 @@ def client_for(settings: Settings, config: ServeConfig | None = None) -> TestCli
     config = config or ServeConfig(rate_per_s=10_000, burst=10_000, failed_auth_per_s=10_000,
                                    failed_auth_burst=10_000)
     return TestClient(create_app(settings, config), raise_server_exceptions=False)
+
+
+def serve_copy(demo_warehouse: Path, folder: Path) -> Iterator[Api]:
+    """A TestClient over a private copy of the demo warehouse, with a key per role."""
+    settings = copy_warehouse(demo_warehouse, folder)
+    keys = make_keys(settings)
+    with client_for(settings) as client:
+        yield Api(client, settings, keys)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from api_helpers import Api, client_for, copy_warehouse, make_keys
+from api_helpers import Api, client_for, make_keys, serve_copy
 
 PAGES = ("/", "/rfm", "/segments", "/customers", "/recommendations", "/sentiment", "/quality",
          "/models")
@@ -15,10 +15,7 @@ PAGES = ("/", "/rfm", "/segments", "/customers", "/recommendations", "/sentiment
 
 @pytest.fixture(scope="module")
 def web(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    settings = copy_warehouse(demo_warehouse, tmp_path_factory.mktemp("web") / "wh")
-    keys = make_keys(settings)
-    with client_for(settings) as client:
-        yield Api(client, settings, keys)
+    yield from serve_copy(demo_warehouse, tmp_path_factory.mktemp("web") / "wh")
 
 
 def login(web: Api, key: str, target: str = "/") -> object:

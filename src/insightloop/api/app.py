@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
+import duckdb
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import APIKeyHeader
 
@@ -64,6 +66,25 @@ class Server:
         """Run ``fn`` as a warehouse read (waits for a running job's write)."""
         with self.gate.read():
             return fn(*args, **kwargs)
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A cursor on the open read-only warehouse (None before it exists), as a read."""
+        with self.gate.read():
+            anchor = self.gate.anchor
+            if anchor is None:
+                yield None
+                return
+            cur = anchor.cursor()
+            try:
+                yield cur
+            finally:
+                cur.close()
+
+    def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(settings, *args, con=cursor, **kwargs)`` for services that take a connection."""
+        with self.cursor() as con:
+            return fn(self.settings, *args, con=con, **kwargs)
 
     def cached(self, name: str, fn: Callable[[], T]) -> T:
         """``fn()`` computed once per warehouse generation, as a read."""
@@ -135,8 +156,8 @@ def server_of(request: Request) -> Server:
 def requires(role: str) -> Any:
     """A dependency that authenticates the X-API-Key header and checks ``role``."""
 
-    def dependency(request: Request,
-                   key: Annotated[str | None, Depends(key_header)] = None) -> KeyRecord:
+    async def dependency(request: Request,
+                         key: Annotated[str | None, Depends(key_header)] = None) -> KeyRecord:
         return server_of(request).authorize(request, key, role)
 
     return Depends(dependency)

@@ -56,6 +56,10 @@ class WarehouseGate:
                     f"cannot open {path} for reading: {exc}. Another process is writing it; "
                     "wait for it to finish") from exc
 
+    @property
+    def anchor(self) -> duckdb.DuckDBPyConnection | None:
+        return self._anchor
+
     def close(self) -> None:
         if self._anchor is not None:
             self._anchor.close()

@@ -7,6 +7,10 @@ ever spliced into SQL text.
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -23,6 +27,81 @@ LIST_COLUMNS = ("customer_id", "country", "frequency", "monetary", "recency_days
                 "avg_order_value", "rfm_segment", "value_tier", "segment_id", "segment_name",
                 "clv", "churn_score")
 ACTIVE_DAYS = 90
+# Enrichments of one customer (table -> one row or, for scores, one row per model).
+PROFILE_PARTS = ("rfm", "clv", "segment_members", "scores")
+_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
+
+
+@contextmanager
+def reading(settings: Settings, con: duckdb.DuckDBPyConnection | None = None
+            ) -> Iterator[duckdb.DuckDBPyConnection]:
+    """``con`` when given (a caller that keeps connections open), else a read-only one."""
+    if con is not None:
+        yield con
+        return
+    with Warehouse.from_settings(settings).connect(read_only=True) as own:
+        yield own
+
+
+def customer_profile(settings: Settings, customer_id: str,
+                     con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+    """One customer's profile with every enrichment built, in one query (JSON-able).
+
+    Same content as :func:`insightloop.services.profiles.get_profile` (profile columns,
+    then ``rfm``, ``clv``, ``segment_members`` as objects), except that ``scores`` is
+    always a list (one entry per scored model) and timestamps are ISO strings.
+
+    Raises
+    ------
+    NotFoundError
+        The customer has no profile.
+    WarehouseError
+        Profiles are not built.
+    """
+    with reading(settings, con) as c:
+        if _all_built(c):
+            parts = list(PROFILE_PARTS)
+        elif has_table(c, "profiles"):
+            parts = [t for t in PROFILE_PARTS if has_table(c, t)]
+        else:
+            raise WarehouseError("no profiles yet; run `insightloop profiles build` first")
+        cols = ["(SELECT to_json(p) FROM profiles p WHERE customer_id = $1)"]
+        for t in parts:
+            agg = "to_json(list(x ORDER BY x.model))" if t == "scores" else "to_json(x)"
+            cols.append(f"(SELECT {agg} FROM {t} x WHERE customer_id = $1)")
+        row = c.execute("SELECT " + ", ".join(cols), [customer_id]).fetchone()
+    if row is None or row[0] is None:
+        raise NotFoundError(f"customer {customer_id!r} has no profile in {settings.warehouse}")
+    out: dict[str, Any] = _iso(json.loads(row[0]))
+    for name, raw in zip(parts, row[1:], strict=True):
+        if raw is None:
+            continue
+        value = _iso(json.loads(raw))
+        if isinstance(value, dict):
+            value.pop("customer_id", None)
+        else:
+            for item in value:
+                item.pop("customer_id", None)
+        out[name] = value
+    return out
+
+
+def _all_built(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name IN "
+                      "('profiles', 'rfm', 'clv', 'segment_members', 'scores')").fetchone()
+    return bool(row and row[0] == len(PROFILE_PARTS) + 1)
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso(v) for v in value]
+    if isinstance(value, str) and _TIMESTAMP.match(value):
+        return value.replace(" ", "T", 1)
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def _need_360(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -36,7 +115,8 @@ def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
                    segment_id: int | None = None, rfm_segment: str | None = None,
                    value_tier: str | None = None, country: str | None = None,
                    min_monetary: float | None = None, id_prefix: str | None = None,
-                   sort: str = "customer_id", descending: bool = False) -> dict[str, Any]:
+                   sort: str = "customer_id", descending: bool = False,
+                   con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
     """One page of customers with their main enrichments, and the filtered total.
 
     Returns ``{"items": [...], "total", "limit", "offset", "next_offset"}``
@@ -54,7 +134,7 @@ def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
         ("monetary", "monetary >= ?", min_monetary),
         ("customer_id", "starts_with(customer_id, ?)", id_prefix),
     ]
-    with Warehouse.from_settings(settings).connect(read_only=True) as con:
+    with reading(settings, con) as con:
         cols = _need_360(con)
         if sort not in cols:
             raise ConfigError(f"cannot sort by {sort!r}: it is not built yet in this warehouse")
@@ -78,14 +158,14 @@ def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
             "next_offset": nxt}
 
 
-def kpis(settings: Settings) -> dict[str, Any]:
+def kpis(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
     """Headline numbers: customers, orders, net revenue, active rate, average CLV.
 
     ``active_rate`` is the share of profiled customers with an order in the
     ``ACTIVE_DAYS`` days before the profile as-of date; ``avg_clv`` is None until
     ``insightloop clv build`` has run.
     """
-    with Warehouse.from_settings(settings).connect(read_only=True) as con:
+    with reading(settings, con) as con:
         if not has_table(con, "profiles"):
             raise WarehouseError("no customer profiles yet; run `insightloop profiles build` "
                                  "(or `insightloop demo`) first")
@@ -105,10 +185,10 @@ def kpis(settings: Settings) -> dict[str, Any]:
             "as_of": prof[2].isoformat() if prof[2] is not None else None}
 
 
-def customer_reviews(settings: Settings, customer_id: str, limit: int = 20
-                     ) -> list[dict[str, Any]]:
+def customer_reviews(settings: Settings, customer_id: str, limit: int = 20,
+                     con: duckdb.DuckDBPyConnection | None = None) -> list[dict[str, Any]]:
     """A customer's latest reviews, with their sentiment when ``review_sentiment`` exists."""
-    with Warehouse.from_settings(settings).connect(read_only=True) as con:
+    with reading(settings, con) as con:
         if not has_table(con, "reviews"):
             return []
         sent = has_table(con, "review_sentiment")
@@ -127,17 +207,18 @@ def customer_reviews(settings: Settings, customer_id: str, limit: int = 20
     return records(frame)
 
 
-def segment_members(settings: Settings, segment_id: int, limit: int = 50, offset: int = 0
-                    ) -> dict[str, Any]:
+def segment_members(settings: Settings, segment_id: int, limit: int = 50, offset: int = 0,
+                    con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
     """One page of the customers of a segment (NotFoundError for an unknown segment)."""
-    with Warehouse.from_settings(settings).connect(read_only=True) as con:
+    with reading(settings, con) as con:
         if not has_table(con, "segments"):
             raise WarehouseError("no segments yet; run `insightloop segments build` first")
         known = con.execute("SELECT count(*) FROM segments WHERE segment_id = ?",
                             [segment_id]).fetchone()
-    if not known or not known[0]:
-        raise NotFoundError(f"no segment with id {segment_id}")
-    return list_customers(settings, limit=limit, offset=offset, segment_id=segment_id)
+        if not known or not known[0]:
+            raise NotFoundError(f"no segment with id {segment_id}")
+        return list_customers(settings, limit=limit, offset=offset, segment_id=segment_id,
+                              con=con)
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -28,9 +28,14 @@ from starlette.concurrency import run_in_threadpool
 from insightloop.api.app import Server, server_of
 from insightloop.api.errors import ApiError
 from insightloop.errors import InsightloopError
-from insightloop.services.customers import customer_reviews, kpis, list_customers, plain
+from insightloop.services.customers import (
+    customer_profile,
+    customer_reviews,
+    kpis,
+    list_customers,
+    plain,
+)
 from insightloop.services.keys import KeyRecord
-from insightloop.services.profiles import get_profile
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "il_session"
@@ -214,6 +219,10 @@ def warm(srv: Server) -> None:
     for mods, missing in PAGES.values():
         _guard(lambda m=mods, t=missing: _report_blocks(srv, m, t), "")  # type: ignore[misc]
     _guard(lambda: _kpi_blocks(srv), "")
+    try:
+        srv.recommender()
+    except (ApiError, InsightloopError, ImportError):
+        pass  # the API answers 409/501 with the reason when asked
 
 
 PAGES: dict[str, tuple[tuple[str, ...], str]] = {
@@ -270,7 +279,7 @@ def customers_page(request: Request, q: str = "", sort: str = "monetary", offset
              "value": sort}]}
 
         def table() -> Blocks:
-            page = srv.read(list_customers, srv.settings, limit=50, offset=offset,
+            page = srv.query(list_customers, limit=50, offset=offset,
                             id_prefix=q or None, sort=sort,
                             descending=sort not in ("customer_id", "recency_days"))
             cols = [c for c in ("customer_id", "country", "frequency", "monetary",
@@ -311,7 +320,7 @@ def customer_page(request: Request, customer_id: str) -> Response:
 
     def build(srv: Server) -> Blocks:
         try:
-            prof = plain(srv.read(get_profile, srv.settings, customer_id))
+            prof = srv.query(customer_profile, customer_id)
         except InsightloopError as exc:
             return [{"kind": "message", "level": "error", "text": str(exc)}]
         facts = [{"field": f, "value": prof.get(f)} for f in PROFILE_FACTS if f in prof]
@@ -336,8 +345,7 @@ def customer_page(request: Request, customer_id: str) -> Response:
                    {"kind": "table", "id": "value", "columns": ["measure", "value"],
                     "rows": value_rows, "empty": "not built yet: run `insightloop clv build` "
                     "and `insightloop segments build`"}]
-        raw = prof.get("scores")
-        scores = raw if isinstance(raw, list) else ([raw] if raw else [])
+        scores = prof.get("scores") or []
         blocks += [{"kind": "heading", "text": "Scores with reasons"},
                    {"kind": "table", "id": "scores",
                     "columns": ["model", "version", "score", "decision", "reasons"],
@@ -348,7 +356,7 @@ def customer_page(request: Request, customer_id: str) -> Response:
         blocks += [{"kind": "heading", "text": "Reviews"}, *_guard(lambda: [{
             "kind": "table", "id": "reviews",
             "columns": ["review_time", "product_id", "rating", "text", "sentiment_label"],
-            "rows": srv.read(customer_reviews, srv.settings, customer_id),
+            "rows": srv.query(customer_reviews, customer_id),
             "empty": "no reviews from this customer"}], "reviews are not available")]
         return blocks
 

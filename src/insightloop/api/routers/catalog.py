@@ -40,8 +40,7 @@ def members(request: Request, segment_id: Annotated[int, Path(ge=0, le=10_000)],
             limit: Annotated[int, Query(ge=1, le=1000)] = 50,
             offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> dict[str, Any]:
     """One page of the segment's customers; 404 for an unknown segment."""
-    srv = server_of(request)
-    return srv.read(segment_members, srv.settings, segment_id, limit, offset)
+    return server_of(request).query(segment_members, segment_id, limit, offset)
 
 
 @router.get("/products/{product_id}/similar", dependencies=[requires("read")],

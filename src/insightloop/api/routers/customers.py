@@ -8,8 +8,13 @@ from fastapi import APIRouter, Path, Query, Request
 
 from insightloop.api.app import requires, server_of
 from insightloop.api.errors import ApiError
-from insightloop.services.customers import SORT_COLUMNS, customer_reviews, list_customers, plain
-from insightloop.services.profiles import get_profile
+from insightloop.services.customers import (
+    SORT_COLUMNS,
+    customer_profile,
+    customer_reviews,
+    list_customers,
+    plain,
+)
 
 router = APIRouter(tags=["customers"])
 CustomerId = Annotated[str, Path(min_length=1, max_length=128,
@@ -21,9 +26,7 @@ Text = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
 def _profile(request: Request, customer_id: str) -> dict[str, Any]:
-    srv = server_of(request)
-    out: dict[str, Any] = plain(srv.read(get_profile, srv.settings, customer_id))
-    return out
+    return server_of(request).query(customer_profile, customer_id)
 
 
 @router.get("/customers", dependencies=[requires("read")],
@@ -43,8 +46,7 @@ def customers(
 ) -> dict[str, Any]:
     """Page through ``customer_360``. Filters are exact matches bound as SQL parameters;
     ``next_offset`` is null on the last page."""
-    srv = server_of(request)
-    return srv.read(list_customers, srv.settings, limit=limit, offset=offset,
+    return server_of(request).query(list_customers, limit=limit, offset=offset,
                     segment_id=segment_id, rfm_segment=rfm_segment, value_tier=value_tier,
                     country=country, min_monetary=min_monetary, id_prefix=id_prefix, sort=sort,
                     descending=order == "desc")
@@ -86,9 +88,7 @@ def customer_scores(
         out: dict[str, Any] = plain(srv.read(explain_customer, srv.settings, model,
                                              customer_id))
         return out
-    prof = _profile(request, customer_id)
-    raw = prof.get("scores")
-    rows = raw if isinstance(raw, list) else ([raw] if raw else [])
+    rows = _profile(request, customer_id).get("scores") or []
     for row in rows:
         text = row.get("reasons") or ""
         row["reasons"] = [r for r in str(text).split("; ") if r]
@@ -97,7 +97,7 @@ def customer_scores(
 
 @router.get("/customers/{customer_id}/recommendations", dependencies=[requires("read")],
             summary="Product recommendations with reasons")
-def customer_recommendations(
+async def customer_recommendations(
     request: Request, customer_id: CustomerId,
     n: Annotated[int, Query(ge=1, le=100)] = 10,
     exclude_seen: bool = True,
@@ -120,6 +120,5 @@ def customer_recommendations(
 def customer_review_list(request: Request, customer_id: CustomerId,
                          limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
     """Latest reviews, with sentiment when ``insightloop sentiment`` has scored them."""
-    srv = server_of(request)
-    items = srv.read(customer_reviews, srv.settings, customer_id, limit)
+    items = server_of(request).query(customer_reviews, customer_id, limit)
     return {"customer_id": customer_id, "items": items}
