@@ -10,6 +10,7 @@ not built yet says so and names the command that builds them.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.resources
 import math
@@ -219,10 +220,9 @@ def warm(srv: Server) -> None:
     for mods, missing in PAGES.values():
         _guard(lambda m=mods, t=missing: _report_blocks(srv, m, t), "")  # type: ignore[misc]
     _guard(lambda: _kpi_blocks(srv), "")
-    try:
+    # Load the recommender now; when missing, the API answers 409/501 with the reason.
+    with contextlib.suppress(ApiError, InsightloopError, ImportError):
         srv.recommender()
-    except (ApiError, InsightloopError, ImportError):
-        pass  # the API answers 409/501 with the reason when asked
 
 
 PAGES: dict[str, tuple[tuple[str, ...], str]] = {
