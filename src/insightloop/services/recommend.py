@@ -432,8 +432,7 @@ def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
     with Warehouse.from_settings(settings).transaction() as con:
         write_frame(con, "recommendations", table.loc[:, list(RECOMMENDATION_COLUMNS)])
     meta = save_model(settings, MODEL_NAME, server, {
-        "task": "recommend", "model": label, "params": rec.params if not hasattr(
-            rec, "item_vectors") else {k: v for k, v in rec.params.items()},
+        "task": "recommend", "model": label, "params": rec.params,
         "metrics": {"validation": selection.score if selection else None,
                     "metric": selection.metric if selection else None},
         "selection": selection.trials if selection else [],
@@ -441,8 +440,7 @@ def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
         "embedder": embedder,
     })
     shown = table.loc[table["model"] == label, "product_id"].nunique()
-    return {"model": label, "params": {k: v for k, v in rec.params.items()
-                                       if k != "item_vectors"},
+    return {"model": label, "params": rec.params,
             "customers": int(table["customer_id"].nunique()), "modelled_customers": inter.n_users,
             "cold_start_customers": int(cold["customer_id"].nunique()) if len(cold) else 0,
             "items": inter.n_items, "interactions": inter.nnz, "rows": len(table),

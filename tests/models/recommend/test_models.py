@@ -142,3 +142,17 @@ def test_explain_and_diversify_by_hand() -> None:
     cand = np.array([[0, 1, 2, 3]])
     new, _ = diversify(cand, np.array([[4.0, 3, 2, 1]]), cats, n=3, max_per_category=1)
     assert new.tolist() == [[0, 2, 3]]
+
+
+def test_ease_woodbury_path_equals_the_direct_inverse() -> None:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"user": rng.integers(0, 12, 150), "item": rng.integers(0, 40, 150)})
+    inter = interactions_from_frame(frame)
+    assert inter.n_users < inter.n_items  # the dual (users x users) path is taken
+    lam = 3.0
+    model = make_recommender("ease", l2=lam).fit(inter)
+    x = inter.binary().toarray().astype(float)
+    p = np.linalg.inv(x.T @ x + lam * np.eye(x.shape[1]))
+    b = p / -np.diag(p)
+    np.fill_diagonal(b, 0.0)
+    np.testing.assert_allclose(model.b_, b, rtol=1e-4, atol=1e-5)

@@ -5,8 +5,9 @@
 ``_score(user_rows)`` (dense scores for a block of users); ranking, seen-item exclusion,
 tie-breaking and batching live here once (:mod:`insightloop.models.recommend.topk`).
 
-Unknown users (not in the training data) are scored from their ``history`` when one is
-given (item-based models fold it in), otherwise by popularity.
+Users unknown to the model get the most popular items from ``recommend``;
+``recommend_history`` ranks for a new user from an interaction row (item-based models fold
+it in, factor models average the item factors or, for ALS, solve for the user factors).
 """
 
 from __future__ import annotations

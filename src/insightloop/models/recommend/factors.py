@@ -85,7 +85,7 @@ class BPR(_Factors):
 
     name = "bpr"
 
-    def __init__(self, factors: int = 64, learning_rate: float = 0.05,
+    def __init__(self, factors: int = 100, learning_rate: float = 0.01,
                  regularization: float = 0.01, iterations: int = 100, seed: int = 0,
                  threads: int = 1, **params: Any) -> None:
         check_params(self.name, params, set())

@@ -31,14 +31,15 @@ Progress = Callable[[str], None]
 DEFAULT_GRID: list[tuple[str, dict[str, Any]]] = [
     ("popularity", {}),
     ("itemknn", {"similarity": "cosine"}),
-    ("itemknn", {"similarity": "jaccard"}),
+    ("itemknn", {"similarity": "cosine", "neighbours": 50, "shrink": 10.0}),
     ("rp3beta", {"alpha": 1.0, "beta": 0.3}),
     ("rp3beta", {"alpha": 1.0, "beta": 0.5}),
     ("ease", {"l2": 100.0}),
-    ("ease", {"l2": 500.0}),
+    ("ease", {"l2": 250.0}),
+    ("ease", {"l2": 600.0}),
     ("als", {"factors": 32, "regularization": 0.1, "alpha": 5.0}),
     ("als", {"factors": 64, "regularization": 0.1, "alpha": 2.0}),
-    ("bpr", {"factors": 200, "learning_rate": 0.01, "regularization": 0.001}),
+    ("bpr", {"factors": 100, "learning_rate": 0.01, "regularization": 0.01}),
 ]
 #: content weights tried on top of the best collaborative model when item text exists.
 HYBRID_WEIGHTS = (0.05, 0.2)

@@ -42,11 +42,14 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     out_val = np.full((n_rows, k), np.nan, dtype=np.float64)
     if k == 0 or n_rows == 0:
         return out_idx, out_val
-    s = np.where(np.isnan(s), -np.inf, s)
-    kth = -np.partition(-s, k - 1, axis=1)[:, k - 1]
-    cand = (s >= kth[:, None]) & np.isfinite(s)
+    if np.isnan(s).any():
+        s = np.where(np.isnan(s), -np.inf, s)
+    kth = np.partition(s, n_cols - k, axis=1)[:, n_cols - k]
+    cand = s >= kth[:, None]
     rows, cols = np.nonzero(cand)
     vals = s[rows, cols]
+    finite = np.isfinite(vals)  # a row whose k-th value is -inf has fewer eligible items
+    rows, cols, vals = rows[finite], cols[finite], vals[finite]
     order = np.lexsort((cols, -vals, rows))
     rows, cols, vals = rows[order], cols[order], vals[order]
     starts = np.searchsorted(rows, np.arange(n_rows))
