@@ -4,7 +4,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from api_helpers import Api, serve_copy
+
+from serving_helpers import Api, serve_copy
 
 
 @pytest.fixture(scope="module")

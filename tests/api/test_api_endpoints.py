@@ -10,9 +10,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from api_helpers import Api, client_for, copy_warehouse, make_keys
 
 from insightloop.api.config import ServeConfig
+from serving_helpers import Api, client_for, copy_warehouse, make_keys
 
 
 def sql(api: Api, query: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:

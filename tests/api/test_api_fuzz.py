@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import schemathesis
-from api_helpers import Api, serve_copy
 from hypothesis import HealthCheck, given, settings
+
+from serving_helpers import Api, serve_copy
 
 EXAMPLES = 10
 

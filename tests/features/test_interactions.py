@@ -53,3 +53,5 @@ def test_warehouse_sql_weights_events_and_skips_cancellations() -> None:
     got = con.execute(sql, params).df()
     assert got[["customer_id", "product_id"]].values.tolist() == [["c1", "p1"], ["c2", "p2"]]
     assert got["weight"].tolist() == pytest.approx([1.25, 0.5])
+    sql, params = warehouse_interactions_sql({"orders", "events"}, with_purchased=True)
+    assert con.execute(sql, params).df()["purchased"].tolist() == [True, False]

@@ -27,7 +27,13 @@ def built(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
     path = folder / "warehouse.duckdb"
     shutil.copy(sample_warehouse, path)
     with Warehouse(path).transaction() as con:  # a customer with no orders: cold start
-        con.execute("INSERT INTO customers (customer_id) VALUES ('NEW-1')")
+        con.execute("INSERT INTO customers (customer_id) VALUES ('NEW-1'), ('EV-1')")
+        # a customer known only from behaviour events (views and a cart, no purchase)
+        con.execute("INSERT INTO events (event_id, customer_id, event_type, product_id, "
+                    "event_time) VALUES ('e1', 'EV-1', 'view', '85123A', '2011-12-01'), "
+                    "('e2', 'EV-1', 'view', '22423', '2011-12-01'), "
+                    "('e3', 'EV-1', 'cart', '47566', '2011-12-02'), "
+                    "('e4', 'EV-1', 'login', NULL, '2011-12-02')")
     settings = Settings(warehouse=path, models_dir=folder / "models")
     summary = build_recommendations(settings, model="ease", n=5, embedder="tfidf")
     return settings, summary
@@ -40,8 +46,8 @@ def test_table_for_every_customer_without_seen_items(built: tuple[Settings, dict
     assert tuple(recs.columns) == RECOMMENDATION_COLUMNS
     buyers = wh.query("SELECT count(DISTINCT customer_id) AS n FROM orders WHERE quantity > 0 "
                       "AND customer_id IS NOT NULL AND status <> 'cancelled'")["n"].iloc[0]
-    assert summary["modelled_customers"] == buyers
-    assert recs["customer_id"].nunique() == buyers + 1 == summary["customers"]
+    assert summary["modelled_customers"] == buyers + 1  # + EV-1 (events only)
+    assert recs["customer_id"].nunique() == buyers + 2 == summary["customers"]
     assert recs.groupby("customer_id")["rank"].apply(list).map(lambda r: r == [1, 2, 3, 4, 5]
                                                                 ).all()
     overlap = wh.query("SELECT count(*) AS n FROM recommendations r JOIN orders o ON "
@@ -52,6 +58,21 @@ def test_table_for_every_customer_without_seen_items(built: tuple[Settings, dict
     assert (new["model"] == "popularity").all() and summary["cold_start_customers"] == 1
     assert recs.loc[recs["customer_id"] != "NEW-1", "model"].eq("ease").all()
     assert recs["reason"].str.startswith("because you bought").mean() > 0.8
+
+
+def test_events_only_customer_gets_model_recommendations(built: tuple[Settings, dict]  # type: ignore[type-arg]
+                                                         ) -> None:
+    settings, _ = built
+    server = load_recommender(settings)
+    out = server.recommend("EV-1", n=5)
+    assert out["source"] == "model" and len(out["items"]) == 5
+    u = server.model.interactions_.user_index()["EV-1"]
+    assert server.model.seen_[u].nnz == 3 and server.purchased[u].nnz == 0  # views stay open
+    reasons = [i["reason"] for i in out["items"]]
+    assert not any(r.startswith("because you bought") for r in reasons)
+    assert any(r.startswith("because you looked at") for r in reasons)
+    bought = server.recommend("17850", n=5)
+    assert all(not r["reason"].startswith("because you looked") for r in bought["items"])
 
 
 def test_server_matches_table(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]

@@ -19,9 +19,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from api_helpers import copy_warehouse
 
 from insightloop.settings import Settings
+from serving_helpers import copy_warehouse
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -91,6 +91,13 @@ def facts(settings: Settings) -> dict[str, Any]:
                 "SELECT product_id FROM recommendations WHERE customer_id = ? ORDER BY rank",
                 [top]).fetchall()],
         }
+
+
+def expect_sentiment(settings: Settings, text: str) -> str:
+    from insightloop.services.sentiment import score_texts
+
+    label: str = score_texts([text], settings=settings)[0]["label"]
+    return label
 
 
 def test_dashboard_in_chromium(live: Live) -> None:
@@ -173,8 +180,14 @@ def test_dashboard_in_chromium(live: Live) -> None:
         page.screenshot(path=str(live.shots / "similar_items.png"), full_page=False)
         assert page.locator("#similar tbody tr").count() >= 1
 
-        text = visit("/sentiment", "sentiment", chart=False)
-        assert "Sentiment and topics" in text
+        visit("/sentiment", "sentiment")
+        sample = "质量很好，物流也快，非常满意"
+        page.fill("#text", sample)
+        page.locator("form", has=page.locator("#text")).locator("button").click()
+        page.wait_for_selector("#sentiment-result")
+        page.screenshot(path=str(live.shots / "sentiment_scored.png"), full_page=False)
+        cells = page.locator("#sentiment-result tbody td").all_inner_texts()
+        assert cells[0] == expect_sentiment(live.settings, sample)
 
         page.click("button:has-text('Log out')")
         page.wait_for_url(lambda u: "/login" in u)

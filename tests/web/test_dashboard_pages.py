@@ -7,7 +7,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from api_helpers import Api, client_for, make_keys, serve_copy
+
+from serving_helpers import Api, client_for, make_keys, serve_copy
 
 PAGES = ("/", "/rfm", "/segments", "/customers", "/recommendations", "/sentiment", "/quality",
          "/models")
@@ -83,6 +84,20 @@ def test_customer_page_and_unknown_customer(web: Api) -> None:
     missing = web.client.get("/customers/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E").text
     assert "has no profile" in missing and "<img src=x" not in missing
     assert "&lt;img src=x onerror=alert(1)&gt;" in missing
+
+
+def test_customer_page_shows_reviews_with_sentiment(web: Api) -> None:
+    import html
+
+    login(web, web.keys["read"])
+    with duckdb.connect(str(web.settings.warehouse), read_only=True) as con:
+        cid, text, label = con.execute(
+            "SELECT r.customer_id, r.text, s.label FROM reviews r JOIN review_sentiment s "
+            "USING (review_id) ORDER BY r.review_time DESC, r.review_id LIMIT 1").fetchone()  # type: ignore[misc]
+    page = web.client.get(f"/customers/{cid}").text
+    assert html.escape(text) in page and f"<td>{label}</td>" in page
+    api = web.get(f"/api/v1/customers/{cid}/reviews").json()["items"]
+    assert api[0]["text"] == text and api[0]["sentiment_label"] == label
 
 
 def test_logout_ends_the_session(web: Api) -> None:

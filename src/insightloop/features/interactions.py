@@ -176,8 +176,10 @@ def to_timestamps(values: pd.Series) -> pd.Series:
 
 
 def warehouse_interactions_sql(tables: set[str], weights: dict[str, float] | None = None,
-                               half_life_days: float | None = None) -> tuple[str, list[Any]]:
-    """SQL (and parameters) giving ``customer_id, product_id, weight, last_time``.
+                               half_life_days: float | None = None, with_purchased: bool = False
+                               ) -> tuple[str, list[Any]]:
+    """SQL (and parameters) giving ``customer_id, product_id, weight, last_time`` (and
+    ``purchased``: any order line or ``purchase`` event, when ``with_purchased``).
 
     ``tables`` names the warehouse tables that exist and have rows; orders count
     ``weights["order"]`` per purchase line, events ``weights[event_type]`` (types without a
@@ -188,7 +190,7 @@ def warehouse_interactions_sql(tables: set[str], weights: dict[str, float] | Non
     params: list[Any] = []
     if "orders" in tables:
         parts.append(
-            "SELECT customer_id, product_id, ? AS w, order_time AS t FROM orders "
+            "SELECT customer_id, product_id, ? AS w, order_time AS t, true AS p FROM orders "
             "WHERE customer_id IS NOT NULL AND product_id IS NOT NULL AND quantity > 0 "
             "AND coalesce(status, 'completed') <> 'cancelled'")
         params.append(wts["order"])
@@ -197,19 +199,22 @@ def warehouse_interactions_sql(tables: set[str], weights: dict[str, float] | Non
         if kinds:
             values = ", ".join("(?, ?)" for _ in kinds)
             parts.append(
-                f"SELECT e.customer_id, e.product_id, k.w, e.event_time AS t FROM events e "
+                f"SELECT e.customer_id, e.product_id, k.w, e.event_time AS t, "
+                f"e.event_type = 'purchase' AS p FROM events e "
                 f"JOIN (VALUES {values}) AS k(kind, w) ON e.event_type = k.kind "
                 "WHERE e.product_id IS NOT NULL")
             for k, v in kinds.items():
                 params.extend([k, v])
     if "reviews" in tables and wts["rating"] > 0:
         parts.append(
-            "SELECT customer_id, product_id, ? * (rating - 2) / 3.0 AS w, review_time AS t "
+            "SELECT customer_id, product_id, ? * (rating - 2) / 3.0 AS w, review_time AS t, "
+            "false AS p "
             "FROM reviews WHERE customer_id IS NOT NULL AND rating >= 3")
         params.append(wts["rating"])
     if not parts:
         return ("SELECT NULL::VARCHAR AS customer_id, NULL::VARCHAR AS product_id, "
-                "NULL::DOUBLE AS weight, NULL::TIMESTAMP AS last_time WHERE false", [])
+                "NULL::DOUBLE AS weight, NULL::TIMESTAMP AS last_time"
+                + (", NULL::BOOLEAN AS purchased" if with_purchased else "") + " WHERE false", [])
     union = " UNION ALL ".join(parts)
     decay = "1.0"
     if half_life_days is not None:
@@ -219,6 +224,7 @@ def warehouse_interactions_sql(tables: set[str], weights: dict[str, float] | Non
                  f"{float(half_life_days)!r})")
     sql = (f"WITH x AS ({union}), ref AS (SELECT max(t) AS t_max FROM x) "
            f"SELECT x.customer_id, x.product_id, sum(x.w * {decay})::DOUBLE AS weight, "
-           "max(x.t) AS last_time FROM x, ref GROUP BY ALL HAVING sum(x.w) > 0 "
+           "max(x.t) AS last_time" + (", bool_or(x.p) AS purchased" if with_purchased else "")
+           + " FROM x, ref GROUP BY ALL HAVING sum(x.w) > 0 "
            "ORDER BY x.customer_id, x.product_id")
     return sql, params

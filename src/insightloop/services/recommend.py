@@ -149,7 +149,8 @@ def load_interactions(settings: Settings, weights: dict[str, float] | None = Non
     wh = Warehouse.from_settings(settings)
     with wh.connect(read_only=wh.exists) as con:
         tables = _nonempty_tables(con, ("orders", "events", "reviews"))
-        sql, params = warehouse_interactions_sql(tables, weights, half_life_days)
+        sql, params = warehouse_interactions_sql(tables, weights, half_life_days,
+                                                 with_purchased=True)
         frame = con.execute(sql, params).df()
     if frame.empty:
         raise WarehouseError("no purchases, events or ratings with a customer and a product in "
@@ -239,14 +240,18 @@ class RecommendationServer:
     """Everything needed to answer one customer in milliseconds (picklable).
 
     Holds the fitted model (its factors or item weights), the item-neighbour matrix used for
-    explanations and similar items, the content model (cold start), product descriptions and
-    the excluded (out-of-stock) items.
+    explanations and similar items, the content model (cold start), product descriptions,
+    the excluded (out-of-stock) items and each customer's purchases (``purchased``, users x
+    items; excluded from their recommendations — viewed products stay recommendable; default:
+    every training interaction counts as a purchase).
     """
 
     def __init__(self, model: Recommender, neighbours: ItemKNN,
                  content: ContentRecommender | None, catalogue: pd.DataFrame,
-                 exclude: np.ndarray, label: str) -> None:
+                 exclude: np.ndarray, label: str,
+                 purchased: sp.csr_matrix | None = None) -> None:
         self.model = model
+        self.purchased = sp.csr_matrix(model.seen_ if purchased is None else purchased)
         self.neighbours = neighbours
         self.content = content
         self.label = label
@@ -272,11 +277,13 @@ class RecommendationServer:
         cid = str(customer_id)
         u = self._users.get(cid)
         if u is not None:
-            idx, val = self.model.recommend_idx(np.array([u]), n, exclude_seen, self.exclude)
-            rows = self.model.seen_[[u]]
+            idx, val = self.model.recommend_idx(np.array([u]), n, exclude_seen, self.exclude,
+                                                self.purchased)
+            bought, rows = self.purchased[[u]], self.model.seen_[[u]]
             source, label = "model", self.label
         else:
             rows = self._history_rows(history or [])
+            bought = sp.csr_matrix(rows.shape, dtype=np.float32)
             if self.content is not None and rows.nnz:
                 idx, val = self.content.recommend_history(rows, n, exclude_seen, self.exclude)
                 source, label = "cold_start:content", "content"
@@ -287,23 +294,26 @@ class RecommendationServer:
                 mask_rows(pop, rows if exclude_seen else None, self.exclude)
                 idx, val = top_k(pop, n)
                 source, label = "cold_start:popularity", "popularity"
-        reasons = self.reasons(rows, idx, source)
+        reasons = self.reasons(bought, rows, idx, source)
         items = [{"product_id": str(self.item_ids[i]), "description": self.descriptions[i],
                   "score": float(s), "reason": r}
                  for i, s, r in zip(idx[0], val[0], reasons[0], strict=True) if i >= 0]
         return {"customer_id": cid, "model": label, "source": source, "items": items}
 
-    def reasons(self, history: sp.csr_matrix, idx: np.ndarray, source: str) -> np.ndarray:
-        """Reason text per recommended cell ("because you bought X" from item neighbours)."""
-        best, _ = explain(history, idx, self.neighbours.w_)
+    def reasons(self, bought: sp.csr_matrix, seen: sp.csr_matrix, idx: np.ndarray,
+                source: str) -> np.ndarray:
+        """Reason text per recommended cell from item neighbours: "because you bought X"
+        (the most similar purchase), else "because you looked at X" (any interaction)."""
         fallback = {"model": "popular with customers who buy what you buy",
                     "cold_start:content": "similar to products you looked at",
                     "cold_start:popularity": "popular with all customers (new customer)"}
         out = np.full(idx.shape, fallback.get(source, source), dtype=object)
-        has = best >= 0
-        out[has] = "because you bought " + pd.Series(
-            self.descriptions[best[has]]).where(lambda s: s != "",
-                                                pd.Series(self.item_ids[best[has]])).to_numpy()
+        names = np.where(self.descriptions != "", self.descriptions,
+                         self.item_ids.astype(str)).astype(object)
+        looked, _ = explain(seen, idx, self.neighbours.w_)
+        out[looked >= 0] = "because you looked at " + names[looked[looked >= 0]]
+        best, _ = explain(bought, idx, self.neighbours.w_)
+        out[best >= 0] = "because you bought " + names[best[best >= 0]]
         return out
 
     def similar_items(self, product_id: str, n: int = 10) -> dict[str, Any]:
@@ -398,6 +408,8 @@ def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
     item_space = np.union1d(frame["item"].astype(str).unique(),
                             catalogue["product_id"].dropna().astype(str).unique())
     inter = _interactions_on(frame, item_space)
+    purchased = inter.restrict(frame.loc[frame["purchased"].fillna(False).astype(bool),
+                                         ["user", "item"]]).matrix
     catalogue = (catalogue.set_index("product_id").reindex(item_space).rename_axis("product_id")
                  .reset_index())
     vectors = None
@@ -423,7 +435,7 @@ def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
     neighbours = ItemKNN(similarity="cosine", neighbours=100).fit(inter)
     content = ContentRecommender(vectors).fit(inter) if vectors is not None else None
     exclude = np.flatnonzero(catalogue["in_stock"].eq(False).fillna(False).to_numpy(dtype=bool))
-    server = RecommendationServer(rec, neighbours, content, catalogue, exclude, label)
+    server = RecommendationServer(rec, neighbours, content, catalogue, exclude, label, purchased)
     say(f"ranking products for {inter.n_users:,} customers")
     table = _all_customers(server, n, catalogue, max_per_category)
     cold = _cold_customers(settings, inter, server, n)
@@ -464,11 +476,11 @@ def _all_customers(server: RecommendationServer, n: int, catalogue: pd.DataFrame
     model = server.model
     users = np.arange(model.interactions_.n_users)
     width = n * 3 if max_per_category else n
-    idx, val = model.recommend_idx(users, width, True, server.exclude)
+    idx, val = model.recommend_idx(users, width, True, server.exclude, server.purchased)
     if max_per_category:
         codes = pd.factorize(catalogue["category"])[0]
         idx, val = diversify(idx, val, codes, n, max_per_category)
-    reasons = server.reasons(model.seen_, idx, "model")
+    reasons = server.reasons(server.purchased, model.seen_, idx, "model")
     ok = idx >= 0
     return pd.DataFrame({
         "customer_id": np.repeat(model.interactions_.user_ids, idx.shape[1])[ok.ravel()],

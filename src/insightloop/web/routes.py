@@ -234,6 +234,8 @@ PAGES: dict[str, tuple[tuple[str, ...], str]] = {
     "/quality": (("b_quality",), "No data yet: ingest files with `insightloop ingest`."),
     "/recommendations": (("g_recommend",), "Recommendations are not built yet: run "
                          "`insightloop recommend build`."),
+    "/sentiment": (("h_sentiment",), "Review sentiment is not scored yet: ingest reviews, then "
+                   "run `insightloop sentiment score`."),
     "/models": (("predictive",),
                 "No scored model yet: run `insightloop train churn` then `insightloop score`."),
 }
@@ -424,7 +426,7 @@ def _sentiment_blocks(srv: Server, text: str) -> Blocks:
         def scored() -> Blocks:
             from insightloop.services.sentiment import score_texts
 
-            res = plain(score_texts([text]))[0]
+            res = plain(score_texts([text], settings=srv.settings))[0]
             res["aspects"] = ", ".join(f"{a.get('aspect')}: {a.get('sentiment')}"
                                        for a in res.get("aspects") or [])
             return [{"kind": "table", "id": "sentiment-result",
@@ -436,38 +438,15 @@ def _sentiment_blocks(srv: Server, text: str) -> Blocks:
         from insightloop.services.sentiment import list_topics
 
         rows = srv.cached("topics", lambda: plain(list_topics(srv.settings)))
-        cols = list(rows[0]) if rows else []
+        cols = [c for c in ("topic_id", "label", "size", "share", "net_sentiment",
+                            "keywords", "top_terms") if rows and c in rows[0]]
         return [{"kind": "heading", "text": "Review topics"},
-                {"kind": "table", "id": "topics", "columns": cols, "rows": rows,
-                 "empty": "no topics yet"}]
+                {"kind": "table", "id": "topics", "columns": cols or list(rows[0]) if rows
+                 else [], "rows": rows, "empty": "no topics yet"}]
 
-    def monthly() -> Blocks:
-        import plotly.graph_objects as go
-        import plotly.io as pio
-
-        from insightloop.services.sentiment import satisfaction
-
-        def chart() -> Blocks:
-            rows = plain(satisfaction(srv.settings, "month"))
-            if not rows:
-                return [{"kind": "message", "text": "no scored reviews yet"}]
-            keys = list(rows[0])
-            ycol = next((k for k in ("net_sentiment", "mean_score", "score") if k in keys),
-                        keys[-1])
-            fig = go.Figure(go.Bar(x=[r.get("month") for r in rows],
-                                   y=[r.get(ycol) for r in rows], marker_color="#4a6fa5"))
-            fig.update_layout(title=f"Review sentiment by month ({ycol})", height=340)
-            return [{"kind": "heading", "text": "Satisfaction by month"},
-                    {"kind": "html", "html": Markup(pio.to_html(
-                        fig, include_plotlyjs=False, full_html=False,
-                        config={"displaylogo": False}))},
-                    {"kind": "table", "id": "satisfaction", "columns": keys, "rows": rows}]
-
-        return srv.cached("sentiment:monthly", lambda: srv.read(chart))
-
-    blocks += _guard(monthly, "Review sentiment is not scored yet: run `insightloop "
-                              "sentiment build` after ingesting reviews.")
-    blocks += _guard(topics, "Review topics are not built yet.")
+    mods, missing = PAGES["/sentiment"]
+    blocks += _report_blocks(srv, mods, missing)
+    blocks += _guard(topics, "Review topics are not built yet: run `insightloop topics`.")
     return blocks
 
 

@@ -67,7 +67,7 @@ class SentimentRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     texts: list[Annotated[str, Field(max_length=MAX_TEXT_CHARS)]] = Field(
         min_length=1, max_length=MAX_TEXTS, description="Texts to score (any language).")
-    lang: Annotated[str, Field(pattern=r"^(auto|[a-z]{2})$")] = "auto"
+    lang: Literal["auto", "zh", "en"] = "auto"
 
 
 @router.post("/sentiment", dependencies=[requires("read")], tags=["sentiment"],
@@ -76,7 +76,8 @@ def sentiment(request: Request, body: SentimentRequest) -> dict[str, Any]:
     """Label, score in [-1, 1], P(positive), language and aspects per text."""
     from insightloop.services.sentiment import score_texts
 
-    return {"results": plain(score_texts(body.texts, lang=body.lang))}
+    srv = server_of(request)
+    return {"results": plain(score_texts(body.texts, lang=body.lang, settings=srv.settings))}
 
 
 @router.get("/topics", dependencies=[requires("read")], tags=["sentiment"],

@@ -82,9 +82,15 @@ class Recommender:
         return np.asarray(self._score(self.seen_[idx], idx), dtype=np.float64)
 
     def recommend_idx(self, user_idx: np.ndarray, n: int = 10, exclude_seen: bool = True,
-                      exclude_items: np.ndarray | None = None
+                      exclude_items: np.ndarray | None = None,
+                      exclude_matrix: sp.csr_matrix | None = None
                       ) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``n`` item indices and scores for known users, in memory-bounded batches."""
+        """Top-``n`` item indices and scores for known users, in memory-bounded batches.
+
+        ``exclude_matrix`` (users x items, same rows as the training data) replaces the
+        training interactions as the per-user exclusion when ``exclude_seen`` is true (e.g.
+        purchases only, so viewed products stay recommendable).
+        """
         self._check()
         idx = np.asarray(user_idx, dtype=np.int64)
         n_items = self.interactions_.n_items
@@ -94,7 +100,8 @@ class Recommender:
         for start in range(0, len(idx), step):
             block = idx[start:start + step]
             scores = self.score_users(block)
-            mask_rows(scores, self.seen_[block] if exclude_seen else None, exclude_items)
+            excl = self.seen_ if exclude_matrix is None else exclude_matrix
+            mask_rows(scores, excl[block] if exclude_seen else None, exclude_items)
             out_i[start:start + step], out_s[start:start + step] = top_k(scores, n)
         return out_i, out_s
 
