@@ -87,7 +87,7 @@ def test_customer_page_and_unknown_customer(web: Api) -> None:
 
 
 def test_customer_page_shows_reviews_with_sentiment(web: Api) -> None:
-    import html
+    from markupsafe import escape
 
     login(web, web.keys["read"])
     with duckdb.connect(str(web.settings.warehouse), read_only=True) as con:
@@ -95,7 +95,7 @@ def test_customer_page_shows_reviews_with_sentiment(web: Api) -> None:
             "SELECT r.customer_id, r.text, s.label FROM reviews r JOIN review_sentiment s "
             "USING (review_id) ORDER BY r.review_time DESC, r.review_id LIMIT 1").fetchone()  # type: ignore[misc]
     page = web.client.get(f"/customers/{cid}").text
-    assert html.escape(text) in page and f"<td>{label}</td>" in page
+    assert str(escape(text)) in page and f"<td>{label}</td>" in page
     api = web.get(f"/api/v1/customers/{cid}/reviews").json()["items"]
     assert api[0]["text"] == text and api[0]["sentiment_label"] == label
 
