@@ -89,8 +89,13 @@ def evaluate_recommend_file(path: Path | str, user: str, item: str, time_col: st
 def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None = None,
                    weight: str | None = None, split: str = "stratified",
                    test_ratio: float = 0.25, seed: int = 42, k: int = 10, model: str = "auto",
-                   on_progress: Progress | None = None) -> dict[str, Any]:
-    """:func:`evaluate_recommend_file` on a frame already in memory."""
+                   on_progress: Progress | None = None, params: dict[str, Any] | None = None,
+                   item_vectors: pd.DataFrame | None = None) -> dict[str, Any]:
+    """:func:`evaluate_recommend_file` on a frame already in memory.
+
+    ``params`` go to a named model; ``item_vectors`` (item text embeddings, index = item id)
+    enable ``content``/``hybrid`` and the hybrid candidates of ``auto``.
+    """
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
     frame = long_frame(raw, user, item, time_col, weight)
@@ -100,11 +105,13 @@ def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None
     label = model
     if model == "auto":
         sel = select_model(train, split=split, test_ratio=test_ratio, k=k, seed=seed,
-                           on_progress=on_progress)
-        rec = sel.make()
+                           item_vectors=item_vectors, on_progress=on_progress)
+        rec = sel.make(item_vectors)
         label = f"auto:{sel.name}" + (f"({_params_text(sel.params)})" if sel.params else "")
     else:
-        rec = make_recommender(model)
+        extra = {"item_vectors": item_vectors} if model in ("content", "hybrid") else {}
+        rec = make_recommender(model, **(params or {}), **extra)
+        label = model + (f"({_params_text(params)})" if params else "")
     rec.fit(inter)
     fit_seconds = time.perf_counter() - start
     metrics = holdout_metrics(rec, inter, test, k)
