@@ -170,3 +170,15 @@ def test_use_embeddings_are_cached_and_multilingual(tmp_path: Path) -> None:
     sims = first @ first.T
     assert sims[0, 1] > sims[0, 2]  # the German cup is closer than the hose
     assert pd.Series(sims.diagonal()).round(5).eq(1).all()
+
+
+def test_loaded_once_per_build(sample_warehouse: Path, tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_warehouse, path)
+    settings = Settings(warehouse=path, models_dir=tmp_path / "models")
+    build_recommendations(settings, model="popularity", n=3, embedder="none")
+    first = load_recommender(settings)
+    assert load_recommender(settings) is first
+    build_recommendations(settings, model="itemknn", n=3, embedder="none")
+    second = load_recommender(settings)
+    assert second is not first and second.label == "itemknn"

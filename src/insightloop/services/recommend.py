@@ -356,23 +356,35 @@ class RecommendationServer:
                              shape=(1, len(self.item_ids)))
 
 
+_LOADED: dict[tuple[str, int], RecommendationServer] = {}
+
+
 def load_recommender(settings: Settings) -> RecommendationServer:
-    """The registered recommendation server (sha256-checked).
+    """The latest registered recommendation server (sha256-checked on first load).
+
+    Kept in memory per (artifact folder, modification time): later calls in the same
+    process (an API worker) return the loaded server until a new build registers another.
 
     Raises
     ------
     NotFoundError
         No recommender has been built.
     """
-    from insightloop.services.registry import load_model, model_dir
+    from insightloop.services.registry import ARTIFACT, load_model, model_dir
 
     try:
-        model_dir(settings, MODEL_NAME)
+        folder = model_dir(settings, MODEL_NAME)
     except NotFoundError:
         raise NotFoundError("no recommendation model: run `insightloop recommend build`") from None
+    key = (str(folder.resolve()), (folder / ARTIFACT).stat().st_mtime_ns
+           if (folder / ARTIFACT).exists() else 0)
+    if key in _LOADED:
+        return _LOADED[key]
     server, _meta = load_model(settings, MODEL_NAME)
     if not isinstance(server, RecommendationServer):
         raise NotFoundError("no recommendation model: run `insightloop recommend build`")
+    _LOADED.clear()
+    _LOADED[key] = server
     return server
 
 
