@@ -50,6 +50,14 @@ class Conn:
         self.writer: asyncio.StreamWriter | None = None
 
     async def get(self, path: str) -> tuple[int, int]:
+        """Status and body length; a dropped connection counts as status 599 (reconnects)."""
+        try:
+            return await self._get(path)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self.writer = None
+            return 599, 0
+
+    async def _get(self, path: str) -> tuple[int, int]:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -160,6 +168,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--rate", type=float, default=200.0)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--only", default="", help="Run only scenarios whose name contains this.")
     args = ap.parse_args()
     bin_dir = Path(sys.executable).parent
     tmp = tempfile.TemporaryDirectory(prefix="insightloop-load-")
@@ -177,10 +186,11 @@ def main() -> None:
                                          "ORDER BY customer_id").fetchall()]
     port = free_port()
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "passive"}
+    log = (Path(tmp.name) / "server.log").open("w")
     server = subprocess.Popen([str(bin_dir / "insightloop"), "serve", "--warehouse",
                                str(warehouse), "--port", str(port), "--rate", "1000000",
                                "--burst", "1000000"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+                              stderr=log)
     try:
         import httpx
 
@@ -215,6 +225,8 @@ def main() -> None:
             f"dashboard {heaviest}": (cookie, [heaviest]),
         }
         for name, (headers, paths) in scenarios.items():
+            if args.only not in name:
+                continue
             res = [asyncio.run(open_loop(port, headers, paths, args.rate, args.seconds,
                                          args.concurrency)),
                    asyncio.run(closed_loop(port, headers, paths, args.concurrency,
@@ -226,9 +238,16 @@ def main() -> None:
                       f"non-200 {r['non_200']}", file=sys.stderr)
         out["load_average_after"] = os.getloadavg()
         print(json.dumps(out, indent=1))
+    except Exception:
+        log.flush()
+        lines = (Path(tmp.name) / "server.log").read_text().splitlines()
+        print("\n".join(x for x in lines if "insightloop.api.access" not in x)[-3000:],
+              file=sys.stderr)
+        raise
     finally:
         server.terminate()
         server.wait(30)
+        log.close()
         tmp.cleanup()
 
 

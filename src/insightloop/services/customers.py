@@ -105,10 +105,11 @@ def _iso(value: Any) -> Any:
 
 
 def _need_360(con: duckdb.DuckDBPyConnection) -> list[str]:
-    if not has_table(con, "customer_360"):
+    try:
+        return [r[0] for r in con.execute("DESCRIBE customer_360").fetchall()]
+    except duckdb.CatalogException:
         raise WarehouseError("no customer profiles yet; run `insightloop profiles build` "
-                             "(or `insightloop demo`) first")
-    return [r[0] for r in con.execute("DESCRIBE customer_360").fetchall()]
+                             "(or `insightloop demo`) first") from None
 
 
 def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
@@ -149,12 +150,19 @@ def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
         cond = (" WHERE " + " AND ".join(where)) if where else ""
         shown = ", ".join(f'"{c}"' for c in LIST_COLUMNS if c in cols)
         order = f'"{sort}" {"DESC" if descending else "ASC"} NULLS LAST, customer_id'
-        row = con.execute(f"SELECT count(*) FROM customer_360{cond}", params).fetchone()
-        total = int(row[0]) if row else 0
-        frame = con.execute(f"SELECT {shown} FROM customer_360{cond} ORDER BY {order} "
-                            "LIMIT ? OFFSET ?", [*params, limit, offset]).df()
+        # One scan of the view: the filtered total rides along as a window column.
+        cur = con.execute(f"SELECT {shown}, count(*) OVER () AS __total FROM customer_360"
+                          f"{cond} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+        if rows or offset == 0:
+            total = int(rows[0][-1]) if rows else 0
+        else:  # past the end: count separately
+            row = con.execute(f"SELECT count(*) FROM customer_360{cond}", params).fetchone()
+            total = int(row[0]) if row else 0
+    items = [plain(dict(zip(names[:-1], r[:-1], strict=True))) for r in rows]
     nxt = offset + limit if offset + limit < total else None
-    return {"items": records(frame), "total": total, "limit": limit, "offset": offset,
+    return {"items": items, "total": total, "limit": limit, "offset": offset,
             "next_offset": nxt}
 
 
