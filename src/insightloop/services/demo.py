@@ -65,7 +65,22 @@ def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
         ("scoring churn risk with reasons", lambda s: score_warehouse(s, "churn")),
         ("building recommendations (model chosen on a validation split)",
          lambda s: _brief_recs(build_recommendations(s, model="auto", embedder="tfidf"))),
+        ("scoring review sentiment (bundled real reviews, synthetic customer/product link)",
+         _sentiment_stage),
     ]
+
+
+def _sentiment_stage(settings: Settings) -> dict[str, Any]:
+    from insightloop.services.sentiment import (
+        discover_topics,
+        ingest_demo_reviews,
+        score_reviews,
+    )
+
+    ingest = ingest_demo_reviews(settings)
+    scored = score_reviews(settings)
+    topics = discover_topics(settings, k=8)
+    return {"ingest": ingest, "scored": scored, "topics": len(topics["topics"])}
 
 
 def _brief_recs(summary: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from insightloop.storage.warehouse import Warehouse, has_table
 
 OPTIONAL_INPUTS = ("products", "customers", "events")
 # Tables written by later stages, keyed by customer_id, shown with a profile when present.
-ENRICHMENTS = ("rfm", "clv", "segment_members", "scores")
+ENRICHMENTS = ("rfm", "clv", "segment_members", "scores", "customer_sentiment")
 
 
 def default_as_of(con: duckdb.DuckDBPyConnection) -> datetime:
@@ -61,7 +61,14 @@ def compute_profiles(warehouse: Warehouse, as_of: datetime | None = None,
                 frame = _expr(backend, names, as_of).to_pandas()
         else:
             frame = _expr(warehouse.ibis(con), names, as_of).to_pandas()
-    return frame.loc[:, list(PROFILE_COLUMNS)].reset_index(drop=True)
+        frame = frame.loc[:, list(PROFILE_COLUMNS)].reset_index(drop=True)
+        if has_table(con, "review_sentiment"):
+            from insightloop.services.sentiment import customer_sentiment_features
+
+            frame = frame.merge(customer_sentiment_features(con, as_of), on="customer_id",
+                                how="left").fillna({"sentiment_reviews": 0,
+                                                    "complaint_count": 0})
+    return frame
 
 
 def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[str, Any]:
@@ -110,7 +117,7 @@ def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
         return
     selects, joins = ["p.*"], []
     for alias, table, prefix in (("r", "rfm", ""), ("c", "clv", "clv_"),
-                                 ("m", "segment_members", "")):
+                                 ("m", "segment_members", ""), ("t", "customer_sentiment", "")):
         if not has_table(con, table):
             continue
         cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()
