@@ -118,3 +118,13 @@ def test_recommend_customer_show_similar_and_rules(sample_warehouse: Path, tmp_p
     assert main(["basket-rules", "--top", "3", *w, "--json"]) == 0
     rules = _json(capsys)["rules"]
     assert len(rules) == 3 and {"support", "confidence", "lift"} <= set(rules[0])
+
+
+def test_half_life_needs_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = _ratings(tmp_path / "r.csv")
+    assert main(["evaluate", "recommend", "--data", str(data), "--user", "uid", "--item", "iid",
+                 "--half-life-days", "30", "--json"]) == 1
+    assert "--time" in capsys.readouterr().err
+    assert main(["evaluate", "recommend", "--data", str(data), "--user", "uid", "--item", "iid",
+                 "--time", "ts", "--half-life-days", "30", "--model", "ease", "--json"]) == 0
+    assert list(_json(capsys)) == KEYS

@@ -155,6 +155,9 @@ def evaluate_recommend(
     seed: Annotated[int, typer.Option("--seed")] = 42,
     k: Annotated[int, typer.Option("--k", min=1)] = 10,
     model: Annotated[str, typer.Option("--model", help="auto or a model name.")] = "auto",
+    half_life_days: Annotated[float | None, typer.Option(
+        "--half-life-days", min=0.001, help="Decay interaction weights by age (needs --time).")
+    ] = None,
     json_out: JsonOpt = False,
     warehouse: UnusedWarehouseOpt = None,
 ) -> None:
@@ -163,7 +166,8 @@ def evaluate_recommend(
 
     with err_console.status("evaluating") as status:
         result = evaluate_recommend_file(data, user, item, time, weight, split, test_ratio, seed,
-                                         k, model, on_progress=lambda m: status.update(m))
+                                         k, model, on_progress=lambda m: status.update(m),
+                                         half_life_days=half_life_days)
     if json_out:
         print_json(result)
         return

@@ -69,8 +69,8 @@ def read_interactions_file(path: Path | str) -> pd.DataFrame:
 def evaluate_recommend_file(path: Path | str, user: str, item: str, time_col: str | None = None,
                             weight: str | None = None, split: str = "stratified",
                             test_ratio: float = 0.25, seed: int = 42, k: int = 10,
-                            model: str = "auto", on_progress: Progress | None = None
-                            ) -> dict[str, Any]:
+                            model: str = "auto", on_progress: Progress | None = None,
+                            half_life_days: float | None = None) -> dict[str, Any]:
     """Hold-out ranking metrics of one model (or ``auto``) on an interaction file.
 
     Returns ``{"model", "users", "items", "precision@k", "recall@k", "ndcg@k", "map@k",
@@ -82,7 +82,7 @@ def evaluate_recommend_file(path: Path | str, user: str, item: str, time_col: st
         if name is not None and name not in cols:
             raise InputFileError(f"column {name!r} is not in {path}; columns are {cols}")
     result = evaluate_frame(raw, user, item, time_col, weight, split, test_ratio, seed, k,
-                            model, on_progress)
+                            model, on_progress, half_life_days=half_life_days)
     return result
 
 
@@ -90,15 +90,19 @@ def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None
                    weight: str | None = None, split: str = "stratified",
                    test_ratio: float = 0.25, seed: int = 42, k: int = 10, model: str = "auto",
                    on_progress: Progress | None = None, params: dict[str, Any] | None = None,
-                   item_vectors: pd.DataFrame | None = None) -> dict[str, Any]:
+                   item_vectors: pd.DataFrame | None = None,
+                   half_life_days: float | None = None) -> dict[str, Any]:
     """:func:`evaluate_recommend_file` on a frame already in memory.
 
     ``params`` go to a named model; ``item_vectors`` (item text embeddings, index = item id)
-    enable ``content``/``hybrid`` and the hybrid candidates of ``auto``.
+    enable ``content``/``hybrid`` and the hybrid candidates of ``auto``; ``half_life_days``
+    decays weights by age (needs ``time_col``; relevance stays binary).
     """
     if k < 1:
         raise ConfigError(f"k must be >= 1, got {k}")
-    frame = long_frame(raw, user, item, time_col, weight)
+    if half_life_days is not None and time_col is None:
+        raise ConfigError("--half-life-days needs --time")
+    frame = long_frame(raw, user, item, time_col, weight, half_life_days)
     train, test = split_interactions(frame, split, test_ratio, seed)
     inter = interactions_from_frame(train, weight="weight")
     start = time.perf_counter()
@@ -122,10 +126,11 @@ def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None
 
 
 def long_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None = None,
-               weight: str | None = None) -> pd.DataFrame:
+               weight: str | None = None, half_life_days: float | None = None) -> pd.DataFrame:
     """Columns user, item, weight[, time] with duplicate pairs summed (ids as strings;
-    ``time`` is the pair's latest time)."""
-    frame = interactions_from_frame(raw, user, item, weight).to_frame()
+    ``time`` is the pair's latest time; weights decayed by age when ``half_life_days``)."""
+    frame = interactions_from_frame(raw, user, item, weight, time_col if half_life_days else None,
+                                    half_life_days).to_frame()
     if time_col is not None:
         times = pd.DataFrame({"user": as_str_ids(raw[user]), "item": as_str_ids(raw[item]),
                               "time": to_timestamps(raw[time_col])})

@@ -156,3 +156,31 @@ def test_ease_woodbury_path_equals_the_direct_inverse() -> None:
     b = p / -np.diag(p)
     np.fill_diagonal(b, 0.0)
     np.testing.assert_allclose(model.b_, b, rtol=1e-4, atol=1e-5)
+
+
+def test_ease_weighted_history_scores_with_the_weights() -> None:
+    frame = pd.DataFrame({"user": ["a", "a", "b", "b", "c"], "item": ["x", "y", "x", "z", "y"],
+                          "w": [3.0, 1.0, 1.0, 2.0, 1.0]})
+    inter = interactions_from_frame(frame, weight="w")
+    binary = make_recommender("ease", l2=1.0).fit(inter)
+    weighted = make_recommender("ease", l2=1.0, history="weighted").fit(inter)
+    np.testing.assert_allclose(weighted.b_, binary.b_)
+    np.testing.assert_allclose(weighted.score_users(np.arange(3)),
+                               inter.matrix.toarray() @ binary.b_, rtol=1e-6)
+    np.testing.assert_allclose(binary.score_users(np.arange(3)),
+                               inter.binary().toarray() @ binary.b_, rtol=1e-6)
+    with pytest.raises(ConfigError, match="history"):
+        make_recommender("ease", history="log")
+
+
+def test_selection_tries_weighted_ease_only_when_weights_vary(small: Interactions) -> None:
+    from insightloop.models.recommend.selection import select_model
+
+    frame = small.to_frame().assign(weight=1.0)
+    grid = [("popularity", {}), ("ease", {"l2": 10.0})]
+    plain = select_model(frame, grid=grid, k=5)
+    assert [t["model"] for t in plain.trials] == ["popularity", "ease"]
+    frame["weight"] = np.random.default_rng(0).integers(1, 5, len(frame)).astype(float)
+    varied = select_model(frame, grid=grid, k=5)
+    assert varied.trials[-1] == {**varied.trials[-1], "model": "ease",
+                                 "params": {"l2": 10.0, "history": "weighted"}}

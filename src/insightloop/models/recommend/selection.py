@@ -96,6 +96,9 @@ def select_model(train: pd.DataFrame, *, split: str = "stratified", test_ratio: 
         Candidates (default :data:`DEFAULT_GRID`).
     item_vectors : DataFrame, optional
         Item text embeddings; when given, hybrids of the best model are tried too.
+
+    When the best model is EASE and the interaction weights vary (counts, event kinds, time
+    decay), EASE scoring from the weighted history is tried as well.
     """
     say = on_progress or (lambda _m: None)
     fit_part, valid = split_interactions(train, split, test_ratio, seed + 1)
@@ -119,6 +122,10 @@ def select_model(train: pd.DataFrame, *, split: str = "stratified", test_ratio: 
     for name, params in grid or DEFAULT_GRID:
         trial(name, params)
     best = max(trials, key=lambda t: t[metric])
+    weights = fit_part.get("weight")
+    if best["model"] == "ease" and weights is not None and weights.nunique() > 1:
+        trial("ease", {**best["params"], "history": "weighted"})  # recency/intensity matter
+        best = max(trials, key=lambda t: t[metric])
     if item_vectors is not None and best["model"] != "popularity":
         for w in HYBRID_WEIGHTS:
             trial("hybrid", {"base": best["model"], "base_params": best["params"],
