@@ -379,3 +379,63 @@ def test_security_headers(api: Api) -> None:
     r = api.get("/api/v1/kpis")
     assert r.headers["x-content-type-options"] == "nosniff"
     assert r.headers["cache-control"] == "no-store"
+
+
+def test_recommendations_match_the_batch_table_and_cold_start(api: Api) -> None:
+    cid = a_customer(api)
+    body = api.get(f"/api/v1/customers/{cid}/recommendations?n=10").json()
+    stored = [r[0] for r in sql(api, "SELECT product_id FROM recommendations "
+                                "WHERE customer_id = ? ORDER BY rank", [cid])]
+    assert body["source"] == "model" and [i["product_id"] for i in body["items"]] == stored
+    assert all(i["reason"] for i in body["items"])
+    assert len(api.get(f"/api/v1/customers/{cid}/recommendations?n=3").json()["items"]) == 3
+    cold = api.get("/api/v1/customers/brand-new/recommendations?n=5").json()
+    assert cold["source"] == "cold_start:popularity" and len(cold["items"]) == 5
+    seen = ",".join(stored[:2])
+    warm = api.get(f"/api/v1/customers/brand-new/recommendations?n=5&history={seen}").json()
+    assert warm["source"] == "cold_start:content"
+    assert not set(stored[:2]) & {i["product_id"] for i in warm["items"]}
+    assert api.get(f"/api/v1/customers/{cid}/recommendations?n=0").status_code == 422
+    assert api.get(f"/api/v1/customers/{cid}/recommendations?n=101").status_code == 422
+
+
+def test_similar_items(api: Api) -> None:
+    (pid,) = sql(api, "SELECT product_id FROM recommendations GROUP BY 1 "
+                 "ORDER BY count(*) DESC, 1 LIMIT 1")[0]
+    body = api.get(f"/api/v1/products/{pid}/similar?n=5").json()
+    assert body["product_id"] == pid and 1 <= len(body["items"]) <= 5
+    assert pid not in {i["product_id"] for i in body["items"]}
+    r = api.get("/api/v1/products/NO-SUCH-PRODUCT/similar")
+    assert r.status_code == 404 and "NO-SUCH-PRODUCT" in r.json()["error"]["message"]
+
+
+def test_review_insights_topics_and_satisfaction(api: Api) -> None:
+    pid, n = sql(api, "SELECT product_id, count(*) FROM review_sentiment GROUP BY 1 "
+                 "ORDER BY 2 DESC, 1 LIMIT 1")[0]
+    body = api.get(f"/api/v1/products/{pid}/reviews/insights").json()
+    assert body["reviews"] == n
+    (neg,) = sql(api, "SELECT avg((label = 'negative')::INT) FROM review_sentiment "
+                 "WHERE product_id = ?", [pid])[0]
+    assert body["negative_share"] == pytest.approx(neg)
+    assert sum(m["reviews"] for m in body["monthly"]) == n
+    assert api.get("/api/v1/products/NO-SUCH/reviews/insights").status_code == 404
+    topics = api.get("/api/v1/topics").json()["topics"]
+    assert len(topics) == sql(api, "SELECT count(*) FROM review_topic_summary")[0][0] > 0
+    months = api.get("/api/v1/satisfaction?by=month").json()["items"]
+    assert sum(m["reviews"] for m in months) == sql(api, "SELECT count(*) FROM "
+                                                    "review_sentiment")[0][0]
+    assert api.get("/api/v1/satisfaction?by=weekday").status_code == 422
+
+
+def test_sentiment_of_posted_texts(api: Api) -> None:
+    from insightloop.services.sentiment import score_texts
+
+    texts = ["质量很好，非常满意", "Terrible. It broke after one day and support ignored me.",
+             "ok"]
+    r = api.post("/api/v1/sentiment", json={"texts": texts})
+    assert r.status_code == 200
+    results = r.json()["results"]
+    expected = score_texts(texts, settings=api.settings)
+    assert [x["label"] for x in results] == [x["label"] for x in expected]
+    assert [x["language"] for x in results][:2] == ["zh", "en"]
+    assert all(-1 <= x["score"] <= 1 and 0 <= x["probability"] <= 1 for x in results)
