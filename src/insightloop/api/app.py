@@ -186,7 +186,7 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
         description="Customer 360 profiles, segments, scores with reasons, recommendations, "
                     "review sentiment and jobs over an insightloop warehouse. Every endpoint "
                     "except `GET /api/v1/health` needs an `X-API-Key` header.",
-        docs_url="/api/docs", redoc_url=None, openapi_url="/api/v1/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
     )
     app.state.server = srv
     srv.start()

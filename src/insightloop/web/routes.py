@@ -89,6 +89,40 @@ def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=folder), name="static")
 
 
+@router.get("/api/docs")
+def api_docs(request: Request) -> HTMLResponse:
+    """Human-readable API reference rendered from the OpenAPI spec (no CDN assets)."""
+    import json
+
+    spec = request.app.openapi()
+    schemas = spec.get("components", {}).get("schemas", {})
+
+    def schema_text(schema: dict[str, Any]) -> str:
+        ref = schema.get("$ref")
+        if ref:
+            schema = schemas.get(ref.rsplit("/", 1)[-1], schema)
+        return json.dumps({k: v for k, v in schema.items() if k != "title"}, ensure_ascii=False)
+
+    ops = []
+    for path, methods in spec.get("paths", {}).items():
+        for method, op in methods.items():
+            body = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+            ops.append({
+                "id": op.get("operationId", ""), "method": method.upper(), "path": path,
+                "summary": op.get("summary", ""), "description": op.get("description", ""),
+                "secured": bool(op.get("security")),
+                "params": [{"name": p["name"], "where": p["in"], "required": p.get("required",
+                                                                                     False),
+                            "schema": schema_text(p.get("schema", {}))}
+                           for p in op.get("parameters", [])],
+                "body": schema_text(body["schema"]) if body.get("schema") else "",
+            })
+    info = spec.get("info", {})
+    return _render("apidocs.html", title=info.get("title", "API"), nav=None,
+                   version=info.get("version", ""), description=info.get("description", ""),
+                   openapi=spec.get("openapi", ""), ops=ops)
+
+
 # -- session -------------------------------------------------------------------------
 def _session_key(request: Request) -> KeyRecord | None:
     srv = server_of(request)
