@@ -273,6 +273,8 @@ class RecommendationServer:
         self.descriptions = cat["description"].reindex(items).fillna("").astype(str).to_numpy()
         self._users = {str(u): i for i, u in enumerate(model.interactions_.user_ids.tolist())}
         self._items = {str(u): i for i, u in enumerate(items.tolist())}
+        self._names = np.where(self.descriptions != "", self.descriptions,
+                               items.astype(str)).astype(object)  # reason text per item
 
     @property
     def item_ids(self) -> np.ndarray:
@@ -320,8 +322,7 @@ class RecommendationServer:
                     "cold_start:content": "similar to products you looked at",
                     "cold_start:popularity": "popular with all customers (new customer)"}
         out = np.full(idx.shape, fallback.get(source, source), dtype=object)
-        names = np.where(self.descriptions != "", self.descriptions,
-                         self.item_ids.astype(str)).astype(object)
+        names = self._names
         looked, _ = explain(seen, idx, self.neighbours.w_)
         out[looked >= 0] = "because you looked at " + names[looked[looked >= 0]]
         best, _ = explain(bought, idx, self.neighbours.w_)
