@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,10 +37,10 @@ from insightloop.models.recommend.neighbours import ItemKNN
 from insightloop.models.recommend.rules import association_rules, diversify, explain
 from insightloop.models.recommend.selection import Selection, holdout_metrics, select_model
 from insightloop.models.recommend.split import split_interactions
+from insightloop.models.recommend.topk import mask_rows, top_k
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
-log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
 MODEL_NAME = "recommender"
 EMBEDDERS = ("use", "tfidf", "none")
@@ -56,8 +55,12 @@ def read_interactions_file(path: Path | str) -> pd.DataFrame:
 
     p = Path(path)
     if p.is_file() and p.stat().st_size > 0 and p.suffix.lower() not in (".parquet", ".pq"):
-        with p.open("rb") as fh:
-            lines = sum(1 for line in fh if line.strip())
+        with p.open("rb") as fh:  # a header and at least one data line
+            lines = 0
+            for line in fh:
+                lines += bool(line.strip())
+                if lines >= 2:
+                    break
         if lines < 2:
             raise InputFileError(f"interaction file {p} has no data rows (header only)")
     try:
@@ -81,9 +84,8 @@ def evaluate_recommend_file(path: Path | str, user: str, item: str, time_col: st
     for name in (user, item, time_col, weight):
         if name is not None and name not in cols:
             raise InputFileError(f"column {name!r} is not in {path}; columns are {cols}")
-    result = evaluate_frame(raw, user, item, time_col, weight, split, test_ratio, seed, k,
-                            model, on_progress, half_life_days=half_life_days)
-    return result
+    return evaluate_frame(raw, user, item, time_col, weight, split, test_ratio, seed, k, model,
+                          on_progress, half_life_days=half_life_days)
 
 
 def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None = None,
@@ -303,8 +305,6 @@ class RecommendationServer:
                 source, label = "cold_start:content", "content"
             else:
                 pop = self.model.popularity_[None, :].copy()
-                from insightloop.models.recommend.topk import mask_rows, top_k
-
                 mask_rows(pop, rows if exclude_seen else None, self.exclude)
                 idx, val = top_k(pop, n)
                 source, label = "cold_start:popularity", "popularity"
@@ -346,8 +346,6 @@ class RecommendationServer:
         if self.content is not None:  # text similarity breaks ties / fills cold items
             sims = sims + 1e-3 * np.maximum(self.content.item_similarity(np.array([i])), 0.0)
         sims[0, i] = -np.inf
-        from insightloop.models.recommend.topk import top_k
-
         idx, val = top_k(sims, n)
         items = [{"product_id": str(self.item_ids[j]), "description": self.descriptions[j],
                   "score": float(s)} for j, s in zip(idx[0], val[0], strict=True)

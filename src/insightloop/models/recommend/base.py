@@ -12,7 +12,6 @@ it in, factor models average the item factors or, for ALS, solve for the user fa
 
 from __future__ import annotations
 
-import logging
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -23,7 +22,6 @@ from insightloop.errors import ConfigError, ModelFitError, NotFittedError, NotFo
 from insightloop.features.interactions import Interactions
 from insightloop.models.recommend.topk import mask_rows, top_k
 
-log = logging.getLogger(__name__)
 BATCH_CELLS = 8_000_000  # users x items cells scored at once (~64 MB of float64)
 
 
