@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,3 +39,15 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
     run_demo(Settings.load(warehouse=path, env={}))
     return path
+
+
+@pytest.fixture(scope="module")
+def api(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A TestClient over a private copy of the demo warehouse, with a key per role.
+
+    Lives here, not in ``tests/api/conftest.py``: a second conftest module sorting before this
+    one clashes with the doctest collection of this file (both import as ``conftest``).
+    """
+    from serving_helpers import serve_copy
+
+    yield from serve_copy(demo_warehouse, tmp_path_factory.mktemp("api") / "wh")
