@@ -182,3 +182,13 @@ def test_loaded_once_per_build(sample_warehouse: Path, tmp_path: Path) -> None:
     build_recommendations(settings, model="itemknn", n=3, embedder="none")
     second = load_recommender(settings)
     assert second is not first and second.label == "itemknn"
+
+
+def test_empty_warehouse_says_what_to_do(tmp_path: Path) -> None:
+    from insightloop.errors import WarehouseError
+
+    settings = Settings(warehouse=tmp_path / "w.duckdb", models_dir=tmp_path / "m")
+    Warehouse(settings.warehouse).write_frame("customers", pd.DataFrame({"customer_id": ["a"]}),
+                                              replace=False)
+    with pytest.raises(WarehouseError, match="ingest orders or events"):
+        build_recommendations(settings, embedder="none")

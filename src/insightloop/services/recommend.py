@@ -503,7 +503,12 @@ def _all_customers(server: RecommendationServer, n: int, catalogue: pd.DataFrame
     if max_per_category:
         codes = pd.factorize(catalogue["category"])[0]
         idx, val = diversify(idx, val, codes, n, max_per_category)
-    reasons = server.reasons(server.purchased, model.seen_, idx, "model")
+    reasons = np.empty(idx.shape, dtype=object)
+    step = 2000  # explanation triples (history x slots) stay bounded per block of customers
+    for start in range(0, len(users), step):
+        block = slice(start, start + step)
+        reasons[block] = server.reasons(server.purchased[block], model.seen_[block], idx[block],
+                                        "model")
     ok = idx >= 0
     return pd.DataFrame({
         "customer_id": np.repeat(model.interactions_.user_ids, idx.shape[1])[ok.ravel()],
