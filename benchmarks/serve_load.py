@@ -148,6 +148,19 @@ async def single(port: int, headers: dict[str, str], path: str, n: int) -> dict[
             "max_ms": round(max(times) * 1000, 2), "bytes": length}
 
 
+def server_side(path: Path, log: Any) -> dict[str, Any]:
+    """Per route, time inside the server (the access log's duration): p50/p99 in ms."""
+    log.flush()
+    by: dict[str, list[float]] = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if "insightloop.api.access" in line and parts[-1].endswith("ms"):
+            by.setdefault(f"{parts[3]} {parts[4]}", []).append(float(parts[-1][:-2]))
+    return {route: {"requests": len(v), "p50_ms": round(float(np.percentile(v, 50)), 2),
+                    "p99_ms": round(float(np.percentile(v, 99)), 2)}
+            for route, v in by.items() if len(v) >= 100}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -236,6 +249,7 @@ def main() -> None:
                 print(f"{name:28s} {r['mode']:6s} {r['req_per_s']:8.1f} req/s  "
                       f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
                       f"non-200 {r['non_200']}", file=sys.stderr)
+        out["server_side_ms"] = server_side(Path(tmp.name) / "server.log", log)
         out["load_average_after"] = os.getloadavg()
         print(json.dumps(out, indent=1))
     except Exception:
