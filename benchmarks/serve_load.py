@@ -161,6 +161,12 @@ def server_side(path: Path, log: Any) -> dict[str, Any]:
             for route, v in by.items() if len(v) >= 100}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -240,14 +246,22 @@ def main() -> None:
         for name, (headers, paths) in scenarios.items():
             if args.only not in name:
                 continue
-            res = [asyncio.run(open_loop(port, headers, paths, args.rate, args.seconds,
-                                         args.concurrency)),
-                   asyncio.run(closed_loop(port, headers, paths, args.concurrency,
-                                           args.seconds))]
+            res = []
+            for mode in ("open", "closed"):
+                cpu = cpu_seconds(server.pid)
+                r = asyncio.run(
+                    open_loop(port, headers, paths, args.rate, args.seconds, args.concurrency)
+                    if mode == "open" else
+                    closed_loop(port, headers, paths, args.concurrency, args.seconds))
+                # Server CPU per request: robust to other load on the machine.
+                r["server_cpu_ms_per_request"] = round(
+                    (cpu_seconds(server.pid) - cpu) / r["requests"] * 1000, 3)
+                res.append(r)
             out["results"][name] = res
             for r in res:
                 print(f"{name:28s} {r['mode']:6s} {r['req_per_s']:8.1f} req/s  "
                       f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                      f"cpu {r['server_cpu_ms_per_request']:6.2f} ms/req  "
                       f"non-200 {r['non_200']}", file=sys.stderr)
         out["server_side_ms"] = server_side(Path(tmp.name) / "server.log", log)
         out["load_average_after"] = os.getloadavg()

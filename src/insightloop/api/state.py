@@ -51,6 +51,9 @@ class WarehouseGate:
         if self._anchor is None and path.exists():
             try:
                 self._anchor = duckdb.connect(str(path), read_only=True)
+                # Point lookups and small pages: one DuckDB thread per query costs less CPU
+                # than several (the setting is the open database's, so every request's).
+                self._anchor.execute("SET threads = 1")
             except duckdb.IOException as exc:
                 raise WarehouseError(
                     f"cannot open {path} for reading: {exc}. Another process is writing it; "
