@@ -38,7 +38,7 @@ def test_keys_create_list_revoke(warehouse: Path, capsys: pytest.CaptureFixture[
     assert made["key"].startswith(f"il_{made['key_id']}_") and made["role"] == "read"
     records = load_keys(Settings.load(warehouse=warehouse, env={}))
     assert verify_key(records, made["key"]) is not None
-    assert made["key"].split("_")[2] not in json.dumps([r.key_hash for r in records.values()])
+    assert made["key"].split("_", 2)[2] not in json.dumps([r.key_hash for r in records.values()])
     listed = run_json(["keys", "list", "--json", *w], capsys)["keys"]
     assert [k["key_id"] for k in listed] == [made["key_id"]]
     assert "key" not in listed[0] and "key_hash" not in listed[0]
