@@ -242,6 +242,7 @@ def main() -> None:
                                       for c in ids]),
             "profile": (api, [f"/api/v1/customers/{c}" for c in ids]),
             f"dashboard {heaviest}": (cookie, [heaviest]),
+            "dashboard /customers/{id}": (cookie, [f"/customers/{c}" for c in ids]),
         }
         for name, (headers, paths) in scenarios.items():
             if args.only not in name:

@@ -315,9 +315,14 @@ def customers_page(request: Request, q: str = "", sort: str = "monetary", offset
              "value": sort}]}
 
         def table() -> Blocks:
-            page = srv.query(list_customers, limit=50, offset=offset,
-                            id_prefix=q or None, sort=sort,
-                            descending=sort not in ("customer_id", "recency_days"))
+            def fetch() -> dict[str, Any]:
+                return srv.query(list_customers, limit=50, offset=offset,
+                                 id_prefix=q or None, sort=sort,
+                                 descending=sort not in ("customer_id", "recency_days"))
+
+            # Unfiltered pages are few (sorts x offsets): cached per warehouse generation.
+            page = (srv.cache.get(f"customers:{sort}:{offset}", fetch)
+                    if not q and offset < 10_000 else fetch())
             cols = [c for c in ("customer_id", "country", "frequency", "monetary",
                                 "recency_days", "rfm_segment", "segment_name", "clv",
                                 "churn_score") if page["items"] and c in page["items"][0]]
