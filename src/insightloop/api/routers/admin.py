@@ -78,7 +78,7 @@ def new_key(request: Request, body: KeyRequest) -> dict[str, Any]:
     """The response holds the key itself: the only time it is shown."""
     srv = server_of(request)
     out = srv.write(create_key, srv.settings, body.role, body.name)
-    srv.keys.reload()
+    srv.read(srv.keys.reload)
     return out
 
 
@@ -88,5 +88,5 @@ def drop_key(request: Request,
              key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> dict[str, Any]:
     srv = server_of(request)
     out = srv.write(revoke_key, srv.settings, key_id)
-    srv.keys.reload()
+    srv.read(srv.keys.reload)
     return out
