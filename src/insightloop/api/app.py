@@ -90,6 +90,10 @@ class Server:
         """``fn()`` computed once per warehouse generation, as a read."""
         return self.cache.get(name, lambda: self.read(fn))
 
+    def loaded_recommender(self) -> Any:
+        """The recommendation server if loaded, else None (never waits)."""
+        return self._recommender
+
     def recommender(self) -> Any:
         """The loaded recommendation server (loaded on first use, reloaded after jobs)."""
         rec = self._recommender

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from insightloop.api.app import requires, server_of
 from insightloop.api.errors import ApiError
@@ -108,7 +109,9 @@ async def customer_recommendations(
     """Top-``n`` products with a score and a reason each. Customers the model has not seen
     get a cold-start list (``source`` says which: content-based from ``history``, else
     popularity), not an error."""
-    rec = server_of(request).recommender()
+    srv = server_of(request)
+    # Loading (first use, after a job) may wait for the warehouse: never on the event loop.
+    rec = srv.loaded_recommender() or await run_in_threadpool(srv.recommender)
     seen = [h.strip() for h in history.split(",") if h.strip()][:50] if history else None
     out: dict[str, Any] = plain(rec.recommend(customer_id, n=n, exclude_seen=exclude_seen,
                                               history=seen))
