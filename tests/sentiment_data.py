@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import pandas as pd
 
 from shared_data import shared_file
@@ -10,6 +12,7 @@ ZH = "zh_online_shopping_10_cats/online_shopping_10_cats.csv"
 EN = "en_amazon_multidomain_sentiment_blitzer/blitzer_reviews_parsed.csv"
 
 
+@lru_cache(maxsize=2)
 def split(lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, test) of one corpus: ``train_test_split(0.2, random_state=42, stratify)``."""
     from sklearn.model_selection import train_test_split

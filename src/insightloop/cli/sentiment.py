@@ -46,8 +46,9 @@ app.add_typer(sentiment_app, name="sentiment")
 
 LangOpt = Annotated[str, typer.Option("--lang", help="auto (detect per text) | zh | en.")]
 ModelOpt = Annotated[str, typer.Option(
-    "--model", help="default (pretrained USE-m3 + n-grams; a retrained one if saved) | "
-                    "baseline (TF-IDF + logistic regression) | path to a .npz.")]
+    "--model", help="default (a retrained model if saved, else the packaged n-gram model) | "
+                    "baseline (TF-IDF n-grams + logistic regression) | usem3 (pretrained "
+                    "USE-m3 embedding stacked with n-grams) | path to a .npz.")]
 
 
 @sentiment_app.command("text")
@@ -108,7 +109,8 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
               label: Annotated[str, typer.Option(
                   "--label", help="Label column: 1/0 or positive/negative.")],
               kind: Annotated[str, typer.Option(
-                  "--kind", help="usem3 (pretrained + n-grams) | baseline.")] = "usem3",
+                  "--kind", help="baseline (n-grams) | usem3 (pretrained + n-grams).")
+              ] = "baseline",
               output: Annotated[Path | None, typer.Option(
                   "--output", help="Where to save (default: models_dir/sentiment/"
                                    "sentiment.npz, used by later commands).")] = None,

