@@ -50,7 +50,7 @@ NOpt = Annotated[int, typer.Option("--n", min=1, max=1000, help="Number of produ
 def build(
     model: Annotated[str, typer.Option(
         "--model", help="auto (chosen on a validation split) | popularity | itemknn | rp3beta "
-                        "| ease | als | bpr | content | hybrid.")] = "auto",
+                        "| sar | ease | als | bpr | content | hybrid.")] = "auto",
     n: NOpt = 10,
     embedder: Annotated[str, typer.Option(
         "--embedder", help="Product text embeddings: use (multilingual USE, cached) | tfidf "

@@ -405,7 +405,7 @@ def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
     ----------
     model : str
         ``auto`` (model and parameters chosen on a validation split), or a model name
-        (``popularity``, ``itemknn``, ``rp3beta``, ``ease``, ``als``, ``bpr``, ``content``,
+        (``popularity``, ``itemknn``, ``rp3beta``, ``sar``, ``ease``, ``als``, ``bpr``, ``content``,
         ``hybrid``).
     n : int
         Recommendations per customer.

@@ -10,6 +10,8 @@ from sklearn.metrics.pairwise import cosine_similarity
 from insightloop.errors import ConfigError, NotFittedError, NotFoundError
 from insightloop.features.interactions import Interactions, interactions_from_frame
 from insightloop.models.recommend import MODELS, make_recommender
+from insightloop.models.recommend.linear import EASE
+from insightloop.models.recommend.neighbours import SAR
 from insightloop.models.recommend.rules import association_rules, diversify, explain
 
 RNG = np.random.default_rng(0)
@@ -184,3 +186,46 @@ def test_selection_tries_weighted_ease_only_when_weights_vary(small: Interaction
     varied = select_model(frame, grid=grid, k=5)
     assert varied.trials[-1] == {**varied.trials[-1], "model": "ease",
                                  "params": {"l2": 10.0, "history": "weighted"}}
+
+
+def test_sar_by_hand_jaccard_time_decayed_affinity() -> None:
+    day = 86_400
+    frame = pd.DataFrame({"user": ["a", "a", "b", "b", "c", "c"],
+                          "item": ["x", "y", "x", "z", "y", "z"],
+                          "rating": [4.0, 2.0, 1.0, 1.0, 1.0, 1.0],
+                          "t": [100 * day, 70 * day, 100 * day, 100 * day, 90 * day, 90 * day]})
+    # Microsoft SAR affinity: rating * 2^(-(t_max - t) / 30 days) -> a: x 4, y 2 * 0.5 = 1
+    inter = interactions_from_frame(frame, weight="rating", time="t", half_life_days=30)
+    model = SAR().fit(inter)
+    x, y, z = (inter.item_index()[i] for i in "xyz")
+    # every item is seen by 2 users and every pair co-occurs once: jaccard 1 / (2 + 2 - 1)
+    sim = model.w_.toarray()
+    assert sim[x, x] == pytest.approx(1.0) and sim[x, z] == pytest.approx(1 / 3)
+    a = inter.user_index()["a"]
+    scores = model.score_users(np.array([a]))[0]
+    np.testing.assert_allclose(scores[[x, y, z]], [4 + 1 / 3, 4 / 3 + 1, 4 / 3 + 1 / 3],
+                               rtol=1e-6)
+    ids, _ = model.recommend(["a"], n=1)
+    assert ids.tolist() == [["z"]]  # seen x, y removed
+    lift = SAR(similarity="lift").fit(inter).w_.toarray()
+    assert lift[x, z] == pytest.approx(1 / 4)
+    strict = SAR(threshold=2).fit(inter)  # pairs seen once are dropped
+    assert strict.score_users(np.array([a]))[0][z] == 0.0
+    with pytest.raises(ConfigError, match="similarity"):
+        make_recommender("sar", similarity="pearson")
+
+
+@pytest.mark.parametrize("n_users", [12, 60])
+def test_edlae_dropout_penalty_matches_the_direct_solution(n_users: int) -> None:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"user": rng.integers(0, n_users, 300),
+                          "item": rng.integers(0, 40, 300)})
+    inter = interactions_from_frame(frame)
+    lam, p = 3.0, 0.25
+    model = EASE(l2=lam, dropout=p).fit(inter)
+    x = inter.binary().toarray().astype(float)
+    g = x.T @ x
+    inv = np.linalg.inv(g + np.diag(lam + p / (1 - p) * np.diag(g)))
+    b = inv / -np.diag(inv)
+    np.fill_diagonal(b, 0.0)
+    np.testing.assert_allclose(model.b_, b, rtol=1e-4, atol=1e-5)

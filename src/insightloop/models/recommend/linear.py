@@ -31,6 +31,9 @@ class EASE(Recommender):
         Ridge penalty lambda.
     max_items : int
         Size guard: at most this many (most popular) items enter the dense inverse.
+    dropout : float
+        EDLAE (Steck 2020): emphasised-denoising penalty ``p / (1 - p) * diag(X'X)`` added to
+        ``lambda`` on the diagonal (0 = plain EASE).
     history : {"binary", "weighted"}
         Score a user from the binary history (Steck's formulation) or from the interaction
         weights (e.g. time-decayed: recent purchases count more; +4.6 % nDCG@10 on Online
@@ -40,12 +43,15 @@ class EASE(Recommender):
     name = "ease"
 
     def __init__(self, l2: float = 250.0, max_items: int = 20_000, history: str = "binary",
-                 **params: Any) -> None:
+                 dropout: float = 0.0, **params: Any) -> None:
         check_params(self.name, params, set())
         if history not in ("binary", "weighted"):
             raise ConfigError(f"history must be 'binary' or 'weighted', got {history!r}")
-        super().__init__(l2=l2, max_items=max_items, history=history)
+        if not 0.0 <= dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
+        super().__init__(l2=l2, max_items=max_items, history=history, dropout=dropout)
         self.l2, self.max_items, self.history = float(l2), int(max_items), history
+        self.dropout = float(dropout)
 
     def _fit(self, x: sp.csr_matrix) -> None:
         b = self.binary_
@@ -58,27 +64,32 @@ class EASE(Recommender):
             keep = np.arange(n_items)
         self.kept_ = keep
         sub = b[:, keep]
+        counts = self.popularity_[keep]
+        penalty = self.l2 + getattr(self, "dropout", 0.0) / (1.0 - getattr(self, "dropout", 0.0)
+                                                             ) * counts
         if sub.shape[0] < sub.shape[1]:
-            p = self._inverse_dual(sub)
+            p = self._inverse_dual(sub, penalty)
         else:
             gram = (sub.T @ sub).toarray().astype(np.float64)
-            gram[np.diag_indices_from(gram)] += self.l2
+            gram[np.diag_indices_from(gram)] += penalty
             p = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
         bmat = p / (-np.diag(p))[None, :]
         bmat[np.diag_indices_from(bmat)] = 0.0
         self.b_ = np.ascontiguousarray(bmat, dtype=np.float32)  # C order: no copy per call
         self.dropped_ = np.setdiff1d(np.arange(n_items), keep)
 
-    def _inverse_dual(self, sub: sp.csr_matrix) -> np.ndarray:
-        """``(X'X + lambda I)^-1`` by the Woodbury identity when users < items:
-        ``(I - X' (X X' + lambda I)^-1 X) / lambda`` inverts a users x users matrix only."""
+    @staticmethod
+    def _inverse_dual(sub: sp.csr_matrix, penalty: np.ndarray) -> np.ndarray:
+        """``(X'X + D)^-1`` (``D`` = diag(penalty)) by the Woodbury identity when users <
+        items: ``D^-1 - D^-1 X' (I + X D^-1 X')^-1 X D^-1`` solves a users x users system."""
         dense = sub.toarray().astype(np.float64)
-        small = dense @ dense.T
-        small[np.diag_indices_from(small)] += self.l2
-        k_x = scipy.linalg.solve(small, dense, assume_a="pos", check_finite=False)
-        p = -(dense.T @ k_x)
-        p[np.diag_indices_from(p)] += 1.0
-        p /= self.l2
+        inv_d = 1.0 / penalty
+        xd = dense * inv_d[None, :]
+        small = xd @ dense.T
+        small[np.diag_indices_from(small)] += 1.0
+        k_x = scipy.linalg.solve(small, xd, assume_a="pos", check_finite=False)
+        p = -(xd.T @ k_x)
+        p[np.diag_indices_from(p)] += inv_d
         return p
 
     def _score(self, rows: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:

@@ -7,7 +7,7 @@ in blocks of items so memory stays bounded) and score a user as ``history @ W``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -44,6 +44,19 @@ def blockwise_topk(n_items: int, block_fn: Callable[[np.ndarray], np.ndarray], k
          (np.concatenate(rows_out), np.concatenate(cols_out))), shape=(n_items, n_items))
 
 
+def cooccurrence_similarity(co: np.ndarray, count_rows: np.ndarray, count: np.ndarray,
+                            kind: str, shrink: float = 0.0) -> np.ndarray:
+    """Cosine, Jaccard or lift from a block of co-occurrence counts and item counts."""
+    if kind == "cosine":
+        denom = np.sqrt(count_rows)[:, None] * np.sqrt(count)[None, :]
+    elif kind == "jaccard":
+        denom = count_rows[:, None] + count[None, :] - co
+    else:
+        denom = count_rows[:, None] * count[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(denom > 0, co / (denom + shrink), 0.0)
+
+
 class ItemKNN(Recommender):
     """Item-item neighbourhood: cosine, Jaccard or lift on co-occurrence (like SAR).
 
@@ -57,7 +70,7 @@ class ItemKNN(Recommender):
     """
 
     name = "itemknn"
-    _SIMS = ("cosine", "jaccard", "lift")
+    _SIMS: tuple[str, ...] = ("cosine", "jaccard", "lift")
 
     def __init__(self, similarity: str = "cosine", neighbours: int = 200, shrink: float = 0.0,
                  **params: Any) -> None:
@@ -67,23 +80,18 @@ class ItemKNN(Recommender):
         super().__init__(similarity=similarity, neighbours=neighbours, shrink=shrink)
         self.similarity, self.neighbours, self.shrink = similarity, int(neighbours), shrink
 
+    keep_diagonal: ClassVar[bool] = False
+
     def _fit(self, x: sp.csr_matrix) -> None:
         b = self.binary_
         xt = b.T.tocsr()
+        self.w_ = blockwise_topk(b.shape[1], lambda rows: self._block(xt, b, rows),
+                                 self.neighbours, exclude_diagonal=not self.keep_diagonal)
+
+    def _block(self, xt: sp.csr_matrix, b: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+        co = (xt[rows] @ b).toarray().astype(np.float64)
         count = self.popularity_
-
-        def block(rows: np.ndarray) -> np.ndarray:
-            co = (xt[rows] @ b).toarray().astype(np.float64)
-            if self.similarity == "cosine":
-                denom = np.sqrt(count[rows])[:, None] * np.sqrt(count)[None, :]
-            elif self.similarity == "jaccard":
-                denom = count[rows][:, None] + count[None, :] - co
-            else:
-                denom = count[rows][:, None] * count[None, :]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return np.where(denom > 0, co / (denom + self.shrink), 0.0)
-
-        self.w_ = blockwise_topk(b.shape[1], block, self.neighbours)
+        return cooccurrence_similarity(co, count[rows], count, self.similarity, self.shrink)
 
     def _score(self, rows: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         return np.asarray((rows @ self.w_).toarray())
@@ -135,3 +143,41 @@ def _row_normalise(m: sp.csr_matrix) -> sp.csr_matrix:
     sums = np.asarray(m.sum(axis=1)).ravel()
     scale = np.divide(1.0, sums, out=np.zeros_like(sums, dtype=np.float64), where=sums > 0)
     return sp.csr_matrix(sp.diags(scale.astype(np.float32)) @ m)
+
+
+class SAR(ItemKNN):
+    """Smart Adaptive Recommendations, as ``SARSingleNode`` in Microsoft Recommenders.
+
+    Item similarity from the binary co-occurrence ``C = X'X`` (pairs seen by fewer than
+    ``threshold`` users are zeroed): ``jaccard`` ``c_ij / (c_ii + c_jj - c_ij)``, ``lift``
+    ``c_ij / (c_ii c_jj)``, ``cosine`` ``c_ij / sqrt(c_ii c_jj)`` or raw ``cooccurrence``;
+    every pair is kept (no neighbour cut), the diagonal too. Scores are ``A @ S`` where the
+    affinity ``A`` is the interaction weights as given: for Microsoft's setting pass
+    ``rating * 0.5 ** (age_days / 30)`` summed per (user, item) as the weight (``--weight``
+    plus ``--half-life-days 30``).
+    """
+
+    name = "sar"
+    _SIMS = ("jaccard", "lift", "cosine", "cooccurrence")
+    keep_diagonal = True
+
+    def __init__(self, similarity: str = "jaccard", threshold: int = 1, **params: Any) -> None:
+        check_params(self.name, params, set())
+        if similarity not in self._SIMS:
+            raise ConfigError(f"similarity must be one of {list(self._SIMS)}, got {similarity!r}")
+        if int(threshold) < 1:
+            raise ConfigError(f"threshold must be >= 1, got {threshold}")
+        Recommender.__init__(self, similarity=similarity, threshold=int(threshold))
+        self.similarity, self.threshold = similarity, int(threshold)
+        self.neighbours, self.shrink = 2**62, 0.0  # every pair kept
+
+    def _block(self, xt: sp.csr_matrix, b: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
+        co = (xt[rows] @ b).toarray().astype(np.float64)
+        co[co < self.threshold] = 0.0
+        if self.similarity == "cooccurrence":
+            return co
+        count = self.popularity_
+        return cooccurrence_similarity(co, count[rows], count, self.similarity)
+
+    def _score(self, rows: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
+        return np.asarray((sp.csr_matrix(rows, dtype=np.float64) @ self.w_).toarray())
