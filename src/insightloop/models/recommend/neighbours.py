@@ -154,7 +154,9 @@ class SAR(ItemKNN):
     every pair is kept (no neighbour cut), the diagonal too. Scores are ``A @ S`` where the
     affinity ``A`` is the interaction weights as given: for Microsoft's setting pass
     ``rating * 0.5 ** (age_days / 30)`` summed per (user, item) as the weight (``--weight``
-    plus ``--half-life-days 30``).
+    plus ``--half-life-days 30``). Weights are float32: on data spanning many years measure ages
+    from each user's latest time (same ranking) so old interactions do not underflow to 0
+    (``benchmarks/recommend_quality.py`` does).
     """
 
     name = "sar"
