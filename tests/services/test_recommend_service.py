@@ -211,3 +211,19 @@ def test_category_cap_per_customer(sample_warehouse: Path, tmp_path: Path) -> No
     # best effort: when the top 9 candidates miss a category (about 3 * (2/3) ** 9 = 8 % of
     # customers with random categories) the cap cannot be met
     assert (capped == 3).mean() > 0.9 and (capped == 3).mean() > (free == 3).mean() + 0.3
+
+
+def test_model_saved_with_an_older_layout_asks_for_a_rebuild(sample_warehouse: Path,
+                                                              tmp_path: Path) -> None:
+    from insightloop.services.recommend import MODEL_NAME
+    from insightloop.services.registry import save_model
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_warehouse, path)
+    settings = Settings(warehouse=path, models_dir=tmp_path / "models")
+    build_recommendations(settings, model="popularity", n=3, embedder="none")
+    server = load_recommender(settings)
+    server.format = server.FORMAT - 1  # what an artifact of the previous release carries
+    save_model(settings, MODEL_NAME, server, {"task": "recommend"})
+    with pytest.raises(NotFoundError, match=r"older layout.*recommend build"):
+        load_recommender(settings)

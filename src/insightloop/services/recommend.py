@@ -260,10 +260,15 @@ class RecommendationServer:
     every training interaction counts as a purchase).
     """
 
+    #: Layout version of the pickled server; bump it whenever attributes change, so an
+    #: artifact saved by an older release asks for a rebuild instead of failing mid-request.
+    FORMAT = 2
+
     def __init__(self, model: Recommender, neighbours: ItemKNN,
                  content: ContentRecommender | None, catalogue: pd.DataFrame,
                  exclude: np.ndarray, label: str,
                  purchased: sp.csr_matrix | None = None) -> None:
+        self.format = self.FORMAT
         self.model = model
         self.purchased = sp.csr_matrix(model.seen_ if purchased is None else purchased)
         self.neighbours = neighbours
@@ -361,6 +366,7 @@ class RecommendationServer:
 
 
 _LOADED: dict[tuple[str, int], RecommendationServer] = {}
+_REBUILD = "run `insightloop recommend build`"
 
 
 def load_recommender(settings: Settings) -> RecommendationServer:
@@ -384,9 +390,17 @@ def load_recommender(settings: Settings) -> RecommendationServer:
            if (folder / ARTIFACT).exists() else 0)
     if key in _LOADED:
         return _LOADED[key]
-    server, _meta = load_model(settings, MODEL_NAME)
+    try:
+        server, _meta = load_model(settings, MODEL_NAME)
+    except (AttributeError, ImportError) as exc:  # pickled by a release whose classes moved
+        raise NotFoundError(f"the recommendation model at {folder} was saved by another "
+                            f"insightloop release ({exc}); {_REBUILD}") from None
     if not isinstance(server, RecommendationServer):
-        raise NotFoundError("no recommendation model: run `insightloop recommend build`")
+        raise NotFoundError(f"no recommendation model: {_REBUILD}")
+    if getattr(server, "format", None) != RecommendationServer.FORMAT:
+        raise NotFoundError(f"the recommendation model at {folder} has an older layout "
+                            f"(format {getattr(server, 'format', 1)}, this release reads "
+                            f"{RecommendationServer.FORMAT}); {_REBUILD}")
     _LOADED.clear()
     _LOADED[key] = server
     return server
