@@ -52,8 +52,11 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Keyword tokens per text: jieba words for Chinese, lower-case words otherwise."""
     import logging
+    import warnings
 
-    import jieba
+    with warnings.catch_warnings():  # jieba 0.42 imports the deprecated pkg_resources
+        warnings.simplefilter("ignore", UserWarning)
+        import jieba
 
     jieba.setLogLevel(logging.WARNING)
     out: list[list[str]] = []
