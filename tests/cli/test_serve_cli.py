@@ -74,7 +74,10 @@ def test_serve_runs_uvicorn_with_keys(warehouse: Path, capsys: pytest.CaptureFix
                     break
             except httpx.TransportError:
                 pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"server did not start (exit {proc.poll()}): "
+                            f"{proc.communicate(timeout=30)[1][-2000:]}")
             time.sleep(0.2)
         assert httpx.get(base + "/api/v1/customers/17850").status_code == 401
         r = httpx.get(base + "/api/v1/customers/17850", headers={"X-API-Key": key})
