@@ -62,7 +62,8 @@ def live(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "uvicorn did not start"
-    shots = Path(os.environ.get("INSIGHTLOOP_SCREENSHOTS", "")) or tmp_path_factory.mktemp("shots")
+    wanted = os.environ.get("INSIGHTLOOP_SCREENSHOTS")  # Path("") would be the cwd, so test the str
+    shots = Path(wanted) if wanted else tmp_path_factory.mktemp("shots")
     shots.mkdir(parents=True, exist_ok=True)
     yield Live(f"http://127.0.0.1:{port}", key, settings, shots)
     server.should_exit = True
