@@ -19,7 +19,7 @@ from typing import Any
 
 from insightloop.api.state import WarehouseGate
 from insightloop.errors import ConfigError, InsightloopError
-from insightloop.services.customers import plain
+from insightloop.services.records import plain
 from insightloop.settings import Settings
 
 log = logging.getLogger("insightloop.api.jobs")

@@ -15,9 +15,9 @@ from typing import Any
 
 import duckdb
 import numpy as np
-import pandas as pd
 
 from insightloop.errors import ConfigError, NotFoundError, WarehouseError
+from insightloop.services.records import plain, records
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse, has_table
 
@@ -227,25 +227,3 @@ def segment_members(settings: Settings, segment_id: int, limit: int = 50, offset
             raise NotFoundError(f"no segment with id {segment_id}")
         return list_customers(settings, limit=limit, offset=offset, segment_id=segment_id,
                               con=con)
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-able dicts: NaN/NaT to None, numpy scalars and timestamps made plain."""
-    return [plain(rec) for rec in frame.to_dict(orient="records")]
-
-
-def plain(value: Any) -> Any:
-    """A JSON-able copy of ``value`` (dicts/lists walked; NaN and NaT become None)."""
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [plain(v) for v in value]
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    if isinstance(value, np.integer | np.bool_):
-        return value.item()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return value

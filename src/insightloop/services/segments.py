@@ -24,6 +24,7 @@ from insightloop.errors import WarehouseError
 from insightloop.models.rfm import score_rfm, value_tiers
 from insightloop.models.segmentation import CustomerSegmenter, describe_segments
 from insightloop.services.profiles import refresh_customer_360
+from insightloop.services.records import records
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
@@ -113,7 +114,7 @@ def build_segments(settings: Settings, method: str = "kmeans", k: int | None = N
                       "chosen_k": int(seg.k_), "score": _finite(seg.selection_score_)},
         "rfm_segments": rfm["rfm_segment"].value_counts().to_dict(),
         "value_tiers": rfm["value_tier"].value_counts().to_dict(),
-        "segments": _records(summary.loc[:, list(SEGMENT_TABLE_COLUMNS)]),
+        "segments": records(summary.loc[:, list(SEGMENT_TABLE_COLUMNS)]),
     }
 
 
@@ -127,14 +128,10 @@ def show_segments(settings: Settings) -> dict[str, Any]:
     if frame.empty:
         raise WarehouseError("table `segments` is empty; run `insightloop segments build`")
     return {"customers": int(frame["size"].sum()), "k": int(frame["k"].iloc[0]),
-            "method": str(frame["method"].iloc[0]), "segments": _records(frame)}
+            "method": str(frame["method"].iloc[0]), "segments": records(frame)}
 
 
 def _finite(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-            for row in clean.to_dict(orient="records")]

@@ -32,6 +32,7 @@ import pandas as pd
 from insightloop.errors import InputFileError, NotFoundError, SchemaError, WarehouseError
 from insightloop.models.sentiment import SentimentClassifier, SentimentModel
 from insightloop.models.sentiment import satisfaction as sat
+from insightloop.services.records import records
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
@@ -217,7 +218,7 @@ def satisfaction(settings: Settings, by: str = "product", top: int = 3) -> list[
         out = out.sort_values(col)
     else:
         out = out.sort_values(["net_sentiment", "reviews", col], ascending=[True, False, True])
-    return _records(out.rename(columns={col: by}))
+    return records(out.rename(columns={col: by}))
 
 
 def product_insights(settings: Settings, product_id: str, top: int = 5) -> dict[str, Any]:
@@ -245,7 +246,7 @@ def product_insights(settings: Settings, product_id: str, top: int = 5) -> dict[
                     for m, r, v in zip(monthly["month"], monthly["reviews"],
                                        monthly["net_sentiment"], strict=True)],
         "forecast": sat.forecast_next(monthly),
-        "alert": _records(alert)[0] if not alert.empty else None,
+        "alert": records(alert)[0] if not alert.empty else None,
     }
 
 
@@ -255,8 +256,8 @@ def sentiment_trend(settings: Settings, recent_days: int = 90, alpha: float = 0.
     frame, _ = _scored(settings)
     monthly = sat.monthly_trend(frame)
     alerts = sat.drop_alerts(frame, recent_days=recent_days, alpha=alpha)
-    return {"monthly": _records(monthly.assign(month=monthly["month"].dt.strftime("%Y-%m"))),
-            "forecast": sat.forecast_next(monthly), "alerts": _records(alerts),
+    return {"monthly": records(monthly.assign(month=monthly["month"].dt.strftime("%Y-%m"))),
+            "forecast": sat.forecast_next(monthly), "alerts": records(alerts),
             "test": f"one-sided two-proportion z-test of the negative share, last {recent_days} "
                     f"days vs before, alpha {alpha}"}
 
@@ -305,7 +306,7 @@ def discover_topics(settings: Settings, k: int | None = None, max_reviews: int =
     with wh.transaction() as con:
         write_frame(con, "review_topics", members)
         write_frame(con, "review_topic_summary", table)
-    return {"reviews": n, "topics": _records(table)}
+    return {"reviews": n, "topics": records(table)}
 
 
 def list_topics(settings: Settings) -> list[dict[str, Any]]:
@@ -315,7 +316,7 @@ def list_topics(settings: Settings) -> list[dict[str, Any]]:
         if not has_table(con, "review_topic_summary"):
             raise WarehouseError("no topics yet; run `insightloop topics`")
         frame = con.execute("SELECT * FROM review_topic_summary ORDER BY size DESC, topic_id").df()
-    return _records(frame)
+    return records(frame)
 
 
 # ----- labelled files: evaluation and training -------------------------------------------
@@ -426,10 +427,6 @@ def train_model(settings: Settings, path: Path, text: str, label: str, kind: str
             "seconds": time.perf_counter() - started}
 
 
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    clean = frame.astype(object).where(frame.notna(), None)
-    return [{str(k): (v.item() if hasattr(v, "item") else v) for k, v in row.items()}
-            for row in clean.to_dict(orient="records")]
 
 
 def customer_sentiment_features(con: Any, as_of: Any) -> pd.DataFrame:

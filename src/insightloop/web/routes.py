@@ -34,9 +34,9 @@ from insightloop.services.customers import (
     customer_reviews,
     kpis,
     list_customers,
-    plain,
 )
 from insightloop.services.keys import KeyRecord
+from insightloop.services.records import plain
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "il_session"

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from insightloop.api.app import requires, server_of
-from insightloop.services.customers import kpis, plain, segment_members
+from insightloop.services.customers import kpis, segment_members
+from insightloop.services.records import plain
 from insightloop.services.segments import show_segments
 
 router = APIRouter()

@@ -14,8 +14,8 @@ from insightloop.services.customers import (
     customer_profile,
     customer_reviews,
     list_customers,
-    plain,
 )
+from insightloop.services.records import plain
 
 router = APIRouter(tags=["customers"])
 CustomerId = Annotated[str, Path(min_length=1, max_length=128,
