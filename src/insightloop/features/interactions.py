@@ -218,10 +218,10 @@ def warehouse_interactions_sql(tables: set[str], weights: dict[str, float] | Non
     union = " UNION ALL ".join(parts)
     decay = "1.0"
     if half_life_days is not None:
-        if half_life_days <= 0:
-            raise SchemaError(f"half_life_days must be > 0, got {half_life_days}")
-        decay = ("pow(0.5, greatest(epoch(ref.t_max) - epoch(x.t), 0) / 86400.0 / "
-                 f"{float(half_life_days)!r})")
+        if not (np.isfinite(half_life_days) and half_life_days > 0):
+            raise SchemaError(f"half_life_days must be a number > 0, got {half_life_days}")
+        decay = "pow(0.5, greatest(epoch(ref.t_max) - epoch(x.t), 0) / 86400.0 / ?)"
+        params.append(float(half_life_days))
     sql = (f"WITH x AS ({union}), ref AS (SELECT max(t) AS t_max FROM x) "
            f"SELECT x.customer_id, x.product_id, sum(x.w * {decay})::DOUBLE AS weight, "
            "max(x.t) AS last_time" + (", bool_or(x.p) AS purchased" if with_purchased else "")

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 
 from insightloop.storage.schema import TABLES, TableSpec
+from insightloop.storage.sql import ident
 
 IQR_K = 3.0
 EXTREME_QUANTITY = 10_000
@@ -140,10 +141,6 @@ class QualityReport:
         return out
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None
          ) -> tuple[Any, ...]:
     row = con.execute(sql, params or []).fetchone()
@@ -153,33 +150,34 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = No
 
 def table_quality(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> TableQuality:
     """Row count, missing values per column and exact duplicate rows of one table."""
-    counts = ", ".join(f"count({_q(c)})" for c in spec.names)
-    row = _one(con, f"SELECT count(*), {counts} FROM {_q(spec.name)}")
+    counts = ", ".join(f"count({ident(c)})" for c in spec.names)
+    row = _one(con, f"SELECT count(*), {counts} FROM {ident(spec.name)}")
     n = int(row[0])
     missing = [
         ColumnMissing(c, n - int(k), round(100.0 * (n - int(k)) / n, 2) if n else 0.0)
         for c, k in zip(spec.names, row[1:], strict=True)
     ]
-    content = ", ".join(_q(c) for c in spec.names if c not in spec.derived_key)
+    content = ", ".join(ident(c) for c in spec.names if c not in spec.derived_key)
     dup = _one(con, f"SELECT coalesce(sum(k - 1), 0), count(*) FROM (SELECT count(*) AS k "
-                    f"FROM {_q(spec.name)} GROUP BY {content} HAVING count(*) > 1)")
+                    f"FROM {ident(spec.name)} GROUP BY {content} HAVING count(*) > 1)")
     return TableQuality(spec.name, n, missing, int(dup[0]), int(dup[1]))
 
 
 def outlier_stats(con: duckdb.DuckDBPyConnection, column: str, k: float = IQR_K
                   ) -> OutlierStats:
     """Tukey fences of ``orders.<column>`` over purchase lines (``quantity > 0``)."""
-    col = _q(column)
+    col = ident(column)
     row = _one(con, f"""
         WITH v AS (SELECT CAST({col} AS DOUBLE) AS x FROM orders
                    WHERE quantity > 0 AND {col} IS NOT NULL),
         s AS (SELECT count(*) AS n, quantile_cont(x, 0.25) AS q1, median(x) AS med,
                      quantile_cont(x, 0.75) AS q3 FROM v),
-        f AS (SELECT *, q1 - {k} * (q3 - q1) AS lo, q3 + {k} * (q3 - q1) AS hi FROM s)
+        k AS (SELECT CAST(? AS DOUBLE) AS k),
+        f AS (SELECT s.*, q1 - k * (q3 - q1) AS lo, q3 + k * (q3 - q1) AS hi FROM s, k)
         SELECT n, q1, med, q3, lo, hi,
                (SELECT count(*) FROM v WHERE x < lo), (SELECT count(*) FROM v WHERE x > hi)
         FROM f
-    """)
+    """, [float(k)])
     n, q1, med, q3, lo, hi, low, high = row
     return OutlierStats(column, f"Tukey fences, k={k:g} x IQR, purchase lines", int(n),
                         q1, med, q3, lo, hi, int(low), int(high))

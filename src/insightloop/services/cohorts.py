@@ -10,6 +10,7 @@ import pandas as pd
 from insightloop.errors import WarehouseError
 from insightloop.features.cohorts import COHORT_COLUMNS, cohort_expr
 from insightloop.settings import Settings
+from insightloop.storage.sql import execute_one
 from insightloop.storage.warehouse import Warehouse, has_table
 
 
@@ -41,7 +42,8 @@ def build_cohorts(settings: Settings, as_of: datetime | None = None) -> dict[str
     with wh.transaction() as con:
         _check_orders(con)
         expr = cohort_expr(wh.ibis(con).table("orders"), as_of)
-        con.execute(f"CREATE OR REPLACE TABLE cohorts AS {ibis.to_sql(expr, dialect='duckdb')}")
+        execute_one(con, "CREATE OR REPLACE TABLE cohorts AS "
+                    + ibis.to_sql(expr, dialect="duckdb"))
     return show_cohorts(settings) | {"as_of": as_of}
 
 

@@ -19,6 +19,7 @@ import numpy as np
 from insightloop.errors import ConfigError, NotFoundError, WarehouseError
 from insightloop.services.records import plain, records
 from insightloop.settings import Settings
+from insightloop.storage.sql import ident
 from insightloop.storage.warehouse import Warehouse, has_table
 
 SORT_COLUMNS = ("customer_id", "monetary", "frequency", "recency_days", "avg_order_value",
@@ -68,7 +69,7 @@ def customer_profile(settings: Settings, customer_id: str,
         cols = ["(SELECT to_json(p) FROM profiles p WHERE customer_id = $1)"]
         for t in parts:
             agg = "to_json(list(x ORDER BY x.model))" if t == "scores" else "to_json(x)"
-            cols.append(f"(SELECT {agg} FROM {t} x WHERE customer_id = $1)")
+            cols.append(f"(SELECT {agg} FROM {ident(t)} x WHERE customer_id = $1)")
         row = c.execute("SELECT " + ", ".join(cols), [customer_id]).fetchone()
     if row is None or row[0] is None:
         raise NotFoundError(f"customer {customer_id!r} has no profile in {settings.warehouse}")
@@ -148,8 +149,9 @@ def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
             where.append(clause)
             params.append(value)
         cond = (" WHERE " + " AND ".join(where)) if where else ""
-        shown = ", ".join(f'"{c}"' for c in LIST_COLUMNS if c in cols)
-        order = f'"{sort}" {"DESC" if descending else "ASC"} NULLS LAST, customer_id'
+        # Names from the fixed lists above only (sort checked against SORT_COLUMNS).
+        shown = ", ".join(ident(c) for c in LIST_COLUMNS if c in cols)
+        order = f'{ident(sort)} {"DESC" if descending else "ASC"} NULLS LAST, customer_id'
         # One scan of the view: the filtered total rides along as a window column.
         cur = con.execute(f"SELECT {shown}, count(*) OVER () AS __total FROM customer_360"
                           f"{cond} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
@@ -204,7 +206,7 @@ def customer_reviews(settings: Settings, customer_id: str, limit: int = 20,
                 if sent else [])
         extra = [c for c in ("label", "score") if c in cols]
         if sent and extra and "review_id" in cols:
-            picked = ", ".join(f"s.{c} AS sentiment_{c}" for c in extra)
+            picked = ", ".join(f"s.{ident(c)} AS {ident('sentiment_' + c)}" for c in extra)
             sql = (f"SELECT r.review_id, r.product_id, r.review_time, r.rating, r.text, "
                    f"{picked} FROM reviews r LEFT JOIN review_sentiment s USING (review_id) ")
         else:

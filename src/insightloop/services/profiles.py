@@ -12,6 +12,7 @@ import pandas as pd
 from insightloop.errors import NotFoundError, WarehouseError
 from insightloop.features.profiles import PROFILE_COLUMNS, profile_expr
 from insightloop.settings import Settings
+from insightloop.storage.sql import execute_one, ident, literal
 from insightloop.storage.warehouse import Warehouse, has_table
 
 OPTIONAL_INPUTS = ("products", "customers", "events")
@@ -32,7 +33,7 @@ def default_as_of(con: duckdb.DuckDBPyConnection) -> datetime:
 def _inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
     names = ["orders"]
     for name in OPTIONAL_INPUTS:
-        row = con.execute(f"SELECT count(*) FROM {name}").fetchone()
+        row = con.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()
         if row and row[0]:
             names.append(name)
     return names
@@ -89,7 +90,7 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
             expr = _expr(wh.ibis(con), _inputs(con), as_of)
             # Compiled SQL runs inside DuckDB: out-of-core, no round trip through pandas.
             sql = ibis.to_sql(expr, dialect="duckdb")
-            con.execute(f"CREATE OR REPLACE TABLE profiles AS {sql}")
+            execute_one(con, f"CREATE OR REPLACE TABLE profiles AS {sql}")
             refresh_customer_360(con)
     with wh.connect(read_only=True) as con:
         row = con.execute(
@@ -98,10 +99,6 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
     assert row is not None
     return {"customers": int(row[0]), "as_of": row[1], "engine": settings.engine,
             "net_revenue": float(row[2] or 0.0), "mean_frequency": float(row[3] or 0.0)}
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
@@ -120,26 +117,27 @@ def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
                                  ("m", "segment_members", ""), ("t", "customer_sentiment", "")):
         if not has_table(con, table):
             continue
-        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()
+        cols = [r[0] for r in con.execute(f"DESCRIBE {ident(table)}").fetchall()
                 if r[0] != "customer_id"]
-        selects += [f"{alias}.{_ident(c)} AS "
-                    f"{_ident(c if prefix and c == prefix.rstrip('_') else prefix + c)}"
+        selects += [f"{alias}.{ident(c)} AS "
+                    f"{ident(c if prefix and c == prefix.rstrip('_') else prefix + c)}"
                     for c in cols]
-        joins.append(f"LEFT JOIN {table} {alias} USING (customer_id)")
+        joins.append(f"LEFT JOIN {ident(table)} {alias} USING (customer_id)")
     if has_table(con, "scores"):
         models = [r[0] for r in con.execute(
             "SELECT DISTINCT model FROM scores ORDER BY model").fetchall()]
         if models:
             pivots = []
             for model in models:
-                lit = "'" + str(model).replace("'", "''") + "'"
+                lit = literal(str(model))
                 for col in ("score", "version", "reasons"):
                     pivots.append(f"max({col}) FILTER (WHERE model = {lit}) AS "
-                                  f"{_ident(f'{model}_{col}')}")
+                                  f"{ident(f'{model}_{col}')}")
             joins.append("LEFT JOIN (SELECT customer_id, " + ", ".join(pivots)
                          + " FROM scores GROUP BY customer_id) s USING (customer_id)")
             selects.append("s.* EXCLUDE (customer_id)")
-    con.execute("CREATE OR REPLACE VIEW customer_360 AS SELECT " + ", ".join(selects)
+    # Column and model names come from data: quoted above, and one statement only.
+    execute_one(con, "CREATE OR REPLACE VIEW customer_360 AS SELECT " + ", ".join(selects)
                 + " FROM profiles p " + " ".join(joins))
 
 
@@ -155,7 +153,7 @@ def get_profile(settings: Settings, customer_id: str) -> dict[str, Any]:
         out: dict[str, Any] = rows.iloc[0].to_dict()
         for table in ENRICHMENTS:
             if has_table(con, table):
-                extra = con.execute(f"SELECT * FROM {table} WHERE customer_id = ?",
+                extra = con.execute(f"SELECT * FROM {ident(table)} WHERE customer_id = ?",
                                     [customer_id]).df()
                 records = [{k: v for k, v in rec.items() if k != "customer_id"}
                            for rec in extra.to_dict("records")]

@@ -39,6 +39,7 @@ from insightloop.models.recommend.selection import Selection, holdout_metrics, s
 from insightloop.models.recommend.split import split_interactions
 from insightloop.models.recommend.topk import mask_rows, top_k
 from insightloop.settings import Settings
+from insightloop.storage.sql import ident
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
 Progress = Callable[[str], None]
@@ -151,7 +152,7 @@ def _nonempty_tables(con: Any, names: tuple[str, ...]) -> set[str]:
     out = set()
     for name in names:
         if has_table(con, name):
-            row = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()
+            row = con.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()
             if row and row[0]:
                 out.add(name)
     return out
@@ -191,7 +192,7 @@ def load_catalogue(settings: Settings) -> pd.DataFrame:
                 "'products'").fetchall()}
             found = [c for c in STOCK_COLUMNS if c in cols]
             if found:
-                stock = f'(TRY_CAST(p."{found[0]}" AS DOUBLE) > 0)'
+                stock = f"(TRY_CAST(p.{ident(found[0])} AS DOUBLE) > 0)"
             prods = f"SELECT product_id, name, category, {stock} AS in_stock FROM products p"
         else:
             prods = ("SELECT NULL::VARCHAR AS product_id, NULL::VARCHAR AS name, "

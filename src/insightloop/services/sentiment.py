@@ -284,7 +284,7 @@ def discover_topics(settings: Settings, k: int | None = None, max_reviews: int =
         reviews = con.execute(
             f"SELECT r.review_id, r.text, {label} AS label FROM reviews r {sent} "
             "WHERE r.text IS NOT NULL AND length(trim(r.text)) > 0 "
-            f"ORDER BY r.review_time DESC, r.review_id LIMIT {int(max_reviews)}").df()
+            "ORDER BY r.review_time DESC, r.review_id LIMIT ?", [int(max_reviews)]).df()
     if len(reviews) < 2:
         raise WarehouseError("topic discovery needs at least two reviews with text")
     clean, _ = clean_texts(reviews["text"])

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from insightloop.errors import ConfigError
+from insightloop.storage.sql import execute_one, ident, literal
 
 if TYPE_CHECKING:
     import ibis.backends.pyspark
@@ -57,6 +58,7 @@ def spark_backend(duck: duckdb.DuckDBPyConnection, tables: list[str], master: st
     folder = workdir or Path(tempfile.mkdtemp(prefix="insightloop-spark-"))
     for name in tables:
         path = folder / f"{name}.parquet"
-        duck.execute(f"COPY (SELECT * FROM \"{name}\") TO '{path}' (FORMAT parquet)")
+        execute_one(duck, f"COPY (SELECT * FROM {ident(name)}) TO {literal(str(path))} "
+                          "(FORMAT parquet)")
         session.read.parquet(str(path)).createOrReplaceTempView(name)
     return con

@@ -25,12 +25,12 @@ def _frames(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
     """, table="orders")
     if monthly.empty:
         return None
-    countries = ctx.warehouse.query(f"""
+    countries = ctx.warehouse.query("""
         SELECT coalesce(country, '(unknown)') AS country,
                count(DISTINCT customer_id) AS customers
         FROM orders WHERE customer_id IS NOT NULL
-        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT {TOP_COUNTRIES}
-    """)
+        GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT ?
+    """, [TOP_COUNTRIES])
     values = ctx.warehouse.query("""
         SELECT order_id, sum(quantity * unit_price) AS value FROM orders
         WHERE quantity > 0 GROUP BY 1 HAVING sum(quantity * unit_price) > 0
