@@ -17,7 +17,7 @@ SAMPLE = Path(str(ir.files("insightloop.data") / "online_retail_sample.csv.gz"))
 SOURCE = ("Invoice\tSKU\tQty\tPrice\tWhen\tWho\n"
           "X1\tP1\t2\t3.5\t2024-01-02 10:00:00\tc1\n"
           "X1\tP2\t1\t-1\t2024-01-02 10:00:00\t\n")
-KEYS = ["table", "rows_in", "rows_loaded", "rows_quarantined", "rows_duplicate"]
+KEYS = ["table", "rows_in", "rows_loaded", "rows_quarantined", "rows_duplicate", "notes"]
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -56,7 +56,7 @@ def test_map_flags_mapping_file_and_tab_delimiter(tmp_path: Path,
                         "-w", str(tmp_path / "wh.duckdb"), "--json")
     assert code == 0
     assert json.loads(out) == {"table": "orders", "rows_in": 2, "rows_loaded": 1,
-                               "rows_quarantined": 1, "rows_duplicate": 0}
+                               "rows_quarantined": 1, "rows_duplicate": 0, "notes": []}
 
 
 def test_human_output_shows_accounting(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,8 @@ import pytest
 from ingest_helpers import ORDERS_HEADER
 
 from insightloop.storage.ingest import ingest_file
-from insightloop.storage.readers import detect_format, sniff_header, stage_file
+from insightloop.storage.readers import detect_format, stage_file
+from insightloop.storage.readers_csv import sniff_header
 from insightloop.storage.warehouse import Warehouse
 
 ROWS = ("A1,P1,2,3.5,2024-01-02 10:00:00,c1\n"
@@ -46,7 +47,7 @@ def test_delimiters_are_sniffed(tmp_path: Path, write: Callable[..., Path], name
 
 def test_sniffer_prefers_delimiter_outside_quotes(write: Callable[..., Path]) -> None:
     path = write("q.csv", '"a;b","c;d",e\n1,2,3\n')
-    assert sniff_header(path) == (",", ["a;b", "c;d", "e"])
+    assert sniff_header(path) == (",", ["a;b", "c;d", "e"], 1, [])
     dup = write("dup.csv", "id,id,,name\n")
     assert sniff_header(dup)[1] == ["id", "id_2", "column3", "name"]
 
@@ -78,7 +79,8 @@ def test_single_byte_encoded_file(tmp_path: Path, write: Callable[..., Path], co
             "A2,P1,1,1.0,2024-01-02,c1,plain\n")
     wh, res = _ingest(tmp_path, write("enc.csv", body.encode(codec)))
     assert res.rows_loaded == 2 and res.encoding == "mixed"
-    assert res.notes == ["1 line(s) were not UTF-8 and were decoded as cp1252 (Windows-1252)"]
+    assert res.notes == ["1 line(s) were not UTF-8 and were decoded as cp1252 (Windows-1252): "
+                         "line 2"]
     got = wh.query("SELECT description FROM orders ORDER BY order_id")["description"].tolist()
     assert got == [text, "plain"]
 
@@ -132,7 +134,7 @@ def test_json_lines_with_malformed_line(tmp_path: Path, write: Callable[..., Pat
     q = wh.query("SELECT line, reason, raw FROM quarantine ORDER BY line").values.tolist()
     assert q == [[2, "unparseable record: malformed JSON: cannot parse",
                   '{"order_id": "A2", broken'],
-                 [4, "unparseable record: malformed JSON: not an object",
+                 [4, "unparseable record: malformed JSON: not an object (a JSON array)",
                   '["not", "an object"]']]
     assert wh.query("SELECT order_id FROM orders ORDER BY 1")["order_id"].tolist() == ["A1", "A3"]
 

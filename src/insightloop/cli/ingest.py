@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -71,9 +72,10 @@ def ingest(
     """Ingest FILES into TABLE: map, validate, quarantine bad rows, upsert by natural key.
 
     With --json: one object {"table", "rows_in", "rows_loaded", "rows_quarantined",
-    "rows_duplicate"}; for several files the counts are totals and "files" lists each.
+    "rows_duplicate", "notes"} (notes: encoding problems, renamed columns, ...); for
+    several files the counts are totals and "files" lists each.
     """
-    from insightloop.storage.ingest import ingest_file, load_mapping_file
+    from insightloop.storage.ingest import committed_result, ingest_file, load_mapping_file
     from insightloop.storage.warehouse import Warehouse
 
     settings = settings_for(warehouse)
@@ -95,11 +97,20 @@ def ingest(
                 progress.update(task, description=f"{name}: {msg}",
                                 completed=stages.index(msg) if msg in stages else None)
 
-            results.append(ingest_file(
-                Warehouse.from_settings(settings), table, file, mapping=cols, preset=preset,
-                delimiter=delimiter, timestamp_formats=tuple(timestamp_format or ()),
-                on_progress=on_progress,
-            ))
+            ingest_id = uuid.uuid4().hex[:12]
+            try:
+                results.append(ingest_file(
+                    Warehouse.from_settings(settings), table, file, mapping=cols,
+                    preset=preset, delimiter=delimiter,
+                    timestamp_formats=tuple(timestamp_format or ()), on_progress=on_progress,
+                    ingest_id=ingest_id,
+                ))
+            except KeyboardInterrupt:
+                # Ctrl-C may land after DuckDB finished the COMMIT: report what happened.
+                done = committed_result(Warehouse.from_settings(settings), ingest_id)
+                if done is None:
+                    raise
+                results.append(done)
         if not json_:
             _show(results[-1])
     if json_:

@@ -1,0 +1,203 @@
+"""Stage a delimited text file (UTF-8) into ``__stage`` / ``__rejects`` (see :mod:`readers`).
+
+Column names come from our own parse of the header (:func:`sniff_header`), reach SQL only
+through :func:`~insightloop.storage.sql.ident` / :func:`~insightloop.storage.sql.literal`,
+and every statement built from them runs through
+:func:`~insightloop.storage.temp_sql.execute_temp` (one statement, temp objects only).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from pathlib import Path
+
+import duckdb
+
+from insightloop.errors import InputFileError
+from insightloop.storage.encoding import CHUNK, is_gzip, open_bytes
+from insightloop.storage.names import clean_names
+from insightloop.storage.sql import ident, literal
+from insightloop.storage.temp_sql import execute_temp, first_line, one
+
+MAX_FIELD_BYTES = 16 * 1024 * 1024
+MAX_HEADER_BYTES = 4 * 1024 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_header(path: Path, delimiter: str | None = None
+                 ) -> tuple[str, list[str], int, list[str]]:
+    """Find the delimiter, column names and the physical lines the header spans.
+
+    The delimiter is the candidate (``,`` ``;`` tab ``|``) that splits the header
+    into the most fields, outside quotes; names are cleaned by
+    :func:`~insightloop.storage.names.clean_names` (unique, case-insensitively).
+    Doing this ourselves (rather than DuckDB's sniffer) keeps one broken row from
+    changing how the whole file is parsed. Returns ``(delimiter, names, header_lines,
+    notes)``.
+    """
+    with open_bytes(path) as fh:
+        raw = fh.read(MAX_HEADER_BYTES + 1)
+    head = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if not head.strip():
+        raise InputFileError(f"{path}: file has no header line; nothing to ingest")
+    if len(raw) > MAX_HEADER_BYTES and "\n" not in head and "\r" not in head:
+        raise InputFileError(f"{path}, line 1: the header line is longer than "
+                             f"{MAX_HEADER_BYTES // (1024 * 1024)} MiB; is this a CSV file?")
+
+    def first_record(delim: str) -> tuple[list[str], int]:
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim)
+        try:
+            return next(reader, []), max(reader.line_num, 1)
+        except csv.Error as exc:
+            raise InputFileError(f"{path}, line 1: cannot read the header: {exc}") from exc
+
+    csv.field_size_limit(MAX_HEADER_BYTES)
+    if delimiter is None:
+        counts = {d: len(first_record(d)[0]) for d in DELIMITERS}
+        delimiter = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+    names, lines = first_record(delimiter)
+    cleaned, notes = clean_names(path, names)
+    return delimiter, cleaned, lines, notes
+
+
+def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
+              delimiter: str | None) -> tuple[str, list[str], int, int, list[str]]:
+    """Stage ``src`` (the UTF-8 text of ``path``).
+
+    Returns ``(delimiter, columns, rows staged, records rejected, notes)``.
+    """
+    delimiter, columns, header_lines, notes = sniff_header(src, delimiter)
+    first = 1 + header_lines  # the physical line of the first record
+    spec = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in columns) + "}"
+    opts = [
+        "auto_detect=false", f"columns={spec}", "header=true", f"delim={literal(delimiter)}",
+        "quote='\"'", "escape='\"'", "ignore_errors=true", "store_rejects=true",
+        "rejects_table='__csv_rej'", "rejects_scan='__csv_scan'",
+        f"max_line_size={MAX_FIELD_BYTES}",
+    ]
+    parsed = src
+    try:
+        _read_raw(con, src, opts)
+    except duckdb.Error as exc:
+        if "state machine" not in str(exc) or src.suffix.lower() in {".gz", ".zst"}:
+            raise InputFileError(f"{path}: cannot be parsed as CSV: {first_line(exc)}"
+                                 ) from exc
+        # DuckDB fixes one newline style per file; a file that mixes CRLF and LF (two
+        # exports concatenated) is read from a copy with every CRLF made LF. Line
+        # numbers do not change.
+        parsed = _lf_copy(src)
+        try:
+            _read_raw(con, parsed, opts)
+        except duckdb.Error as exc2:
+            parsed.unlink(missing_ok=True)
+            raise InputFileError(f"{path}: cannot be parsed as CSV: {first_line(exc2)}"
+                                 ) from exc2
+        notes.append("mixed CRLF/LF line endings were read as LF")
+    # One rejected record may span several physical lines (an unterminated quote eats
+    # the next line); keep one row per record with the lines it occupies.
+    con.execute(
+        "INSERT INTO __rejects SELECT line, first(column_name ORDER BY column_idx), "
+        "string_agg(DISTINCT error_type || ': ' || error_message, '; '), first(csv_line) "
+        "FROM __csv_rej GROUP BY line"
+    )
+    _restore_oversized(con, parsed)
+    if parsed != src:
+        parsed.unlink(missing_ok=True)
+    nl = " + ".join(
+        f"coalesce(length({ident(c)}) - length(replace({ident(c)}, chr(10), '')), 0)"
+        for c in columns
+    )
+    multiline = " OR ".join(f"contains({ident(c)}, chr(10))" for c in columns)
+    if not one(con, "SELECT count(*) FROM __rejects") and not execute_temp(
+            con, f"SELECT 1 FROM __raw WHERE {multiline} LIMIT 1").fetchone():
+        # The common case: every record is one physical line and none was rejected, so
+        # record k starts on line k + header lines: skip the span bookkeeping and copy.
+        execute_temp(con, f"CREATE TEMP VIEW __stage AS SELECT *, rowid + {first} AS __line "
+                          "FROM __raw")
+        return delimiter, columns, one(con, "SELECT count(*) FROM __stage"), 0, notes
+    # DuckDB numbers rejected records by record ordinal (header = 1), not by physical
+    # line. Merge staged and rejected records in file order (the k-th staged record takes
+    # the k-th ordinal no reject holds) and give each the physical line where it starts:
+    # the first record's line + the physical lines spanned by every earlier record.
+    execute_temp(con, f"""
+        CREATE TEMP TABLE __spans AS
+        WITH rej AS (
+            SELECT line - 1 AS ord, row_number() OVER (ORDER BY line) AS j,
+                   1 + length(rtrim(raw, chr(10) || chr(13)))
+                     - length(replace(rtrim(raw, chr(10) || chr(13)), chr(10), '')) AS span
+            FROM __rejects
+        ),
+        slots AS (SELECT ord - j AS before, max(j) AS j FROM rej GROUP BY before),
+        staged AS (
+            SELECT r.__rec, r.__rec + coalesce(slots.j, 0) AS ord, 1 + {nl} AS span
+            FROM (SELECT rowid + 1 AS __rec, * FROM __raw) r
+            ASOF LEFT JOIN slots ON r.__rec > slots.before
+        ),
+        merged AS (
+            SELECT __rec, ord, span FROM staged
+            UNION ALL SELECT NULL, ord, span FROM rej
+        )
+        SELECT __rec, ord, CAST({first} + coalesce(sum(span) OVER (ORDER BY ord ROWS BETWEEN
+               UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS BIGINT) AS __line
+        FROM merged
+    """)
+    con.execute("UPDATE __rejects SET line = s.__line FROM __spans s "
+                "WHERE s.__rec IS NULL AND s.ord = __rejects.line - 1")
+    con.execute("""
+        CREATE TEMP TABLE __stage AS
+        SELECT r.* EXCLUDE (__rec), s.__line
+        FROM (SELECT *, rowid + 1 AS __rec FROM __raw) r JOIN __spans s ON s.__rec = r.__rec
+        ORDER BY __line
+    """)
+    con.execute("DROP TABLE __spans")
+    con.execute("DROP TABLE __raw")
+    return (delimiter, columns, one(con, "SELECT count(*) FROM __stage"),
+            one(con, "SELECT count(*) FROM __rejects"), notes)
+
+
+def _read_raw(con: duckdb.DuckDBPyConnection, src: Path, opts: list[str]) -> None:
+    """Parse ``src`` into ``__raw`` (all VARCHAR); unparseable records go to ``__csv_rej``."""
+    for name in ("__csv_rej", "__csv_scan", "__raw"):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    # No row_number() here: a window over the whole file runs on one thread. The CTAS
+    # keeps file order, so rowid + first line is the record's line when every record is
+    # one physical line (fixed up by the caller otherwise).
+    execute_temp(con, "CREATE TEMP TABLE __raw AS SELECT * "
+                f"FROM read_csv({literal(str(src))}, {', '.join(opts)})")
+
+
+def _lf_copy(src: Path) -> Path:
+    """A temp copy of ``src`` with CRLF line endings turned into LF (streamed)."""
+    tmp = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed below, removed by the caller
+        prefix="insightloop-", suffix=".csv", delete=False)
+    carry = b""
+    with src.open("rb") as fh, tmp:
+        while chunk := fh.read(CHUNK):
+            chunk = carry + chunk
+            carry = b"\r" if chunk.endswith(b"\r") else b""
+            tmp.write(chunk[: len(chunk) - len(carry)].replace(b"\r\n", b"\n"))
+        tmp.write(carry)
+    return Path(tmp.name)
+
+
+def _restore_oversized(con: duckdb.DuckDBPyConnection, src: Path) -> None:
+    """Put the whole text of over-long records into ``__rejects.raw``.
+
+    For a line over ``MAX_FIELD_BYTES`` the parser keeps only a prefix; such rows are
+    rare, so each is re-read from its byte offset and nothing of it is lost.
+    """
+    if is_gzip(src) or src.suffix.lower() == ".zst":
+        return
+    rows = con.execute(
+        "SELECT line, min(line_byte_position) FROM __csv_rej "
+        "WHERE error_type = 'LINE SIZE OVER MAXIMUM' GROUP BY line"
+    ).fetchall()
+    if not rows:
+        return
+    with src.open("rb") as fh:
+        for line, offset in rows:
+            fh.seek(max(int(offset) - 1, 0))  # DuckDB's line_byte_position is 1-based
+            text = fh.readline().rstrip(b"\r\n").decode("utf-8", errors="replace")
+            con.execute("UPDATE __rejects SET raw = ? WHERE line = ?", [text, line])
