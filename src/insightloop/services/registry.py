@@ -60,7 +60,7 @@ def sha256_file(path: Path) -> str:
 def parse_ref(ref: str) -> tuple[str, int | None]:
     """Split ``NAME[:VERSION]`` (version as ``3`` or ``v3``)."""
     name, _, version = ref.partition(":")
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ConfigError(f"invalid model name {name!r}: use letters, digits, '_', '-', '.'")
     if not version:
         return name, None
@@ -177,7 +177,7 @@ def list_models(settings: Settings) -> list[dict[str, Any]]:
     if not root.is_dir():
         return []
     out: list[dict[str, Any]] = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and _NAME.match(p.name)):
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and _NAME.fullmatch(p.name)):
         for version in _versions(root, folder.name):
             meta = json.loads((folder / f"v{version}" / METADATA).read_text(encoding="utf-8"))
             metrics = meta.get("metrics", {})
