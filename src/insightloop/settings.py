@@ -2,7 +2,7 @@
 
 Resolution order (first wins): explicit arguments (CLI ``--warehouse``),
 environment variables (``INSIGHTLOOP_WAREHOUSE``, ``INSIGHTLOOP_ENGINE``,
-``INSIGHTLOOP_MODELS``, ``INSIGHTLOOP_REPORTS``), a TOML config file
+``INSIGHTLOOP_MODELS``, ``INSIGHTLOOP_REPORTS``, ``INSIGHTLOOP_READ_ONLY``), a TOML config file
 (``INSIGHTLOOP_CONFIG`` or ``./insightloop.toml``, table ``[insightloop]``),
 then defaults under ``./.insightloop/``.
 """
@@ -41,6 +41,9 @@ class Settings:
     memory_limit : str
         DuckDB memory limit (e.g. ``"2GB"``); larger work spills to disk next to the
         warehouse, so memory stays bounded as data grows.
+    read_only : bool
+        Never write the warehouse (``INSIGHTLOOP_READ_ONLY=1``): read commands work,
+        commands that write say so and stop.
     """
 
     warehouse: Path = DEFAULT_HOME / "warehouse.duckdb"
@@ -49,6 +52,7 @@ class Settings:
     reports_dir: Path = DEFAULT_HOME / "reports"
     spark_master: str = "local[2]"
     memory_limit: str = "2GB"
+    read_only: bool = False
 
     @classmethod
     def load(
@@ -74,6 +78,7 @@ class Settings:
             ("reports_dir", "INSIGHTLOOP_REPORTS"),
             ("spark_master", "INSIGHTLOOP_SPARK_MASTER"),
             ("memory_limit", "INSIGHTLOOP_MEMORY_LIMIT"),
+            ("read_only", "INSIGHTLOOP_READ_ONLY"),
         ):
             if environ.get(var):
                 values[key] = environ[var]
@@ -104,10 +109,28 @@ class Settings:
             reports_dir=reports,
             spark_master=str(values.get("spark_master", "local[2]")),
             memory_limit=str(values.get("memory_limit", "2GB")),
+            read_only=_flag(values.get("read_only", False)),
         )
 
     def with_warehouse(self, warehouse: Path) -> Settings:
         return replace(self, warehouse=warehouse)
+
+
+def env_flag(name: str, env: dict[str, str] | None = None) -> bool:
+    """Whether environment variable ``name`` is set to a true value (1, true, yes, on)."""
+    value = (os.environ if env is None else env).get(name, "")
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"read_only must be true or false (1/0, yes/no), got {value!r}")
 
 
 def _read_config(path: Path) -> dict[str, Any]:

@@ -16,12 +16,15 @@ import duckdb
 import pandas as pd
 
 from insightloop.errors import NotFoundError, WarehouseError
-from insightloop.storage.schema import (
-    INGEST_LOG_DDL,
-    QUARANTINE_DDL,
-    TABLES,
-    create_table_sql,
-)
+from insightloop.settings import env_flag
+from insightloop.storage.integrity import check_file, damaged, forget_file, signature, trust_file
+from insightloop.storage.integrity import first_line as _first_line
+from insightloop.storage.integrity import is_damage as _is_damage
+from insightloop.storage.integrity import open_duckdb as _open
+from insightloop.storage.migrations import SchemaState, check_readable, migrate
+from insightloop.storage.sql import ident, literal
+
+READ_ONLY_ENV = "INSIGHTLOOP_READ_ONLY"
 
 if TYPE_CHECKING:
     import ibis.backends.duckdb
@@ -37,23 +40,38 @@ class Warehouse:
     path : Path
         Database file; created (with its folder and the canonical schema) on
         first write. ``":memory:"`` gives a throw-away in-memory warehouse.
+    memory_limit : str, optional
+        DuckDB memory limit, e.g. ``"2GB"``.
+    read_only : bool, optional
+        Refuse every write open with a clear message (reads still work); default:
+        the ``INSIGHTLOOP_READ_ONLY`` environment variable.
+
+    Every open checks the file first (:func:`check_file`): a folder, an empty or
+    foreign file, a damaged header or a truncated file is refused; a write open also
+    verifies the checksum of every block, then runs pending schema migrations
+    (:mod:`insightloop.storage.migrations`), all before anything is written.
     """
 
-    def __init__(self, path: Path | str, memory_limit: str | None = None) -> None:
+    def __init__(self, path: Path | str, memory_limit: str | None = None,
+                 read_only: bool | None = None) -> None:
         self.path = Path(path) if str(path) != ":memory:" else path
         self.memory_limit = memory_limit
+        self.read_only = env_flag(READ_ONLY_ENV) if read_only is None else read_only
         self._memory_con: duckdb.DuckDBPyConnection | None = None
+        self.last_migration: tuple[SchemaState, SchemaState] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Warehouse:
-        """The warehouse named by ``settings``, with its memory limit."""
-        return cls(settings.warehouse, memory_limit=settings.memory_limit)
+        """The warehouse named by ``settings``, with its memory limit and read-only flag."""
+        return cls(settings.warehouse, memory_limit=settings.memory_limit,
+                   read_only=settings.read_only)
 
     def _configure(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         if self.memory_limit:
             try:
-                con.execute(f"SET memory_limit = '{self.memory_limit}'")
+                con.execute(f"SET memory_limit = {literal(self.memory_limit)}")
             except duckdb.Error as exc:
+                con.close()
                 raise WarehouseError(
                     f"invalid memory limit {self.memory_limit!r} (expected e.g. '2GB'): {exc}"
                 ) from exc
@@ -68,28 +86,69 @@ class Warehouse:
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """Open a connection (schema ensured on write connections)."""
+        """Open a connection: checked, and migrated when it is a write connection.
+
+        Raises
+        ------
+        WarehouseError
+            Missing (on a read), read-only (on a write), damaged, locked by another
+            process, or made by a newer release; damage found while the connection is
+            in use is reported the same way.
+        """
         if not isinstance(self.path, Path):
             if self._memory_con is None:
                 self._memory_con = self._configure(duckdb.connect(":memory:"))
-                self.ensure_schema(self._memory_con)
+                self.last_migration = migrate(self._memory_con, ":memory:")
             yield self._memory_con
             return
-        if read_only:
-            if not self.path.exists():
+        path = self.path
+        if read_only or self.read_only:
+            if not path.exists():
                 raise WarehouseError(
-                    f"warehouse {self.path} does not exist yet; run `insightloop ingest` "
-                    "or `insightloop demo` first, or pass --warehouse"
-                )
-            con = self._configure(duckdb.connect(str(self.path), read_only=True))
+                    f"warehouse {path} does not exist yet; run `insightloop ingest` "
+                    "or `insightloop demo` first, or pass --warehouse")
+            if not read_only:
+                raise WarehouseError(
+                    f"warehouse {path} is read-only here ({READ_ONLY_ENV}=1 or read_only in "
+                    "the settings) and this command writes to it; run it where the warehouse "
+                    "may be written")
+            check_file(path, checksums=False)
+            con = self._configure(_open(path, read_only=True))
+            try:
+                _check_version(con, path)
+            except BaseException:
+                con.close()
+                raise
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            con = self._configure(duckdb.connect(str(self.path)))
-            self.ensure_schema(con)
+            if path.exists():
+                check_file(path, checksums=True)
+            else:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise WarehouseError(
+                        f"cannot create the folder of warehouse {path}: {exc.strerror or exc}; "
+                        "pass --warehouse with a writable location") from exc
+            con = self._configure(_open(path, read_only=False))
+            try:
+                self.last_migration = migrate(con, str(path))
+            except BaseException:
+                con.close()
+                raise
         try:
             yield con
-        finally:
+        except duckdb.Error as exc:
             con.close()
+            forget_file(path)
+            if _is_damage(exc):
+                raise damaged(path, _first_line(exc).removeprefix("IO Error: ")) from exc
+            raise
+        except BaseException:
+            con.close()
+            raise
+        con.close()
+        if not read_only:
+            trust_file(path)
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -99,10 +158,8 @@ class Warehouse:
 
     @staticmethod
     def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
-        for spec in TABLES.values():
-            con.execute(create_table_sql(spec))
-        con.execute(QUARANTINE_DDL)
-        con.execute(INGEST_LOG_DDL)
+        """Create missing canonical tables and bring the schema to this release's version."""
+        migrate(con, "(open connection)")
 
     # -- convenience readers/writers -------------------------------------------------
     def has_table(self, name: str) -> bool:
@@ -113,7 +170,7 @@ class Warehouse:
 
     def table(self, name: str) -> pd.DataFrame:
         """Read a whole table into pandas (for small tables and tests)."""
-        return self.query(f"SELECT * FROM {_ident(name)}", table=name)
+        return self.query(f"SELECT * FROM {ident(name)}", table=name)
 
     def query(self, sql: str, params: list[Any] | None = None, table: str | None = None
               ) -> pd.DataFrame:
@@ -135,6 +192,19 @@ class Warehouse:
         import ibis
 
         return ibis.duckdb.from_connection(con)
+
+
+_readable: dict[str, tuple[int, ...]] = {}
+
+
+def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a schema this release cannot read (remembered while the file is unchanged)."""
+    sig = signature(path)
+    key = str(path)
+    if _readable.get(key) == sig:
+        return
+    check_readable(con, key)
+    _readable[key] = sig
 
 
 @contextmanager
@@ -162,16 +232,10 @@ def write_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame,
     con.register("__frame", frame)
     try:
         if replace:
-            con.execute(f"CREATE OR REPLACE TABLE {_ident(name)} AS SELECT * FROM __frame")
+            con.execute(f"CREATE OR REPLACE TABLE {ident(name)} AS SELECT * FROM __frame")
         elif has_table(con, name):
-            con.execute(f"INSERT INTO {_ident(name)} BY NAME SELECT * FROM __frame")
+            con.execute(f"INSERT INTO {ident(name)} BY NAME SELECT * FROM __frame")
         else:
-            con.execute(f"CREATE TABLE {_ident(name)} AS SELECT * FROM __frame")
+            con.execute(f"CREATE TABLE {ident(name)} AS SELECT * FROM __frame")
     finally:
         con.unregister("__frame")
-
-
-def _ident(name: str) -> str:
-    if not name.replace("_", "").isalnum():
-        raise WarehouseError(f"invalid table name {name!r}")
-    return f'"{name}"'

@@ -1,0 +1,188 @@
+"""Integrity of a warehouse file, checked before DuckDB opens it.
+
+A DuckDB file is a 4 KiB main header, two 4 KiB database headers (the one with the
+higher iteration is current) and then ``block_count`` blocks of ``block_alloc_size``
+bytes. Every header and block starts with an 8-byte checksum of the rest of it:
+``5381 XOR (XOR of each 64-bit little-endian word times 0xbf58476d1ce4e5b9)``
+(DuckDB ``Checksum``). DuckDB verifies a block only when it reads it, so a file cut
+short opens and accepts a write; this module refuses it first:
+
+* every open: the path is a file, not empty, has the ``DUCK`` magic and a header
+  whose checksum holds, and is at least as long as its header says (truncation);
+* write opens: also the checksum of every block (numpy, 64 blocks at a time).
+
+A check that passed is remembered for the file's (inode, size, mtime, WAL size), and
+a file this process has just written is trusted, so repeated opens cost one ``stat``.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import threading
+from io import BufferedReader
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from insightloop.errors import WarehouseError
+
+HEADER_BYTES = 3 * 4096
+_MULT = np.uint64(0xBF58476D1CE4E5B9)
+_SEED = np.uint64(5381)
+_CHUNK_BLOCKS = 64
+_DAMAGE_MARKERS = ("corrupt database file", "checksum", "not a valid duckdb database file",
+                   "could not read enough bytes")
+
+_lock = threading.Lock()
+_verified: dict[tuple[str, bool], tuple[int, ...]] = {}
+
+
+def damaged(path: Path | str, why: str) -> WarehouseError:
+    """The one message for a damaged warehouse file."""
+    return WarehouseError(
+        f"warehouse {path} is damaged: {why}; restore it from a backup, or move it aside "
+        "and rebuild it from your source files with `insightloop ingest`")
+
+
+def check_file(path: Path, *, checksums: bool) -> None:
+    """Refuse ``path`` unless it is a whole DuckDB file (see the module docstring)."""
+    if path.is_dir():
+        raise WarehouseError(
+            f"warehouse {path} is a folder, not a DuckDB file; pass the database file "
+            "itself with --warehouse")
+    key = str(path.resolve())
+    sig = signature(path)
+    with _lock:
+        if _verified.get((key, checksums)) == sig or _verified.get((key, True)) == sig:
+            return
+    _check(path, sig[1], checksums)
+    with _lock:
+        _verified[(key, checksums)] = sig
+
+
+def trust_file(path: Path) -> None:
+    """Remember ``path`` as verified in its current state (this process just wrote it)."""
+    if path.is_file():
+        sig = signature(path)
+        with _lock:
+            _verified[(str(path.resolve()), True)] = sig
+
+
+def forget_file(path: Path) -> None:
+    """Check ``path`` again on its next open."""
+    with _lock:
+        for mode in (True, False):
+            _verified.pop((str(path.resolve()), mode), None)
+
+
+def block_checksums(blocks: np.ndarray) -> np.ndarray:
+    """DuckDB's checksum of each row of ``blocks`` (uint64 words after the stored one)."""
+    with np.errstate(over="ignore"):
+        return np.bitwise_xor.reduce(blocks[:, 1:] * _MULT, axis=1) ^ _SEED
+
+
+def signature(path: Path) -> tuple[int, ...]:
+    """What identifies the state of ``path``: inode, size, mtime and WAL size."""
+    st = path.stat()
+    wal = path.with_name(path.name + ".wal")
+    wal_size = wal.stat().st_size if wal.exists() else -1
+    return (st.st_ino, st.st_size, st.st_mtime_ns, wal_size)
+
+
+def _check(path: Path, size: int, checksums: bool) -> None:
+    if size == 0:
+        raise damaged(path, "the file is empty (0 bytes), not a DuckDB database")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEADER_BYTES)
+            if len(head) < HEADER_BYTES or head[8:12] != b"DUCK":
+                raise WarehouseError(
+                    f"warehouse {path} is not a DuckDB database (no DuckDB header in its first "
+                    f"{min(size, HEADER_BYTES):,} bytes); pass the warehouse file with "
+                    "--warehouse, or, if this was one, restore it from a backup")
+            words = np.frombuffer(head, dtype="<u8").reshape(3, 512)
+            bad = np.flatnonzero(block_checksums(words) != words[:, 0])
+            if bad.size:
+                raise damaged(path, f"its header at byte {int(bad[0]) * 4096:,} fails its "
+                                    "checksum")
+            # iteration, meta_block, free_list, block_count, block_alloc_size
+            _, _, _, block_count, block_size = max(
+                struct.unpack_from("<5Q", head, 4096 * i + 8) for i in (1, 2))
+            if not 4096 <= block_size <= 1 << 24 or block_size & (block_size - 1):
+                return  # a layout this check does not know: leave it to DuckDB
+            expected = HEADER_BYTES + block_count * block_size
+            if size < expected:
+                raise damaged(
+                    path, f"the file has {size:,} bytes but its header lists {block_count:,} "
+                          f"blocks ({expected:,} bytes): it was cut short")
+            if checksums:
+                _check_blocks(path, fh, block_count, block_size)
+    except OSError as exc:
+        raise WarehouseError(
+            f"cannot read warehouse {path}: {exc.strerror or exc}; check its permissions"
+        ) from exc
+
+
+def _check_blocks(path: Path, fh: BufferedReader, block_count: int, block_size: int) -> None:
+    words = block_size // 8
+    buf = np.empty((_CHUNK_BLOCKS, words), dtype="<u8")
+    for first in range(0, block_count, _CHUNK_BLOCKS):
+        n = min(_CHUNK_BLOCKS, block_count - first)
+        chunk = buf[:n]
+        got = fh.readinto(chunk.data.cast("B"))
+        if got != n * block_size:
+            raise damaged(path, f"block {first:,} onwards cannot be read in full")
+        mismatch = np.flatnonzero(block_checksums(chunk) != chunk[:, 0])
+        # A block of zeros is a freed block whose space was given back, not damage.
+        bad = [int(b) for b in mismatch if chunk[b].any()]
+        if bad:
+            where = HEADER_BYTES + (first + bad[0]) * block_size
+            raise damaged(path, f"block {first + bad[0]:,} of {block_count:,} (at byte "
+                                f"{where:,}) fails its checksum")
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether a DuckDB error reports a damaged file (rather than a bad query)."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _DAMAGE_MARKERS)
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def open_duckdb(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """``duckdb.connect`` with its errors turned into one clear line each."""
+    try:
+        return duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        forget_file(path)
+        raise _open_error(path, exc, read_only) from exc
+
+
+def _open_error(path: Path, exc: duckdb.Error, read_only: bool) -> WarehouseError:
+    text = str(exc)
+    low = text.lower()
+    if "could not set lock" in low:
+        pid = re.search(r"PID (\d+)", text)
+        holder = f"process {pid.group(1)}" if pid else "another process"
+        return WarehouseError(
+            f"warehouse {path} is in use by {holder}, which "
+            + ("is writing it" if read_only else "has it open")
+            + "; wait for it to finish or stop it (while `insightloop serve` runs, write "
+              "through its jobs)")
+    if is_damage(exc):
+        return damaged(path, first_line(exc).removeprefix("IO Error: "))
+    if "permission denied" in low or "read-only file system" in low:
+        reason = "permission denied" if "permission" in low else "the file system is read-only"
+        return WarehouseError(
+            f"cannot open warehouse {path} for {'reading' if read_only else 'writing'}: "
+            f"{reason}; fix its permissions, or use a read command with "
+            "INSIGHTLOOP_READ_ONLY=1")
+    if "version number" in low or "storage version" in low:
+        return WarehouseError(
+            f"warehouse {path} was written by another DuckDB version: {first_line(exc)}; "
+            "use the insightloop release that made it, or export and re-ingest")
+    return WarehouseError(f"cannot open warehouse {path}: {first_line(exc)}")
