@@ -45,4 +45,5 @@ def cohorts(as_of: AsOfOpt = None, warehouse: WarehouseOpt = None,
     for key, cells in by_cohort.items():
         grid.add_row(key, f"{sizes[key]:,}", *cells)
     console.print(grid)
-    console.print(f"→ table `cohorts` in {settings.warehouse}")
+    console.print(f"→ table `cohorts` in {settings.warehouse}" if summary.get("stored", True)
+                  else "(read-only warehouse: shown, table `cohorts` not stored)")

@@ -5,22 +5,39 @@ from __future__ import annotations
 from rich.table import Table
 
 from insightloop.cli.app import app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import (
+    JsonOpt,
+    WarehouseOpt,
+    console,
+    err_console,
+    print_json,
+    settings_for,
+)
 
 
 @app.command("quality")
 def quality(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
-    """Show missing values, duplicates, outliers, cancellations and quarantine; write the report."""
-    from insightloop.report.builder import write_report
+    """Show missing values, duplicates, outliers, cancellations and quarantine; write the report.
+
+    The warehouse is only read. When the HTML report cannot be written (read-only
+    folder, a file in the way, disk full) the tables are still shown and a warning
+    says why; the exit code stays 0.
+    """
+    from insightloop.report.builder import ReportWriteError, write_report
     from insightloop.report.pages.b_quality import issue_rows
     from insightloop.services.quality import quality_report
     from insightloop.storage.warehouse import Warehouse
 
     settings = settings_for(warehouse)
     report = quality_report(Warehouse.from_settings(settings))
-    path = write_report(settings)
+    try:
+        path, problem = write_report(settings), None
+    except ReportWriteError as exc:
+        path, problem = None, str(exc)
     if json_:
-        print_json(report.as_dict() | {"report": str(path)})
+        print_json(report.as_dict() | {"report": str(path) if path else None,
+                                       "report_error": problem})
+        _warn(problem)
         return
     grid = Table(title="rows and missing values")
     for col in ("table", "rows", "columns with missing values"):
@@ -45,4 +62,12 @@ def quality(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     for r in q.top_reasons:
         reasons.add_row(r["table"], r["column"], r["reason"], f"{r['rows']:,}")
     console.print(reasons)
-    console.print(f"report: {path}", soft_wrap=True, highlight=False)
+    if path is not None:
+        console.print(f"report: {path}", soft_wrap=True, highlight=False)
+    _warn(problem)
+
+
+def _warn(problem: str | None) -> None:
+    if problem:
+        err_console.print(f"[yellow]Warning[/]: the quality report is complete, but {problem}",
+                          soft_wrap=True, highlight=False)

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from insightloop.errors import InsightloopError
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse
 
@@ -102,12 +103,32 @@ def render(sections: list[Section], title: str = "insightloop report") -> str:
     return "\n".join(parts)
 
 
+class ReportWriteError(InsightloopError):
+    """The HTML report could not be written (the warehouse was only read)."""
+
+
 def write_report(settings: Settings, path: Path | None = None) -> Path:
-    """Build every page from the warehouse and write the HTML file; returns its path."""
+    """Build every page from the warehouse and write the HTML file; returns its path.
+
+    Raises
+    ------
+    ReportWriteError
+        The folder cannot be created or the file written (permissions, a file in the
+        way, disk full); no partial file is left behind.
+    """
     ctx = ReportContext(settings=settings, warehouse=Warehouse.from_settings(settings))
     out = path or settings.reports_dir / "report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
+    html_text = render(collect_sections(ctx))
     tmp = out.with_suffix(".tmp")
-    tmp.write_text(render(collect_sections(ctx)), encoding="utf-8")
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(html_text, encoding="utf-8")
+        tmp.replace(out)
+    except OSError as exc:
+        if tmp.parent.is_dir():
+            tmp.unlink(missing_ok=True)
+        where = exc.filename or out
+        raise ReportWriteError(
+            f"cannot write the HTML report {out}: {exc.strerror or exc} ({where}); set "
+            "INSIGHTLOOP_REPORTS (or --output) to a writable folder") from exc
     return out

@@ -39,6 +39,9 @@ def build_cohorts(settings: Settings, as_of: datetime | None = None) -> dict[str
     import ibis
 
     wh = Warehouse.from_settings(settings)
+    if wh.read_only:  # INSIGHTLOOP_READ_ONLY: compute and show, store nothing
+        frame = compute_cohorts(wh, as_of).sort_values(["cohort_month", "period"])
+        return _summary(frame) | {"as_of": as_of, "stored": False}
     with wh.transaction() as con:
         _check_orders(con)
         expr = cohort_expr(wh.ibis(con).table("orders"), as_of)
@@ -54,6 +57,10 @@ def show_cohorts(settings: Settings) -> dict[str, Any]:
         if not has_table(con, "cohorts"):
             raise WarehouseError("no cohorts yet; run `insightloop cohorts` first")
         frame = con.execute("SELECT * FROM cohorts ORDER BY cohort_month, period").df()
+    return _summary(frame)
+
+
+def _summary(frame: pd.DataFrame) -> dict[str, Any]:
     heads = frame[frame["period"] == 0]
     return {
         "cohorts": len(heads),
