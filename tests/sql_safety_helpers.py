@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+from hypothesis import example
 from hypothesis import strategies as st
 
 from insightloop.storage.sql import ident
@@ -26,6 +27,17 @@ PIECES = (
     "../../../../etc/passwd", "customer_id", "17850", "85123A",
 )
 TEN_KB = "x" * 10_000 + "'; DROP TABLE orders; --"
+# Always tried (``hypothesis.example``): the cases a LIKE, a spliced literal or a spliced
+# name would get wrong.
+CLASSIC = ("%", "_", "' OR '1'='1", "x' OR 1=1 --", '" OR ""="', "United Kingdom'--",
+           "1; DROP TABLE orders", "\x00")
+
+
+def with_classics(test: Any) -> Any:
+    """Decorate a one-argument ``@given`` test so that it also runs on every :data:`CLASSIC`."""
+    for text in CLASSIC:
+        test = example(text)(test)
+    return test
 
 
 def hostile_text(max_pieces: int = 6) -> st.SearchStrategy[str]:

@@ -33,7 +33,7 @@ from insightloop.settings import Settings
 from insightloop.storage.sql import MAX_IDENT_CHARS, UnsafeSqlError
 from insightloop.storage.warehouse import Warehouse, write_frame
 from serving_helpers import copy_warehouse
-from sql_safety_helpers import TEN_KB, fingerprint, hostile_text
+from sql_safety_helpers import TEN_KB, fingerprint, hostile_text, with_classics
 
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -64,6 +64,7 @@ def real_or_hostile(values: pd.Series) -> st.SearchStrategy[str]:
 @pytest.mark.parametrize("column", ["rfm_segment", "value_tier", "country"])
 def test_list_filters_match_pandas(demo: Settings, c360: pd.DataFrame, column: str) -> None:
     @FAST
+    @with_classics
     @given(value=real_or_hostile(c360[column]))
     def check(value: str) -> None:
         filters: dict[str, Any] = {column: value}
@@ -79,6 +80,7 @@ def test_id_prefix_is_a_literal_prefix(demo: Settings, c360: pd.DataFrame) -> No
     prefixes = st.one_of(hostile_text(), st.sampled_from(["1", "17", "178", "%", "_", "1%"]))
 
     @FAST
+    @with_classics
     @given(prefix=prefixes)
     def check(prefix: str) -> None:
         page = cust.list_customers(demo, limit=1000, id_prefix=prefix)
@@ -124,6 +126,7 @@ def test_customer_lookups_find_nothing_for_hostile_ids(demo: Settings, c360: pd.
     known = set(c360["customer_id"].astype(str))
 
     @FAST
+    @with_classics
     @given(cid=hostile_text())
     def check(cid: str) -> None:
         assume(cid not in known)

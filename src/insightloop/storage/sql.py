@@ -37,6 +37,8 @@ def ident(name: str) -> str:
         raise UnsafeSqlError(f"an SQL name must be text, got {type(name).__name__}")
     if "\x00" in name:
         raise UnsafeSqlError(f"the name {name[:60]!r} contains a NUL character")
+    if not name:  # DuckDB cannot parse "" (a zero-length quoted identifier)
+        raise UnsafeSqlError("an SQL name cannot be empty")
     if len(name) > MAX_IDENT_CHARS:
         raise UnsafeSqlError(
             f"a name of {len(name):,} characters is too long (at most {MAX_IDENT_CHARS:,})")
