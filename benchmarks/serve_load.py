@@ -1,21 +1,27 @@
-"""Load benchmark of ``insightloop serve`` on loopback: latency percentiles and throughput.
+"""Load benchmark of ``insightloop serve`` on loopback: latency percentiles, errors, RSS.
 
-Standalone: ``.venv/bin/python benchmarks/serve_load.py [--warehouse W] [--seconds 10]``.
-Without ``--warehouse`` it runs the demo into a temporary folder first. It creates a read
-key, starts the real server (``insightloop serve``, uvicorn, one process) as a subprocess
-on a free port, and drives it from this process with a minimal keep-alive HTTP/1.1 client
-on asyncio (far less client CPU than httpx, which matters when client and server share the
-machine's cores). Two modes per endpoint:
+Standalone: ``.venv/bin/python benchmarks/serve_load.py [--seconds 10] [--workers 1,2]``.
+One run covers several warehouses (``--warehouses``, default all that are available):
 
-* **open loop at a fixed rate** (``--rate``, default 200 req/s): requests are scheduled on a
-  clock and latency counts from the scheduled time, so a slow server cannot hide queueing
-  (no coordinated omission);
-* **closed loop at fixed concurrency** (``--concurrency``): each connection sends its next
-  request when the previous answer arrives; gives the maximum throughput.
+* ``demo`` — the demo run into a temporary folder (or ``--warehouse W``);
+* ``large`` — the synthetic 1,000,000-customer warehouse of
+  ``benchmarks/make_large_warehouse.py`` (``--large``, default
+  ``/tmp/insightloop-large/warehouse.duckdb``; skipped with a note when missing);
+* ``retail`` — the full UCI Online Retail file from ``/work/shared/data`` run through the
+  demo pipeline once into ``--retail`` (default ``/tmp/insightloop-retail``; skipped when
+  the shared data is absent).
 
-Endpoints: recommendations (``/api/v1/customers/{id}/recommendations?n=10`` over every
-customer in turn), the customer 360 profile (``/api/v1/customers/{id}``), and the dashboard's
-heaviest page (the slowest of all pages, with a session cookie). Prints one JSON object.
+For each warehouse and each worker count it creates a read key, starts the real server
+(``insightloop serve --workers N``, uvicorn) as a subprocess on a free port, and drives it
+from this process with a minimal keep-alive HTTP/1.1 client on asyncio. Endpoints: the
+customer 360 profile, stored scores and recommendations (``n=10``), each over random
+customers, **open loop at a fixed rate** (``--rate``, default 200 req/s): requests are
+scheduled on a clock and latency counts from the scheduled time, so a slow server cannot
+hide queueing (no coordinated omission). Then a soak (``--soak-seconds``) mixes the three
+endpoints at the same rate; the resident memory (RSS) of the server's whole process tree
+is reported before the first scenario and after the soak. ``--dashboard`` adds the
+original dashboard scenarios (every page once, the heaviest page and the customer page,
+open and closed loop) on the demo. Prints one JSON object; a line per scenario on stderr.
 """
 
 from __future__ import annotations
@@ -77,6 +83,7 @@ def summary(lat: list[float], statuses: list[int], seconds: float) -> dict[str, 
     return {"requests": len(lat), "req_per_s": round(len(lat) / seconds, 1),
             "p50_ms": round(float(np.percentile(arr, 50)), 2),
             "p90_ms": round(float(np.percentile(arr, 90)), 2),
+            "p95_ms": round(float(np.percentile(arr, 95)), 2),
             "p99_ms": round(float(np.percentile(arr, 99)), 2),
             "max_ms": round(float(arr.max()), 2), "non_200": bad}
 
@@ -161,10 +168,46 @@ def server_side(path: Path, log: Any) -> dict[str, Any]:
             for route, v in by.items() if len(v) >= 100}
 
 
+def tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (uvicorn's workers, multiprocessing helpers)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of a process and its descendants (Linux /proc)."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its descendants, in MB."""
+    total = 0
+    for p in tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return round(total / 1024, 1)
 
 
 def free_port() -> int:
@@ -181,103 +224,205 @@ def login_cookie(port: int, key: str) -> str:
     return cookie.split(";", 1)[0]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--warehouse", type=Path)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--rate", type=float, default=200.0)
-    ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--only", default="", help="Run only scenarios whose name contains this.")
-    args = ap.parse_args()
-    bin_dir = Path(sys.executable).parent
-    tmp = tempfile.TemporaryDirectory(prefix="insightloop-load-")
-    warehouse = args.warehouse
-    if warehouse is None:
-        warehouse = Path(tmp.name) / "warehouse.duckdb"
-        subprocess.run([str(bin_dir / "insightloop"), "demo", "--no-serve", "--json",
-                        "--warehouse", str(warehouse)], check=True, stdout=subprocess.DEVNULL)
-    from insightloop.services.keys import create_key
-    from insightloop.settings import Settings
+RETAIL = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail" / \
+    "online_retail.csv"
 
-    key = create_key(Settings.load(warehouse=warehouse), "read", "load benchmark")["key"]
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        ids = [r[0] for r in con.execute("SELECT customer_id FROM profiles "
-                                         "ORDER BY customer_id").fetchall()]
-    port = free_port()
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "passive"}
-    log = (Path(tmp.name) / "server.log").open("w")
-    server = subprocess.Popen([str(bin_dir / "insightloop"), "serve", "--warehouse",
-                               str(warehouse), "--port", str(port), "--rate", "1000000",
-                               "--burst", "1000000"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=log)
-    try:
+
+def demo_warehouse(args: argparse.Namespace, tmp: Path) -> Path:
+    if args.warehouse is not None:
+        return Path(args.warehouse)
+    warehouse = tmp / "demo" / "warehouse.duckdb"
+    subprocess.run([str(Path(sys.executable).parent / "insightloop"), "demo", "--no-serve",
+                    "--json", "--warehouse", str(warehouse)], check=True,
+                   stdout=subprocess.DEVNULL)
+    return warehouse
+
+
+def retail_warehouse(folder: Path) -> Path | None:
+    """The full Online Retail file through the demo pipeline, once (reused afterwards)."""
+    warehouse = folder / "warehouse.duckdb"
+    if (folder / "done").exists():
+        return warehouse
+    if not RETAIL.exists():
+        return None
+    import shutil
+
+    from insightloop.services.demo import _model_stages
+    from insightloop.services.profiles import build_profiles
+    from insightloop.settings import Settings
+    from insightloop.storage.ingest import ingest_file
+    from insightloop.storage.warehouse import Warehouse
+
+    shutil.rmtree(folder, ignore_errors=True)
+    settings = Settings.load(warehouse=warehouse, env={})
+    print(f"building the full Online Retail warehouse in {folder}", file=sys.stderr)
+    ingest_file(Warehouse.from_settings(settings), "orders", RETAIL, preset="online-retail")
+    build_profiles(settings)
+    for _name, run in _model_stages():
+        run(settings)
+    (folder / "done").write_text("ok")
+    return warehouse
+
+
+class Server:
+    """``insightloop serve`` as a subprocess (its stderr kept for the server-side timings)."""
+
+    def __init__(self, warehouse: Path, workers: int, log_path: Path) -> None:
+        self.port = free_port()
+        self.log = log_path.open("w")
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "passive"}
+        started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "insightloop"), "serve", "--warehouse",
+             str(warehouse), "--port", str(self.port), "--rate", "1000000", "--burst",
+             "1000000", "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+            stderr=self.log)
         import httpx
 
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 1800  # a first start may build the serving store
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health").status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{self.port}/api/v1/health").status_code == 200:
                     break
             except httpx.TransportError:
                 pass
-            if time.monotonic() > deadline:
-                raise SystemExit("server did not start")
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.log.flush()
+                raise SystemExit(f"server did not start:\n{log_path.read_text()[-3000:]}")
             time.sleep(0.2)
+        self.startup_s = round(time.perf_counter() - started, 1)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(60)
+        self.log.close()
+
+
+def scenario(srv: Server, name: str, headers: dict[str, str], paths: list[str],
+             args: argparse.Namespace, seconds: float) -> dict[str, Any]:
+    cpu = cpu_seconds(srv.proc.pid)
+    r = asyncio.run(open_loop(srv.port, headers, paths, args.rate, seconds, args.connections))
+    # Server CPU per request: robust to other load on the machine.
+    r["server_cpu_ms_per_request"] = round(
+        (cpu_seconds(srv.proc.pid) - cpu) / r["requests"] * 1000, 3)
+    print(f"{name:36s} {r['req_per_s']:7.1f} req/s  p50 {r['p50_ms']:7.2f}  p95 "
+          f"{r['p95_ms']:7.2f}  p99 {r['p99_ms']:7.2f} ms  cpu "
+          f"{r['server_cpu_ms_per_request']:6.2f} ms/req  non-200 {r['non_200']}",
+          file=sys.stderr)
+    return r
+
+
+def run_one(label: str, warehouse: Path, workers: int, args: argparse.Namespace,
+            tmp: Path) -> dict[str, Any]:
+    import httpx
+
+    from insightloop.services.keys import create_key
+    from insightloop.services.serving import store_status
+    from insightloop.settings import Settings
+
+    settings = Settings.load(warehouse=warehouse, env={})
+    key = create_key(settings, "read", "load benchmark")["key"]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ids = [r[0] for r in con.execute(
+            "SELECT customer_id FROM profiles USING SAMPLE 20000 ROWS (reservoir, 7)"
+        ).fetchall()]
+    rng = np.random.default_rng(0)
+    ids = [ids[i] for i in rng.permutation(len(ids))]
+    log_path = tmp / f"server-{label}-{workers}.log"
+    srv = Server(warehouse, workers, log_path)
+    out: dict[str, Any] = {"warehouse": label, "path": str(warehouse), "workers": workers,
+                           "startup_s": srv.startup_s}
+    try:
+        out["store"] = store_status(settings)
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            out["customers"] = con.execute("SELECT count(*) FROM profiles").fetchone()[0]  # type: ignore[index]
         api = {"X-API-Key": key}
-        out: dict[str, Any] = {"customers": len(ids), "cpus": os.cpu_count(),
-                               "load_average_before": os.getloadavg(),
-                               "seconds_per_run": args.seconds, "results": {}}
-        # Warm: load the recommender and the cached dashboard aggregates.
-        httpx.get(f"http://127.0.0.1:{port}/api/v1/customers/{ids[0]}/recommendations",
-                  headers=api, timeout=60)
-        cookie = {"Cookie": login_cookie(port, key)}
-        pages = {}
-        for page in PAGES:
-            pages[page] = asyncio.run(single(port, cookie, page, 20))
-        out["pages_single_request"] = pages
-        heaviest = max(pages, key=lambda p: pages[p]["median_ms"])
-        out["heaviest_page"] = heaviest
-        scenarios = {
-            "recommendations": (api, [f"/api/v1/customers/{c}/recommendations?n=10"
-                                      for c in ids]),
-            "profile": (api, [f"/api/v1/customers/{c}" for c in ids]),
-            f"dashboard {heaviest}": (cookie, [heaviest]),
-            "dashboard /customers/{id}": (cookie, [f"/customers/{c}" for c in ids]),
-        }
-        for name, (headers, paths) in scenarios.items():
-            if args.only not in name:
-                continue
-            res = []
-            for mode in ("open", "closed"):
-                cpu = cpu_seconds(server.pid)
-                r = asyncio.run(
-                    open_loop(port, headers, paths, args.rate, args.seconds, args.concurrency)
-                    if mode == "open" else
-                    closed_loop(port, headers, paths, args.concurrency, args.seconds))
-                # Server CPU per request: robust to other load on the machine.
-                r["server_cpu_ms_per_request"] = round(
-                    (cpu_seconds(server.pid) - cpu) / r["requests"] * 1000, 3)
-                res.append(r)
-            out["results"][name] = res
-            for r in res:
-                print(f"{name:28s} {r['mode']:6s} {r['req_per_s']:8.1f} req/s  "
-                      f"p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
-                      f"cpu {r['server_cpu_ms_per_request']:6.2f} ms/req  "
-                      f"non-200 {r['non_200']}", file=sys.stderr)
-        out["server_side_ms"] = server_side(Path(tmp.name) / "server.log", log)
-        out["load_average_after"] = os.getloadavg()
-        print(json.dumps(out, indent=1))
+        base = f"http://127.0.0.1:{srv.port}/api/v1/customers"
+        for cid in ids[:20]:  # warm every worker's connections and caches
+            httpx.get(f"{base}/{cid}/recommendations", headers=api, timeout=120)
+        out["rss_mb_start"] = rss_mb(srv.proc.pid)
+        paths = {"profile": [f"/api/v1/customers/{c}" for c in ids],
+                 "scores": [f"/api/v1/customers/{c}/scores" for c in ids],
+                 "recommendations": [f"/api/v1/customers/{c}/recommendations?n=10"
+                                     for c in ids]}
+        out["results"] = {
+            name: scenario(srv, f"{label} w{workers} {name}", api, p, args, args.seconds)
+            for name, p in paths.items() if args.only in name}
+        if args.soak_seconds > 0:
+            mixed = [p for trio in zip(*paths.values(), strict=True) for p in trio]
+            out["soak"] = scenario(srv, f"{label} w{workers} soak (mixed)", api, mixed, args,
+                                   args.soak_seconds)
+        out["rss_mb_end"] = rss_mb(srv.proc.pid)
+        if args.dashboard and label == "demo" and workers == 1:
+            out["dashboard"] = dashboard(srv, key, ids, args)
+        out["server_side_ms"] = server_side(log_path, srv.log)
     except Exception:
-        log.flush()
-        lines = (Path(tmp.name) / "server.log").read_text().splitlines()
+        srv.log.flush()
+        lines = log_path.read_text().splitlines()
         print("\n".join(x for x in lines if "insightloop.api.access" not in x)[-3000:],
               file=sys.stderr)
         raise
     finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
-        tmp.cleanup()
+        srv.stop()
+    return out
+
+
+def dashboard(srv: Server, key: str, ids: list[str], args: argparse.Namespace
+              ) -> dict[str, Any]:
+    """Every page once (median of 20), then the heaviest page and the customer page."""
+    cookie = {"Cookie": login_cookie(srv.port, key)}
+    pages = {page: asyncio.run(single(srv.port, cookie, page, 20)) for page in PAGES}
+    heaviest = max(pages, key=lambda p: pages[p]["median_ms"])
+    out: dict[str, Any] = {"pages_single_request": pages, "heaviest_page": heaviest}
+    for name, paths in ((f"dashboard {heaviest}", [heaviest]),
+                        ("dashboard /customers/{id}", [f"/customers/{c}" for c in ids])):
+        res = [scenario(srv, name, cookie, paths, args, args.seconds)]
+        res.append(asyncio.run(closed_loop(srv.port, cookie, paths, args.concurrency,
+                                           args.seconds)))
+        out[name] = res
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--warehouses", default="demo,large,retail")
+    ap.add_argument("--warehouse", type=Path, help="Use this warehouse as 'demo'.")
+    ap.add_argument("--large", type=Path, default=Path("/tmp/insightloop-large/warehouse.duckdb"))
+    ap.add_argument("--retail", type=Path, default=Path("/tmp/insightloop-retail"))
+    ap.add_argument("--workers", default="1,2", help="Worker counts to run, comma-separated.")
+    ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--soak-seconds", type=float, default=30.0)
+    ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--dashboard", action="store_true", help="Also the dashboard scenarios.")
+    ap.add_argument("--only", default="", help="Run only endpoints whose name contains this.")
+    args = ap.parse_args()
+    out: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg(),
+                           "rate": args.rate, "seconds_per_run": args.seconds,
+                           "soak_seconds": args.soak_seconds, "runs": [], "skipped": {}}
+    with tempfile.TemporaryDirectory(prefix="insightloop-load-") as name:
+        tmp = Path(name)
+        for label in args.warehouses.split(","):
+            if label == "demo":
+                warehouse: Path | None = demo_warehouse(args, tmp)
+            elif label == "large":
+                warehouse = args.large if args.large.exists() else None
+                if warehouse is None:
+                    out["skipped"]["large"] = (f"{args.large} missing; run "
+                                               "benchmarks/make_large_warehouse.py first")
+            elif label == "retail":
+                warehouse = retail_warehouse(args.retail)
+                if warehouse is None:
+                    out["skipped"]["retail"] = f"{RETAIL} not found"
+            else:
+                raise SystemExit(f"unknown warehouse {label!r}: use demo, large, retail")
+            if warehouse is None:
+                continue
+            for workers in (int(w) for w in args.workers.split(",")):
+                out["runs"].append(run_one(label, warehouse, workers, args, tmp))
+    out["load_average_after"] = os.getloadavg()
+    print(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

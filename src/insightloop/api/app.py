@@ -22,6 +22,7 @@ from insightloop.api.errors import ApiError
 from insightloop.api.jobs import Job, JobRunner
 from insightloop.api.middleware import BodyLimit, HeadersAndLog
 from insightloop.api.state import Cache, KeyStore, Sessions, TokenBuckets, WarehouseGate
+from insightloop.api.store import StoreHolder
 from insightloop.errors import NotFoundError
 from insightloop.services.keys import KeyRecord, role_allows
 from insightloop.settings import Settings
@@ -49,17 +50,20 @@ class Server:
         self._recommender: Any = None
         self._rec_lock = threading.Lock()
         self.warmer: threading.Thread | None = None
+        self.store = StoreHolder(settings, self.cursor, lambda: self.gate.generation)
 
     def start(self) -> None:
         self.gate.open()
         with self.gate.read():
             self.keys.reload()
+        self.store.open()  # the serving store of the hot endpoints, if fresh
 
     def stop(self) -> None:
         # Threads that touch DuckDB or OpenMP must end before the interpreter does.
         if self.warmer is not None:
             self.warmer.join(60)
         self.jobs.shutdown()
+        self.store.close()
         self.gate.close()
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -109,8 +113,17 @@ class Server:
                     raise ApiError(409, "not_built", str(exc)) from exc
             return self._recommender
 
+    def single_writer(self) -> None:
+        """409 when several server processes run: none of them may write the warehouse."""
+        if self.config.workers > 1:
+            raise ApiError(409, "several_workers", f"this server runs {self.config.workers} "
+                           "worker processes, which all hold the warehouse open for reading, "
+                           "so it cannot be written here; run jobs and key changes with one "
+                           "worker (`insightloop serve --workers 1`) or from the CLI")
+
     def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a short write now (waits for running reads and jobs)."""
+        self.single_writer()
         with self.gate.write():
             return fn(*args, **kwargs)
 
@@ -119,6 +132,7 @@ class Server:
         self.cache.clear()
         with self.gate.read():
             self.keys.reload()
+        self.store.refresh()  # rebuilt when the job changed what it holds
 
     def authorize(self, request: Request, presented: str | None, needed: str) -> KeyRecord:
         """The key record for a request, or 401/403/429 as an :class:`ApiError`."""

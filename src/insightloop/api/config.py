@@ -28,6 +28,9 @@ class ServeConfig:
         Folder that ingest jobs may read files from; ingest jobs are refused without it.
     secure_cookies : bool
         Mark the session cookie ``Secure`` (serve behind HTTPS).
+    workers : int
+        Server processes (``insightloop serve --workers``); with more than one, nothing may
+        write the warehouse through the API: jobs and key changes answer 409.
     """
 
     rate_per_s: float = 100.0
@@ -40,3 +43,4 @@ class ServeConfig:
     session_hours: float = 8.0
     ingest_root: Path | None = None
     secure_cookies: bool = False
+    workers: int = 1

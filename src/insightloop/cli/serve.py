@@ -68,19 +68,21 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (from `keys l
 
 
 def run_server(settings: Settings, host: str, port: int, *, cors: list[str] | None = None,
-               ingest_root: Path | None = None, rate: float = 100.0, burst: int = 200) -> None:
-    """Serve the API and dashboard with uvicorn until Ctrl-C (no access log with paths)."""
+               ingest_root: Path | None = None, rate: float = 100.0, burst: int = 200,
+               workers: int = 1) -> None:
+    """Serve the API and dashboard with uvicorn until Ctrl-C (no access log with paths).
+
+    The serving store is built first when missing or stale (:mod:`insightloop.api.workers`).
+    """
     import logging
 
-    import uvicorn
-
-    from insightloop.api.app import create_app
     from insightloop.api.config import ServeConfig
+    from insightloop.api.workers import run_uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = ServeConfig(cors_origins=tuple(cors or ()), ingest_root=ingest_root,
-                         rate_per_s=rate, burst=burst)
-    uvicorn.run(create_app(settings, config), host=host, port=port, access_log=False,
+                         rate_per_s=rate, burst=burst, workers=workers)
+    run_uvicorn(settings, config, host, port, access_log=False,
                 log_level="warning")
 
 
@@ -94,6 +96,9 @@ def serve(
     rate: Annotated[float, typer.Option("--rate", min=0.1,
                                         help="Requests per second per key.")] = 100.0,
     burst: Annotated[int, typer.Option("--burst", min=1, help="Burst per key.")] = 200,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, max=64, help="Server processes; with more than one, jobs and key "
+        "changes through the API answer 409 (see docs/serving.md).")] = 1,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Serve the REST API (/api/v1, docs at /api/docs) and the dashboard (/)."""
@@ -101,4 +106,4 @@ def serve(
     console.print(f"insightloop serving {settings.warehouse} on http://{host}:{port}/ "
                   f"(API docs: http://{host}:{port}/api/docs); Ctrl-C stops")
     run_server(settings, host, port, cors=cors, ingest_root=ingest_root, rate=rate,
-               burst=burst)
+               burst=burst, workers=workers)

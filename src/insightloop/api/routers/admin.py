@@ -40,6 +40,7 @@ def start_job(request: Request, body: JobRequest,
               key: Annotated[KeyRecord, requires("write")]) -> dict[str, Any]:
     """Queue an ingest/build/train job; it runs in the background, one at a time.
     Poll ``GET /api/v1/jobs/{id}``."""
+    server_of(request).single_writer()
     job = server_of(request).jobs.submit(body.kind, dict(body.params), key.key_id)
     return job.public()
 

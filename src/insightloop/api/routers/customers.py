@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from insightloop.api.app import requires, server_of
@@ -16,6 +17,7 @@ from insightloop.services.customers import (
     list_customers,
 )
 from insightloop.services.records import plain
+from insightloop.services.serving import split_reasons
 
 router = APIRouter(tags=["customers"])
 CustomerId = Annotated[str, Path(min_length=1, max_length=128,
@@ -27,7 +29,17 @@ Text = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
 def _profile(request: Request, customer_id: str) -> dict[str, Any]:
+    store = server_of(request).store.get()
+    body = store.profile(customer_id) if store is not None and store.has_profiles else None
+    if body is not None:
+        out: dict[str, Any] = json.loads(body)
+        return out
     return server_of(request).query(customer_profile, customer_id)
+
+
+def _json(body: bytes) -> Response:
+    """A body from the serving store: the bytes the live path's JSON response would hold."""
+    return Response(content=body, media_type="application/json")
 
 
 @router.get("/customers", dependencies=[requires("read")],
@@ -54,10 +66,14 @@ def customers(
 
 
 @router.get("/customers/{customer_id}", dependencies=[requires("read")],
-            summary="Customer 360 profile")
-def customer(request: Request, customer_id: CustomerId) -> dict[str, Any]:
+            summary="Customer 360 profile", response_model=dict[str, Any])
+async def customer(request: Request, customer_id: CustomerId) -> Any:
     """Profile plus every enrichment built (RFM, CLV, segment, scores); 404 if unknown."""
-    return _profile(request, customer_id)
+    store = server_of(request).store.get()
+    body = store.profile(customer_id) if store is not None and store.has_profiles else None
+    if body is not None:
+        return _json(body)
+    return await run_in_threadpool(_profile, request, customer_id)
 
 
 @router.get("/customers/{customer_id}/segment", dependencies=[requires("read")],
@@ -72,32 +88,34 @@ def customer_segment(request: Request, customer_id: CustomerId) -> dict[str, Any
 
 
 @router.get("/customers/{customer_id}/scores", dependencies=[requires("read")],
-            summary="Predictive scores with reasons")
-def customer_scores(
+            summary="Predictive scores with reasons", response_model=dict[str, Any])
+async def customer_scores(
     request: Request, customer_id: CustomerId,
     live: Annotated[bool, Query(description="Recompute now with the latest model "
                                 "(slower), instead of the stored batch scores.")] = False,
     model: Annotated[str, Query(min_length=1, max_length=64,
                                 pattern=r"^[A-Za-z0-9_.:-]+$")] = "churn",
-) -> dict[str, Any]:
+) -> Any:
     """Stored scores (one per model) with their top reasons; ``live=true`` explains one
     model now, like ``insightloop explain``."""
     srv = server_of(request)
     if live:
         from insightloop.services.scoring import explain_customer
 
-        out: dict[str, Any] = plain(srv.read(explain_customer, srv.settings, model,
-                                             customer_id))
+        out: dict[str, Any] = plain(await run_in_threadpool(
+            srv.read, explain_customer, srv.settings, model, customer_id))
         return out
-    rows = _profile(request, customer_id).get("scores") or []
-    for row in rows:
-        text = row.get("reasons") or ""
-        row["reasons"] = [r for r in str(text).split("; ") if r]
+    store = srv.store.get()
+    body = store.scores(customer_id) if store is not None and store.has_profiles else None
+    if body is not None:
+        return _json(body)
+    rows = (await run_in_threadpool(_profile, request, customer_id)).get("scores") or []
+    rows = [{**row, "reasons": split_reasons(row.get("reasons"))} for row in rows]
     return {"customer_id": customer_id, "scores": rows}
 
 
 @router.get("/customers/{customer_id}/recommendations", dependencies=[requires("read")],
-            summary="Product recommendations with reasons")
+            summary="Product recommendations with reasons", response_model=dict[str, Any])
 async def customer_recommendations(
     request: Request, customer_id: CustomerId,
     n: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -105,14 +123,19 @@ async def customer_recommendations(
     history: Annotated[str | None, Query(
         max_length=2000, description="Comma-separated product ids seen this session "
         "(used for customers the model does not know yet).")] = None,
-) -> dict[str, Any]:
+) -> Any:
     """Top-``n`` products with a score and a reason each. Customers the model has not seen
     get a cold-start list (``source`` says which: content-based from ``history``, else
     popularity), not an error."""
     srv = server_of(request)
+    seen = [h.strip() for h in history.split(",") if h.strip()][:50] if history else None
+    store = srv.store.get()
+    body = (store.recommendations(customer_id, n, exclude_seen, history=bool(seen))
+            if store is not None else None)
+    if body is not None:
+        return _json(body)
     # Loading (first use, after a job) may wait for the warehouse: never on the event loop.
     rec = srv.loaded_recommender() or await run_in_threadpool(srv.recommender)
-    seen = [h.strip() for h in history.split(",") if h.strip()][:50] if history else None
     out: dict[str, Any] = plain(rec.recommend(customer_id, n=n, exclude_seen=exclude_seen,
                                               history=seen))
     return out

@@ -1,0 +1,100 @@
+"""Several server processes: uvicorn's workers build their app from environment variables.
+
+uvicorn starts worker processes by importing an app factory by name, so the parent puts
+the :class:`~insightloop.settings.Settings` and :class:`~insightloop.api.config.ServeConfig`
+into ``INSIGHTLOOP_SERVE_STATE`` (JSON) and every worker calls :func:`app_from_env`.
+
+With several workers every process holds a read-only DuckDB connection, so none may write
+the warehouse: jobs and key changes answer 409 (run them with one worker, or stop the
+server and use the CLI). Keys, sessions and rate limits are per process.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+from fastapi import FastAPI
+
+from insightloop.api.config import ServeConfig
+from insightloop.errors import ConfigError
+from insightloop.settings import Settings
+
+ENV = "INSIGHTLOOP_SERVE_STATE"
+FACTORY = "insightloop.api.workers:app_from_env"
+D = TypeVar("D")
+
+
+def state_env(settings: Settings, config: ServeConfig) -> dict[str, str]:
+    """The environment variable that carries ``settings`` and ``config`` to the workers."""
+    return {ENV: json.dumps({"settings": _plain(settings), "config": _plain(config)})}
+
+
+def app_from_env() -> FastAPI:
+    """The app of one worker process, from ``INSIGHTLOOP_SERVE_STATE`` (a uvicorn factory)."""
+    from insightloop.api.app import create_app
+
+    raw = os.environ.get(ENV)
+    if not raw:
+        raise ConfigError(f"{ENV} is not set; start workers with `insightloop serve --workers N`")
+    state = json.loads(raw)
+    return create_app(_build(Settings, state["settings"]), _build(ServeConfig, state["config"]))
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    return {f.name: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
+            for f in dataclasses.fields(obj) for v in [getattr(obj, f.name)]}
+
+
+def _build(cls: type[D], values: dict[str, Any]) -> D:
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        if f.name not in values:
+            continue
+        v = values[f.name]
+        if isinstance(v, list):
+            v = tuple(v)
+        elif isinstance(v, str) and "Path" in str(f.type):
+            v = Path(v)
+        kwargs[f.name] = v
+    return cls(**kwargs)
+
+
+def prepare_store(settings: Settings) -> dict[str, Any] | None:
+    """Build the serving store when missing or stale (None when there is no warehouse yet
+    or it cannot be built: the server then answers live, and says so in its log)."""
+    import logging
+
+    from insightloop.errors import InsightloopError
+    from insightloop.services.serving import ensure_store
+
+    log = logging.getLogger("insightloop.serving")
+    if not settings.warehouse.exists():
+        return None
+    try:
+        out = ensure_store(settings, on_progress=lambda m: log.info("serving store: %s", m))
+    except (InsightloopError, OSError) as exc:
+        log.warning("serving store not built (%s); answering live from the warehouse", exc)
+        return None
+    if out["built"]:
+        log.info("serving store built: %s customers, %s", out["customers"], out["path"])
+    return out
+
+
+def run_uvicorn(settings: Settings, config: ServeConfig, host: str, port: int,
+                **options: Any) -> None:
+    """Build the serving store if needed, then run uvicorn with ``config.workers`` processes
+    (one: the app object; several: the :func:`app_from_env` factory in each worker)."""
+    import uvicorn
+
+    from insightloop.api.app import create_app
+
+    prepare_store(settings)
+    if config.workers <= 1:
+        uvicorn.run(create_app(settings, config), host=host, port=port, **options)
+        return
+    os.environ.update(state_env(settings, config))
+    uvicorn.run(FACTORY, factory=True, workers=config.workers, host=host, port=port, **options)
