@@ -56,3 +56,37 @@ def test_quality_without_warehouse(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["quality", "-w", str(tmp_path / "none.duckdb"), "--json"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "does not exist yet" in captured.err
+
+
+def test_quality_when_the_report_cannot_be_written(
+        warehouse: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Read-only warehouse and a file where the reports folder should be: tables, a warning."""
+    monkeypatch.setenv("INSIGHTLOOP_READ_ONLY", "1")
+    blocker = warehouse.parent / "reports"
+    blocker.write_text("not a folder", encoding="utf-8")
+    stamp = warehouse.read_bytes()
+    assert main(["quality", "-w", str(warehouse)]) == 0
+    captured = capsys.readouterr()
+    out, err = " ".join(captured.out.split()), " ".join(captured.err.split())
+    assert "rows and missing values" in out and "quarantine:" in out and "report:" not in out
+    assert "Traceback" not in captured.out + captured.err
+    assert err.startswith("Warning: the quality report is complete, but cannot write the HTML "
+                          f"report {blocker / 'report.html'}")
+    assert "set INSIGHTLOOP_REPORTS" in err
+    assert main(["quality", "-w", str(warehouse), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["report"] is None and "cannot write the HTML report" in payload["report_error"]
+    assert payload["tables"][0]["rows"] > 0
+    assert warehouse.read_bytes() == stamp and blocker.read_text(encoding="utf-8") == "not a folder"
+    assert not list(warehouse.parent.glob("*.tmp"))
+
+
+def test_quality_on_a_damaged_warehouse(warehouse: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    with warehouse.open("r+b") as fh:
+        fh.truncate(warehouse.stat().st_size - 4096)
+    assert main(["quality", "-w", str(warehouse)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "is damaged" in captured.err
+    assert not (warehouse.parent / "reports").exists()

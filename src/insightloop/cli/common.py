@@ -88,6 +88,9 @@ def _duckdb_error(exc: BaseException) -> str:
     if "could not set lock" in text.lower():
         return (f"the warehouse is in use by another process ({text}); wait for it to finish "
                 "or stop it")
+    if "no space left" in text.lower() or "disk full" in text.lower():
+        return (f"no space left on the device ({text}); free space or move the warehouse; the "
+                "unfinished write was rolled back")
     if "out of memory" in text.lower():
         return (f"DuckDB ran out of memory ({text}); lower INSIGHTLOOP_MEMORY_LIMIT or free "
                 "memory")
