@@ -21,14 +21,24 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from insightloop.errors import ConfigError, InsightloopError, NotFoundError, SchemaError
+from insightloop.cli.main import main
+from insightloop.errors import (
+    ConfigError,
+    InputFileError,
+    InsightloopError,
+    NotFoundError,
+    SchemaError,
+)
+from insightloop.models.clv.data import summary_from_transactions
 from insightloop.services import customers as cust
+from insightloop.services.clv import read_transactions
+from insightloop.services.evaluation import read_table_file, split_target
 from insightloop.services.profiles import get_profile, refresh_customer_360
 from insightloop.services.recommend import load_recommender
 from insightloop.services.registry import load_model, parse_ref, read_metadata
 from insightloop.services.scoring import explain_customer
 from insightloop.services.segments import show_segments
-from insightloop.services.sentiment import product_insights, satisfaction
+from insightloop.services.sentiment import product_insights, read_labelled, satisfaction
 from insightloop.settings import Settings
 from insightloop.storage.sql import MAX_IDENT_CHARS, UnsafeSqlError
 from insightloop.storage.warehouse import Warehouse, write_frame
@@ -271,3 +281,101 @@ def test_unusable_data_name_is_refused_not_run(small: Settings, model: str, mess
         refresh_customer_360(con)
     assert fingerprint(small.warehouse) == before  # the transaction rolled back
     assert issubclass(UnsafeSqlError, InsightloopError)
+
+
+# -- CLI entries that take a name --------------------------------------------------------------
+CLI_ENTRIES = [
+    ["profile"], ["recommend", "show"], ["similar"], ["models", "show"],
+]
+
+
+def _cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(argv)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("entry", CLI_ENTRIES, ids=" ".join)
+def test_cli_names_give_a_result_or_one_line(demo: Settings, entry: list[str],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    @settings(max_examples=15, deadline=None, derandomize=True, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @with_classics
+    @given(name=hostile_text())
+    def check(name: str) -> None:
+        code, err = _cli([*entry, "--warehouse", str(demo.warehouse), "--json", "--", name],
+                         capsys)
+        assert code in (0, 1), err
+        assert "Traceback" not in err
+        if code == 1:
+            assert len(err.strip().splitlines()) == 1, err[:500]
+            assert "NotFoundError" in err or "ConfigError" in err, err[:500]  # an error on purpose
+
+    unchanged(demo, check)
+
+
+@pytest.mark.parametrize("cid", ["x'; DROP TABLE orders; --", "a\nb"])
+def test_cli_explain_and_segments_show(demo: Settings, cid: str,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    before = fingerprint(demo.warehouse)
+    code, err = _cli(["explain", "--warehouse", str(demo.warehouse), "--", cid], capsys)
+    assert code == 1 and "NotFoundError" in err and "has no orders before" in err
+    assert len(err.strip().splitlines()) == 1
+    assert _cli(["segments", "show", "--warehouse", str(demo.warehouse), "--json"],
+                capsys)[0] == 0
+    assert fingerprint(demo.warehouse) == before
+
+
+# -- user files read by `evaluate` commands: header names and column options -------------------
+def _file_names(count: int) -> st.SearchStrategy[list[str]]:
+    """Header names a CSV can carry: no NUL, no outer spaces or BOM (the readers strip them)."""
+    name = hostile_text(4).filter(lambda s: "\x00" not in s and s == s.strip() != ""
+                                  and not s.startswith("\ufeff") and len(s) < 2000)
+    return st.lists(name, min_size=count, max_size=count, unique_by=str.casefold)
+
+
+TRANSACTIONS = pd.DataFrame({
+    "c": ["a", "a", "a", "b", "b", "c"],
+    "t": ["2024-01-01", "2024-01-08", "2024-02-01", "2024-01-03", "2024-03-01", "2024-02-10"],
+    "m": [10.0, 20.0, 30.0, 5.0, 7.0, 1.0],
+})
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=_file_names(3))
+def test_clv_file_columns_are_names_not_code(tmp_path: Path, names: list[str]) -> None:
+    customer, time_col, amount = names
+    path = tmp_path / "tx.csv"
+    TRANSACTIONS.set_axis(names, axis=1).to_csv(path, index=False)
+    df = read_transactions(path, names, sep=",", time_col=time_col)
+    got = summary_from_transactions(df, customer, time_col, amount, "2024-03-31")
+    clean = TRANSACTIONS.assign(t=pd.to_datetime(TRANSACTIONS["t"]))
+    want = summary_from_transactions(clean, "c", "t", "m", "2024-03-31")
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True))
+    try:  # a sniffed delimiter may be fooled by the names: then a clear error, not a crash
+        read_transactions(path, names, time_col=time_col)
+    except (SchemaError, InputFileError) as exc:
+        assert "column" in str(exc) or "cannot read" in str(exc)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=_file_names(3))
+def test_labelled_and_table_files_keep_hostile_headers(tmp_path: Path, names: list[str]
+                                                       ) -> None:
+    text, label, other = names
+    frame = pd.DataFrame({text: ["good", "bad", "fine"], label: ["positive", "0", "1"],
+                          other: [1, 2, 3]})
+    path = tmp_path / "labelled.csv"
+    frame.to_csv(path, index=False)
+    texts, y = read_labelled(path, text, label)
+    assert texts == ["good", "bad", "fine"] and y.tolist() == [1, 0, 1]
+    with pytest.raises(InputFileError, match="no column"):
+        read_labelled(path, text + "'", label)
+    parquet = tmp_path / "table.parquet"
+    frame.to_parquet(parquet)
+    X, target = split_target(read_table_file(parquet), label, drop=[other])
+    assert list(X.columns) == [text] and target.tolist() == ["positive", "0", "1"]
+    with pytest.raises(SchemaError, match="is not in the data"):
+        split_target(frame, label + '"; --')
