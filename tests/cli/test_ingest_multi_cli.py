@@ -25,6 +25,6 @@ def test_several_files_and_a_glob(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert main(["ingest", "customers", "exports/day1.csv", "-w", wh, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {
         "table": "customers", "rows_in": 2, "rows_loaded": 0, "rows_quarantined": 0,
-        "rows_duplicate": 2}
+        "rows_duplicate": 2, "notes": []}
     assert main(["ingest", "customers", "exports/*.parquet", "-w", wh]) == 1
     assert "no file matches" in capsys.readouterr().err

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
+
+import duckdb
 import pytest
 
 from insightloop.storage.schema import TABLES
+from insightloop.storage.sql import ident
 from insightloop.storage.warehouse import Warehouse
 from shared_data import SAMPLE as SAMPLE  # re-exported for the storage tests
 from shared_data import shared_path
@@ -42,3 +47,19 @@ def digest(wh: Warehouse) -> dict[str, tuple[int, str]]:
             out[name] = (int(row[0]), str(row[1]))
     return out
 
+
+
+def snapshot(path: Path) -> dict[str, Counter[str]]:
+    """Every table of the warehouse file (canonical, derived, logs) → multiset of row hashes.
+
+    Compared before and after an ingest: equal multisets mean the table did not change;
+    a new key means a table was created.
+    """
+    out: dict[str, Counter[str]] = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT temporary").fetchall()]
+        for name in names:
+            rows = con.execute(f"SELECT md5(CAST(t AS VARCHAR)) FROM {ident(name)} t").fetchall()
+            out[name] = Counter(str(r[0]) for r in rows)
+    return out

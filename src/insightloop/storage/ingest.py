@@ -196,7 +196,7 @@ def ingest_file(
                 )
         finally:
             drop_temp(con, "__stage", "__rejects", "__typed", "__actions", "__raw", "__orders",
-                      "__json", "__jmap", "__spans", "__csv_rej", "__csv_scan")
+                      "__json", "__jkind", "__jmap", "__spans", "__csv_rej", "__csv_scan")
     step("done")
     return result
 

@@ -26,9 +26,24 @@ DEFAULT_DERIVED: dict[str, dict[str, str]] = {
 UNTRIMMED = ("int", "float", "timestamp")  # types whose casts skip surrounding blanks
 TRUE_WORDS = ("true", "t", "1", "yes", "y")
 FALSE_WORDS = ("false", "f", "0", "no", "n")
+MIN_TIMESTAMP = "1900-01-01"
 MAX_LINE_AMOUNT = 1e12  # |quantity x unit_price| of an order line
-# A time of day followed by a UTC offset: Z, +05, +0530, +05:30.
-OFFSET_RE = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)?\s?([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)\s*$"
+# A date and time of day followed by a UTC offset: Z, +05, +0530, +05:30 (groups: the
+# local time, the sign, hours and minutes of the offset).
+OFFSET_RE = (r"^\s*(.*[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]+)?)?)\s?"
+             r"(?:[zZ]|([+-])([0-9]{2}):?([0-9]{2})?)\s*$")
+
+
+def _utc_expr(raw: str) -> str:
+    """``raw`` (text with a UTC offset) as a naive UTC timestamp; NULL when invalid.
+
+    Plain arithmetic on the parsed offset: the session's time zone plays no part.
+    """
+    part = f"regexp_extract({raw}, {literal(OFFSET_RE)}, ['t', 'sign', 'hh', 'mm'])"
+    minutes = (f"(coalesce(TRY_CAST(NULLIF({part}.hh, '') AS INTEGER), 0) * 60 + "
+               f"coalesce(TRY_CAST(NULLIF({part}.mm, '') AS INTEGER), 0))")
+    return (f"TRY_CAST({part}.t AS TIMESTAMP) - to_minutes(CASE WHEN {part}.sign = '-' "
+            f"THEN -{minutes} ELSE {minutes} END)")
 
 
 def _typed_expr(col: ColumnSpec, raw: str, formats: tuple[str, ...]) -> str:
@@ -44,13 +59,12 @@ def _typed_expr(col: ColumnSpec, raw: str, formats: tuple[str, ...]) -> str:
         return f"CASE WHEN {dbl} = round({dbl}) THEN TRY_CAST({dbl} AS BIGINT) END"
     if col.type == "float":
         dbl = f"TRY_CAST({raw} AS DOUBLE)"
-        return f"CASE WHEN isfinite({dbl}) THEN {dbl} END"
+        return f"CASE WHEN isfinite({dbl}) THEN {dbl} + 0.0 END"  # + 0.0: -0 becomes 0
     if col.type == "timestamp":
         # With an offset: converted to UTC. Without: as written (never via the session's
-        # time zone, which a plain cast to TIMESTAMPTZ would apply).
+        # time zone, which a cast to TIMESTAMPTZ would apply).
         options = [f"CASE WHEN regexp_matches({raw}, {literal(OFFSET_RE)}) THEN "
-                   f"TRY_CAST({raw} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
-                   f"ELSE TRY_CAST({raw} AS TIMESTAMP) END"]
+                   f"{_utc_expr(raw)} ELSE TRY_CAST({raw} AS TIMESTAMP) END"]
         options += [f"TRY_STRPTIME({raw}, {literal(f)})" for f in formats]
         return f"COALESCE({', '.join(options)})"
     if col.type == "bool":
@@ -89,6 +103,9 @@ def _error_expr(col: ColumnSpec, raw: str, fk_tables: set[str]) -> str:
     if col.type == "timestamp":
         checks.append(f"WHEN {c} > now()::TIMESTAMP + INTERVAL 1 DAY THEN "
                       f"'timestamp ' || {c} || ' is in the future'")
+        # Later stages hand timestamps to pandas (nanoseconds: years 1678-2261).
+        checks.append(f"WHEN {c} < TIMESTAMP '{MIN_TIMESTAMP}' THEN "
+                      f"'timestamp ' || {c} || ' is before {MIN_TIMESTAMP}'")
     if col.references and col.references[0] in fk_tables:
         rt, rc = col.references
         checks.append(f"WHEN {c} IS NOT NULL AND {c} NOT IN (SELECT {ident(rc)} FROM {ident(rt)}) "

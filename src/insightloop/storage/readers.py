@@ -78,10 +78,18 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = Non
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
         raise InputFileError(f"{path}: unknown format {fmt!r}; use one of {FORMATS}")
-    drop_temp(con, "__stage", "__raw")
+    drop_temp(con, "__stage", "__raw", "__json", "__jkind", "__jmap", "__spans")
     con.execute("DROP TABLE IF EXISTS __rejects")
     con.execute("CREATE TEMP TABLE __rejects(line BIGINT, column_name VARCHAR, reason VARCHAR,"
                 " raw VARCHAR)")
+    try:
+        return _stage(con, path, fmt, delimiter)
+    except duckdb.Error as exc:  # a reader case we did not foresee: still one clear line
+        raise InputFileError(f"{path}: cannot be read as {fmt}: {first_line(exc)}") from exc
+
+
+def _stage(con: duckdb.DuckDBPyConnection, path: Path, fmt: str,
+           delimiter: str | None) -> StagedFile:
     if fmt == "parquet":
         return _stage_parquet(con, path)
     sample = b"" if path.suffix.lower() == ".zst" else head_bytes(path)
@@ -125,21 +133,24 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, src: Path) -> Staged
     # An object becomes a MAP (keys compared exactly, any characters): no JSON path is
     # ever built from a key. NULL map: not valid JSON, not an object, or a repeated key.
     con.execute("""
-        CREATE TEMP TABLE __jmap AS
-        SELECT __line, j, CASE WHEN json_valid(j) AND json_type(j::JSON) = 'OBJECT'
-                               THEN TRY_CAST(j::JSON AS MAP(VARCHAR, JSON)) END AS m
+        CREATE TEMP TABLE __jkind AS
+        SELECT __line, j, CASE WHEN NOT json_valid(j) THEN 'cannot parse'
+            WHEN json_type(j::JSON) <> 'OBJECT' THEN 'not an object (a JSON ' ||
+                CASE json_type(j::JSON) WHEN 'VARCHAR' THEN 'string' WHEN 'ARRAY' THEN 'array'
+                     WHEN 'BOOLEAN' THEN 'boolean' WHEN 'NULL' THEN 'null' ELSE 'number' END
+                || ')'
+            WHEN len(json_keys(j)) <> len(list_distinct(json_keys(j)))
+                THEN 'a key appears twice in the object'
+            END AS why
         FROM __json
     """)
-    con.execute(
-        "INSERT INTO __rejects SELECT __line, NULL, 'malformed JSON: ' || CASE "
-        "WHEN NOT json_valid(j) THEN 'cannot parse' "
-        "WHEN json_type(j::JSON) <> 'OBJECT' THEN 'not an object (a JSON ' || "
-        "lower(json_type(j::JSON)) || ')' ELSE 'a key appears twice in the object' END, j "
-        "FROM __jmap WHERE m IS NULL"
-    )
+    con.execute("INSERT INTO __rejects SELECT __line, NULL, 'malformed JSON: ' || why, j "
+                "FROM __jkind WHERE why IS NOT NULL")
+    con.execute("CREATE TEMP TABLE __jmap AS SELECT __line, CAST(j::JSON AS MAP(VARCHAR, JSON)) "
+                "AS m FROM __jkind WHERE why IS NULL")
     keys = [str(r[0]) for r in con.execute(
         "SELECT k FROM (SELECT k, min(__line) AS first FROM (SELECT unnest(map_keys(m)) "
-        "AS k, __line FROM __jmap WHERE m IS NOT NULL) GROUP BY k) ORDER BY first, k"
+        "AS k, __line FROM __jmap) GROUP BY k) ORDER BY first, k"
     ).fetchall()]
     names, notes = clean_names(path, keys)
     if not keys:
@@ -149,8 +160,8 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, src: Path) -> Staged
                          for k, n in zip(keys, names, strict=True))
         execute_temp(con, f"CREATE TEMP TABLE __stage AS SELECT {cols}, __line FROM __jmap "
                          "WHERE m IS NOT NULL")
-    con.execute("DROP TABLE __json")
-    con.execute("DROP TABLE __jmap")
+    for name in ("__json", "__jkind", "__jmap"):
+        con.execute(f"DROP TABLE {name}")
     return StagedFile(path, "jsonl", names, _count(con),
                       one(con, "SELECT count(*) FROM __rejects"), notes=notes)
 
@@ -163,21 +174,25 @@ def _text(value: str) -> str:
 
 # -- Parquet ---------------------------------------------------------------------------
 def _stage_parquet(con: duckdb.DuckDBPyConnection, path: Path) -> StagedFile:
-    source = f"read_parquet({literal(str(path))}, file_row_number=true)"
+    source = f"read_parquet({literal(str(path))})"
     try:
         desc = execute_temp(con, f"DESCRIBE SELECT * FROM {source}").fetchall()
     except duckdb.Error as exc:
         raise InputFileError(f"{path}: not a readable Parquet file: {first_line(exc)}") from exc
-    # The last column is file_row_number; the file's own columns are renamed by position,
-    # so a file column called file_row_number (or Email next to email) cannot collide.
-    names, notes = clean_names(path, [str(r[0]) for r in desc[:-1]])
-    alias = ", ".join([*(ident(n) for n in names), "__frn"])
+    # The file's columns are renamed by position, so names DuckDB would confuse (Email
+    # next to email, __line) cannot collide. Not file_row_number=true: a file may have a
+    # column of that name; the CTAS keeps file order, so rowid + 1 is the row number.
+    names, notes = clean_names(path, [str(r[0]) for r in desc])
+    if not names:
+        raise InputFileError(f"{path}: the Parquet file has no columns; nothing to ingest")
+    alias = ", ".join(ident(n) for n in names)
     casts = ", ".join(f"CAST({ident(n)} AS VARCHAR) AS {ident(n)}" for n in names)
     try:
-        execute_temp(con, f"CREATE TEMP TABLE __stage AS SELECT {casts}{', ' if casts else ''}"
-                         f"__frn + 1 AS __line FROM {source} AS t({alias})")
+        execute_temp(con, f"CREATE TEMP TABLE __raw AS SELECT {casts} "
+                          f"FROM {source} AS t({alias})")
     except duckdb.Error as exc:
         raise InputFileError(f"{path}: not a readable Parquet file: {first_line(exc)}") from exc
+    con.execute("CREATE TEMP VIEW __stage AS SELECT *, rowid + 1 AS __line FROM __raw")
     return StagedFile(path, "parquet", names, _count(con), 0, notes=notes)
 
 
