@@ -225,13 +225,31 @@ def test_a_good_file_passes_every_check(prev: Path) -> None:
     check_file(prev, checksums=True)  # and so has what this release wrote
 
 
-def test_warehouse_locked_by_another_process(prev: Path) -> None:
+def _hold(path: Path) -> subprocess.Popen[str]:
+    """Another process with ``path`` open for writing (until its stdin closes)."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
-         "print('ready', flush=True); sys.stdin.read()", str(prev)],
+         "print('ready', flush=True); sys.stdin.read()", str(path)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    return holder
+
+
+def test_file_changing_under_another_writer_is_not_called_damaged(prev: Path) -> None:
+    os.truncate(prev, prev.stat().st_size - BLOCK)  # what a reader may see mid-checkpoint
+    forget_file(prev)
+    holder = _hold(prev)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        for read_only in (True, False):
+            with pytest.raises(WarehouseError, match="is being written by another process"):
+                opens(prev, read_only=read_only)
+    finally:
+        holder.communicate("", timeout=30)
+
+
+def test_warehouse_locked_by_another_process(prev: Path) -> None:
+    holder = _hold(prev)
+    try:
         for read_only in (True, False):
             with pytest.raises(WarehouseError, match=rf"is in use by process {holder.pid}.*wait "
                                                      "for it to finish"):

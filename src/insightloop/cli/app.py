@@ -23,3 +23,16 @@ app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(profiles_app, name="profiles")
 app.add_typer(segments_app, name="segments")
 app.add_typer(models_app, name="models")
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(
+        False, "--debug",
+        help="On an error, print the traceback too (also INSIGHTLOOP_DEBUG=1); without it every "
+             "error is one `Error: ...` line.",
+    ),
+) -> None:
+    # ``main`` takes --debug out of the arguments wherever it appears; this option only
+    # documents it in --help.
+    del debug

@@ -17,6 +17,8 @@ a file this process has just written is trusted, so repeated opens cost one ``st
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import re
 import struct
 import threading
@@ -53,13 +55,36 @@ def check_file(path: Path, *, checksums: bool) -> None:
             f"warehouse {path} is a folder, not a DuckDB file; pass the database file "
             "itself with --warehouse")
     key = str(path.resolve())
-    sig = signature(path)
-    with _lock:
-        if _verified.get((key, checksums)) == sig or _verified.get((key, True)) == sig:
-            return
-    _check(path, sig[1], checksums)
-    with _lock:
-        _verified[(key, checksums)] = sig
+    for attempt in range(3):
+        sig = signature(path)
+        with _lock:
+            if _verified.get((key, checksums)) == sig or _verified.get((key, True)) == sig:
+                return
+        try:
+            _check(path, sig[1], checksums)
+        except WarehouseError:
+            # A file changing under the check is being written, not damaged: look again.
+            if attempt < 2 and signature(path) != sig:
+                continue
+            if _held_by_writer(path):
+                raise WarehouseError(
+                    f"warehouse {path} is being written by another process; wait for it to "
+                    "finish (while `insightloop serve` runs, write through its jobs)") from None
+            raise
+        with _lock:
+            _verified[(key, checksums)] = sig
+        return
+
+
+def _held_by_writer(path: Path) -> bool:
+    """Whether another process holds DuckDB's write lock (an exclusive ``fcntl`` lock)."""
+    try:
+        with path.open("rb") as fh:
+            fcntl.lockf(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            fcntl.lockf(fh, fcntl.LOCK_UN)
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EACCES)
+    return False
 
 
 def trust_file(path: Path) -> None:
