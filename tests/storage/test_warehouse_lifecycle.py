@@ -275,3 +275,18 @@ def test_read_only_flag_refuses_writes_and_allows_reads(
         pass
     assert not missing.exists
     assert not Warehouse(prev, read_only=False).read_only
+
+
+def test_read_only_setting_from_environment_and_config(tmp_path: Path) -> None:
+    from insightloop.errors import ConfigError
+    from insightloop.settings import Settings
+
+    on = Settings.load(warehouse=tmp_path / "w.duckdb", env={"INSIGHTLOOP_READ_ONLY": "yes"})
+    assert on.read_only and Warehouse.from_settings(on).read_only
+    off = Settings.load(warehouse=tmp_path / "w.duckdb", env={"INSIGHTLOOP_READ_ONLY": "0"})
+    assert not off.read_only and not Warehouse.from_settings(off).read_only
+    config = tmp_path / "insightloop.toml"
+    config.write_text("[insightloop]\nread_only = true\n", encoding="utf-8")
+    assert Settings.load(config_file=config, env={}).read_only
+    with pytest.raises(ConfigError, match="read_only must be true or false"):
+        Settings.load(env={"INSIGHTLOOP_READ_ONLY": "maybe"})

@@ -81,8 +81,8 @@ def schema_state(con: duckdb.DuckDBPyConnection) -> SchemaState:
     there is nothing to migrate.
     """
     names = {r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-    ).fetchall()}
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "
+        "AND database_name = current_database()").fetchall()}
     if META_TABLE not in names:
         return SchemaState(0 if names else SCHEMA_VERSION,
                            UNVERSIONED_RELEASE if names else __version__)
@@ -131,7 +131,8 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str) -> tuple[SchemaState, Sc
     """
     before = schema_state(con)
     refuse_newer(before, where)
-    found = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
+                        "schema_name = 'main' AND database_name = current_database()",
                         [META_TABLE]).fetchone()
     stamped = bool(found and found[0])
     if stamped and before.current:
