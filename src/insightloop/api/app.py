@@ -41,12 +41,13 @@ class Server:
         self.settings = settings
         self.config = config
         self.gate = WarehouseGate(settings, config.read_wait_s)
-        self.cache = Cache(self.gate)
+        self.cache = Cache(self.gate, config.cache_bytes)
         self.keys = KeyStore(settings)
         self.sessions = Sessions(config.session_hours)
         self.limits = TokenBuckets(config.rate_per_s, config.burst)
         self.failed_auth = TokenBuckets(config.failed_auth_per_s, config.failed_auth_burst)
-        self.jobs = JobRunner(settings, self.gate, config.ingest_root, self._job_done)
+        self.jobs = JobRunner(settings, self.gate, config.ingest_root, self._job_done,
+                              config.max_queued_jobs)
         self._recommender: Any = None
         self._rec_lock = threading.Lock()
         self.warmer: threading.Thread | None = None
@@ -220,5 +221,13 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["X-API-Key", "Content-Type"])
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
-    app.add_middleware(HeadersAndLog)
+    app.add_middleware(HeadersAndLog, max_header_bytes=config.max_header_bytes,
+                       max_header_line_bytes=config.max_header_line_bytes)
+    if config.forwarded_allow_ips:
+        # Outermost: the client address and scheme are fixed before anything reads them.
+        # uvicorn itself runs with proxy_headers off (see cli/serve.py).
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        app.add_middleware(ProxyHeadersMiddleware,
+                           trusted_hosts=list(config.forwarded_allow_ips))
     return app

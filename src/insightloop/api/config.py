@@ -27,7 +27,20 @@ class ServeConfig:
     ingest_root : Path, optional
         Folder that ingest jobs may read files from; ingest jobs are refused without it.
     secure_cookies : bool
-        Mark the session cookie ``Secure`` (serve behind HTTPS).
+        Mark the session cookie ``Secure`` (serve behind HTTPS). It is also set on requests
+        that a trusted proxy (``forwarded_allow_ips``) reports as ``https``.
+    forwarded_allow_ips : tuple of str
+        Addresses (IPs or networks) of reverse proxies whose ``X-Forwarded-For`` and
+        ``X-Forwarded-Proto`` headers are believed. Empty (the default): none is, so
+        every client is known by its own address (rate limits cannot be dodged by
+        rotating the header).
+    cache_bytes : int
+        Bound of the in-memory cache of aggregates and dashboard pages (least recently
+        used entries go first).
+    max_header_bytes, max_header_line_bytes : int
+        Requests whose headers exceed these sizes (all together, or one header) get 431.
+    max_queued_jobs : int
+        Jobs waiting to run at most; more get 429 with ``Retry-After``.
     workers : int
         Server processes (``insightloop serve --workers``); with more than one, nothing may
         write the warehouse through the API: jobs and key changes answer 409.
@@ -43,4 +56,9 @@ class ServeConfig:
     session_hours: float = 8.0
     ingest_root: Path | None = None
     secure_cookies: bool = False
+    forwarded_allow_ips: tuple[str, ...] = field(default_factory=tuple)
+    cache_bytes: int = 32 * 1024 * 1024
+    max_header_bytes: int = 16_384
+    max_header_line_bytes: int = 8_192
+    max_queued_jobs: int = 16
     workers: int = 1

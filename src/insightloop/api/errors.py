@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,12 +19,17 @@ from insightloop.errors import (
     WarehouseError,
 )
 
-log = logging.getLogger("insightloop.api")
-
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
           405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
           415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
-          501: "not_available", 503: "unavailable"}
+          431: "headers_too_large", 500: "internal_error", 501: "not_available",
+          503: "unavailable"}
+INTERNAL_MESSAGE = "internal error; see the server log"
+
+
+def error_json(code: str, message: str) -> bytes:
+    """The common error body as bytes (for ASGI middleware that answers by itself)."""
+    return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
 class ApiError(Exception):
@@ -92,14 +97,6 @@ def install(app: FastAPI) -> None:
                                   "service")
         raise exc
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Type only: messages can quote data values.
-        log.error("unhandled %s on %s %s", type(exc).__name__, request.method,
-                  _route(request))
-        return error_response(500, "internal", "internal error; see the server log")
-
-
-def _route(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "?"))
+    # Anything else (a bug, or a library error no handler knows) is answered 500
+    # ``internal_error`` by :class:`insightloop.api.middleware.HeadersAndLog`, which logs
+    # the exception type only: with the security headers, and no traceback in the log.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import re
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,10 +18,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+
+from insightloop.api.errors import ApiError
 from insightloop.api.state import WarehouseGate
-from insightloop.errors import ConfigError, InsightloopError
+from insightloop.errors import ConfigError, InsightloopError, WarehouseError
 from insightloop.services.records import plain
 from insightloop.settings import Settings
+from insightloop.storage.sql import ident
+from insightloop.storage.warehouse import Warehouse, has_table
 
 log = logging.getLogger("insightloop.api.jobs")
 JOB_KINDS = ("ingest", "profiles", "clv", "segments", "cohorts", "train", "score",
@@ -29,6 +36,7 @@ INGEST_TABLES = ("customers", "products", "orders", "events", "reviews", "campai
                  "consents")
 TRAIN_TASKS = ("churn", "propensity", "response")
 MAX_HISTORY = 200
+_MODEL_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(:[vV]?[0-9]{1,6})?$")
 
 
 @dataclass
@@ -51,36 +59,161 @@ class Job:
                       "result": self.result, "error": self.error})
 
 
-def _ingest(params: dict[str, Any], root: Path | None) -> Callable[[Settings], Any]:
-    """Validate an ingest job now; the returned callable loads the file."""
+def _member(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ValueError(f"{value[:80]!r} is not allowed; use one of: {', '.join(allowed)}")
+    return value
+
+
+class _Params(BaseModel):
+    """Parameters of a job kind: unknown names are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IngestParams(_Params):
+    table: str
+    path: str = Field(min_length=1, max_length=1024)
+    preset: str | None = None
+
+    @field_validator("table")
+    @classmethod
+    def _table(cls, value: str) -> str:
+        return _member(value, INGEST_TABLES)
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("a path cannot hold control characters (NUL, newline, ...)")
+        return value
+
+    @field_validator("preset")
+    @classmethod
+    def _preset(cls, value: str | None) -> str | None:
+        from insightloop.storage.presets import PRESETS
+
+        return None if value is None else _member(value, tuple(sorted(PRESETS)))
+
+
+class TrainParams(_Params):
+    task: str = "churn"
+    horizon_days: StrictInt = Field(90, ge=1, le=3650)
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, value: str) -> str:
+        return _member(value, TRAIN_TASKS)
+
+
+class ScoreParams(_Params):
+    model: str = Field("churn", max_length=80)
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        if not _MODEL_REF.match(value):
+            raise ValueError(f"{value[:80]!r} is not a model reference: use NAME or "
+                             "NAME:VERSION of a model listed by `insightloop models list`")
+        return value
+
+
+class RecommendParams(_Params):
+    model: str = "auto"
+    embedder: str = "tfidf"
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        from insightloop.models.recommend import MODELS
+
+        return _member(value, ("auto", *sorted(MODELS)))
+
+    @field_validator("embedder")
+    @classmethod
+    def _embedder(cls, value: str) -> str:
+        from insightloop.services.recommend import EMBEDDERS
+
+        return _member(value, EMBEDDERS)
+
+
+PARAMS: dict[str, type[_Params]] = {
+    "ingest": IngestParams, "train": TrainParams, "score": ScoreParams,
+    "recommendations": RecommendParams,
+}
+
+
+def validate_params(kind: str, params: dict[str, Any]) -> _Params:
+    """The typed parameters of a job, or :class:`ConfigError` naming the parameter."""
+    if kind not in JOB_KINDS:
+        raise ConfigError(f"kind must be one of {JOB_KINDS}, got {kind[:80]!r}")
+    try:
+        return PARAMS.get(kind, _Params).model_validate(params)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "params"
+        text = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        if first.get("type") == "extra_forbidden":
+            known = ", ".join(PARAMS.get(kind, _Params).model_fields) or "none"
+            text = f"unknown parameter for a {kind} job (parameters: {known})"
+        raise ConfigError(f"params.{where}: {text}") from exc
+
+
+def _ingest(p: IngestParams, root: Path | None) -> Callable[[Settings], Any]:
+    """Check the file of an ingest job now; the returned callable loads it."""
     from insightloop.storage.ingest import ingest_file
-    from insightloop.storage.warehouse import Warehouse
 
     if root is None:
         raise ConfigError("ingest jobs are off: start the server with --ingest-root FOLDER")
-    table = str(params.get("table", ""))
-    if table not in INGEST_TABLES:
-        raise ConfigError(f"params.table must be one of {INGEST_TABLES}")
     base = root.resolve()
-    path = (base / str(params.get("path", ""))).resolve()
-    if not path.is_relative_to(base) or not path.is_file():
+    try:
+        path = (base / p.path).resolve()
+        inside = path.is_relative_to(base) and path.is_file()
+    except (OSError, ValueError):
+        inside = False
+    if not inside:
         raise ConfigError("params.path must name a file inside the ingest root")
-    preset = params.get("preset")
-    return lambda s: ingest_file(Warehouse.from_settings(s), table, path,
-                                 preset=str(preset) if preset else None).as_dict()
+    return lambda s: ingest_file(Warehouse.from_settings(s), p.table, path,
+                                 preset=p.preset).as_dict()
 
 
-def _runner(kind: str, params: dict[str, Any], root: Path | None
+def data_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows in the tables that ingestion fills (0 for an empty warehouse)."""
+    names = [t for t in INGEST_TABLES if has_table(con, t)]
+    if not names:
+        return 0
+    row = con.execute("SELECT " + " + ".join(f"(SELECT count(*) FROM {ident(t)})"
+                                             for t in names)).fetchone()
+    return int(row[0]) if row else 0
+
+
+_NOT_EMPTY = ("the demo job only runs on an empty warehouse and this one holds {:,} rows; "
+              "serve a new warehouse path to try the demo")
+
+
+def _demo(settings: Settings) -> Any:
+    """Check again under the job's write lock (another job may have loaded data since)."""
+    from insightloop.services.demo import run_demo
+
+    wh = Warehouse.from_settings(settings)
+    if wh.exists:
+        with wh.connect(read_only=True) as con:
+            rows = data_rows(con)
+        if rows:
+            raise WarehouseError(_NOT_EMPTY.format(rows))
+    return run_demo(settings).steps
+
+
+def _runner(kind: str, p: _Params, root: Path | None, settings: Settings
             ) -> Callable[[Settings], Any]:
-    """The callable for a job (validated here, before the job is queued)."""
-    if kind == "ingest":
-        return _ingest(params, root)
+    """The callable for a job (checked here, before the job is queued)."""
+    if isinstance(p, IngestParams):
+        return _ingest(p, root)
     if kind == "profiles":
         from insightloop.services.profiles import build_profiles
         return build_profiles
     if kind == "clv":
         from insightloop.services.clv import build_clv
-        from insightloop.storage.warehouse import Warehouse
         return lambda s: build_clv(Warehouse.from_settings(s))
     if kind == "segments":
         from insightloop.services.segments import build_segments
@@ -88,36 +221,28 @@ def _runner(kind: str, params: dict[str, Any], root: Path | None
     if kind == "cohorts":
         from insightloop.services.cohorts import build_cohorts
         return build_cohorts
-    if kind == "train":
+    if isinstance(p, TrainParams):
         from insightloop.services.training import train_task
-        task = str(params.get("task", "churn"))
-        if task not in TRAIN_TASKS:
-            raise ConfigError(f"params.task must be one of {TRAIN_TASKS}")
-        horizon = params.get("horizon_days", 90)
-        if not isinstance(horizon, int) or not 1 <= horizon <= 3650:
-            raise ConfigError("params.horizon_days must be an integer in 1..3650")
-        return lambda s: _brief(train_task(s, task, horizon_days=horizon))
-    if kind == "score":
+        return lambda s: _brief(train_task(s, p.task, horizon_days=p.horizon_days))
+    if isinstance(p, ScoreParams):
+        from insightloop.services.registry import list_models
         from insightloop.services.scoring import score_warehouse
-        model = str(params.get("model", "churn"))
-        return lambda s: score_warehouse(s, model)
-    if kind == "recommendations":
+
+        known = tuple(sorted({str(m["name"]) for m in list_models(settings)}))
+        if p.model.split(":")[0] not in known:
+            raise ConfigError(f"params.model: {p.model[:80]!r} is not a registered model; "
+                              f"use one of: {', '.join(known) or 'none (train one first)'}")
+        return lambda s: score_warehouse(s, p.model)
+    if isinstance(p, RecommendParams):
         from insightloop.services import recommend
-        embedder = str(params.get("embedder", "tfidf"))
-        if embedder not in ("tfidf", "use", "e5"):
-            raise ConfigError("params.embedder must be one of ('tfidf', 'use', 'e5')")
-        algo = str(params.get("model", "auto"))
-        return lambda s: recommend.build_recommendations(s, model=algo, embedder=embedder)
+        return lambda s: recommend.build_recommendations(s, model=p.model, embedder=p.embedder)
     if kind == "sentiment":
         from insightloop.services import sentiment
         return lambda s: sentiment.score_reviews(s)
     if kind == "topics":
         from insightloop.services import sentiment as topics
         return lambda s: topics.discover_topics(s)
-    if kind == "demo":
-        from insightloop.services.demo import run_demo
-        return lambda s: run_demo(s).steps
-    raise ConfigError(f"kind must be one of {JOB_KINDS}, got {kind!r}")
+    return _demo
 
 
 def _brief(meta: dict[str, Any]) -> dict[str, Any]:
@@ -128,11 +253,12 @@ class JobRunner:
     """A queue of jobs and the single worker thread that runs them."""
 
     def __init__(self, settings: Settings, gate: WarehouseGate, ingest_root: Path | None,
-                 on_done: Callable[[Job], None]) -> None:
+                 on_done: Callable[[Job], None], max_queued: int = 16) -> None:
         self.settings = settings
         self.gate = gate
         self.ingest_root = ingest_root
         self.on_done = on_done
+        self.max_queued = max_queued
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._queue: queue.Queue[tuple[Job, Callable[[Settings], Any]] | None] = queue.Queue()
@@ -140,9 +266,26 @@ class JobRunner:
         self._stopping = False
 
     def submit(self, kind: str, params: dict[str, Any], key_id: str) -> Job:
-        run = _runner(kind, params, self.ingest_root)
-        job = Job(id=uuid.uuid4().hex, kind=kind, params=params, key_id=key_id)
+        """Queue a job after checking its parameters (:class:`ConfigError` -> 422), the
+        queue bound (429) and, for ``demo``, that the warehouse is empty (409)."""
+        typed = validate_params(kind, params)
+        run = _runner(kind, typed, self.ingest_root, self.settings)
+        if kind == "demo":
+            with self._lock:
+                busy = any(j.finished_at is None for j in self._jobs.values())
+            if busy:
+                raise ApiError(409, "conflict", "the demo job runs alone on an empty "
+                               "warehouse: wait for the queued and running jobs to finish")
+            rows = self._data_rows()
+            if rows:
+                raise ApiError(409, "conflict", _NOT_EMPTY.format(rows))
+        job = Job(id=uuid.uuid4().hex, kind=kind, params=typed.model_dump(), key_id=key_id)
         with self._lock:
+            waiting = sum(j.status == "queued" for j in self._jobs.values())
+            if waiting >= self.max_queued:
+                raise ApiError(429, "queue_full", f"{waiting} jobs are already waiting (at most "
+                               f"{self.max_queued}); retry when one has finished",
+                               {"Retry-After": "30"})
             self._jobs[job.id] = job
             if len(self._jobs) > MAX_HISTORY:
                 done = [j for j in self._jobs.values() if j.finished_at is not None]
@@ -155,6 +298,17 @@ class JobRunner:
         self._queue.put((job, run))
         log.info("job %s queued kind=%s key=%s", job.id, kind, key_id)
         return job
+
+    def _data_rows(self) -> int:
+        with self.gate.read():
+            anchor = self.gate.anchor
+            if anchor is None:
+                return 0
+            cur = anchor.cursor()
+            try:
+                return data_rows(cur)
+            finally:
+                cur.close()
 
     def get(self, job_id: str) -> Job | None:
         return self._jobs.get(job_id)
@@ -196,7 +350,10 @@ class JobRunner:
             except Exception as exc:  # a job must never kill the worker
                 job.status = "failed"
                 job.error = {"code": type(exc).__name__, "message": "unexpected error; see log"}
-                log.exception("job %s (%s) failed", job.id, job.kind)
+                # The type only at INFO and above: messages and tracebacks can quote data.
+                log.error("job %s (%s) failed: unexpected %s", job.id, job.kind,
+                          type(exc).__name__)
+                log.debug("job %s traceback", job.id, exc_info=True)
             job.finished_at = datetime.now()
             log.info("job %s %s kind=%s", job.id, job.status, job.kind)
             self.on_done(job)

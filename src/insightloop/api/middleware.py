@@ -1,22 +1,25 @@
-"""ASGI middleware: request body limit (413), security headers, PII-free access log."""
+"""ASGI middleware: body (413) and header (431) limits, security headers on every
+response (errors included), 500 for unhandled exceptions, PII-free access log."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from insightloop.api.errors import INTERNAL_MESSAGE, error_json
+
 log = logging.getLogger("insightloop.api.access")
+errlog = logging.getLogger("insightloop.api")
 _HTML_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' "
              "'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; "
              "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
 
 async def _reject(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    body = error_json(code, message)
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
@@ -78,16 +81,34 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
+def _header_problem(scope: Scope, max_total: int, max_line: int) -> str | None:
+    """Why the request headers are too large, or None."""
+    sizes = [len(name) + len(value) + 4 for name, value in scope.get("headers") or []]
+    if sizes and max(sizes) > max_line:
+        return f"a request header is over {max_line:,} bytes"
+    if sum(sizes) > max_total:
+        return f"request headers are over {max_total:,} bytes in all"
+    return None
+
+
 class HeadersAndLog:
     """Security headers on every response; one access-log line per request.
+
+    Headers over ``max_header_bytes`` (all) or ``max_header_line_bytes`` (one) get 431.
+    An exception no handler turned into a response becomes 500 ``internal_error`` with
+    the common body; its log line holds the exception type and the route template only
+    (messages and tracebacks can quote data values).
 
     The line names the route *template* (``/api/v1/customers/{customer_id}``),
     never the concrete path or query string, plus status, key id and duration:
     no key, customer id, e-mail or other PII reaches the log.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_header_bytes: int = 16_384,
+                 max_header_line_bytes: int = 8_192) -> None:
         self.app = app
+        self.max_header_bytes = max_header_bytes
+        self.max_header_line_bytes = max_header_line_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -113,13 +134,28 @@ class HeadersAndLog:
             await send(message)
 
         try:
-            await self.app(scope, receive, wrapped)
+            problem = _header_problem(scope, self.max_header_bytes, self.max_header_line_bytes)
+            if problem is not None:
+                await _reject(wrapped, 431, "headers_too_large",
+                              f"{problem}; send smaller headers (cookies, tokens)")
+            else:
+                await self.app(scope, receive, wrapped)
+        except Exception as exc:  # the last line of defence: answer 500
+            errlog.error("unhandled %s on %s %s", type(exc).__name__, scope.get("method"),
+                         _template(scope))
+            if status == 0:
+                await _reject(wrapped, 500, "internal_error", INTERNAL_MESSAGE)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or (
-                "/static/*" if scope["path"].startswith("/static/") else "(unmatched)")
-            if scope["path"].startswith("/api/v1/") and not template.startswith("/api/"):
-                template = "/api/v1" + template
             state = scope.get("state") or {}
-            log.info("%s %s %s key=%s %.1fms", scope.get("method"), template, status,
+            log.info("%s %s %s key=%s %.1fms", scope.get("method"), _template(scope), status,
                      state.get("key_id", "-"), (time.perf_counter() - start) * 1000)
+
+
+def _template(scope: Scope) -> str:
+    """The route template of a request (never its concrete path)."""
+    route = scope.get("route")
+    template = getattr(route, "path", None) or (
+        "/static/*" if scope["path"].startswith("/static/") else "(unmatched)")
+    if scope["path"].startswith("/api/v1/") and not template.startswith("/api/"):
+        template = "/api/v1" + template
+    return str(template)

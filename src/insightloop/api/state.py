@@ -15,8 +15,10 @@ write it; writes go through the job endpoints.
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -104,42 +106,105 @@ class WarehouseGate:
                     self._cond.notify_all()
 
 
-class Cache:
-    """Values computed once per warehouse generation (dashboard aggregates)."""
+def approx_bytes(value: Any, _depth: int = 0) -> int:
+    """Approximate memory held by ``value`` (containers, text, frames, arrays), in bytes."""
+    size = sys.getsizeof(value)
+    if _depth > 20:
+        return size
+    if isinstance(value, dict):
+        return size + sum(approx_bytes(k, _depth + 1) + approx_bytes(v, _depth + 1)
+                          for k, v in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return size + sum(approx_bytes(v, _depth + 1) for v in value)
+    memory_usage = getattr(value, "memory_usage", None)
+    if callable(memory_usage):  # pandas DataFrame / Series
+        used = memory_usage(deep=True)
+        return size + int(getattr(used, "sum", lambda: used)())
+    nbytes = getattr(value, "nbytes", None)
+    return size + nbytes if isinstance(nbytes, int) else size
 
-    def __init__(self, gate: WarehouseGate) -> None:
+
+class Cache:
+    """Values computed once per warehouse generation (aggregates, dashboard pages).
+
+    A least-recently-used cache bounded by ``max_bytes`` (sizes from
+    :func:`approx_bytes`): storing past the bound evicts the oldest entries, and a
+    value larger than the whole bound is returned without being kept.
+    """
+
+    def __init__(self, gate: WarehouseGate, max_bytes: int = 32 * 1024 * 1024) -> None:
         self._gate = gate
+        self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._values: dict[str, tuple[int, Any]] = {}
+        self._values: OrderedDict[str, tuple[int, int, Any]] = OrderedDict()
+        self._bytes = 0
+
+    @property
+    def bytes(self) -> int:
+        """Approximate size of what the cache holds now."""
+        return self._bytes
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def get(self, name: str, compute: Callable[[], T]) -> T:
         gen = self._gate.generation
-        hit = self._values.get(name)
-        if hit is not None and hit[0] == gen:
-            return hit[1]  # type: ignore[no-any-return]
-        value = compute()
         with self._lock:
-            self._values[name] = (gen, value)
+            hit = self._values.get(name)
+            if hit is not None and hit[0] == gen:
+                self._values.move_to_end(name)
+                return hit[2]  # type: ignore[no-any-return]
+        value = compute()
+        size = approx_bytes(value) + approx_bytes(name)
+        with self._lock:
+            old = self._values.pop(name, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if size <= self.max_bytes:
+                self._values[name] = (gen, size, value)
+                self._bytes += size
+                while self._bytes > self.max_bytes:
+                    _, (_, dropped, _) = self._values.popitem(last=False)
+                    self._bytes -= dropped
         return value
 
     def clear(self) -> None:
         with self._lock:
             self._values.clear()
+            self._bytes = 0
 
 
 class TokenBuckets:
-    """In-memory token bucket per name: ``burst`` at once, refilled at ``rate`` per second."""
+    """In-memory token bucket per name: ``burst`` at once, refilled at ``rate`` per second.
 
-    def __init__(self, rate: float, burst: int) -> None:
+    Names whose bucket has refilled are forgotten once there are ``prune_floor`` of them
+    (or twice as many as after the last pruning), so many distinct clients cannot grow
+    the table without bound, and nobody's limit changes (a new name starts full).
+    """
+
+    def __init__(self, rate: float, burst: int, prune_floor: int = 10_000) -> None:
         self.rate = rate
         self.burst = float(burst)
+        self.prune_floor = prune_floor
         self._lock = threading.Lock()
         self._state: dict[str, tuple[float, float]] = {}
+        self._prune_at = prune_floor
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def _prune(self, now: float) -> None:
+        """Forget full buckets (a missing name starts full: nothing changes for anyone)."""
+        self._state = {name: (tokens, last) for name, (tokens, last) in self._state.items()
+                       if tokens + (now - last) * self.rate < self.burst}
+        self._prune_at = max(self.prune_floor, 2 * len(self._state))
 
     def take(self, name: str) -> float:
         """0.0 when allowed, else the seconds until a token is available."""
         now = time.monotonic()
         with self._lock:
+            if len(self._state) >= self._prune_at:
+                self._prune(now)
             tokens, last = self._state.get(name, (self.burst, now))
             tokens = min(self.burst, tokens + (now - last) * self.rate)
             if tokens >= 1.0:
@@ -179,16 +244,22 @@ class Session:
 class Sessions:
     """Dashboard sessions: random token (the cookie) -> key id, with expiry."""
 
-    def __init__(self, hours: float) -> None:
+    def __init__(self, hours: float, max_sessions: int = 10_000) -> None:
         self.seconds = hours * 3600.0
+        self.max_sessions = max_sessions
         self._lock = threading.Lock()
         self._items: dict[str, Session] = {}
 
+    def __len__(self) -> int:
+        return len(self._items)
+
     def create(self, key_id: str) -> str:
+        """A new session token; past ``max_sessions`` the oldest sessions end."""
         token = secrets.token_urlsafe(32)
         now = time.monotonic()
         with self._lock:
-            self._items = {t: s for t, s in self._items.items() if s.expires > now}
+            live = [(t, s) for t, s in self._items.items() if s.expires > now]
+            self._items = dict(live[max(0, len(live) - self.max_sessions + 1):])
             self._items[token] = Session(key_id, now + self.seconds)
         return token
 

@@ -67,12 +67,40 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (from `keys l
     console.print(f"revoked {key_id}")
 
 
+# h11 refuses header blocks over this with a bare 400 of its own; below it the app answers
+# 431 with the common error body (ServeConfig.max_header_bytes, 16 KB by default).
+H11_MAX_EVENT_BYTES = 65_536
+
+
+def trusted_proxies(values: list[str] | None) -> tuple[str, ...]:
+    """``--forwarded-allow-ips`` values (repeatable, or comma-separated) checked as IPs or
+    networks; a typo must not silently trust nobody (or the wrong host)."""
+    import ipaddress
+
+    out: list[str] = []
+    for item in (part.strip() for value in values or () for part in value.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{item!r} is not an IP address or network; give the proxy's address, like "
+                "127.0.0.1 or 10.0.0.0/8", param_hint="--forwarded-allow-ips") from None
+        out.append(item)
+    return tuple(out)
+
+
 def run_server(settings: Settings, host: str, port: int, *, cors: list[str] | None = None,
                ingest_root: Path | None = None, rate: float = 100.0, burst: int = 200,
-               workers: int = 1) -> None:
+               forwarded_allow_ips: tuple[str, ...] = (), secure_cookies: bool = False,
+               cache_mb: float = 32.0, workers: int = 1) -> None:
     """Serve the API and dashboard with uvicorn until Ctrl-C (no access log with paths).
 
     The serving store is built first when missing or stale (:mod:`insightloop.api.workers`).
+
+    uvicorn's own proxy-header handling is off: the app believes ``X-Forwarded-*`` only
+    from ``forwarded_allow_ips`` (:class:`~insightloop.api.config.ServeConfig`).
     """
     import logging
 
@@ -81,9 +109,12 @@ def run_server(settings: Settings, host: str, port: int, *, cors: list[str] | No
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = ServeConfig(cors_origins=tuple(cors or ()), ingest_root=ingest_root,
-                         rate_per_s=rate, burst=burst, workers=workers)
+                         rate_per_s=rate, burst=burst, forwarded_allow_ips=forwarded_allow_ips,
+                         secure_cookies=secure_cookies, cache_bytes=int(cache_mb * 1024 * 1024),
+                         workers=workers)
     run_uvicorn(settings, config, host, port, access_log=False,
-                log_level="warning")
+                log_level="warning", proxy_headers=False, server_header=False,
+                h11_max_incomplete_event_size=H11_MAX_EVENT_BYTES)
 
 
 @app.command()
@@ -96,14 +127,24 @@ def serve(
     rate: Annotated[float, typer.Option("--rate", min=0.1,
                                         help="Requests per second per key.")] = 100.0,
     burst: Annotated[int, typer.Option("--burst", min=1, help="Burst per key.")] = 200,
+    forwarded_allow_ips: Annotated[list[str] | None, typer.Option(
+        "--forwarded-allow-ips", help="IP or network of a reverse proxy whose X-Forwarded-For "
+        "and X-Forwarded-Proto are believed (repeatable); none by default.")] = None,
+    secure_cookies: Annotated[bool, typer.Option(
+        "--secure-cookies", help="Mark the dashboard session cookie Secure (serve behind "
+        "HTTPS); automatic for requests a trusted proxy reports as https.")] = False,
+    cache_mb: Annotated[float, typer.Option(
+        "--cache-mb", min=1.0, help="Memory bound of the page and aggregate cache.")] = 32.0,
     workers: Annotated[int, typer.Option(
         "--workers", min=1, max=64, help="Server processes; with more than one, jobs and key "
         "changes through the API answer 409 (see docs/serving.md).")] = 1,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Serve the REST API (/api/v1, docs at /api/docs) and the dashboard (/)."""
+    proxies = trusted_proxies(forwarded_allow_ips)
     settings = settings_for(warehouse)
     console.print(f"insightloop serving {settings.warehouse} on http://{host}:{port}/ "
                   f"(API docs: http://{host}:{port}/api/docs); Ctrl-C stops")
     run_server(settings, host, port, cors=cors, ingest_root=ingest_root, rate=rate,
-               burst=burst, workers=workers)
+               burst=burst, forwarded_allow_ips=proxies, secure_cookies=secure_cookies,
+               cache_mb=cache_mb, workers=workers)

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from insightloop.api.app import Server, server_of
 from insightloop.api.errors import ApiError
+from insightloop.api.params import MAX_ID_CHARS
 from insightloop.errors import InsightloopError
 from insightloop.services.customers import (
     customer_profile,
@@ -37,6 +38,7 @@ from insightloop.services.customers import (
 )
 from insightloop.services.keys import KeyRecord
 from insightloop.services.records import plain
+from insightloop.storage.ids import normalize_id
 
 router = APIRouter(include_in_schema=False)
 COOKIE = "il_session"
@@ -145,9 +147,24 @@ def _same_origin(request: Request) -> bool:
     return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
 
 
+MAX_FORM_FIELDS = 10
+
+
 async def _form(request: Request) -> dict[str, str]:
+    """The url-encoded form of a POST (first value per name); 400 past ``MAX_FORM_FIELDS``."""
     body = (await request.body()).decode("utf-8", errors="replace")
-    return {k: v[0] for k, v in parse_qs(body, max_num_fields=10).items()}
+    try:
+        fields = parse_qs(body, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", f"a form here has at most {MAX_FORM_FIELDS} "
+                       "fields; send only the fields of the page's form") from exc
+    return {k: v[0] for k, v in fields.items()}
+
+
+def _secure(request: Request) -> bool:
+    """Whether the session cookie is ``Secure``: configured, or the request came over HTTPS
+    (directly, or as a trusted proxy's ``X-Forwarded-Proto`` says)."""
+    return server_of(request).config.secure_cookies or request.url.scheme == "https"
 
 
 @router.get("/login")
@@ -168,7 +185,7 @@ async def login(request: Request) -> Response:
     request.state.key_id = rec.key_id
     resp = RedirectResponse(target, status_code=303)
     resp.set_cookie(COOKIE, srv.sessions.create(rec.key_id), httponly=True, samesite="strict",
-                    secure=srv.config.secure_cookies, path="/",
+                    secure=_secure(request), path="/",
                     max_age=int(srv.config.session_hours * 3600))
     return resp
 
@@ -177,7 +194,8 @@ async def login(request: Request) -> Response:
 def logout(request: Request) -> RedirectResponse:
     server_of(request).sessions.drop(request.cookies.get(COOKIE))
     resp = RedirectResponse("/login", status_code=303)
-    resp.delete_cookie(COOKIE, path="/")
+    resp.delete_cookie(COOKIE, path="/", secure=_secure(request), httponly=True,
+                       samesite="strict")
     return resp
 
 
@@ -306,6 +324,7 @@ def customers_page(request: Request, q: str = "", sort: str = "monetary", offset
     sorts = ("monetary", "clv", "churn_score", "frequency", "recency_days", "customer_id")
     sort = sort if sort in sorts else "monetary"
     offset = max(0, min(offset, 1_000_000))
+    pages_cached = not q and offset < 10_000 and offset % 50 == 0
     q = q.strip()[:64]
 
     def build(srv: Server) -> Blocks:
@@ -320,9 +339,10 @@ def customers_page(request: Request, q: str = "", sort: str = "monetary", offset
                                  id_prefix=q or None, sort=sort,
                                  descending=sort not in ("customer_id", "recency_days"))
 
-            # Unfiltered pages are few (sorts x offsets): cached per warehouse generation.
-            page = (srv.cache.get(f"customers:{sort}:{offset}", fetch)
-                    if not q and offset < 10_000 else fetch())
+            # Unfiltered pages at the pager's offsets are cached per warehouse generation
+            # (the cache is bounded by bytes: least recently used pages go first).
+            page = srv.cache.get(f"customers:{sort}:{offset}", fetch) if pages_cached \
+                else fetch()
             cols = [c for c in ("customer_id", "country", "frequency", "monetary",
                                 "recency_days", "rfm_segment", "segment_name", "clv",
                                 "churn_score") if page["items"] and c in page["items"][0]]
@@ -357,7 +377,7 @@ PROFILE_FACTS = ("customer_id", "country", "first_order_time", "last_order_time"
 
 @router.get("/customers/{customer_id}", response_model=None)
 def customer_page(request: Request, customer_id: str) -> Response:
-    customer_id = customer_id[:128]
+    customer_id = normalize_id(customer_id[:MAX_ID_CHARS])
 
     def build(srv: Server) -> Blocks:
         try:
@@ -425,7 +445,8 @@ def _recommend_blocks(srv: Server, customer_id: str, n: int) -> Blocks:
 @router.get("/recommendations", response_model=None)
 def recommend_page(request: Request, customer_id: str = "", product_id: str = "",
                    n: int = 10) -> Response:
-    customer_id, product_id = customer_id.strip()[:128], product_id.strip()[:128]
+    customer_id = normalize_id(customer_id[:MAX_ID_CHARS])
+    product_id = normalize_id(product_id[:MAX_ID_CHARS])
     n = max(1, min(n, 50))
 
     def build(srv: Server) -> Blocks:

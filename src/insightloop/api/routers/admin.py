@@ -11,7 +11,13 @@ from insightloop import __version__
 from insightloop.api.app import requires, server_of
 from insightloop.api.errors import ApiError
 from insightloop.api.jobs import JOB_KINDS
-from insightloop.services.keys import KeyRecord, create_key, list_keys, revoke_key
+from insightloop.services.keys import (
+    KeyRecord,
+    create_key,
+    list_keys,
+    revoke_key,
+    role_allows,
+)
 
 router = APIRouter()
 JobKind = Literal["ingest", "profiles", "clv", "segments", "cohorts", "train", "score",
@@ -32,14 +38,19 @@ class JobRequest(BaseModel):
     params: dict[str, str | int | float | bool] = Field(
         default_factory=dict, max_length=20,
         description="ingest: table, path (inside --ingest-root), preset; train: task, "
-                    "horizon_days; score: model.")
+                    "horizon_days; score: model (a registered model); recommendations: "
+                    "model, embedder. Other kinds take none; unknown names are refused.")
 
 
 @router.post("/jobs", status_code=202, tags=["jobs"], summary="Start a job")
 def start_job(request: Request, body: JobRequest,
               key: Annotated[KeyRecord, requires("write")]) -> dict[str, Any]:
     """Queue an ingest/build/train job; it runs in the background, one at a time.
-    Poll ``GET /api/v1/jobs/{id}``."""
+    Poll ``GET /api/v1/jobs/{id}``. Parameters are checked now (422); a full queue answers
+    429 with ``Retry-After``; ``demo`` needs an admin key and an empty warehouse (409)."""
+    if body.kind == "demo" and not role_allows(key.role, "admin"):
+        raise ApiError(403, "forbidden", f"the demo job needs the 'admin' role; the key has "
+                       f"{key.role!r}")
     server_of(request).single_writer()
     job = server_of(request).jobs.submit(body.kind, dict(body.params), key.key_id)
     return job.public()

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from insightloop.api.app import requires, server_of
+from insightloop.api.params import ProductId
 from insightloop.services.customers import kpis, segment_members
 from insightloop.services.records import plain
 from insightloop.services.segments import show_segments
 
 router = APIRouter()
-ProductId = Annotated[str, Path(min_length=1, max_length=128)]
 MAX_TEXTS = 64
 MAX_TEXT_CHARS = 5000
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from insightloop.api.app import requires, server_of
 from insightloop.api.errors import ApiError
+from insightloop.api.params import CustomerId, id_list
 from insightloop.services.customers import (
     SORT_COLUMNS,
     customer_profile,
@@ -20,8 +21,6 @@ from insightloop.services.records import plain
 from insightloop.services.serving import split_reasons
 
 router = APIRouter(tags=["customers"])
-CustomerId = Annotated[str, Path(min_length=1, max_length=128,
-                                 description="Customer id as in the warehouse.")]
 SortCol = Literal["customer_id", "monetary", "frequency", "recency_days", "avg_order_value",
                   "clv", "churn_score"]
 assert set(SortCol.__args__) == set(SORT_COLUMNS)  # type: ignore[attr-defined]
@@ -128,7 +127,7 @@ async def customer_recommendations(
     get a cold-start list (``source`` says which: content-based from ``history``, else
     popularity), not an error."""
     srv = server_of(request)
-    seen = [h.strip() for h in history.split(",") if h.strip()][:50] if history else None
+    seen = id_list(history)
     store = srv.store.get()
     body = (store.recommendations(customer_id, n, exclude_seen, history=bool(seen))
             if store is not None else None)

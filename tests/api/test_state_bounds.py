@@ -1,0 +1,80 @@
+"""Process-wide state stays bounded: the byte-bounded LRU cache, failed-auth buckets,
+sessions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from insightloop.api.state import Cache, Sessions, TokenBuckets, WarehouseGate, approx_bytes
+from insightloop.settings import Settings
+
+
+def gate() -> WarehouseGate:
+    return WarehouseGate(Settings.load(warehouse=Path("/nonexistent/w.duckdb"), env={}), 1.0)
+
+
+def test_approx_bytes_counts_what_containers_hold() -> None:
+    text = "x" * 10_000
+    assert approx_bytes(text) >= 10_000
+    assert approx_bytes({"a": [text, text]}) >= 20_000
+    frame = pd.DataFrame({"s": ["y" * 100] * 1000, "v": np.arange(1000)})
+    assert approx_bytes(frame) >= 100_000 + 8_000
+    assert approx_bytes(np.zeros(50_000)) >= 400_000
+    assert approx_bytes([{"rows": [frame]}]) >= approx_bytes(frame)
+
+
+def test_cache_stays_under_its_byte_bound_and_evicts_least_recently_used() -> None:
+    bound = 200_000
+    cache = Cache(gate(), max_bytes=bound)
+    computed: list[str] = []
+
+    def value(name: str) -> str:
+        computed.append(name)
+        return "v" * 10_000
+
+    for i in range(500):
+        cache.get(f"page:{i}", lambda i=i: value(f"page:{i}"))  # type: ignore[misc]
+        cache.get("page:0", lambda: value("page:0"))  # kept warm: never evicted
+        assert cache.bytes <= bound
+    assert 10 <= len(cache) < 25
+    assert computed.count("page:0") == 1
+    before = len(computed)
+    cache.get("page:499", lambda: value("again"))
+    cache.get("page:1", lambda: value("page:1"))
+    assert computed[before:] == ["page:1"]  # 499 was cached, 1 was evicted long ago
+
+
+def test_cache_keeps_no_value_larger_than_the_bound_and_is_keyed_by_generation() -> None:
+    g = gate()
+    cache = Cache(g, max_bytes=50_000)
+    big = cache.get("big", lambda: "b" * 100_000)
+    assert len(big) == 100_000 and len(cache) == 0 and cache.bytes == 0
+    assert cache.get("small", lambda: 1) == 1
+    g.generation += 1
+    assert cache.get("small", lambda: 2) == 2  # recomputed after a write
+    assert len(cache) == 1 and 0 < cache.bytes <= 50_000
+    cache.clear()
+    assert len(cache) == 0 and cache.bytes == 0
+
+
+def test_failed_auth_buckets_forget_only_refilled_names() -> None:
+    idle = TokenBuckets(rate=1e9, burst=2, prune_floor=100)  # refill at once
+    for i in range(5000):
+        idle.take(f"198.51.100.{i}")
+    assert len(idle) <= 200
+    slow = TokenBuckets(rate=1e-6, burst=1, prune_floor=100)  # never refills here
+    assert slow.take("attacker") == 0.0
+    for i in range(1000):
+        slow.take(f"client-{i}")
+    assert len(slow) == 1001  # drained buckets are all kept: nobody gets a fresh one
+    assert slow.take("attacker") > 0
+
+
+def test_sessions_are_bounded_oldest_first() -> None:
+    sessions = Sessions(hours=1.0, max_sessions=50)
+    tokens = [sessions.create(f"key{i}") for i in range(500)]
+    assert len(sessions) == 50
+    assert sessions.key_id(tokens[0]) is None and sessions.key_id(tokens[-1]) == "key499"
