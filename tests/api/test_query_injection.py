@@ -141,3 +141,27 @@ def test_products_segments_and_satisfaction(api: Api) -> None:
             error_body(r, 404, 422)
 
     unchanged(api, check)
+
+
+def test_dashboard_customer_search_and_pages(api: Api, c360: pd.DataFrame) -> None:
+    r = api.client.post("/login", data={"key": api.keys["read"], "next": "/"},
+                        follow_redirects=False)
+    assert r.status_code == 303
+    ids = c360["customer_id"].astype(str)
+
+    @PROPERTY
+    @with_classics
+    @given(q=st.one_of(hostile_text(), st.sampled_from(["1", "17", "178"])))
+    def check(q: str) -> None:
+        r = api.client.get("/customers", params={"q": q, "sort": q, "offset": "0"})
+        assert r.status_code == 200, r.text[:300]
+        prefix = q.strip()[:64]
+        expected = int(ids.str.startswith(prefix).sum()) if prefix else len(ids)
+        assert f"{expected:,} customers match" in r.text
+        r = api.client.get(f"/customers/{path(q)}")
+        assert r.status_code < 500, r.text[:300]
+
+    try:
+        unchanged(api, check)
+    finally:
+        api.client.cookies.clear()
