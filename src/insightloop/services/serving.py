@@ -170,8 +170,10 @@ def build_store(settings: Settings, top_n: int = TOP_N, con: duckdb.DuckDBPyConn
 
 # -- profiles and scores ------------------------------------------------------------------
 def _profile_sql(con: duckdb.DuckDBPyConnection) -> str:
-    """One row per customer: id and the live path's profile JSON (before normalisation)."""
+    """One row per customer with an id in [$1, $2) ($2 NULL: no upper bound): the id and
+    the live path's profile JSON (before normalisation)."""
     joins, pieces = [], []
+    rng = "{0}customer_id >= $1 AND ($2 IS NULL OR {0}customer_id < $2)"
     for t in PROFILE_PARTS:
         if not has_table(con, t):
             continue
@@ -182,15 +184,17 @@ def _profile_sql(con: duckdb.DuckDBPyConnection) -> str:
         alias = ident("__" + t)
         if t == "scores":
             body = (f"SELECT customer_id, to_json(list({struct} ORDER BY x.model))::VARCHAR "
-                    f"AS j FROM scores x GROUP BY customer_id")
+                    f"AS j FROM scores x WHERE {rng.format('')} GROUP BY customer_id")
         else:
             body = (f"SELECT customer_id, to_json({struct})::VARCHAR AS j FROM {ident(t)} x "
+                    f"WHERE {rng.format('')} "
                     "QUALIFY row_number() OVER (PARTITION BY customer_id) = 1")
         joins.append(f"LEFT JOIN ({body}) {alias} ON {alias}.customer_id = p.customer_id")
         pieces.append(f"coalesce(',' || {_lit(json.dumps(t))} || ':' || {alias}.j, '')")
     doc = "left(to_json(p)::VARCHAR, -1) || " + " || ".join([*pieces, "'}'"])
     return (f"SELECT p.customer_id, regexp_replace({doc}, '{_TS}', '\\1\"\\2T\\3', 'g') "
-            f"FROM profiles p {' '.join(joins)} ORDER BY p.customer_id")
+            f"FROM profiles p {' '.join(joins)} WHERE {rng.format('p.')} "
+            "ORDER BY p.customer_id")
 
 
 def _lit(text: str) -> str:
@@ -201,10 +205,16 @@ def _lit(text: str) -> str:
 
 def _profile_batches(con: duckdb.DuckDBPyConnection, counts: dict[str, int]
                      ) -> Iterator[list[tuple[str, bytes, bytes]]]:
+    # Customers in id ranges of BATCH: memory stays bounded whatever the warehouse size
+    # (one query over a million customers needs more than DuckDB's 2 GB memory limit).
+    sql = _profile_sql(con)
+    bounds = [r[0] for r in con.execute(
+        "SELECT customer_id FROM (SELECT customer_id, row_number() OVER (ORDER BY customer_id) "
+        "AS r FROM profiles) WHERE r % ? = 1 ORDER BY customer_id", [BATCH]).fetchall()]
     cur = con.cursor()
     try:
-        cur.execute(_profile_sql(con))
-        while rows := cur.fetchmany(BATCH):
+        for lo, hi in zip(bounds, [*bounds[1:], None], strict=True):
+            rows = cur.execute(sql, [lo, hi]).fetchall()
             ids = [str(r[0]) for r in rows]
             # One JSON parse for the whole batch; NaN/Infinity become null as in the live path.
             docs = json.loads("[" + ",".join(r[1] for r in rows) + "]",
