@@ -34,11 +34,17 @@ from insightloop.services import customers as cust
 from insightloop.services.clv import read_transactions
 from insightloop.services.evaluation import read_table_file, split_target
 from insightloop.services.profiles import get_profile, refresh_customer_360
-from insightloop.services.recommend import load_recommender
+from insightloop.services.recommend import load_recommender, long_frame, read_interactions_file
 from insightloop.services.registry import load_model, parse_ref, read_metadata
 from insightloop.services.scoring import explain_customer
 from insightloop.services.segments import show_segments
-from insightloop.services.sentiment import product_insights, read_labelled, satisfaction
+from insightloop.services.sentiment import (
+    PACKAGED_FILES,
+    load_sentiment_model,
+    product_insights,
+    read_labelled,
+    satisfaction,
+)
 from insightloop.settings import Settings
 from insightloop.storage.sql import MAX_IDENT_CHARS, UnsafeSqlError
 from insightloop.storage.warehouse import Warehouse, write_frame
@@ -197,11 +203,16 @@ def test_model_names_are_checked_before_any_path_or_sql(demo: Settings) -> None:
         for call in (load_model, read_metadata):
             with pytest.raises((ConfigError, NotFoundError)):
                 call(demo, ref)
+        if ref not in ("default", *PACKAGED_FILES):  # a sentiment model is a name or a file
+            with pytest.raises((NotFoundError, InputFileError)):
+                load_sentiment_model(demo, ref)
 
     unchanged(demo, check)
     for ref in ("churn\n", "churn\n:1", "../churn", "churn/../../x"):
         with pytest.raises(ConfigError, match="invalid model name"):
             parse_ref(ref)
+    with pytest.raises(InputFileError, match="is not a sentiment model file"):
+        load_sentiment_model(demo, str(demo.warehouse))
 
 
 @pytest.mark.parametrize("cid", ["'; DROP TABLE orders; --", TEN_KB, "a\x00b", "中文\n🙂"])
@@ -379,3 +390,27 @@ def test_labelled_and_table_files_keep_hostile_headers(tmp_path: Path, names: li
     assert list(X.columns) == [text] and target.tolist() == ["positive", "0", "1"]
     with pytest.raises(SchemaError, match="is not in the data"):
         split_target(frame, label + '"; --')
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=_file_names(3))
+def test_interaction_file_columns_are_names_not_code(tmp_path: Path, names: list[str]) -> None:
+    user, item, time_col = names
+    clean = pd.DataFrame({"u": ["a", "a", "b", "b", "a"], "i": ["x", "y", "x", "x", "x"],
+                          "t": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03",
+                                               "2024-01-04", "2024-01-05"])})
+    want = long_frame(clean, "u", "i", "t", half_life_days=7.0)
+    parquet = tmp_path / "interactions.parquet"
+    clean.set_axis(names, axis=1).to_parquet(parquet)
+    got = long_frame(read_interactions_file(parquet), user, item, time_col, half_life_days=7.0)
+    pd.testing.assert_frame_equal(got, want)
+    csv = tmp_path / "interactions.csv"
+    clean.set_axis(names, axis=1).to_csv(csv, index=False)
+    try:  # the sniffed delimiter may be fooled by the names: then a clear error
+        raw = read_interactions_file(csv)
+    except InputFileError:
+        return
+    if {user, item, time_col} <= set(map(str, raw.columns)):
+        got = long_frame(raw, user, item, time_col, half_life_days=7.0)
+        pd.testing.assert_frame_equal(got, want)

@@ -63,8 +63,14 @@ def model_path(settings: Settings | None = None, model: str = "default") -> Path
     """The model file used: a retrained one under ``models_dir`` first, else the packaged one."""
     if model not in ("default", *PACKAGED_FILES):
         path = Path(model)
-        if not path.exists():
-            raise NotFoundError(f"sentiment model file {path} does not exist")
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, or with NUL
+            found = False
+        if not found:
+            raise NotFoundError(f"sentiment model file {model[:200]!r} does not exist (or is "
+                                "not a file); name default, baseline, usem3 or e5, or a .npz "
+                                "written by `insightloop sentiment train`")
         return path
     if model == "default" and settings is not None:
         user = settings.models_dir / USER_MODEL
@@ -87,7 +93,11 @@ def load_sentiment_model(settings: Settings | None = None, model: str = "default
     key = str(path.resolve())
     with _LOCK:
         if key not in _CACHE:
-            clf = SentimentClassifier.load(path)
+            try:
+                clf = SentimentClassifier.load(path)
+            except (OSError, ValueError, KeyError, TypeError, EOFError):
+                raise InputFileError(f"{path} is not a sentiment model file; give a .npz "
+                                     "written by `insightloop sentiment train`") from None
             name = str(clf.metadata.get("name") or f"{clf.kind}:{path.stem}")
             _CACHE[key] = SentimentModel(clf, name=name)
         return _CACHE[key]
