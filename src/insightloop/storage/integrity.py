@@ -54,7 +54,7 @@ def check_file(path: Path, *, checksums: bool) -> None:
         raise WarehouseError(
             f"warehouse {path} is a folder, not a DuckDB file; pass the database file "
             "itself with --warehouse")
-    key = str(path.resolve())
+    key = str(path)  # the signature holds the inode, so a relative key cannot mix files up
     for attempt in range(3):
         sig = signature(path)
         with _lock:
@@ -92,14 +92,14 @@ def trust_file(path: Path) -> None:
     if path.is_file():
         sig = signature(path)
         with _lock:
-            _verified[(str(path.resolve()), True)] = sig
+            _verified[(str(path), True)] = sig
 
 
 def forget_file(path: Path) -> None:
     """Check ``path`` again on its next open."""
     with _lock:
         for mode in (True, False):
-            _verified.pop((str(path.resolve()), mode), None)
+            _verified.pop((str(path), mode), None)
 
 
 def block_checksums(blocks: np.ndarray) -> np.ndarray:
