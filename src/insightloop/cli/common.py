@@ -94,8 +94,11 @@ def _duckdb_error(exc: BaseException) -> str:
     if "out of memory" in text.lower():
         return (f"DuckDB ran out of memory ({text}); lower INSIGHTLOOP_MEMORY_LIMIT or free "
                 "memory")
-    return (f"the warehouse query failed: {text}; if the warehouse was made by another release "
-            "run `insightloop migrate`; rerun with --debug for the traceback")
+    if text.startswith(("Binder Error", "Catalog Error")):
+        return (f"the warehouse lacks what this command reads ({text}); a table built by an "
+                "older release or not built yet: run `insightloop migrate`, then the table's "
+                "build command (e.g. `insightloop profiles build`)")
+    return (f"the warehouse query failed: {text}; rerun with --debug for the traceback")
 
 
 def _os_error(exc: OSError) -> str:
