@@ -83,6 +83,21 @@ def test_serve_runs_uvicorn_with_keys(warehouse: Path, capsys: pytest.CaptureFix
         r = httpx.get(base + "/api/v1/customers/17850", headers={"X-API-Key": key})
         assert r.status_code == 200 and r.json()["customer_id"] == "17850"
         assert httpx.get(base + "/api/docs").status_code == 200
+        # Ids are normalised like ingestion.
+        r = httpx.get(base + "/api/v1/customers/17850.0", headers={"X-API-Key": key})
+        assert r.status_code == 200 and r.json()["customer_id"] == "17850"
+        # uvicorn's default would believe X-Forwarded-For from 127.0.0.1: rotating it must
+        # not give fresh failed-auth buckets (20 at once, 5 more a second by default).
+        codes = [httpx.get(base + "/api/v1/kpis", headers={
+            "X-API-Key": "il_guess", "X-Forwarded-For": f"198.51.{i // 250}.{i % 250}"}
+            ).status_code for i in range(100)]
+        assert set(codes) == {401, 429} and codes[:19] == [401] * 19
+        # Headers over 16 KB: 431 with the common body and the security headers.
+        big = httpx.get(base + "/api/v1/health", headers={f"X-Pad-{i}": "p" * 4000
+                                                          for i in range(6)})
+        assert big.status_code == 431 and big.json()["error"]["code"] == "headers_too_large"
+        assert big.headers["x-content-type-options"] == "nosniff"
+        assert "server" not in big.headers
     finally:
         proc.terminate()
         _, err = proc.communicate(timeout=30)
@@ -112,3 +127,25 @@ def test_demo_ends_by_serving(warehouse: Path, monkeypatch: pytest.MonkeyPatch,
     served.clear()
     assert main(["demo", "--warehouse", str(warehouse), "--no-serve"]) == 0
     assert served == {}
+
+
+def test_serve_options_reach_the_server(warehouse: Path, monkeypatch: pytest.MonkeyPatch,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import insightloop.cli.serve as serve_cli
+
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(serve_cli, "run_server",
+                        lambda settings, host, port, **kw: served.update(kw))
+    assert main(["serve", "--warehouse", str(warehouse), "--secure-cookies",
+                 "--forwarded-allow-ips", "10.0.0.0/8, 127.0.0.1",
+                 "--forwarded-allow-ips", "::1", "--cache-mb", "8"]) == 0
+    assert served["secure_cookies"] is True and served["cache_mb"] == 8.0
+    assert served["forwarded_allow_ips"] == ("10.0.0.0/8", "127.0.0.1", "::1")
+    served.clear()
+    assert main(["serve", "--warehouse", str(warehouse)]) == 0
+    assert served["secure_cookies"] is False and served["forwarded_allow_ips"] == ()
+    served.clear()
+    code = main(["serve", "--warehouse", str(warehouse), "--forwarded-allow-ips", "proxy.lan"])
+    err = capsys.readouterr().err
+    assert code != 0 and served == {}
+    assert "'proxy.lan' is not an IP address or network" in err and "Traceback" not in err

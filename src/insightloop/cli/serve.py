@@ -77,6 +77,8 @@ def trusted_proxies(values: list[str] | None) -> tuple[str, ...]:
     networks; a typo must not silently trust nobody (or the wrong host)."""
     import ipaddress
 
+    from insightloop.errors import ConfigError
+
     out: list[str] = []
     for item in (part.strip() for value in values or () for part in value.split(",")):
         if not item:
@@ -84,9 +86,9 @@ def trusted_proxies(values: list[str] | None) -> tuple[str, ...]:
         try:
             ipaddress.ip_network(item, strict=False)
         except ValueError:
-            raise typer.BadParameter(
-                f"{item!r} is not an IP address or network; give the proxy's address, like "
-                "127.0.0.1 or 10.0.0.0/8", param_hint="--forwarded-allow-ips") from None
+            raise ConfigError(
+                f"--forwarded-allow-ips: {item[:80]!r} is not an IP address or network; give "
+                "the proxy's address, like 127.0.0.1 or 10.0.0.0/8") from None
         out.append(item)
     return tuple(out)
 
