@@ -47,9 +47,11 @@ def test_delimiters_are_sniffed(tmp_path: Path, write: Callable[..., Path], name
 
 def test_sniffer_prefers_delimiter_outside_quotes(write: Callable[..., Path]) -> None:
     path = write("q.csv", '"a;b","c;d",e\n1,2,3\n')
-    assert sniff_header(path) == (",", ["a;b", "c;d", "e"], 1, [])
+    header = sniff_header(path)
+    assert (header.delimiter, header.names, header.lines, header.notes) == (
+        ",", ["a;b", "c;d", "e"], 1, [])
     dup = write("dup.csv", "id,id,,name\n")
-    assert sniff_header(dup)[1] == ["id", "id_2", "column3", "name"]
+    assert sniff_header(dup).names == ["id", "id_2", "column3", "name"]
 
 
 def test_utf8_bom_is_stripped(tmp_path: Path, write: Callable[..., Path]) -> None:

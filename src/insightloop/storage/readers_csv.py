@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -24,18 +26,29 @@ from insightloop.storage.temp_sql import execute_temp, first_line, one
 MAX_FIELD_BYTES = 16 * 1024 * 1024
 MAX_HEADER_BYTES = 4 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
+_NEWLINE_OPT = {"\n": r"'\n'", "\r\n": r"'\r\n'", "\r": r"'\r'"}  # as read_csv spells them
 
 
-def sniff_header(path: Path, delimiter: str | None = None
-                 ) -> tuple[str, list[str], int, list[str]]:
+@dataclass
+class Header:
+    """What :func:`sniff_header` found on the first record of a delimited file."""
+
+    delimiter: str
+    names: list[str]
+    lines: int  # physical lines the header spans
+    notes: list[str] = field(default_factory=list)
+    newline: str | None = None  # set when a name holds a line break (DuckDB needs it told)
+    has_body: bool = True  # the first bytes hold a non-blank record after the header
+
+
+def sniff_header(path: Path, delimiter: str | None = None) -> Header:
     """Find the delimiter, column names and the physical lines the header spans.
 
     The delimiter is the candidate (``,`` ``;`` tab ``|``) that splits the header
-    into the most fields, outside quotes; names are cleaned by
-    :func:`~insightloop.storage.names.clean_names` (unique, case-insensitively).
-    Doing this ourselves (rather than DuckDB's sniffer) keeps one broken row from
-    changing how the whole file is parsed. Returns ``(delimiter, names, header_lines,
-    notes)``.
+    into the most fields, outside quotes, preferring candidates under which the quoting
+    is well-formed; names are cleaned by :func:`~insightloop.storage.names.clean_names`
+    (unique, case-insensitively). Doing this ourselves (rather than DuckDB's sniffer)
+    keeps one broken row from changing how the whole file is parsed.
     """
     with open_bytes(path) as fh:
         raw = fh.read(MAX_HEADER_BYTES + 1)
@@ -46,20 +59,45 @@ def sniff_header(path: Path, delimiter: str | None = None
         raise InputFileError(f"{path}, line 1: the header line is longer than "
                              f"{MAX_HEADER_BYTES // (1024 * 1024)} MiB; is this a CSV file?")
 
-    def first_record(delim: str) -> tuple[list[str], int]:
-        reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim)
+    def first_record(delim: str, strict: bool = False) -> tuple[list[str], int]:
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim, strict=strict)
         try:
             return next(reader, []), max(reader.line_num, 1)
         except csv.Error as exc:
             raise InputFileError(f"{path}, line 1: cannot read the header: {exc}") from exc
 
+    def clean(delim: str) -> bool:
+        try:
+            first_record(delim, strict=True)
+            return True
+        except InputFileError:
+            return False
+
     csv.field_size_limit(MAX_HEADER_BYTES)
     if delimiter is None:
-        counts = {d: len(first_record(d)[0]) for d in DELIMITERS}
-        delimiter = max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
+        counts = {d: (clean(d), len(first_record(d)[0])) for d in DELIMITERS}
+        delimiter = max(DELIMITERS, key=lambda d: (*counts[d], -DELIMITERS.index(d)))
     names, lines = first_record(delimiter)
     cleaned, notes = clean_names(path, names)
-    return delimiter, cleaned, lines, notes
+    newline = _terminator(head) if any("\r" in n or "\n" in n for n in names) else None
+    reader = csv.reader(io.StringIO(head, newline=""), delimiter=delimiter)
+    try:
+        next(reader, None)
+        has_body = any(any(f.strip() for f in row) for row in itertools.islice(reader, 5))
+    except csv.Error:
+        has_body = True
+    return Header(delimiter, cleaned, lines, notes, newline, has_body)
+
+
+def _terminator(head: str) -> str:
+    """The line break ending the first record of ``head`` (outside quotes)."""
+    quoted = False
+    for i, ch in enumerate(head):
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "\r\n" and not quoted:
+            return "\r\n" if head[i:i + 2] == "\r\n" else ch
+    return "\n"
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
@@ -68,10 +106,11 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
 
     Returns ``(delimiter, columns, rows staged, records rejected, notes)``.
     """
-    delimiter, columns, header_lines, notes = sniff_header(src, delimiter)
-    first = 1 + header_lines  # the physical line of the first record
+    header = sniff_header(src, delimiter)
+    delimiter, columns, notes = header.delimiter, header.names, header.notes
+    first = 1 + header.lines  # the physical line of the first record
     spec = "{" + ", ".join(f"{literal(c)}: 'VARCHAR'" for c in columns) + "}"
-    opts = [
+    opts = [*([f"new_line={_NEWLINE_OPT[header.newline]}"] if header.newline else []),
         "auto_detect=false", f"columns={spec}", "header=true", f"delim={literal(delimiter)}",
         "quote='\"'", "escape='\"'", "ignore_errors=true", "store_rejects=true",
         "rejects_table='__csv_rej'", "rejects_scan='__csv_scan'",
@@ -110,6 +149,11 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         for c in columns
     )
     multiline = " OR ".join(f"contains({ident(c)}, chr(10))" for c in columns)
+    if header.has_body and not one(con, "SELECT count(*) FROM __raw") and not one(
+            con, "SELECT count(*) FROM __rejects"):
+        # Never a silent loss: text after the header that yields no record is an error.
+        raise InputFileError(f"{path}: the parser found no records after the header although "
+                             "the file has more lines; check the quoting and line endings")
     if not one(con, "SELECT count(*) FROM __rejects") and not execute_temp(
             con, f"SELECT 1 FROM __raw WHERE {multiline} LIMIT 1").fetchone():
         # The common case: every record is one physical line and none was rejected, so
