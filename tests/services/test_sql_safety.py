@@ -51,7 +51,7 @@ from insightloop.storage.warehouse import Warehouse, write_frame
 from serving_helpers import copy_warehouse
 from sql_safety_helpers import TEN_KB, fingerprint, hostile_text, with_classics
 
-FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None,
+FAST = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
 
 
