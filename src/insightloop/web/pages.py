@@ -1,0 +1,189 @@
+"""Shared pieces of the dashboard: templates, the session, page frames and cached blocks.
+
+Log-in takes an API key once and gives an HttpOnly, SameSite=Strict session
+cookie holding a random session token (the key never reaches JavaScript or the
+cookie). Pages render on the server from services and the report page builders;
+heavy aggregates are cached per warehouse generation (in the server's byte-bounded
+cache). A page whose tables are not built yet says so and names the command that
+builds them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
+
+from insightloop.api.app import Server, server_of
+from insightloop.api.errors import ApiError
+from insightloop.errors import InsightloopError
+from insightloop.services.customers import kpis
+from insightloop.services.keys import KeyRecord
+
+COOKIE = "il_session"
+NAV = [("/", "Overview"), ("/rfm", "RFM"), ("/segments", "Segments"),
+       ("/customers", "Customers"), ("/recommendations", "Recommendations"),
+       ("/sentiment", "Sentiment"), ("/quality", "Data quality"), ("/models", "Models")]
+Blocks = list[dict[str, Any]]
+
+
+def cell(value: Any) -> str:
+    """Table cell text: thousands separators, 4 significant digits for small floats."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def money(value: float | None) -> str:
+    """Money as shown on the KPI cards (two decimals, thousands separators)."""
+    return "n/a" if value is None else f"{value:,.2f}"
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.1f}%"
+
+
+_env = Environment(loader=PackageLoader("insightloop.web", "templates"), autoescape=True)
+_env.filters["cell"] = cell
+
+
+def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_env.get_template(name).render(**context), status_code=status)
+
+
+def session_key(request: Request) -> KeyRecord | None:
+    srv = server_of(request)
+    key_id = srv.sessions.key_id(request.cookies.get(COOKIE))
+    rec = srv.keys.get(key_id) if key_id else None
+    if rec is not None:
+        srv.check(request, rec, "read")
+    return rec
+
+
+def safe_next(target: str | None) -> str:
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def same_origin(request: Request) -> bool:
+    """POSTs from other sites are refused (the cookie is SameSite=Strict as well)."""
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
+MAX_FORM_FIELDS = 10
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The url-encoded form of a POST (first value per name); 400 past ``MAX_FORM_FIELDS``."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        fields = parse_qs(body, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as exc:
+        raise ApiError(400, "bad_request", f"a form here has at most {MAX_FORM_FIELDS} "
+                       "fields; send only the fields of the page's form") from exc
+    return {k: v[0] for k, v in fields.items()}
+
+
+def secure_cookie(request: Request) -> bool:
+    """Whether the session cookie is ``Secure``: configured, or the request came over HTTPS
+    (directly, or as a trusted proxy's ``X-Forwarded-Proto`` says)."""
+    return server_of(request).config.secure_cookies or request.url.scheme == "https"
+
+
+PAGES: dict[str, tuple[tuple[str, ...], str]] = {
+    "/": (("a_overview", "clv", "f_cohorts"),
+          "No orders yet: ingest orders and build profiles (`insightloop demo` shows it all)."),
+    "/rfm": (("c_rfm",), "RFM segments are not built yet: run `insightloop segments build`."),
+    "/segments": (("e_segments",),
+                  "Segments are not built yet: run `insightloop segments build`."),
+    "/quality": (("b_quality",), "No data yet: ingest files with `insightloop ingest`."),
+    "/recommendations": (("g_recommend",), "Recommendations are not built yet: run "
+                         "`insightloop recommend build`."),
+    "/sentiment": (("h_sentiment",), "Review sentiment is not scored yet: ingest reviews, then "
+                   "run `insightloop sentiment score`."),
+    "/models": (("predictive",),
+                "No scored model yet: run `insightloop train churn` then `insightloop score`."),
+}
+
+
+def render_page(request: Request, active: str, title: str, build: Callable[[Server], Blocks]
+          ) -> Response:
+    if session_key(request) is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+    srv = server_of(request)
+    try:
+        blocks = build(srv)
+    except ApiError as exc:
+        if exc.status not in (409, 503):
+            raise
+        blocks = [{"kind": "message", "text": exc.message}]
+    plotly = any(b["kind"] == "html" and "plotly-graph-div" in b["html"] for b in blocks)
+    return render("page.html", title=title, nav=NAV, active=active, blocks=blocks,
+                   plotly=plotly)
+
+
+def guard(fn: Callable[[], Blocks], missing: str) -> Blocks:
+    """Blocks from ``fn``; a message instead when the warehouse lacks what it needs."""
+    try:
+        return fn()
+    except (InsightloopError, ImportError) as exc:
+        text = missing if isinstance(exc, ImportError) else f"{missing} ({exc})"
+        return [{"kind": "message", "text": text}]
+
+
+# -- blocks from the report page builders -------------------------------------------------
+def report_blocks(srv: Server, modules: tuple[str, ...], missing: str) -> Blocks:
+    def compute() -> Blocks:
+        import plotly.io as pio
+
+        from insightloop.report.builder import ReportContext
+        from insightloop.storage.warehouse import Warehouse
+
+        ctx = ReportContext(settings=srv.settings, warehouse=Warehouse.from_settings(srv.settings))
+        blocks: Blocks = []
+        for name in modules:
+            module = importlib.import_module(f"insightloop.report.pages.{name}")
+            for sec in module.build(ctx):
+                blocks.append({"kind": "heading", "text": sec.title})
+                if sec.intro:
+                    blocks.append({"kind": "text", "text": sec.intro})
+                blocks += [{"kind": "html", "html": Markup(t)} for t in sec.tables_html]
+                blocks += [{"kind": "html", "html": Markup(pio.to_html(
+                    fig, include_plotlyjs=False, full_html=False,
+                    config={"displaylogo": False, "responsive": True}))}
+                    for fig in sec.figures]
+        return blocks or [{"kind": "message", "text": missing}]
+
+    return srv.cached("report:" + ",".join(modules), compute)
+
+
+def kpi_blocks(srv: Server) -> Blocks:
+    k = srv.cached("kpis", lambda: kpis(srv.settings))
+    items = [
+        {"id": "customers", "label": "Customers", "value": f"{k['customers']:,}",
+         "note": f"profiles as of {str(k['as_of'])[:10]}"},
+        {"id": "revenue", "label": "Net revenue", "value": money(k["net_revenue"]),
+         "note": f"{k['orders']:,} orders"},
+        {"id": "active_rate", "label": "Active rate", "value": percent(k["active_rate"]),
+         "note": f"ordered in the last {k['active_days']} days"},
+        {"id": "avg_clv", "label": "Average CLV", "value": money(k["avg_clv"]),
+         "note": "12-month predicted value" if k["avg_clv"] is not None
+         else "run `insightloop clv build`"},
+    ]
+    return [{"kind": "kpis", "items": items}]
