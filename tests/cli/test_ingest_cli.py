@@ -95,3 +95,34 @@ def test_entry_point_empty_file(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1 and proc.stdout == ""
     assert "InputFileError" in proc.stderr and "file is empty" in proc.stderr
+
+
+def test_truncated_gzip_is_one_line_naming_the_file(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import gzip
+
+    data = gzip.compress(("order_id,product_id,quantity,unit_price,order_time\n"
+                          + "".join(f"A{i},P1,1,1,2024-01-02\n" for i in range(5000))).encode())
+    src = tmp_path / "cut.csv.gz"
+    src.write_bytes(data[: len(data) // 2])
+    code, out, err = _run(capsys, "ingest", "orders", str(src), "-w", str(tmp_path / "w.duckdb"),
+                          "--json")
+    assert code == 1 and out == ""
+    line = " ".join(err.split())
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert str(src) in line and "gzip data is truncated or corrupt" in line
+    assert "Aborted" not in err
+
+
+def test_json_output_carries_encoding_notes(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "w.csv"
+    src.write_bytes(b"order_id,product_id,quantity,unit_price,order_time,description\n"
+                    b"A1,P1,1,1,2024-01-02,ok\n"
+                    b"A2,P1,1,1,2024-01-02,bad \x81 byte\n")
+    code, out, _ = _run(capsys, "ingest", "orders", str(src), "-w", str(tmp_path / "w.duckdb"),
+                        "--json")
+    assert code == 0
+    assert json.loads(out)["notes"] == [
+        "1 line(s) were not UTF-8 and were decoded as cp1252 (Windows-1252): line 3",
+        "1 byte(s) invalid in cp1252 were replaced by U+FFFD: line 3"]

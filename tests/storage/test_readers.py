@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from ingest_helpers import ORDERS_HEADER
 
-from insightloop.storage.ingest import ingest_file
+from insightloop.storage.ingest import IngestResult, ingest_file
 from insightloop.storage.readers import detect_format, stage_file
 from insightloop.storage.readers_csv import sniff_header
 from insightloop.storage.warehouse import Warehouse
@@ -30,7 +30,7 @@ def _loaded(wh: Warehouse) -> list[list[object]]:
                     "status FROM orders ORDER BY order_id, line_no").values.tolist()
 
 
-def _ingest(tmp_path: Path, path: Path, **kw: object) -> tuple[Warehouse, object]:
+def _ingest(tmp_path: Path, path: Path, **kw: object) -> tuple[Warehouse, IngestResult]:
     wh = Warehouse(tmp_path / "wh.duckdb")
     return wh, ingest_file(wh, "orders", path, **kw)  # type: ignore[arg-type]
 
