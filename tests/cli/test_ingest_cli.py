@@ -74,6 +74,9 @@ def test_human_output_shows_accounting(tmp_path: Path, capsys: pytest.CaptureFix
     (["--map", "order_id"], "--map expects CANONICAL=SOURCE"),
     ([], "required orders column(s)"),
     (["--preset", "nope"], "unknown preset 'nope'"),
+    (["--delimiter", ";;"], "--delimiter must be one character other than a quote"),
+    (["--delimiter", '"'], "--delimiter must be one character other than a quote"),
+    (["--timestamp-format", "%Q"], "--timestamp-format '%Q' is not a valid strptime format"),
 ])
 def test_errors_exit_1_with_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                     args: list[str], message: str) -> None:

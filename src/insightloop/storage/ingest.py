@@ -168,6 +168,7 @@ def ingest_file(
     ingest_id = ingest_id or uuid.uuid4().hex[:12]
     sha = file_sha256(path) if path.exists() and path.is_file() else ""
     formats = tuple(timestamp_formats) + (pre.timestamp_formats if pre else ())
+    _check_formats(timestamp_formats)
     with warehouse.connect() as con:
         try:
             # Staging and typing build connection-local temp tables only: every statement
@@ -199,6 +200,21 @@ def ingest_file(
                       "__json", "__jkind", "__jmap", "__spans", "__csv_rej", "__csv_scan")
     step("done")
     return result
+
+
+def _check_formats(formats: tuple[str, ...]) -> None:
+    """Refuse a ``--timestamp-format`` DuckDB cannot use, before anything is read."""
+    con = duckdb.connect()
+    try:
+        for fmt in formats:
+            try:
+                con.execute("SELECT TRY_STRPTIME('2000-01-01', ?)", [fmt])
+            except duckdb.Error as exc:
+                raise ConfigError(
+                    f"--timestamp-format {fmt!r} is not a valid strptime format "
+                    f"({str(exc).splitlines()[0]}); e.g. '%d/%m/%Y %H:%M'") from exc
+    finally:
+        con.close()
 
 
 def committed_result(warehouse: Warehouse, ingest_id: str) -> IngestResult | None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import duckdb
 
-from insightloop.errors import InputFileError
+from insightloop.errors import ConfigError, InputFileError
 from insightloop.storage.encoding import CHUNK, is_gzip, open_bytes
 from insightloop.storage.names import clean_names
 from insightloop.storage.sql import ident, literal
@@ -50,6 +50,9 @@ def sniff_header(path: Path, delimiter: str | None = None) -> Header:
     (unique, case-insensitively). Doing this ourselves (rather than DuckDB's sniffer)
     keeps one broken row from changing how the whole file is parsed.
     """
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n\x00'):
+        raise ConfigError(f"--delimiter must be one character other than a quote, a line "
+                          f"break or NUL, got {delimiter!r}; for tab pass \\t")
     with open_bytes(path) as fh:
         raw = fh.read(MAX_HEADER_BYTES + 1)
     head = raw.decode("utf-8", errors="replace").lstrip("\ufeff")
