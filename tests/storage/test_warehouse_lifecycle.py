@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -173,6 +174,8 @@ DAMAGE = {
     "random bytes in a database header": (lambda p: _overwrite(p, 8192 + 40),
                                           "header at byte 8,192 fails its checksum"),
     "zero length": (lambda p: os.truncate(p, 0), r"empty \(0 bytes\)"),
+    "cut at a block boundary": (lambda p: os.truncate(p, HEADER_BYTES + 10 * BLOCK),
+                                "it was cut short"),
 }
 
 
@@ -201,6 +204,26 @@ def test_damage_in_a_block_found_by_a_read_is_one_clear_error(prev: Path) -> Non
     forget_file(prev)
     with pytest.raises(WarehouseError, match=r"is damaged: .*checksum"):
         Warehouse(prev).query("SELECT * FROM orders")
+
+
+def test_free_blocks_duckdb_cut_off_the_end_are_not_damage(tmp_path: Path) -> None:
+    """After a checkpoint DuckDB truncates trailing free blocks; its header still counts them."""
+    path = tmp_path / "trimmed.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE kept AS SELECT range AS x FROM range(1000)")
+    con.execute("CHECKPOINT")
+    con.execute("CREATE TABLE big AS SELECT range AS x, md5(range::VARCHAR) AS y "
+                "FROM range(1000000)")
+    con.execute("CHECKPOINT")
+    con.execute("DROP TABLE big")
+    con.execute("CHECKPOINT")
+    con.close()
+    head = path.read_bytes()[:HEADER_BYTES]
+    listed = max(struct.unpack_from("<5Q", head, 4096 * i + 8) for i in (1, 2))[3]
+    assert path.stat().st_size < HEADER_BYTES + listed * BLOCK  # shorter than the header says
+    forget_file(path)
+    with Warehouse(path).connect() as wcon:  # yet whole: opened, checked, written
+        assert wcon.execute("SELECT count(*) FROM kept").fetchone() == (1000,)
 
 
 def test_not_a_warehouse_and_a_folder_are_refused(tmp_path: Path) -> None:

@@ -7,8 +7,11 @@ bytes. Every header and block starts with an 8-byte checksum of the rest of it:
 (DuckDB ``Checksum``). DuckDB verifies a block only when it reads it, so a file cut
 short opens and accepts a write; this module refuses it first:
 
-* every open: the path is a file, not empty, has the ``DUCK`` magic and a header
-  whose checksum holds, and is at least as long as its header says (truncation);
+* every open: the path is a file, not empty, has the ``DUCK`` magic and headers whose
+  checksums hold, and holds every block its catalog uses (truncation). DuckDB itself
+  cuts free blocks off the end after a checkpoint while the header still counts them,
+  so only a file shorter than its header is asked, through DuckDB, which blocks are
+  in use;
 * write opens: also the checksum of every block (numpy, 64 blocks at a time).
 
 A check that passed is remembered for the file's (inode, size, mtime, WAL size), and
@@ -138,16 +141,57 @@ def _check(path: Path, size: int, checksums: bool) -> None:
             if not 4096 <= block_size <= 1 << 24 or block_size & (block_size - 1):
                 return  # a layout this check does not know: leave it to DuckDB
             expected = HEADER_BYTES + block_count * block_size
-            if size < expected:
+            present = max(0, (size - HEADER_BYTES) // block_size)
+            whole = (size - HEADER_BYTES) % block_size == 0  # DuckDB cuts whole blocks only
+            if size < expected and (not whole or _last_block_in_use(path) >= present):
                 raise damaged(
                     path, f"the file has {size:,} bytes but its header lists {block_count:,} "
-                          f"blocks ({expected:,} bytes): it was cut short")
+                          f"blocks ({expected:,} bytes) and some of the missing ones are in "
+                          "use: it was cut short")
             if checksums:
-                _check_blocks(path, fh, block_count, block_size)
+                _check_blocks(path, fh, min(block_count, present), block_size)
     except OSError as exc:
         raise WarehouseError(
             f"cannot read warehouse {path}: {exc.strerror or exc}; check its permissions"
         ) from exc
+
+
+def _last_block_in_use(path: Path) -> int:
+    """The highest block id DuckDB's catalog says holds data or metadata (-1 for none).
+
+    After a checkpoint DuckDB cuts free blocks off the end of the file but the header
+    keeps counting them until the next checkpoint, so a file shorter than its header
+    is damaged only when a block past its end is in use. Asked only in that rare case;
+    a file DuckDB cannot open at all is damaged (or locked, which the caller tells).
+    """
+    try:
+        con = duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise _cut_short(path, exc) from exc
+    try:
+        row = con.execute("SELECT max(block_id) FROM pragma_metadata_info()").fetchone()
+        top = int(row[0]) if row and row[0] is not None else -1
+        tables = con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "WHERE database_name = current_database()").fetchall()
+        for schema, name in tables:
+            if not re.fullmatch(r"\w+", schema) or not re.fullmatch(r"\w+", name):
+                continue  # pragma_storage_info cannot name it; its blocks go unchecked
+            row = con.execute(
+                "SELECT max(greatest(block_id, coalesce(list_max(additional_block_ids), -1))) "
+                "FROM pragma_storage_info(?)", [f"{schema}.{name}"]).fetchone()
+            if row and row[0] is not None:
+                top = max(top, int(row[0]))
+    except duckdb.Error as exc:
+        raise _cut_short(path, exc) from exc
+    finally:
+        con.close()
+    return top
+
+
+def _cut_short(path: Path, exc: duckdb.Error) -> WarehouseError:
+    return damaged(path, "it is shorter than its header says and blocks it needs are missing: "
+                         f"it was cut short ({first_line(exc).removeprefix('IO Error: ')})")
 
 
 def _check_blocks(path: Path, fh: BufferedReader, block_count: int, block_size: int) -> None:
