@@ -108,7 +108,10 @@ def test_stale_detection_and_atomic_rebuild(knn: Settings, tmp_path: Path,
     assert read_meta(path) == before  # the old store is untouched
     assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
     monkeypatch.undo()
+    orphan = path.with_name(f".{path.name}.999999999.tmp")  # a build killed by SIGKILL
+    orphan.write_bytes(b"half a store")
     assert ensure_store(settings, top_n=5)["built"] is True
+    assert not orphan.exists()
     assert ensure_store(settings, top_n=5)["built"] is False
     store = ServingStore(path)
     assert json.loads(store.profile(cid) or b"{}")["country"] == "Atlantis"

@@ -53,6 +53,7 @@ def write_store(path: Path, profiles: Iterable[list[tuple[str, bytes, bytes]]],
     after both are consumed, gives the meta values (text), the items and the reasons.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
+    _drop_orphans(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
@@ -90,6 +91,20 @@ def write_store(path: Path, profiles: Iterable[list[tuple[str, bytes, bytes]]],
         tmp.unlink(missing_ok=True)
         raise
     return path
+
+
+def _drop_orphans(path: Path) -> None:
+    """Remove temporary files of builds whose process is gone (killed mid-build)."""
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2:-4]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except PermissionError:  # alive, another user's
+            continue
 
 
 def read_meta(path: Path) -> dict[str, str] | None:
