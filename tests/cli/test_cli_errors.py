@@ -106,6 +106,16 @@ def test_damaged_warehouse(wh: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert wh.stat().st_size == size
 
 
+def test_check_reads_every_block(wh: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _ = run(["check", "-w", str(wh), "--json"], capsys)
+    assert code == 0
+    with wh.open("r+b") as fh:  # garbage in the middle of the first data block
+        fh.seek(3 * 4096 + 100_000)
+        fh.write(bytes(range(256)) * 4)
+    code, err = run(["check", "-w", str(wh)], capsys)
+    assert code == 1 and "block 0 of" in one_error_line(err) and "fails its checksum" in err
+
+
 @pytest.fixture
 def locked(wh: Path) -> Iterator[int]:
     """Another process holding the warehouse open for writing; yields its PID."""

@@ -44,6 +44,7 @@ def migrate(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
 @app.command("check")
 def check(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Verify the warehouse file without writing: header, length, every block's checksum."""
+    from insightloop.errors import WarehouseError
     from insightloop.storage.integrity import check_file, forget_file
     from insightloop.storage.migrations import SCHEMA_VERSION, schema_state
     from insightloop.storage.warehouse import Warehouse
@@ -51,12 +52,14 @@ def check(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     settings = settings_for(warehouse)
     wh = Warehouse.from_settings(settings)
     path = settings.warehouse
-    with wh.connect(read_only=True) as con:  # refuses missing, foreign or cut-short files
-        state = schema_state(con)
+    if not path.exists():
+        raise WarehouseError(f"warehouse {path} does not exist; nothing to check")
     forget_file(path)
     start = time.perf_counter()
-    check_file(path, checksums=True)
+    check_file(path, checksums=True)  # before DuckDB reads anything
     seconds = time.perf_counter() - start
+    with wh.connect(read_only=True) as con:
+        state = schema_state(con)
     payload = {"warehouse": str(path), "ok": True, "bytes": path.stat().st_size,
                "check_seconds": round(seconds, 4), "schema": state.version,
                "release": state.release, "current_schema": SCHEMA_VERSION}
