@@ -28,7 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from insightloop.errors import InsightloopError, NotFoundError, WarehouseError
+from insightloop.errors import ConfigError, InsightloopError, NotFoundError, WarehouseError
 from insightloop.services.customers import PROFILE_PARTS, reading
 from insightloop.services.records import plain
 from insightloop.settings import Settings
@@ -40,7 +40,7 @@ from insightloop.storage.serving import (
     read_meta,
     write_store,
 )
-from insightloop.storage.sql import ident
+from insightloop.storage.sql import ident, literal
 from insightloop.storage.warehouse import has_table
 
 log = logging.getLogger("insightloop.serving")
@@ -138,7 +138,7 @@ def build_store(settings: Settings, top_n: int = TOP_N, con: duckdb.DuckDBPyConn
         The warehouse does not exist.
     """
     if not 1 <= top_n <= 100:
-        raise WarehouseError(f"top_n must be in 1..100, got {top_n}")
+        raise ConfigError(f"top_n must be in 1..100, got {top_n}")
     if not settings.warehouse.exists():
         raise WarehouseError(f"warehouse {settings.warehouse} does not exist yet; run "
                              "`insightloop demo` or `insightloop ingest` first")
@@ -180,7 +180,7 @@ def _profile_sql(con: duckdb.DuckDBPyConnection) -> str:
         cols = [r[0] for r in con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE table_name = ? AND schema_name = "
             "'main' ORDER BY column_index", [t]).fetchall() if r[0] != "customer_id"]
-        struct = "{" + ", ".join(f"{_lit(c)}: x.{ident(c)}" for c in cols) + "}"
+        struct = "{" + ", ".join(f"{literal(c)}: x.{ident(c)}" for c in cols) + "}"
         alias = ident("__" + t)
         if t == "scores":
             body = (f"SELECT customer_id, to_json(list({struct} ORDER BY x.model))::VARCHAR "
@@ -190,17 +190,11 @@ def _profile_sql(con: duckdb.DuckDBPyConnection) -> str:
                     f"WHERE {rng.format('')} "
                     "QUALIFY row_number() OVER (PARTITION BY customer_id) = 1")
         joins.append(f"LEFT JOIN ({body}) {alias} ON {alias}.customer_id = p.customer_id")
-        pieces.append(f"coalesce(',' || {_lit(json.dumps(t))} || ':' || {alias}.j, '')")
+        pieces.append(f"coalesce(',' || {literal(json.dumps(t))} || ':' || {alias}.j, '')")
     doc = "left(to_json(p)::VARCHAR, -1) || " + " || ".join([*pieces, "'}'"])
     return (f"SELECT p.customer_id, regexp_replace({doc}, '{_TS}', '\\1\"\\2T\\3', 'g') "
             f"FROM profiles p {' '.join(joins)} WHERE {rng.format('p.')} "
             "ORDER BY p.customer_id")
-
-
-def _lit(text: str) -> str:
-    from insightloop.storage.sql import literal
-
-    return literal(text)
 
 
 def _profile_batches(con: duckdb.DuckDBPyConnection, counts: dict[str, int]

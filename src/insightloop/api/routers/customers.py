@@ -72,7 +72,7 @@ async def customer(request: Request, customer_id: CustomerId) -> Any:
     body = store.profile(customer_id) if store is not None and store.has_profiles else None
     if body is not None:
         return _json(body)
-    return await run_in_threadpool(_profile, request, customer_id)
+    return await run_in_threadpool(server_of(request).query, customer_profile, customer_id)
 
 
 @router.get("/customers/{customer_id}/segment", dependencies=[requires("read")],
