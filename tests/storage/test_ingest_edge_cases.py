@@ -232,3 +232,17 @@ def test_sigint_during_commit_reports_the_truth(
     assert (got["rows_in"], got["rows_loaded"]) == (3, 3)
     assert "the commit completed" in got["notes"][0]
     assert Warehouse(wh).query("SELECT count(*) AS n FROM orders")["n"].item() == 3
+
+
+def test_ids_are_normalised_like_the_api_does(base_wh: Warehouse,
+                                              write: Callable[..., Path]) -> None:
+    from insightloop.storage.ids import normalize_id
+
+    ids = ["17850.0", "17850.000", "17850.5", ".0", "A.0B", "0.0", "12.0.0"]
+    body = ORDERS_HEADER + "".join(f"N{i},P1,1,1,2011-01-02,{c}\n" for i, c in enumerate(ids))
+    res = ingest_file(base_wh, "orders", write("ids.csv", body))
+    assert res.rows_loaded == len(ids)
+    got = base_wh.query("SELECT customer_id FROM orders WHERE order_id LIKE 'N%' "
+                        "ORDER BY order_id")["customer_id"].tolist()
+    assert got == ["17850", "17850", "17850.5", ".0", "A.0B", "0", "12.0"]
+    assert got == [normalize_id(c) for c in ids]

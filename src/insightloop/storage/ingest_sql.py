@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import duckdb
 
+from insightloop.storage.ids import id_sql
 from insightloop.storage.presets import Preset
 from insightloop.storage.schema import ColumnSpec, TableSpec
 from insightloop.storage.sql import ident, literal
@@ -48,9 +49,11 @@ def _utc_expr(raw: str) -> str:
 
 def _typed_expr(col: ColumnSpec, raw: str, formats: tuple[str, ...]) -> str:
     if col.type == "id":
-        # Spreadsheet exports write numeric ids as floats ("17850.0").
-        return (rf"CASE WHEN {raw} LIKE '%.0' THEN regexp_replace({raw}, '\.0+$', '') "
-                rf"ELSE {raw} END")
+        # Spreadsheet exports write numeric ids as floats ("17850.0", "17850.00"): the
+        # rule of storage/ids.py, which the API applies to ids it receives. An id ending
+        # in ".0+" ends in ".0" or "00"; the guard keeps the regex off all other ids.
+        return (f"CASE WHEN suffix({raw}, '.0') OR suffix({raw}, '00') THEN {id_sql(raw)} "
+                f"ELSE {raw} END")
     if col.type in ("string",):
         return raw
     if col.type == "int":
