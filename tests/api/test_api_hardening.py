@@ -36,7 +36,8 @@ def hard(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     root.mkdir()
     config = ServeConfig(rate_per_s=10_000, burst=10_000, failed_auth_per_s=0.01,
                          failed_auth_burst=2, forwarded_allow_ips=TRUSTED,
-                         max_queued_jobs=2, ingest_root=root)
+                         max_queued_jobs=2, ingest_root=root,
+                         cors_origins=("https://shop.example",))
     with client_for(settings, config) as client:
         yield Api(client, settings, keys)
 
@@ -141,6 +142,14 @@ def test_every_error_status_carries_the_body_and_security_headers(hard: Api) -> 
     assert_error(hard.post("/api/v1/jobs", json={"kind": "segments"}), 403, "forbidden")
     assert_error(hard.post("/api/v1/sentiment", content=b"x" * 1_100_000,
                            headers={"Content-Type": "application/json"}), 413)
+    preflight = {"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"}
+    refused = hard.client.options("/api/v1/kpis", headers=preflight)
+    assert "origin" in assert_error(refused, 400, "cors_refused")["message"]
+    assert "access-control-allow-origin" not in refused.headers
+    ok = hard.client.options("/api/v1/kpis", headers={**preflight,
+                                                      "Origin": "https://shop.example"})
+    assert ok.status_code == 200
+    assert ok.headers["access-control-allow-origin"] == "https://shop.example"
 
 
 # -- 5. header size limit -------------------------------------------------------------------------

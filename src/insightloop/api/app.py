@@ -215,9 +215,9 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
     app.include_router(web.router)
     web.mount_static(app)
     if config.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
+        from insightloop.api.middleware import Cors
 
-        app.add_middleware(CORSMiddleware, allow_origins=list(config.cors_origins),
+        app.add_middleware(Cors, allow_origins=list(config.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["X-API-Key", "Content-Type"])
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)

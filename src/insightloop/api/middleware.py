@@ -7,6 +7,9 @@ import logging
 import time
 from typing import Any
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insightloop.api.errors import INTERNAL_MESSAGE, error_json
@@ -24,6 +27,21 @@ async def _reject(send: Send, status: int, code: str, message: str) -> None:
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class Cors(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered in the common error body."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        resp = super().preflight_response(request_headers)
+        if resp.status_code < 400:
+            return resp
+        headers = {k: v for k, v in resp.headers.items()
+                   if k not in ("content-length", "content-type")}
+        return Response(error_json("cors_refused", f"{bytes(resp.body).decode()}: this "
+                                   "origin, method or header is not allowed by --cors-origin"),
+                        status_code=resp.status_code, headers=headers,
+                        media_type="application/json")
 
 
 class BodyLimit:
