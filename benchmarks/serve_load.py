@@ -342,6 +342,8 @@ def run_one(label: str, warehouse: Path, workers: int, args: argparse.Namespace,
         base = f"http://127.0.0.1:{srv.port}/api/v1/customers"
         for cid in ids[:20]:  # warm every worker's connections and caches
             httpx.get(f"{base}/{cid}/recommendations", headers=api, timeout=120)
+        # Each process computes the dashboard aggregates in a thread at start: let it finish.
+        time.sleep(args.settle_seconds)
         out["rss_mb_start"] = rss_mb(srv.proc.pid)
         paths = {"profile": [f"/api/v1/customers/{c}" for c in ids],
                  "scores": [f"/api/v1/customers/{c}/scores" for c in ids],
@@ -395,6 +397,8 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--soak-seconds", type=float, default=30.0)
     ap.add_argument("--rate", type=float, default=200.0)
+    ap.add_argument("--settle-seconds", type=float, default=20.0,
+                    help="Pause after start-up before measuring (dashboard warm-up thread).")
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--dashboard", action="store_true", help="Also the dashboard scenarios.")

@@ -25,6 +25,7 @@ from insightloop.settings import Settings
 
 ENV = "INSIGHTLOOP_SERVE_STATE"
 FACTORY = "insightloop.api.workers:app_from_env"
+LOG_FORMAT = "%(asctime)s %(name)s %(message)s"  # as `insightloop serve` (cli/serve.py)
 D = TypeVar("D")
 
 
@@ -35,8 +36,12 @@ def state_env(settings: Settings, config: ServeConfig) -> dict[str, str]:
 
 def app_from_env() -> FastAPI:
     """The app of one worker process, from ``INSIGHTLOOP_SERVE_STATE`` (a uvicorn factory)."""
+    import logging
+
     from insightloop.api.app import create_app
 
+    # A worker is a fresh interpreter: without this its access log (INFO) would be dropped.
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     raw = os.environ.get(ENV)
     if not raw:
         raise ConfigError(f"{ENV} is not set; start workers with `insightloop serve --workers N`")
