@@ -120,7 +120,12 @@ def warm(srv: Server) -> None:
     for mods, missing in PAGES.values():
         guard(lambda m=mods, t=missing: report_blocks(srv, m, t), "")  # type: ignore[misc]
     guard(lambda: kpi_blocks(srv), "")
-    # Load the recommender now; when missing, the API answers 409/501 with the reason.
+    # Load the recommender now; when missing, the API answers 409/501 with the reason. Not
+    # when the serving store answers recommendations: then only fallbacks need it, and for a
+    # large warehouse it is big (a million customers: ~1 GB and long GC pauses).
+    store = srv.store.get()
+    if store is not None and store.has_recs:
+        return
     with contextlib.suppress(ApiError, InsightloopError, ImportError):
         srv.recommender()
 
