@@ -27,9 +27,9 @@ from typing import Any, TypeVar
 import duckdb
 
 from insightloop.api.errors import ApiError
-from insightloop.errors import WarehouseError
 from insightloop.services.keys import KeyRecord, load_keys, verify_key
 from insightloop.settings import Settings
+from insightloop.storage.integrity import check_file, open_duckdb
 
 T = TypeVar("T")
 
@@ -51,15 +51,13 @@ class WarehouseGate:
         """Open the anchor connection if the warehouse exists (no-op otherwise)."""
         path = self.settings.warehouse
         if self._anchor is None and path.exists():
-            try:
-                self._anchor = duckdb.connect(str(path), read_only=True)
-                # Point lookups and small pages: one DuckDB thread per query costs less CPU
-                # than several (the setting is the open database's, so every request's).
-                self._anchor.execute("SET threads = 1")
-            except duckdb.IOException as exc:
-                raise WarehouseError(
-                    f"cannot open {path} for reading: {exc}. Another process is writing it; "
-                    "wait for it to finish") from exc
+            # The same checks as every other open: a damaged or foreign file is refused
+            # with one clear line (a lock held by a writer too) before DuckDB reads it.
+            check_file(path, checksums=False)
+            self._anchor = open_duckdb(path, read_only=True)
+            # Point lookups and small pages: one DuckDB thread per query costs less CPU
+            # than several (the setting is the open database's, so every request's).
+            self._anchor.execute("SET threads = 1")
 
     @property
     def anchor(self) -> duckdb.DuckDBPyConnection | None:
