@@ -161,3 +161,23 @@ def test_small_warehouse_path(tmp_path: Path) -> None:
     frame["order_time"] = pd.to_datetime(frame["order_time"])
     wh.write_frame("orders", frame, replace=False)
     assert compute_profiles(wh, datetime(2023, 1, 1)).empty
+
+
+def test_build_refuses_to_replace_profiles_with_none(tmp_path: Path) -> None:
+    """A mistaken --as-of before every order keeps the profiles that were there."""
+    from insightloop.errors import WarehouseError
+    from insightloop.services.profiles import build_profiles
+    from insightloop.settings import Settings
+
+    path = tmp_path / "w.duckdb"
+    frame = pd.DataFrame(ORDERS, columns=["order_id", "line_no", "customer_id", "product_id",
+                                          "quantity", "unit_price", "order_time", "channel",
+                                          "status", "country"])
+    frame["order_time"] = pd.to_datetime(frame["order_time"])
+    Warehouse(path).write_frame("orders", frame, replace=False)
+    settings = Settings.load(warehouse=path, env={})
+    built = build_profiles(settings, AS_OF)
+    assert built["customers"] == 4
+    with pytest.raises(WarehouseError, match="were not replaced"):
+        build_profiles(settings, datetime(1990, 1, 1))
+    assert len(Warehouse(path).table("profiles")) == 4

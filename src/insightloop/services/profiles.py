@@ -81,6 +81,7 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
             con.register("__profiles", frame)
             con.execute("CREATE OR REPLACE TABLE profiles AS SELECT * FROM __profiles")
             con.unregister("__profiles")
+            _refuse_empty(con, as_of)
             refresh_customer_360(con)
     else:
         import ibis
@@ -91,6 +92,7 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
             # Compiled SQL runs inside DuckDB: out-of-core, no round trip through pandas.
             sql = ibis.to_sql(expr, dialect="duckdb")
             execute_one(con, f"CREATE OR REPLACE TABLE profiles AS {sql}")
+            _refuse_empty(con, as_of)  # raising rolls back: the old profiles stay
             refresh_customer_360(con)
     with wh.connect(read_only=True) as con:
         row = con.execute(
@@ -99,6 +101,17 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
     assert row is not None
     return {"customers": int(row[0]), "as_of": row[1], "engine": settings.engine,
             "net_revenue": float(row[2] or 0.0), "mean_frequency": float(row[3] or 0.0)}
+
+
+def _refuse_empty(con: duckdb.DuckDBPyConnection, as_of: datetime | None) -> None:
+    """Refuse to replace profiles with none when orders exist (a mistaken ``--as-of``)."""
+    row = con.execute("SELECT (SELECT count(*) FROM profiles), (SELECT min(order_time) FROM "
+                      "orders WHERE customer_id IS NOT NULL)").fetchone()
+    if row is None or row[0] or row[1] is None:
+        return
+    raise WarehouseError(
+        f"no customer has an order on or before the as-of date {as_of}; the earliest order is "
+        f"on {row[1]}. Profiles were not replaced: pass a later --as-of")
 
 
 def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
