@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import ibis
 import pandas as pd
 
 from insightloop.errors import NotFoundError, WarehouseError
 from insightloop.features.profiles import PROFILE_COLUMNS, profile_expr
+from insightloop.features.sentiment import customer_sentiment_features
 from insightloop.settings import Settings
+from insightloop.storage.spark import spark_backend
 from insightloop.storage.sql import execute_one, ident, literal
 from insightloop.storage.warehouse import Warehouse, has_table
 
@@ -52,10 +56,6 @@ def compute_profiles(warehouse: Warehouse, as_of: datetime | None = None,
         as_of = as_of or default_as_of(con)
         names = _inputs(con)
         if engine == "spark":
-            import tempfile
-
-            from insightloop.storage.spark import spark_backend
-
             # The Parquet copies Spark reads are removed once the result is collected.
             with tempfile.TemporaryDirectory(prefix="insightloop-spark-") as folder:
                 backend = spark_backend(con, names, master=spark_master, workdir=Path(folder))
@@ -64,8 +64,6 @@ def compute_profiles(warehouse: Warehouse, as_of: datetime | None = None,
             frame = _expr(warehouse.ibis(con), names, as_of).to_pandas()
         frame = frame.loc[:, list(PROFILE_COLUMNS)].reset_index(drop=True)
         if has_table(con, "review_sentiment"):
-            from insightloop.services.sentiment import customer_sentiment_features
-
             frame = frame.merge(customer_sentiment_features(con, as_of), on="customer_id",
                                 how="left").fillna({"sentiment_reviews": 0,
                                                     "complaint_count": 0})
@@ -84,8 +82,6 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
             _refuse_empty(con, as_of)
             refresh_customer_360(con)
     else:
-        import ibis
-
         with wh.transaction() as con:
             as_of = as_of or default_as_of(con)
             expr = _expr(wh.ibis(con), _inputs(con), as_of)

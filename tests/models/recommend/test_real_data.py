@@ -13,6 +13,7 @@ from insightloop.models.recommend import make_recommender
 from insightloop.models.recommend.selection import Selection, holdout_metrics
 from insightloop.models.recommend.split import split_interactions
 from insightloop.services import recommend as service
+from insightloop.services.recommend import evaluation as service_evaluation
 from shared_data import shared_file
 
 
@@ -49,7 +50,7 @@ def test_auto_selection_sees_training_rows_only(movielens: pd.DataFrame,
         seen["train"] = train.copy()
         return Selection("popularity", {}, "ndcg@10", 0.0)
 
-    monkeypatch.setattr(service, "select_model", spy)
+    monkeypatch.setattr(service_evaluation, "select_model", spy)  # where evaluate_frame looks
     result = service.evaluate_frame(movielens, "user", "item", model="auto", k=5)
     _, test = split_interactions(service.long_frame(movielens, "user", "item"), "stratified",
                                  0.25, 42)

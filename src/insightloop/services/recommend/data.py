@@ -1,0 +1,94 @@
+"""Reads for the recommender: an interaction file, the warehouse's interactions, the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from insightloop.errors import InputFileError, WarehouseError
+from insightloop.features.interactions import warehouse_interactions_sql
+from insightloop.services.evaluation import read_table_file
+from insightloop.settings import Settings
+from insightloop.storage.sql import ident
+from insightloop.storage.warehouse import Warehouse, has_table
+
+Progress = Callable[[str], None]
+STOCK_COLUMNS = ("in_stock", "stock", "stock_quantity", "inventory", "available")
+
+
+def read_interactions_file(path: Path | str) -> pd.DataFrame:
+    """A CSV (delimiter sniffed) or Parquet file as a frame; clear errors naming the file."""
+    p = Path(path)
+    if p.is_file() and p.stat().st_size > 0 and p.suffix.lower() not in (".parquet", ".pq"):
+        with p.open("rb") as fh:  # a header and at least one data line
+            lines = 0
+            for line in fh:
+                lines += bool(line.strip())
+                if lines >= 2:
+                    break
+        if lines < 2:
+            raise InputFileError(f"interaction file {p} has no data rows (header only)")
+    try:
+        return read_table_file(p)
+    except InputFileError as exc:
+        raise InputFileError(f"interaction file {p}: {exc}") from exc
+
+
+def _nonempty_tables(con: Any, names: tuple[str, ...]) -> set[str]:
+    out = set()
+    for name in names:
+        if has_table(con, name):
+            row = con.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()
+            if row and row[0]:
+                out.add(name)
+    return out
+
+
+def load_interactions(settings: Settings, weights: dict[str, float] | None = None,
+                      half_life_days: float | None = None) -> pd.DataFrame:
+    """Weighted (user, item, weight, time) pairs from orders, events and reviews."""
+    wh = Warehouse.from_settings(settings)
+    with wh.connect(read_only=wh.exists) as con:
+        tables = _nonempty_tables(con, ("orders", "events", "reviews"))
+        sql, params = warehouse_interactions_sql(tables, weights, half_life_days,
+                                                 with_purchased=True)
+        frame = con.execute(sql, params).df()
+    if frame.empty:
+        raise WarehouseError("no purchases, events or ratings with a customer and a product in "
+                             f"{settings.warehouse}; ingest orders or events first")
+    return frame.rename(columns={"customer_id": "user", "product_id": "item",
+                                 "last_time": "time"})
+
+
+def load_catalogue(settings: Settings) -> pd.DataFrame:
+    """product_id, description, category, in_stock (bool or NULL) of every known product."""
+    wh = Warehouse.from_settings(settings)
+    with wh.connect(read_only=wh.exists) as con:
+        parts = []
+        if has_table(con, "orders"):
+            parts.append("SELECT product_id, arg_max(description, n) AS description FROM "
+                         "(SELECT product_id, description, count(*) AS n FROM orders WHERE "
+                         "description IS NOT NULL GROUP BY ALL) GROUP BY product_id")
+        described = parts[0] if parts else (
+            "SELECT NULL::VARCHAR AS product_id, NULL::VARCHAR AS description WHERE false")
+        stock = "NULL::BOOLEAN"
+        if has_table(con, "products"):
+            cols = {r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = "
+                "'products'").fetchall()}
+            found = [c for c in STOCK_COLUMNS if c in cols]
+            if found:
+                stock = f"(TRY_CAST(p.{ident(found[0])} AS DOUBLE) > 0)"
+            prods = f"SELECT product_id, name, category, {stock} AS in_stock FROM products p"
+        else:
+            prods = ("SELECT NULL::VARCHAR AS product_id, NULL::VARCHAR AS name, "
+                     "NULL::VARCHAR AS category, NULL::BOOLEAN AS in_stock WHERE false")
+        sql = (f"WITH d AS ({described}), p AS ({prods}) "
+               "SELECT coalesce(p.product_id, d.product_id) AS product_id, "
+               "coalesce(nullif(trim(p.name), ''), trim(d.description)) AS description, "
+               "p.category, p.in_stock FROM p FULL OUTER JOIN d USING (product_id) "
+               "ORDER BY product_id")
+        return con.execute(sql).df()

@@ -1,0 +1,120 @@
+"""Labelled review files: read them, evaluate a model on one, train the model on one."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insightloop.errors import InputFileError
+from insightloop.models.sentiment import SentimentClassifier
+from insightloop.models.sentiment.text import clean_texts
+from insightloop.services.sentiment.model import _CACHE, _LOCK, USER_MODEL, load_sentiment_model
+from insightloop.settings import Settings
+
+POSITIVE = {"1", "1.0", "positive", "pos", "true", "yes"}
+NEGATIVE = {"0", "0.0", "negative", "neg", "false", "no"}
+
+
+def read_labelled(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]:
+    """Texts and 1/0 labels from a CSV/TSV/Parquet/JSONL file (labels 1/0 or positive/negative).
+
+    Invalid UTF-8 is an :class:`InputFileError` naming the file and line; a BOM is
+    dropped; rows with an unknown label are an error naming the first bad row.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: file does not exist")
+    suffix = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffix.endswith(".parquet"):
+            frame = pd.read_parquet(path)
+        elif ".jsonl" in suffix or ".ndjson" in suffix:
+            _check_utf8(path)
+            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
+        else:
+            _check_utf8(path)
+            sep = "\t" if ".tsv" in suffix else ","
+            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
+                                encoding="utf-8-sig")
+    except (ValueError, OSError) as exc:
+        if isinstance(exc, InputFileError):
+            raise
+        raise InputFileError(f"{path}: cannot read ({exc})") from exc
+    frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
+    for col in (text, label):
+        if col not in frame.columns:
+            raise InputFileError(f"{path}: no column {col!r}; columns are {list(frame.columns)}")
+    raw = frame[label].astype(str).str.strip().str.lower()
+    y = np.where(raw.isin(POSITIVE), 1, np.where(raw.isin(NEGATIVE), 0, -1))
+    bad = np.flatnonzero(y < 0)
+    if bad.size:
+        raise InputFileError(f"{path}: row {int(bad[0]) + 2}, column {label!r}: label "
+                             f"{frame[label].iloc[bad[0]]!r} is not 1/0 or positive/negative "
+                             f"({bad.size} such rows)")
+    texts = frame[text].where(frame[text].notna(), "").astype(str).tolist()
+    return texts, y.astype(np.int64)
+
+
+def _check_utf8(path: Path) -> None:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise InputFileError(f"{path}: line {line}: invalid UTF-8 byte "
+                             f"0x{data[exc.start]:02x} at offset {exc.start}; re-save the "
+                             "file as UTF-8") from exc
+
+
+def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
+                  model: str = "default", settings: Settings | None = None) -> dict[str, Any]:
+    """Score a labelled file with a shipped (or retrained) model; accuracy and macro F1.
+
+    Accuracy and F1 count every row by the sign of the probability (P >= 0.5 is
+    positive), so abstained (neutral) rows are scored too; ``abstained`` counts them
+    and ``accuracy_confident`` is the accuracy on the others.
+    """
+    # lazy: scikit-learn's metrics load only when a labelled file is evaluated
+    from sklearn.metrics import f1_score
+
+    texts, y = read_labelled(path, text, label)
+    if not texts:
+        raise InputFileError(f"{path}: no rows")
+    scorer = load_sentiment_model(settings, model)
+    started = time.perf_counter()
+    frame, _ = scorer.score_frame(texts, lang=lang, with_aspects=False)
+    elapsed = time.perf_counter() - started
+    pred = (frame["probability"].to_numpy() >= 0.5).astype(np.int64)
+    confident = frame["label"].to_numpy() != "neutral"
+    return {
+        "rows": len(y), "accuracy": float((pred == y).mean()),
+        "macro_f1": float(f1_score(y, pred, average="macro", labels=[0, 1], zero_division=0)),
+        "reviews_per_second": len(y) / elapsed if elapsed > 0 else None,
+        "model": scorer.name, "abstained": int((~confident).sum()),
+        "accuracy_confident": float((pred[confident] == y[confident]).mean())
+        if confident.any() else None,
+        "languages": {str(k): int(v) for k, v in frame["language"].value_counts().items()},
+    }
+
+
+def train_model(settings: Settings, path: Path, text: str, label: str, kind: str = "baseline",
+                output: Path | None = None) -> dict[str, Any]:
+    """Fit the sentiment head on a labelled file and save it (used by every later command).
+
+    Saves to ``settings.models_dir/sentiment/sentiment.npz`` unless ``output`` is given.
+    """
+    texts, y = read_labelled(path, text, label)
+    clean, _ = clean_texts(texts)
+    started = time.perf_counter()
+    clf = SentimentClassifier(kind=kind, embed_weight=0.3 if kind == "e5" else 1.0
+                              ).fit(clean.tolist(), y)
+    target = output or settings.models_dir / USER_MODEL
+    clf.save(target, name=f"{kind}:{Path(path).name}", trained_on=str(path))
+    with _LOCK:
+        _CACHE.pop(str(Path(target).resolve()), None)
+    return {"rows": len(y), "positives": int(y.sum()), "kind": kind, "path": str(target),
+            "seconds": time.perf_counter() - started}
