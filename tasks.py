@@ -4,7 +4,7 @@
 Usage::
 
     python3 tasks.py demo [ARGS...]   # bootstrap .venv, run `insightloop demo`
-    python3 tasks.py test [ARGS...]   # bootstrap .venv, run ruff, mypy and pytest
+    python3 tasks.py test [ARGS...]   # bootstrap .venv, run ruff, mypy, lint-imports, pytest
     python3 tasks.py bootstrap        # only create/refresh .venv
 
 Only the Python 3.11 standard library is needed to start. The environment is
@@ -81,6 +81,8 @@ def test(args: list[str]) -> int:
     checks = [
         [str(BIN / "ruff"), "check", "src", "tests", "benchmarks", "tasks.py"],
         [str(BIN / "mypy")],
+        # import rules (.importlinter, docs/architecture.md): layers point down, no cycles
+        [str(BIN / "lint-imports"), "--no-logo", "--no-cache"],
     ]
     for check in checks:
         print("$", " ".join(Path(c).name if i == 0 else c for i, c in enumerate(check)), flush=True)
