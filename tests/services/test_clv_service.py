@@ -51,7 +51,7 @@ def test_evaluate_parquet_and_default_holdout(tmp_path: Path) -> None:
 
 def test_evaluate_errors(tmp_path: Path) -> None:
     path = _sample_csv(tmp_path)
-    with pytest.raises(SchemaError, match=r"column 'customer' not found in .*tx.csv"):
+    with pytest.raises(SchemaError, match=r"tx.csv: no column 'customer'; columns are"):
         evaluate_clv_file(path, "customer", "date", "amount", "1997-09-30")
     with pytest.raises(InputFileError, match="does not exist"):
         evaluate_clv_file(tmp_path / "nope.csv", "cust", "date", "amount", "1997-09-30")

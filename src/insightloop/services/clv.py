@@ -6,7 +6,6 @@ warehouse I/O live here, the statistics live in the models.
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,68 +19,28 @@ from insightloop.models.clv.gamma_gamma import GammaGammaModel
 from insightloop.models.clv.lifetime_value import customer_lifetime_value
 from insightloop.models.clv.selection import CANDIDATES, make_model, select_purchase_model
 from insightloop.services.profiles import refresh_customer_360
+from insightloop.storage.user_table import read_user_table
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
 WEEK_DAYS = 7.0
 MODELS = ("auto", *CANDIDATES)
-_WHITESPACE = {"whitespace", "space", "spaces", "\\s+", " ", "ws"}
 
 
 # -- file reading ----------------------------------------------------------------------------
-def _sniff_sep(path: Path) -> str:
-    with path.open("r", encoding="utf-8", errors="replace") as fh:
-        head = fh.read(65536)
-    if not head.strip():
-        raise InputFileError(f"{path} is empty")
-    lines = [ln for ln in head.splitlines() if ln.strip()][:20]
-    try:
-        return csv.Sniffer().sniff("\n".join(lines), delimiters=",;\t|").delimiter
-    except csv.Error:
-        if all(len(ln.split()) > 1 for ln in lines):
-            return r"\s+"
-        return ","
-
-
 def read_transactions(path: Path | str, columns: list[str], *, sep: str | None = None,
                       time_col: str | None = None, date_format: str | None = None
                       ) -> pd.DataFrame:
-    """Read a CSV/whitespace/Parquet transaction file; check ``columns`` are there.
+    """Read a transaction file (CSV/TSV, whitespace-separated, JSON lines, Parquet; see
+    :func:`~insightloop.storage.user_table.read_user_table`): only ``columns``.
 
     ``sep`` None sniffs the delimiter (``,`` ``;`` tab ``|`` or whitespace);
     "whitespace" (or ``\\s+``) reads whitespace-separated files like CDNOW.
-    The time column is parsed with ``date_format`` (e.g. ``%Y%m%d``) when given.
+    The time column is read as text and parsed with ``date_format`` (e.g. ``%Y%m%d``)
+    when given.
     """
     p = Path(path)
-    if not p.exists():
-        raise InputFileError(f"file {p} does not exist")
-    if p.is_dir():
-        raise InputFileError(f"{p} is a folder, expected a transaction file")
-    try:
-        if p.suffix.lower() in {".parquet", ".pq"}:
-            df = pd.read_parquet(p)
-        else:
-            delim = _sniff_sep(p) if sep is None else (r"\s+" if sep in _WHITESPACE else sep)
-            dtype = {time_col: str} if time_col else None
-            kwargs: dict[str, Any] = {"sep": delim, "dtype": dtype}
-            if delim != r"\s+":
-                kwargs["skipinitialspace"] = True
-            df = pd.read_csv(p, **kwargs)
-    except InputFileError:
-        raise
-    except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"cannot read {p}: {exc}") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise SchemaError(
-            f"column {missing[0]!r} not found in {p}" + (f" (also missing: {missing[1:]})"
-                                                          if len(missing) > 1 else "")
-            + f"; columns are: {', '.join(df.columns)}"
-            + ("; for whitespace-separated files pass --sep whitespace" if len(df.columns) == 1
-               else "")
-        )
-    if df.empty:
-        raise InputFileError(f"{p} has no rows")
+    df = read_user_table(p, columns=columns, delimiter=sep,
+                         text_columns=[time_col] if time_col else ())
     if time_col:
         raw = df[time_col]
         try:

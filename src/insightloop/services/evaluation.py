@@ -1,14 +1,15 @@
 """Evaluate the tabular classifier on any file: ``insightloop evaluate classify``.
 
-Reads a CSV (delimiter sniffed: ``,`` ``;`` tab ``|``), Parquet or JSON-lines
-file, drops the columns asked for (e.g. bank marketing's leaking ``duration``)
-and runs stratified K-fold cross-validation of the whole pipeline
+Reads a CSV (delimiter sniffed: ``,`` ``;`` tab ``|``), Parquet or JSON-lines file
+through the one reader of user files
+(:func:`~insightloop.storage.user_table.read_user_table`), drops the columns asked
+for (e.g. bank marketing's leaking ``duration``) and runs stratified K-fold
+cross-validation of the whole pipeline
 (:func:`insightloop.models.classify.pipeline.cross_validate`).
 """
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,40 +17,23 @@ from typing import Any
 import pandas as pd
 
 from insightloop.errors import InputFileError, SchemaError
-
-_DELIMITERS = ",;\t|"
+from insightloop.storage.user_table import read_user_table
 
 
 def read_table_file(path: Path | str) -> pd.DataFrame:
-    """Read a CSV (sniffed delimiter), Parquet or JSON-lines file into pandas.
+    """Read a user's table (CSV/TSV, JSON lines, Parquet; see
+    :func:`~insightloop.storage.user_table.read_user_table`) with at least two columns.
 
     Raises
     ------
     InputFileError
-        The file is missing, empty or cannot be parsed.
+        The file is missing, empty, cannot be parsed, or has fewer than two columns.
     """
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"file {p} does not exist or is not a file")
-    if p.stat().st_size == 0:
-        raise InputFileError(f"file {p} is empty")
-    try:
-        if p.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(p)
-        if p.suffix.lower() in (".jsonl", ".ndjson"):
-            return pd.read_json(p, lines=True)
-        with p.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
-            head = fh.read(65536)
-        try:
-            sep = csv.Sniffer().sniff(head, delimiters=_DELIMITERS).delimiter
-        except csv.Error:
-            sep = ","
-        frame = pd.read_csv(p, sep=sep, low_memory=False, encoding="utf-8-sig")
-    except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InputFileError(f"cannot read {p} as a table: {exc}") from exc
-    if frame.empty or frame.shape[1] < 2:
-        raise InputFileError(f"{p} has {frame.shape[0]} rows and {frame.shape[1]} columns; "
-                             "need a header, a target and at least one feature column")
+    frame = read_user_table(path)
+    if frame.shape[1] < 2:
+        raise InputFileError(f"{path}: has {frame.shape[0]} rows and {frame.shape[1]} column; "
+                             "need a header, a target and at least one feature column "
+                             "(check the delimiter)")
     return frame
 
 

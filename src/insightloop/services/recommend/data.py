@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from insightloop.errors import InputFileError, WarehouseError
+from insightloop.errors import WarehouseError
 from insightloop.features.interactions import warehouse_interactions_sql
 from insightloop.services.evaluation import read_table_file
 from insightloop.settings import Settings
@@ -20,21 +20,9 @@ STOCK_COLUMNS = ("in_stock", "stock", "stock_quantity", "inventory", "available"
 
 
 def read_interactions_file(path: Path | str) -> pd.DataFrame:
-    """A CSV (delimiter sniffed) or Parquet file as a frame; clear errors naming the file."""
-    p = Path(path)
-    if p.is_file() and p.stat().st_size > 0 and p.suffix.lower() not in (".parquet", ".pq"):
-        with p.open("rb") as fh:  # a header and at least one data line
-            lines = 0
-            for line in fh:
-                lines += bool(line.strip())
-                if lines >= 2:
-                    break
-        if lines < 2:
-            raise InputFileError(f"interaction file {p} has no data rows (header only)")
-    try:
-        return read_table_file(p)
-    except InputFileError as exc:
-        raise InputFileError(f"interaction file {p}: {exc}") from exc
+    """An interaction file as a frame, through the one reader of user files
+    (:func:`~insightloop.services.evaluation.read_table_file`); errors name the file."""
+    return read_table_file(path)
 
 
 def _nonempty_tables(con: Any, names: tuple[str, ...]) -> set[str]:

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from insightloop.errors import InputFileError
+from insightloop.errors import InputFileError, SchemaError
 from insightloop.models.sentiment import SentimentClassifier
 from insightloop.models.sentiment.text import clean_texts
 from insightloop.services.sentiment.model import _CACHE, _LOCK, USER_MODEL, load_sentiment_model
 from insightloop.settings import Settings
+from insightloop.storage.user_table import read_user_table
 
 POSITIVE = {"1", "1.0", "positive", "pos", "true", "yes"}
 NEGATIVE = {"0", "0.0", "negative", "neg", "false", "no"}
@@ -22,32 +22,15 @@ NEGATIVE = {"0", "0.0", "negative", "neg", "false", "no"}
 def read_labelled(path: Path, text: str, label: str) -> tuple[list[str], np.ndarray]:
     """Texts and 1/0 labels from a CSV/TSV/Parquet/JSONL file (labels 1/0 or positive/negative).
 
-    Invalid UTF-8 is an :class:`InputFileError` naming the file and line; a BOM is
-    dropped; rows with an unknown label are an error naming the first bad row.
+    Read by :func:`~insightloop.storage.user_table.read_user_table`: invalid UTF-8 is an
+    :class:`InputFileError` naming the file and line; a BOM is dropped; rows with an
+    unknown label are an error naming the first bad row.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"{path}: file does not exist")
-    suffix = "".join(path.suffixes[-2:]).lower()
-    try:
-        if suffix.endswith(".parquet"):
-            frame = pd.read_parquet(path)
-        elif ".jsonl" in suffix or ".ndjson" in suffix:
-            _check_utf8(path)
-            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
-        else:
-            _check_utf8(path)
-            sep = "\t" if ".tsv" in suffix else ","
-            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False,
-                                encoding="utf-8-sig")
-    except (ValueError, OSError) as exc:
-        if isinstance(exc, InputFileError):
-            raise
-        raise InputFileError(f"{path}: cannot read ({exc})") from exc
-    frame.columns = [str(c).lstrip("\ufeff") for c in frame.columns]
-    for col in (text, label):
-        if col not in frame.columns:
-            raise InputFileError(f"{path}: no column {col!r}; columns are {list(frame.columns)}")
+    try:  # the one reader of user files: every column as text, missing values as ""
+        frame = read_user_table(path, columns=[text, label], as_text=True)
+    except SchemaError as exc:
+        raise InputFileError(str(exc)) from None
     raw = frame[label].astype(str).str.strip().str.lower()
     y = np.where(raw.isin(POSITIVE), 1, np.where(raw.isin(NEGATIVE), 0, -1))
     bad = np.flatnonzero(y < 0)
@@ -57,17 +40,6 @@ def read_labelled(path: Path, text: str, label: str) -> tuple[list[str], np.ndar
                              f"({bad.size} such rows)")
     texts = frame[text].where(frame[text].notna(), "").astype(str).tolist()
     return texts, y.astype(np.int64)
-
-
-def _check_utf8(path: Path) -> None:
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise InputFileError(f"{path}: line {line}: invalid UTF-8 byte "
-                             f"0x{data[exc.start]:02x} at offset {exc.start}; re-save the "
-                             "file as UTF-8") from exc
 
 
 def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
