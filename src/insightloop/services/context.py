@@ -1,0 +1,90 @@
+"""The one context every service takes: settings, the warehouse, the model store, the engine.
+
+A front end (the CLI, the API server, a notebook) builds it once with
+:meth:`Context.from_settings` and passes it to each service call::
+
+    ctx = Context.from_settings(Settings.load())
+    build_profiles(ctx)
+    build_clv(ctx)
+
+The warehouse is built here, once, from the settings (memory limit and read-only flag
+included), so no service opens the DuckDB file on its own terms; models go through the
+versioned registry (:mod:`insightloop.services.registry`) bound to the settings' model
+folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from insightloop.services import registry
+from insightloop.settings import Settings
+from insightloop.storage.warehouse import Warehouse
+
+EngineName = Literal["duckdb", "spark"]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where the engine-neutral (Ibis) feature pipelines run."""
+
+    name: EngineName = "duckdb"
+    spark_master: str = "local[2]"
+
+    @property
+    def is_spark(self) -> bool:
+        return self.name == "spark"
+
+
+@dataclass(frozen=True)
+class ModelStore:
+    """The versioned model registry of one settings object (see :mod:`.registry`)."""
+
+    settings: Settings
+
+    @property
+    def root(self) -> Path:
+        return Path(self.settings.models_dir)
+
+    def save(self, name: str, model: Any, metadata: dict[str, Any],
+             evaluation: pd.DataFrame | None = None) -> dict[str, Any]:
+        """Register ``model`` as the next version of ``name``; returns its metadata."""
+        return registry.save_model(self.settings, name, model, metadata, evaluation)
+
+    def load(self, ref: str) -> tuple[Any, dict[str, Any]]:
+        """The model and metadata of ``name`` or ``name@vN`` (integrity-checked)."""
+        return registry.load_model(self.settings, ref)
+
+    def metadata(self, ref: str) -> dict[str, Any]:
+        return registry.read_metadata(self.settings, ref)
+
+    def evaluation(self, ref: str) -> pd.DataFrame | None:
+        return registry.load_evaluation(self.settings, ref)
+
+    def list(self) -> list[dict[str, Any]]:
+        return registry.list_models(self.settings)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Settings, warehouse, model store and engine of one run of insightloop."""
+
+    settings: Settings
+    warehouse: Warehouse
+    models: ModelStore = field(repr=False)
+    engine: Engine
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Context:
+        """The context of ``settings``: the one place a service's warehouse is built."""
+        return cls(settings=settings, warehouse=Warehouse.from_settings(settings),
+                   models=ModelStore(settings),
+                   engine=Engine(settings.engine, settings.spark_master))
+
+    def with_settings(self, settings: Settings) -> Context:
+        """The same kind of context for other settings (another warehouse, say)."""
+        return Context.from_settings(settings)
