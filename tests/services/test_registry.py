@@ -48,12 +48,26 @@ def test_versions_metadata_and_round_trip(settings: Settings) -> None:
     assert on_disk["name"] == "churn" and on_disk["task"] == "churn"
 
 
-def test_tampered_artifact_is_refused(settings: Settings) -> None:
-    save_model(settings, "m", [1, 2], {"features": {}})
-    artifact = settings.models_dir / "m" / "v1" / "model.pkl"
+@pytest.mark.parametrize("fname", ["model.npz", "model.json", "evaluation.parquet"])
+def test_tampered_artifact_is_refused(settings: Settings, fname: str) -> None:
+    save_model(settings, "m", [1, 2], {"features": {}}, pd.DataFrame({"y": [1], "p": [0.5]}))
+    assert load_model(settings, "m")[0] == [1, 2]
+    artifact = settings.models_dir / "m" / "v1" / fname
     artifact.write_bytes(artifact.read_bytes() + b"x")
-    with pytest.raises(InputFileError, match="sha256"):
+    with pytest.raises(InputFileError, match=f"{fname} has sha256"):
         load_model(settings, "m")
+
+
+def test_nothing_is_pickled_and_unsafe_values_are_refused(settings: Settings) -> None:
+    save_model(settings, "m", {"w": np.arange(3.0), "ids": np.array(["a", "b"], dtype=object)},
+               {"features": {}})
+    with np.load(settings.models_dir / "m" / "v1" / "model.npz", allow_pickle=False) as z:
+        assert all(z[k].dtype != object for k in z.files)
+    loaded, _ = load_model(settings, "m")
+    assert loaded["ids"].dtype == object and loaded["ids"].tolist() == ["a", "b"]
+    with pytest.raises(TypeError, match=r"root\['f'\]: cannot save a builtins.builtin_function"):
+        save_model(settings, "m", {"f": print}, {"features": {}})
+    assert [m["version"] for m in list_models(settings)] == [1]  # nothing half-written
 
 
 def test_unknown_models_and_bad_references(settings: Settings) -> None:

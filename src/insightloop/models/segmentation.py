@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.mixture import GaussianMixture
@@ -164,7 +165,7 @@ def prepare_features(frame: pd.DataFrame, features: Sequence[str],
     return x
 
 
-class CustomerSegmenter:
+class CustomerSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
     """Segment customers by behaviour with automatic choice of k.
 
     Parameters

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from insightloop.errors import ConfigError, ModelFitError, NotFittedError
 from insightloop.models.classify.metrics import auc, best_f1_threshold
@@ -118,7 +119,7 @@ def _mean_fold_auc(y: np.ndarray, s: np.ndarray, folds: list[tuple[np.ndarray, n
     return float(np.mean(vals)) if vals else float("nan")
 
 
-class TabularClassifier:
+class TabularClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
     """Binary classifier for any table with automatic typing, model choice and calibration.
 
     Parameters

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
 from threadpoolctl import ThreadpoolController
 
 from insightloop.errors import ModelFitError, NotFittedError
@@ -143,7 +144,7 @@ def check_fitted(model: Any, attrs: tuple[str, ...]) -> None:
         )
 
 
-class PenalizedEstimator:
+class PenalizedEstimator(BaseEstimator):  # type: ignore[misc]
     """scikit-learn plumbing shared by the CLV estimators.
 
     The only hyper-parameter is ``penalizer``; ``_fitted`` names the learned

@@ -12,11 +12,13 @@ it in, factor models average the item factors or, for ALS, solve for the user fa
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
 from insightloop.errors import ConfigError, ModelFitError, NotFittedError, NotFoundError
 from insightloop.features.interactions import Interactions
@@ -25,21 +27,49 @@ from insightloop.models.recommend.topk import mask_rows, top_k
 BATCH_CELLS = 8_000_000  # users x items cells scored at once (~64 MB of float64)
 
 
-class Recommender:
-    """Base class: ranking, exclusion and id mapping shared by all models."""
+#: Every concrete recommender by its ``name`` (filled by ``Recommender.__init_subclass__``).
+REGISTERED: dict[str, type[Recommender]] = {}
+
+
+class Recommender(BaseEstimator):  # type: ignore[misc]
+    """Base class: ranking, exclusion and id mapping shared by all models.
+
+    scikit-learn's estimator contract: ``__init__`` only stores its (keyword) parameters,
+    :meth:`_validate` checks them (called by :func:`make_recommender` and by ``fit``),
+    fitted state lives in attributes ending with ``_``.
+    """
 
     name: ClassVar[str] = "base"
+    #: Constructor arguments that are inputs or resources, not hyper-parameters (left out of
+    #: :attr:`params`, the reported model parameters).
+    _not_reported: ClassVar[tuple[str, ...]] = ("item_vectors", "threads")
+    #: Attributes saved as ``None`` in an artifact: the item vectors live on, aligned, in
+    #: the fitted ``e_`` (see :mod:`insightloop.models.artifacts`).
+    _artifact_transient: ClassVar[tuple[str, ...]] = ("item_vectors",)
 
-    def __init__(self, **params: Any) -> None:
-        self.params = dict(params)
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "name" in cls.__dict__:
+            REGISTERED[cls.name] = cls
 
-    def __repr__(self) -> str:
+    @property
+    def params(self) -> dict[str, Any]:
+        """The hyper-parameters (``get_params`` less inputs such as ``item_vectors``)."""
+        values = self.get_params(deep=False)
+        order = inspect.signature(type(self).__init__).parameters  # constructor order
+        return {k: values[k] for k in order if k in values and k not in self._not_reported}
+
+    def __repr__(self, N_CHAR_MAX: int = 700) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
         return f"{type(self).__name__}({args})"
+
+    def _validate(self) -> None:
+        """Raise :class:`ConfigError` for a bad parameter value (none by default)."""
 
     # -- fitting -------------------------------------------------------------------
     def fit(self, interactions: Interactions) -> Self:
         """Fit on users x items weights; returns self."""
+        self._validate()
         if interactions.nnz == 0:
             raise ModelFitError("no interactions to fit a recommender on")
         self.interactions_ = interactions
@@ -200,3 +230,23 @@ def check_params(name: str, params: dict[str, Any], allowed: set[str]) -> None:
     if unknown:
         raise ConfigError(f"model {name!r} has no parameter(s) {unknown}; "
                           f"parameters: {sorted(allowed)}")
+
+
+def check_choice(label: str, value: Any, choices: tuple[str, ...]) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"{label} must be one of {list(choices)}, got {value!r}")
+
+
+def make_recommender(name: str, **params: Any) -> Recommender:
+    """A model by name (``popularity``, ``itemknn``, ``rp3beta``, ``sar``, ``ease``, ``als``,
+    ``bpr``, ``content``, ``hybrid``), its parameters checked."""
+    if name not in REGISTERED:
+        raise ConfigError(f"unknown recommender {name!r}; choose one of "
+                          f"{sorted(REGISTERED)} or 'auto'")
+    cls = REGISTERED[name]
+    allowed = set(cls._get_param_names()) - {"threads"}
+    check_params(name, params, allowed)
+    model = cls(**params)
+    model._validate()
+    return model

@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from insightloop.errors import ConfigError
-from insightloop.models.recommend.base import Recommender, check_params
+from insightloop.models.recommend.base import Recommender, make_recommender
 
 
 class ContentRecommender(Recommender):
@@ -30,15 +30,16 @@ class ContentRecommender(Recommender):
 
     name = "content"
 
-    def __init__(self, item_vectors: pd.DataFrame | None = None, **params: Any) -> None:
-        check_params(self.name, params, set())
-        if item_vectors is None or len(item_vectors) == 0:
-            raise ConfigError("the content model needs item text embeddings (item_vectors)")
-        super().__init__()
+    def __init__(self, item_vectors: pd.DataFrame | None = None) -> None:
         self.item_vectors = item_vectors
+
+    def _validate(self) -> None:
+        if self.item_vectors is None or len(self.item_vectors) == 0:
+            raise ConfigError("the content model needs item text embeddings (item_vectors)")
 
     def _fit(self, x: sp.csr_matrix) -> None:
         vecs = self.item_vectors
+        assert vecs is not None  # _validate
         vecs = vecs.set_axis(vecs.index.astype(str))
         aligned = vecs.reindex(pd.Index(self.interactions_.item_ids).astype(str))
         e = np.nan_to_num(aligned.to_numpy(dtype=np.float32))
@@ -46,7 +47,6 @@ class ContentRecommender(Recommender):
         norms[norms == 0] = 1.0
         self.e_ = e / norms[:, None]
         self.has_vector_ = aligned.notna().all(axis=1).to_numpy()
-        self.item_vectors = None  # keep only the aligned copy (smaller artifact)
 
     def _score(self, rows: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         profile = np.asarray(rows @ self.e_, dtype=np.float32)
@@ -83,34 +83,38 @@ class Hybrid(Recommender):
 
     def __init__(self, base: str = "ease", base_params: dict[str, Any] | None = None,
                  content_weight: float = 0.1, popularity_weight: float = 0.0,
-                 item_vectors: pd.DataFrame | None = None, **params: Any) -> None:
-        check_params(self.name, params, set())
-        super().__init__(base=base, base_params=dict(base_params or {}),
-                         content_weight=content_weight, popularity_weight=popularity_weight)
+                 item_vectors: pd.DataFrame | None = None) -> None:
+        self.base = base
+        self.base_params = base_params
+        self.content_weight = content_weight
+        self.popularity_weight = popularity_weight
         self.item_vectors = item_vectors
 
-    def _fit(self, x: sp.csr_matrix) -> None:
-        from insightloop.models.recommend import make_recommender
+    @property
+    def params(self) -> dict[str, Any]:
+        return {**super().params, "base_params": dict(self.base_params or {})}
 
-        p = self.params
-        self.base_ = make_recommender(p["base"], **p["base_params"]).fit(self.interactions_)
+    def _validate(self) -> None:
+        make_recommender(self.base, **dict(self.base_params or {}))
+
+    def _fit(self, x: sp.csr_matrix) -> None:
+        self.base_ = make_recommender(self.base, **dict(self.base_params or {})
+                                      ).fit(self.interactions_)
         self.content_: ContentRecommender | None = None
-        if self.item_vectors is not None and p["content_weight"] > 0:
+        if self.item_vectors is not None and self.content_weight > 0:
             self.content_ = ContentRecommender(self.item_vectors).fit(self.interactions_)
-        self.item_vectors = None
 
     def _score(self, rows: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
-        p = self.params
         out = minmax_rows(self.base_._score(rows, user_idx))
         if self.content_ is not None:
-            out += p["content_weight"] * minmax_rows(self.content_._score(rows, user_idx))
-        if p["popularity_weight"] > 0:
-            out += p["popularity_weight"] * minmax_rows(self.popularity_[None, :])
+            out += self.content_weight * minmax_rows(self.content_._score(rows, user_idx))
+        if self.popularity_weight > 0:
+            out += self.popularity_weight * minmax_rows(self.popularity_[None, :])
         return out
 
     def item_similarity(self, item_idx: np.ndarray) -> np.ndarray:
         out = minmax_rows(self.base_.item_similarity(item_idx))
         if self.content_ is not None:
-            out += self.params["content_weight"] * minmax_rows(
+            out += self.content_weight * minmax_rows(
                 self.content_.item_similarity(item_idx))
         return out

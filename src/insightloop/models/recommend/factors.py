@@ -7,16 +7,18 @@ folded in with ``recalculate_user`` (ALS) or scored from the mean of their items
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
-from insightloop.models.recommend.base import Recommender, check_params
+from insightloop.models.recommend.base import Recommender
 
 
 class _Factors(Recommender):
     threads: int = 1
+    #: The `implicit` model is a cache rebuilt from the factors; never saved.
+    _artifact_transient: ClassVar[tuple[str, ...]] = ("item_vectors", "_implicit")
 
     def _make(self) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -30,7 +32,7 @@ class _Factors(Recommender):
         with threadpool_limits(1, "blas"):
             model = self._make()
             model.fit(self._prepare(x), show_progress=False)
-        self.model_ = model
+        self._implicit = model
         self.user_factors_ = np.asarray(model.user_factors, dtype=np.float32)
         self.item_factors_ = np.asarray(model.item_factors, dtype=np.float32)
 
@@ -58,24 +60,31 @@ class ALS(_Factors):
     name = "als"
 
     def __init__(self, factors: int = 64, regularization: float = 0.05, alpha: float = 2.0,
-                 iterations: int = 15, seed: int = 0, threads: int = 1, **params: Any) -> None:
-        check_params(self.name, params, set())
-        super().__init__(factors=factors, regularization=regularization, alpha=alpha,
-                         iterations=iterations, seed=seed)
+                 iterations: int = 15, seed: int = 0, threads: int = 1) -> None:
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.seed = seed
         self.threads = threads
 
     def _make(self) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
 
-        p = self.params
         return AlternatingLeastSquares(
-            factors=int(p["factors"]), regularization=float(p["regularization"]),
-            alpha=float(p["alpha"]), iterations=int(p["iterations"]),
-            calculate_training_loss=False, random_state=int(p["seed"]),
+            factors=int(self.factors), regularization=float(self.regularization),
+            alpha=float(self.alpha), iterations=int(self.iterations),
+            calculate_training_loss=False, random_state=int(self.seed),
             num_threads=self.threads)
 
     def _fold_in(self, rows: sp.csr_matrix) -> np.ndarray:
-        return np.asarray(self.model_.recalculate_user(
+        model = getattr(self, "_implicit", None)
+        if model is None:  # loaded from its arrays: rebuild the solver around the factors
+            model = self._make()
+            model.item_factors = self.item_factors_
+            model.user_factors = self.user_factors_
+            self._implicit = model
+        return np.asarray(model.recalculate_user(
             np.arange(rows.shape[0]), sp.csr_matrix(rows, dtype=np.float32)), dtype=np.float32
         ).reshape(rows.shape[0], -1)
 
@@ -87,20 +96,21 @@ class BPR(_Factors):
 
     def __init__(self, factors: int = 100, learning_rate: float = 0.01,
                  regularization: float = 0.01, iterations: int = 100, seed: int = 0,
-                 threads: int = 1, **params: Any) -> None:
-        check_params(self.name, params, set())
-        super().__init__(factors=factors, learning_rate=learning_rate,
-                         regularization=regularization, iterations=iterations, seed=seed)
+                 threads: int = 1) -> None:
+        self.factors = factors
+        self.learning_rate = learning_rate
+        self.regularization = regularization
+        self.iterations = iterations
+        self.seed = seed
         self.threads = threads
 
     def _make(self) -> Any:
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
-        p = self.params
         return BayesianPersonalizedRanking(
-            factors=int(p["factors"]), learning_rate=float(p["learning_rate"]),
-            regularization=float(p["regularization"]), iterations=int(p["iterations"]),
-            random_state=int(p["seed"]), num_threads=self.threads)
+            factors=int(self.factors), learning_rate=float(self.learning_rate),
+            regularization=float(self.regularization), iterations=int(self.iterations),
+            random_state=int(self.seed), num_threads=self.threads)
 
     def _prepare(self, x: sp.csr_matrix) -> sp.csr_matrix:
         binary = x.copy()

@@ -10,14 +10,13 @@ never recommended) and logs that it did.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
 from insightloop.errors import ConfigError
-from insightloop.models.recommend.base import Recommender, check_params
+from insightloop.models.recommend.base import Recommender
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +42,23 @@ class EASE(Recommender):
     name = "ease"
 
     def __init__(self, l2: float = 250.0, max_items: int = 20_000, history: str = "binary",
-                 dropout: float = 0.0, **params: Any) -> None:
-        check_params(self.name, params, set())
-        if history not in ("binary", "weighted"):
-            raise ConfigError(f"history must be 'binary' or 'weighted', got {history!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {dropout}")
-        super().__init__(l2=l2, max_items=max_items, history=history, dropout=dropout)
-        self.l2, self.max_items, self.history = float(l2), int(max_items), history
-        self.dropout = float(dropout)
+                 dropout: float = 0.0) -> None:
+        self.l2 = l2
+        self.max_items = max_items
+        self.history = history
+        self.dropout = dropout
+
+    def _validate(self) -> None:
+        if self.history not in ("binary", "weighted"):
+            raise ConfigError(f"history must be 'binary' or 'weighted', got {self.history!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout must be in [0, 1), got {self.dropout}")
 
     def _fit(self, x: sp.csr_matrix) -> None:
         b = self.binary_
         n_items = b.shape[1]
-        if n_items > self.max_items:
-            keep = np.sort(np.argsort(-self.popularity_, kind="stable")[:self.max_items])
+        if n_items > int(self.max_items):
+            keep = np.sort(np.argsort(-self.popularity_, kind="stable")[:int(self.max_items)])
             log.warning("EASE: %d items exceed max_items=%d; keeping the most popular",
                         n_items, self.max_items)
         else:
@@ -65,8 +66,8 @@ class EASE(Recommender):
         self.kept_ = keep
         sub = b[:, keep]
         counts = self.popularity_[keep]
-        penalty = self.l2 + getattr(self, "dropout", 0.0) / (1.0 - getattr(self, "dropout", 0.0)
-                                                             ) * counts
+        dropout = float(self.dropout)
+        penalty = float(self.l2) + dropout / (1.0 - dropout) * counts
         if sub.shape[0] < sub.shape[1]:
             p = self._inverse_dual(sub, penalty)
         else:
@@ -94,7 +95,7 @@ class EASE(Recommender):
 
     def _score(self, rows: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         hist = rows[:, self.kept_]
-        if getattr(self, "history", "binary") == "binary":
+        if self.history == "binary":
             hist.data = np.ones_like(hist.data)
         part = np.asarray(hist @ self.b_, dtype=np.float64)
         if len(self.kept_) == rows.shape[1]:

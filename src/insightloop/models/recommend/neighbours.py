@@ -7,13 +7,13 @@ in blocks of items so memory stays bounded) and score a user as ``history @ W``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
 
 from insightloop.errors import ConfigError
-from insightloop.models.recommend.base import Recommender, check_params
+from insightloop.models.recommend.base import Recommender, check_choice
 
 BLOCK_CELLS = 20_000_000
 
@@ -72,13 +72,17 @@ class ItemKNN(Recommender):
     name = "itemknn"
     _SIMS: tuple[str, ...] = ("cosine", "jaccard", "lift")
 
-    def __init__(self, similarity: str = "cosine", neighbours: int = 200, shrink: float = 0.0,
-                 **params: Any) -> None:
-        check_params(self.name, params, set())
-        if similarity not in self._SIMS:
-            raise ConfigError(f"similarity must be one of {list(self._SIMS)}, got {similarity!r}")
-        super().__init__(similarity=similarity, neighbours=neighbours, shrink=shrink)
-        self.similarity, self.neighbours, self.shrink = similarity, int(neighbours), shrink
+    def __init__(self, similarity: str = "cosine", neighbours: int = 200,
+                 shrink: float = 0.0) -> None:
+        self.similarity = similarity
+        self.neighbours = neighbours
+        self.shrink = shrink
+
+    def _validate(self) -> None:
+        check_choice("similarity", self.similarity, self._SIMS)
+
+    def _keep(self) -> int:
+        return int(self.neighbours)
 
     keep_diagonal: ClassVar[bool] = False
 
@@ -86,7 +90,7 @@ class ItemKNN(Recommender):
         b = self.binary_
         xt = b.T.tocsr()
         self.w_ = blockwise_topk(b.shape[1], lambda rows: self._block(xt, b, rows),
-                                 self.neighbours, exclude_diagonal=not self.keep_diagonal)
+                                 self._keep(), exclude_diagonal=not self.keep_diagonal)
 
     def _block(self, xt: sp.csr_matrix, b: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
         co = (xt[rows] @ b).toarray().astype(np.float64)
@@ -107,26 +111,26 @@ class RP3Beta(Recommender):
 
     name = "rp3beta"
 
-    def __init__(self, alpha: float = 1.0, beta: float = 0.3, neighbours: int = 200,
-                 **params: Any) -> None:
-        check_params(self.name, params, set())
-        super().__init__(alpha=alpha, beta=beta, neighbours=neighbours)
-        self.alpha, self.beta, self.neighbours = float(alpha), float(beta), int(neighbours)
+    def __init__(self, alpha: float = 1.0, beta: float = 0.3, neighbours: int = 200) -> None:
+        self.alpha = alpha
+        self.beta = beta
+        self.neighbours = neighbours
 
     def _fit(self, x: sp.csr_matrix) -> None:
         b = self.binary_
         p_ui = _row_normalise(b)
         p_iu = _row_normalise(b.T.tocsr())
-        if self.alpha != 1.0:
-            p_ui.data **= self.alpha
-            p_iu.data **= self.alpha
+        alpha, beta = float(self.alpha), float(self.beta)
+        if alpha != 1.0:
+            p_ui.data **= alpha
+            p_iu.data **= alpha
         with np.errstate(divide="ignore"):
-            pen = np.where(self.popularity_ > 0, self.popularity_ ** -self.beta, 0.0)
+            pen = np.where(self.popularity_ > 0, self.popularity_ ** -beta, 0.0)
 
         def block(rows: np.ndarray) -> np.ndarray:
             return (p_iu[rows] @ p_ui).toarray().astype(np.float64) * pen[None, :]
 
-        w = blockwise_topk(b.shape[1], block, self.neighbours)
+        w = blockwise_topk(b.shape[1], block, int(self.neighbours))
         self.w_ = _row_normalise(w)
 
     def _score(self, rows: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
@@ -163,19 +167,21 @@ class SAR(ItemKNN):
     _SIMS = ("jaccard", "lift", "cosine", "cooccurrence")
     keep_diagonal = True
 
-    def __init__(self, similarity: str = "jaccard", threshold: int = 1, **params: Any) -> None:
-        check_params(self.name, params, set())
-        if similarity not in self._SIMS:
-            raise ConfigError(f"similarity must be one of {list(self._SIMS)}, got {similarity!r}")
-        if int(threshold) < 1:
-            raise ConfigError(f"threshold must be >= 1, got {threshold}")
-        Recommender.__init__(self, similarity=similarity, threshold=int(threshold))
-        self.similarity, self.threshold = similarity, int(threshold)
-        self.neighbours, self.shrink = 2**62, 0.0  # every pair kept
+    def __init__(self, similarity: str = "jaccard", threshold: int = 1) -> None:
+        self.similarity = similarity
+        self.threshold = threshold
+
+    def _validate(self) -> None:
+        check_choice("similarity", self.similarity, self._SIMS)
+        if int(self.threshold) < 1:
+            raise ConfigError(f"threshold must be >= 1, got {self.threshold}")
+
+    def _keep(self) -> int:
+        return 2**62  # every pair kept
 
     def _block(self, xt: sp.csr_matrix, b: sp.csr_matrix, rows: np.ndarray) -> np.ndarray:
         co = (xt[rows] @ b).toarray().astype(np.float64)
-        co[co < self.threshold] = 0.0
+        co[co < int(self.threshold)] = 0.0
         if self.similarity == "cooccurrence":
             return co
         count = self.popularity_

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import BaseEstimator
 
 from insightloop.errors import ModelFitError, NotFittedError
 from insightloop.models.sentiment.encoder import PretrainedEncoder
@@ -56,7 +57,7 @@ def _tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
 
 
-class SentimentClassifier:
+class SentimentClassifier(BaseEstimator):  # type: ignore[misc]
     """P(positive) for review texts; see the module docstring.
 
     Parameters
@@ -76,13 +77,20 @@ class SentimentClassifier:
                  embed_weight: float = 1.0, max_chars_embed: int = 256,
                  random_state: int = 0) -> None:
         self.kind = kind
-        self.n_features = int(n_features)
-        self.C = float(C)
-        self.embed_weight = float(embed_weight)
-        self.max_chars_embed = int(max_chars_embed)
+        self.n_features = n_features
+        self.C = C
+        self.embed_weight = embed_weight
+        self.max_chars_embed = max_chars_embed
         self.random_state = random_state
-        self.metadata: dict[str, Any] = {}
-        self._fitted = False
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """What the model was trained on (``kind``, ``rows``, ``positives``, saved extras)."""
+        return dict(getattr(self, "metadata_", {}))
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise NotFittedError("sentiment model is not fitted")
 
     # ----- features -------------------------------------------------------------------
     @property
@@ -91,14 +99,14 @@ class SentimentClassifier:
 
     def _encoder(self) -> PretrainedEncoder:
         mode = "e5" if self.kind == "e5" else "sentence"
-        return PretrainedEncoder(mode, max_chars=self.max_chars_embed)
+        return PretrainedEncoder(mode, max_chars=int(self.max_chars_embed))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
         """The pretrained block (None for the baseline); cache it to fit several heads."""
         return self._encoder().encode(texts) if self.uses_embedding else None
 
     def _counts(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-        char, word = _vectorizers(self.n_features)
+        char, word = _vectorizers(int(self.n_features))
         return char.transform(texts), word.transform(texts)
 
     def _design(self, texts: Sequence[str], emb: np.ndarray | None) -> sp.csr_matrix:
@@ -108,7 +116,7 @@ class SentimentClassifier:
             e = self.embed(texts) if emb is None else emb
             z = (e - self.emb_mean_) / self.emb_scale_
             dim = self._encoder().dim
-            blocks.append(sp.csr_matrix(z * (self.embed_weight / np.sqrt(dim))))
+            blocks.append(sp.csr_matrix(z * (float(self.embed_weight) / np.sqrt(dim))))
         return sp.hstack(blocks, format="csr")
 
     # ----- fit / predict --------------------------------------------------------------
@@ -141,7 +149,7 @@ class SentimentClassifier:
         held = rng.random(len(y)) < 0.1
         if np.bincount(y[held], minlength=2).min() < 2 or np.bincount(y[~held]).min() < 2:
             held[:] = False
-        lr = LogisticRegression(C=self.C, solver="liblinear", max_iter=1000)
+        lr = LogisticRegression(C=float(self.C), solver="liblinear", max_iter=1000)
         if held.any():
             lr.fit(X[~held], y[~held])
             self.platt_ = _platt(lr.decision_function(X[held]), y[held])
@@ -150,14 +158,12 @@ class SentimentClassifier:
         lr.fit(X, y)
         self.coef_ = lr.coef_.ravel().astype(np.float32)
         self.intercept_ = float(lr.intercept_[0])
-        self.metadata = {"kind": self.kind, "rows": len(y), "positives": int(y.sum())}
-        self._fitted = True
+        self.metadata_ = {"kind": self.kind, "rows": len(y), "positives": int(y.sum())}
         return self
 
     def decision_function(self, texts: Sequence[str], embeddings: np.ndarray | None = None
                           ) -> np.ndarray:
-        if not self._fitted:
-            raise NotFittedError("sentiment model is not fitted")
+        self._check_fitted()
         X = self._design(list(texts), embeddings)
         return np.asarray(X @ self.coef_, dtype=np.float64) + self.intercept_
 
@@ -171,8 +177,7 @@ class SentimentClassifier:
     # ----- persistence ----------------------------------------------------------------
     def save(self, path: Path | str, **metadata: Any) -> Path:
         """Write the fitted model to ``path`` (.npz of plain arrays)."""
-        if not self._fitted:
-            raise NotFittedError("sentiment model is not fitted")
+        self._check_fitted()
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {**self.metadata, **metadata, "format_version": FORMAT_VERSION,
@@ -191,7 +196,7 @@ class SentimentClassifier:
         tmp = path.with_name(path.name + ".tmp.npz")
         np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]
         tmp.replace(path)
-        self.metadata = meta
+        self.metadata_ = meta
         return path
 
     @classmethod
@@ -207,8 +212,7 @@ class SentimentClassifier:
             model.platt_ = z["platt"]
             if model.uses_embedding:
                 model.emb_mean_, model.emb_scale_ = z["emb_mean"], z["emb_scale"]
-        model.metadata = meta
-        model._fitted = True
+        model.metadata_ = meta
         return model
 
 
