@@ -44,6 +44,11 @@ class Settings:
     read_only : bool
         Never write the warehouse (``INSIGHTLOOP_READ_ONLY=1``): read commands work,
         commands that write say so and stop.
+    ops_url : str
+        Database URL of the operational store (API keys, jobs, sessions, rate limits;
+        ``INSIGHTLOOP_OPS_URL``): empty means a SQLite file beside the warehouse
+        (``<stem>.ops.sqlite``); ``postgresql+psycopg://...`` for production. See
+        ``docs/operations.md``.
     """
 
     warehouse: Path = DEFAULT_HOME / "warehouse.duckdb"
@@ -53,6 +58,7 @@ class Settings:
     spark_master: str = "local[2]"
     memory_limit: str = "2GB"
     read_only: bool = False
+    ops_url: str = ""
 
     @classmethod
     def load(
@@ -79,6 +85,7 @@ class Settings:
             ("spark_master", "INSIGHTLOOP_SPARK_MASTER"),
             ("memory_limit", "INSIGHTLOOP_MEMORY_LIMIT"),
             ("read_only", "INSIGHTLOOP_READ_ONLY"),
+            ("ops_url", "INSIGHTLOOP_OPS_URL"),
         ):
             if environ.get(var):
                 values[key] = environ[var]
@@ -110,6 +117,7 @@ class Settings:
             spark_master=str(values.get("spark_master", "local[2]")),
             memory_limit=str(values.get("memory_limit", "2GB")),
             read_only=_flag(values.get("read_only", False)),
+            ops_url=str(values.get("ops_url", "") or ""),
         )
 
     def with_warehouse(self, warehouse: Path) -> Settings:

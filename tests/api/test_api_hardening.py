@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
-from insightloop.api import jobs as jobs_module
+from insightloop.api import job_params
 from insightloop.api.config import ServeConfig
 from insightloop.api.jobs import validate_params
 from insightloop.errors import ConfigError, WarehouseError
@@ -253,7 +253,7 @@ def test_demo_job_runs_alone_on_an_empty_warehouse(tmp_path: Path) -> None:
         assert "empty warehouse" in assert_error(again, 409, "conflict")["message"]
         # The check is made again when the job starts (two submits can race).
         with pytest.raises(WarehouseError, match="only runs on an empty warehouse"):
-            client.app.state.server.write(jobs_module._demo, settings)
+            client.app.state.server.write(job_params._demo, settings)
 
 
 # -- 7. ids normalised like ingestion ------------------------------------------------------------

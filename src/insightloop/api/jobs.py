@@ -1,16 +1,17 @@
-"""Background jobs (ingest, builds, training) run one at a time inside the server process.
+"""Background jobs (ingest, builds, training), run one at a time by the server processes.
 
-A job takes the warehouse gate exclusively while it runs (see
-:mod:`insightloop.api.state`), so the server stays the only writer. Jobs live in
-memory: their history is lost when the server stops.
+Jobs and their history live in the operational store (:mod:`insightloop.storage.operational`),
+so every worker process accepts and answers for them and they survive a restart: a job
+whose process died while it ran is shown as failed with error ``interrupted``; queued
+jobs run after the restart. A job takes the warehouse gate exclusively while it runs (see
+:mod:`insightloop.api.state`), so the server stays the only writer.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,25 +19,30 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
-
 from insightloop.api.errors import ApiError
+from insightloop.api.job_params import (
+    JOB_KINDS,
+    NOT_EMPTY,
+    data_rows,
+    job_callable,
+    validate_params,
+)
 from insightloop.api.state import WarehouseGate
-from insightloop.errors import ConfigError, InsightloopError, WarehouseError
+from insightloop.errors import InsightloopError
 from insightloop.services.records import plain
 from insightloop.settings import Settings
-from insightloop.storage.sql import ident
-from insightloop.storage.warehouse import Warehouse, has_table
+from insightloop.storage.operational import OpsStore
+from insightloop.storage.operational import jobs as ops_jobs
+from insightloop.storage.operational import keys as ops_keys
+from insightloop.storage.operational.handoff import wait_for_readers
 
+__all__ = ["JOB_KINDS", "Job", "JobRunner", "validate_params"]
 log = logging.getLogger("insightloop.api.jobs")
-JOB_KINDS = ("ingest", "profiles", "clv", "segments", "cohorts", "train", "score",
-             "recommendations", "sentiment", "topics", "demo")
-INGEST_TABLES = ("customers", "products", "orders", "events", "reviews", "campaigns", "sends",
-                 "consents")
-TRAIN_TASKS = ("churn", "propensity", "response")
 MAX_HISTORY = 200
-_MODEL_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}(:[vV]?[0-9]{1,6})?$")
+POLL_S = 0.5  # how often each process looks at the store (jobs, writes elsewhere, keys)
+BEAT_S = 2.0  # heartbeat of a running job
+STALE_S = 30.0  # a running job silent this long is interrupted
+HANDOFF_S = 60.0  # how long a job waits for the other processes to close the warehouse
 
 
 @dataclass
@@ -52,6 +58,18 @@ class Job:
     result: Any = None
     error: dict[str, str] | None = None
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Job:
+        return cls(**{f: row[f] for f in ("id", "kind", "params", "key_id", "status",
+                                           "created_at", "started_at", "finished_at",
+                                           "result", "error")})
+
+    def row(self) -> dict[str, Any]:
+        """The job as a new row of the operational store."""
+        return {"id": self.id, "kind": self.kind, "params": self.params,
+                "status": self.status, "key_id": self.key_id, "created_at": self.created_at,
+                "attempt": 0}
+
     def public(self) -> dict[str, Any]:
         return plain({"id": self.id, "kind": self.kind, "params": self.params,
                       "status": self.status, "created_at": self.created_at,
@@ -59,243 +77,66 @@ class Job:
                       "result": self.result, "error": self.error})
 
 
-def _member(value: str, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise ValueError(f"{value[:80]!r} is not allowed; use one of: {', '.join(allowed)}")
-    return value
-
-
-class _Params(BaseModel):
-    """Parameters of a job kind: unknown names are refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class IngestParams(_Params):
-    table: str
-    path: str = Field(min_length=1, max_length=1024)
-    preset: str | None = None
-
-    @field_validator("table")
-    @classmethod
-    def _table(cls, value: str) -> str:
-        return _member(value, INGEST_TABLES)
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-            raise ValueError("a path cannot hold control characters (NUL, newline, ...)")
-        return value
-
-    @field_validator("preset")
-    @classmethod
-    def _preset(cls, value: str | None) -> str | None:
-        from insightloop.storage.presets import PRESETS
-
-        return None if value is None else _member(value, tuple(sorted(PRESETS)))
-
-
-class TrainParams(_Params):
-    task: str = "churn"
-    horizon_days: StrictInt = Field(90, ge=1, le=3650)
-
-    @field_validator("task")
-    @classmethod
-    def _task(cls, value: str) -> str:
-        return _member(value, TRAIN_TASKS)
-
-
-class ScoreParams(_Params):
-    model: str = Field("churn", max_length=80)
-
-    @field_validator("model")
-    @classmethod
-    def _model(cls, value: str) -> str:
-        if not _MODEL_REF.match(value):
-            raise ValueError(f"{value[:80]!r} is not a model reference: use NAME or "
-                             "NAME:VERSION of a model listed by `insightloop models list`")
-        return value
-
-
-class RecommendParams(_Params):
-    model: str = "auto"
-    embedder: str = "tfidf"
-
-    @field_validator("model")
-    @classmethod
-    def _model(cls, value: str) -> str:
-        from insightloop.models.recommend import MODELS
-
-        return _member(value, ("auto", *sorted(MODELS)))
-
-    @field_validator("embedder")
-    @classmethod
-    def _embedder(cls, value: str) -> str:
-        from insightloop.services.recommend import EMBEDDERS
-
-        return _member(value, EMBEDDERS)
-
-
-PARAMS: dict[str, type[_Params]] = {
-    "ingest": IngestParams, "train": TrainParams, "score": ScoreParams,
-    "recommendations": RecommendParams,
-}
-
-
-def validate_params(kind: str, params: dict[str, Any]) -> _Params:
-    """The typed parameters of a job, or :class:`ConfigError` naming the parameter."""
-    if kind not in JOB_KINDS:
-        raise ConfigError(f"kind must be one of {JOB_KINDS}, got {kind[:80]!r}")
-    try:
-        return PARAMS.get(kind, _Params).model_validate(params)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ())) or "params"
-        text = str(first.get("msg", "invalid")).removeprefix("Value error, ")
-        if first.get("type") == "extra_forbidden":
-            known = ", ".join(PARAMS.get(kind, _Params).model_fields) or "none"
-            text = f"unknown parameter for a {kind} job (parameters: {known})"
-        raise ConfigError(f"params.{where}: {text}") from exc
-
-
-def _ingest(p: IngestParams, root: Path | None) -> Callable[[Settings], Any]:
-    """Check the file of an ingest job now; the returned callable loads it."""
-    from insightloop.storage.ingest import ingest_file
-
-    if root is None:
-        raise ConfigError("ingest jobs are off: start the server with --ingest-root FOLDER")
-    base = root.resolve()
-    try:
-        path = (base / p.path).resolve()
-        inside = path.is_relative_to(base) and path.is_file()
-    except (OSError, ValueError):
-        inside = False
-    if not inside:
-        raise ConfigError("params.path must name a file inside the ingest root")
-    return lambda s: ingest_file(Warehouse.from_settings(s), p.table, path,
-                                 preset=p.preset).as_dict()
-
-
-def data_rows(con: duckdb.DuckDBPyConnection) -> int:
-    """Rows in the tables that ingestion fills (0 for an empty warehouse)."""
-    names = [t for t in INGEST_TABLES if has_table(con, t)]
-    if not names:
-        return 0
-    row = con.execute("SELECT " + " + ".join(f"(SELECT count(*) FROM {ident(t)})"
-                                             for t in names)).fetchone()
-    return int(row[0]) if row else 0
-
-
-_NOT_EMPTY = ("the demo job only runs on an empty warehouse and this one holds {:,} rows; "
-              "serve a new warehouse path to try the demo")
-
-
-def _demo(settings: Settings) -> Any:
-    """Check again under the job's write lock (another job may have loaded data since)."""
-    from insightloop.services.demo import run_demo
-
-    wh = Warehouse.from_settings(settings)
-    if wh.exists:
-        with wh.connect(read_only=True) as con:
-            rows = data_rows(con)
-        if rows:
-            raise WarehouseError(_NOT_EMPTY.format(rows))
-    return run_demo(settings).steps
-
-
-def _runner(kind: str, p: _Params, root: Path | None, settings: Settings
-            ) -> Callable[[Settings], Any]:
-    """The callable for a job (checked here, before the job is queued)."""
-    if isinstance(p, IngestParams):
-        return _ingest(p, root)
-    if kind == "profiles":
-        from insightloop.services.profiles import build_profiles
-        return build_profiles
-    if kind == "clv":
-        from insightloop.services.clv import build_clv
-        return lambda s: build_clv(Warehouse.from_settings(s))
-    if kind == "segments":
-        from insightloop.services.segments import build_segments
-        return build_segments
-    if kind == "cohorts":
-        from insightloop.services.cohorts import build_cohorts
-        return build_cohorts
-    if isinstance(p, TrainParams):
-        from insightloop.services.training import train_task
-        return lambda s: _brief(train_task(s, p.task, horizon_days=p.horizon_days))
-    if isinstance(p, ScoreParams):
-        from insightloop.services.registry import list_models
-        from insightloop.services.scoring import score_warehouse
-
-        known = tuple(sorted({str(m["name"]) for m in list_models(settings)}))
-        if p.model.split(":")[0] not in known:
-            raise ConfigError(f"params.model: {p.model[:80]!r} is not a registered model; "
-                              f"use one of: {', '.join(known) or 'none (train one first)'}")
-        return lambda s: score_warehouse(s, p.model)
-    if isinstance(p, RecommendParams):
-        from insightloop.services import recommend
-        return lambda s: recommend.build_recommendations(s, model=p.model, embedder=p.embedder)
-    if kind == "sentiment":
-        from insightloop.services import sentiment
-        return lambda s: sentiment.score_reviews(s)
-    if kind == "topics":
-        from insightloop.services import sentiment as topics
-        return lambda s: topics.discover_topics(s)
-    return _demo
-
-
-def _brief(meta: dict[str, Any]) -> dict[str, Any]:
-    return {k: meta[k] for k in ("name", "version", "model", "metrics", "rows") if k in meta}
-
-
 class JobRunner:
-    """A queue of jobs and the single worker thread that runs them."""
+    """Jobs in the operational store, run one at a time across every server process.
+
+    Any process queues a job (a row, ``queued``); each process's runner thread polls the
+    store every ``poll_s`` seconds (one small read) and claims the oldest queued job when
+    none runs anywhere (:func:`~insightloop.storage.operational.jobs.claim_next`). While a
+    job runs in *another* process, this one holds its warehouse gate for writing (its
+    read-only anchor closed, reads held back or answered from the serving store), then
+    reopens it when the job ends. The process running a job waits until no other process
+    has the warehouse open, beats a heartbeat, and marks the job finished only after its
+    own refresh (serving store, caches), so the others find everything current.
+    """
 
     def __init__(self, settings: Settings, gate: WarehouseGate, ingest_root: Path | None,
-                 on_done: Callable[[Job], None], max_queued: int = 16) -> None:
+                 on_done: Callable[[Job], None], max_queued: int = 16, *,
+                 store: OpsStore, on_keys: Callable[[int], None] | None = None,
+                 poll_s: float = POLL_S) -> None:
         self.settings = settings
         self.gate = gate
         self.ingest_root = ingest_root
         self.on_done = on_done
         self.max_queued = max_queued
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
-        self._queue: queue.Queue[tuple[Job, Callable[[Settings], Any]] | None] = queue.Queue()
+        self.store = store
+        self.on_keys = on_keys
+        self.poll_s = poll_s
+        self.worker = ops_jobs.worker_name()
+        self._seen_gen: int | None = None
+        self._reaped_at = 0.0
+        self._wake = threading.Event()
+        self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._stopping = False
+
+    def start(self) -> None:
+        """Mark jobs whose process died as interrupted, then start the runner thread."""
+        ops_jobs.reap(self.store, STALE_S)
+        with self.store.read() as conn:
+            self._seen_gen = ops_jobs.generation(conn)
+        self._thread = threading.Thread(target=self._work, name="insightloop-jobs",
+                                        daemon=True)
+        self._thread.start()
 
     def submit(self, kind: str, params: dict[str, Any], key_id: str) -> Job:
         """Queue a job after checking its parameters (:class:`ConfigError` -> 422), the
         queue bound (429) and, for ``demo``, that the warehouse is empty (409)."""
         typed = validate_params(kind, params)
-        run = _runner(kind, typed, self.ingest_root, self.settings)
+        job_callable(kind, typed, self.ingest_root, self.settings)  # checks now, runs later
         if kind == "demo":
-            with self._lock:
-                busy = any(j.finished_at is None for j in self._jobs.values())
-            if busy:
+            if ops_jobs.unfinished(self.store):
                 raise ApiError(409, "conflict", "the demo job runs alone on an empty "
                                "warehouse: wait for the queued and running jobs to finish")
             rows = self._data_rows()
             if rows:
-                raise ApiError(409, "conflict", _NOT_EMPTY.format(rows))
+                raise ApiError(409, "conflict", NOT_EMPTY.format(rows))
         job = Job(id=uuid.uuid4().hex, kind=kind, params=typed.model_dump(), key_id=key_id)
-        with self._lock:
-            waiting = sum(j.status == "queued" for j in self._jobs.values())
-            if waiting >= self.max_queued:
-                raise ApiError(429, "queue_full", f"{waiting} jobs are already waiting (at most "
-                               f"{self.max_queued}); retry when one has finished",
-                               {"Retry-After": "30"})
-            self._jobs[job.id] = job
-            if len(self._jobs) > MAX_HISTORY:
-                done = [j for j in self._jobs.values() if j.finished_at is not None]
-                for old in done[: len(self._jobs) - MAX_HISTORY]:
-                    del self._jobs[old.id]
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._work, name="insightloop-jobs",
-                                                daemon=True)
-                self._thread.start()
-        self._queue.put((job, run))
+        waiting = ops_jobs.add_job(self.store, job.row(), self.max_queued, MAX_HISTORY)
+        if waiting is None:
+            raise ApiError(429, "queue_full", f"{self.max_queued} jobs are already waiting "
+                           f"(at most {self.max_queued}); retry when one has finished",
+                           {"Retry-After": "30"})
+        self._wake.set()
         log.info("job %s queued kind=%s key=%s", job.id, kind, key_id)
         return job
 
@@ -311,49 +152,108 @@ class JobRunner:
                 cur.close()
 
     def get(self, job_id: str) -> Job | None:
-        return self._jobs.get(job_id)
+        row = ops_jobs.get_job(self.store, job_id)
+        return None if row is None else Job.from_row(row)
 
     def list(self) -> list[Job]:
-        return sorted(self._jobs.values(), key=lambda j: j.created_at, reverse=True)
+        return [Job.from_row(r) for r in ops_jobs.list_jobs(self.store, MAX_HISTORY)]
 
     def shutdown(self, timeout: float = 30.0) -> None:
-        """Stop the worker after the running job (queued ones are dropped) and join it.
-
-        A worker thread that ended cleanly also releases its OpenMP pool, which would
-        otherwise abort the interpreter at exit.
-        """
+        """Stop the runner after the running job and join it (queued jobs stay queued for
+        another process or the next start). A thread that ended cleanly also releases its
+        OpenMP pool, which would otherwise abort the interpreter at exit."""
+        self._stop.set()
+        self._wake.set()
         thread = self._thread
-        if thread is None or not thread.is_alive():
-            return
-        self._stopping = True
-        self._queue.put(None)
-        thread.join(timeout)
+        if thread is not None and thread.is_alive():
+            thread.join(timeout)
 
     def _work(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            job, run = item
-            if self._stopping:
-                job.status = "cancelled"
-                continue
-            job.status = "running"
-            job.started_at = datetime.now()
+        while not self._stop.is_set():
             try:
-                with self.gate.write():
-                    job.result = run(self.settings)
-                job.status = "succeeded"
+                self._step()
+            except InsightloopError as exc:  # the store is unreachable: say so, try again
+                log.warning("job runner: %s", exc)
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def _step(self) -> None:
+        with self.store.read() as conn:
+            running = ops_jobs.running(conn)
+            gen = ops_jobs.generation(conn)
+            keys = ops_keys.keys_version(conn)
+            queued = ops_jobs.queued(conn)
+        if self.on_keys is not None:
+            self.on_keys(keys)
+        if running is not None and running[1] != self.worker:
+            self._follow(running[0], running[1])
+            return
+        if gen != self._seen_gen or self.gate.blocked:  # written elsewhere since we looked
+            with self.gate.write():
+                pass  # reopens the anchor, new generation
+            self._seen_gen = gen
+        if time.monotonic() - self._reaped_at > BEAT_S:
+            self._reaped_at = time.monotonic()
+            ops_jobs.reap(self.store, STALE_S)
+        if queued and not self._stop.is_set():
+            row = ops_jobs.claim_next(self.store, self.worker)
+            if row is not None:
+                self._run(Job.from_row(row))
+
+    def _follow(self, job_id: str, worker: str) -> None:
+        """Keep the warehouse closed here while ``worker`` (another process) runs a job."""
+        with self.gate.write():
+            while not self._stop.is_set():
+                with self.store.read() as conn:
+                    running = ops_jobs.running(conn)
+                if running is None or running[1] != worker:
+                    break
+                if ops_jobs.reap(self.store, STALE_S):
+                    break
+                self._stop.wait(self.poll_s)
+        with self.store.read() as conn:
+            self._seen_gen = ops_jobs.generation(conn)
+        done = self.get(job_id)
+        if done is not None:
+            self.on_done(done)
+
+    def _run(self, job: Job) -> None:
+        beating = threading.Event()
+        beat = threading.Thread(target=self._beat, args=(job.id, beating),
+                                name="insightloop-heartbeat", daemon=True)
+        beat.start()
+        log.info("job %s running kind=%s worker=%s", job.id, job.kind, self.worker)
+        try:
+            run = job_callable(job.kind, validate_params(job.kind, job.params), self.ingest_root,
+                          self.settings)
+            with self.gate.write():
+                wait_for_readers(self.settings.warehouse, HANDOFF_S)
+                job.result = plain(run(self.settings))
+            job.status = "succeeded"
+        except InsightloopError as exc:
+            job.status = "failed"
+            job.error = {"code": type(exc).__name__, "message": str(exc)}
+        except Exception as exc:  # a job must never kill the runner
+            job.status = "failed"
+            job.error = {"code": type(exc).__name__, "message": "unexpected error; see log"}
+            # The type only at INFO and above: messages and tracebacks can quote data.
+            log.error("job %s (%s) failed: unexpected %s", job.id, job.kind,
+                      type(exc).__name__)
+            log.debug("job %s traceback", job.id, exc_info=True)
+        job.finished_at = datetime.now()
+        try:
+            self.on_done(job)  # refresh here first: the others find a current store
+        finally:
+            beating.set()
+            beat.join(10)
+            ops_jobs.finish(self.store, job.id, self.worker, job.status, job.result, job.error)
+            with self.store.read() as conn:
+                self._seen_gen = ops_jobs.generation(conn)
+        log.info("job %s %s kind=%s", job.id, job.status, job.kind)
+
+    def _beat(self, job_id: str, done: threading.Event) -> None:
+        while not done.wait(BEAT_S):
+            try:
+                ops_jobs.beat(self.store, job_id, self.worker)
             except InsightloopError as exc:
-                job.status = "failed"
-                job.error = {"code": type(exc).__name__, "message": str(exc)}
-            except Exception as exc:  # a job must never kill the worker
-                job.status = "failed"
-                job.error = {"code": type(exc).__name__, "message": "unexpected error; see log"}
-                # The type only at INFO and above: messages and tracebacks can quote data.
-                log.error("job %s (%s) failed: unexpected %s", job.id, job.kind,
-                          type(exc).__name__)
-                log.debug("job %s traceback", job.id, exc_info=True)
-            job.finished_at = datetime.now()
-            log.info("job %s %s kind=%s", job.id, job.status, job.kind)
-            self.on_done(job)
+                log.warning("job %s heartbeat: %s", job_id, exc)

@@ -1,4 +1,5 @@
-"""Process-wide state of a server: warehouse access, keys, sessions, rate limits, caches.
+"""State of a server: warehouse access and caches (per process); keys, sessions and rate
+limits (in the operational store, shared by every worker process).
 
 Warehouse access. DuckDB lets one process write a file, or many read it, and a
 process cannot hold read-only and read-write connections to the same file at once.
@@ -10,6 +11,11 @@ writes, then reopens it and bumps :attr:`WarehouseGate.generation`, which keys
 every cached aggregate. Reads wait for a running job up to ``read_wait_s``, then
 get 503. While the server runs, other processes can read the warehouse but not
 write it; writes go through the job endpoints.
+
+With several worker processes the same gate also covers a job running in *another*
+worker: :class:`~insightloop.api.jobs.JobRunner` notices it in the operational store
+(polled every ``POLL_S``) and holds this process's gate for writing while it runs, which
+closes the anchor so that the other process can open the warehouse for writing.
 """
 
 from __future__ import annotations
@@ -17,19 +23,21 @@ from __future__ import annotations
 import secrets
 import sys
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import duckdb
 
 from insightloop.api.errors import ApiError
+from insightloop.errors import WarehouseError
 from insightloop.services.keys import KeyRecord, load_keys, verify_key
 from insightloop.settings import Settings
 from insightloop.storage.integrity import check_file, open_duckdb
+from insightloop.storage.operational import OpsStore, access
+from insightloop.storage.operational import keys as op_keys
+from insightloop.storage.operational.handoff import held_by_others
 
 T = TypeVar("T")
 
@@ -46,6 +54,7 @@ class WarehouseGate:
         self._writing = False
         self._writers_waiting = 0
         self._anchor: duckdb.DuckDBPyConnection | None = None
+        self.blocked = False  # the warehouse exists but another process is writing it
 
     def open(self) -> None:
         """Open the anchor connection if the warehouse exists (no-op otherwise)."""
@@ -53,8 +62,17 @@ class WarehouseGate:
         if self._anchor is None and path.exists():
             # The same checks as every other open: a damaged or foreign file is refused
             # with one clear line (a lock held by a writer too) before DuckDB reads it.
-            check_file(path, checksums=False)
-            self._anchor = open_duckdb(path, read_only=True)
+            try:
+                check_file(path, checksums=False)
+                self._anchor = open_duckdb(path, read_only=True)
+            except WarehouseError:
+                if not held_by_others(path):
+                    raise
+                # Another server process runs a job: reads answer 503 until its runner
+                # thread sees the job end and opens the anchor (api/jobs.py).
+                self.blocked = True
+                return
+            self.blocked = False
             # Point lookups and small pages: one DuckDB thread per query costs less CPU
             # than several (the setting is the open database's, so every request's).
             self._anchor.execute("SET threads = 1")
@@ -73,7 +91,7 @@ class WarehouseGate:
         with self._cond:
             ok = self._cond.wait_for(lambda: not self._writing and not self._writers_waiting,
                                      timeout=self.read_wait_s)
-            if not ok:
+            if not ok or self.blocked:
                 raise ApiError(503, "busy", "a job is writing the warehouse; retry shortly",
                                {"Retry-After": "5"})
             self._readers += 1
@@ -172,55 +190,47 @@ class Cache:
             self._bytes = 0
 
 
-class TokenBuckets:
-    """In-memory token bucket per name: ``burst`` at once, refilled at ``rate`` per second.
+class SharedBuckets:
+    """Token buckets shared by every server process (rows of the operational store): per
+    name, ``burst`` at once, refilled at ``rate`` per second.
 
-    Names whose bucket has refilled are forgotten once there are ``prune_floor`` of them
-    (or twice as many as after the last pruning), so many distinct clients cannot grow
-    the table without bound, and nobody's limit changes (a new name starts full).
+    Buckets that have refilled are deleted now and then (a new one starts full, so nobody's
+    limit changes): many distinct clients cannot grow the table without bound.
     """
 
-    def __init__(self, rate: float, burst: int, prune_floor: int = 10_000) -> None:
+    def __init__(self, store: OpsStore, scope: str, rate: float, burst: int) -> None:
+        self.store = store
+        self.scope = scope
         self.rate = rate
         self.burst = float(burst)
-        self.prune_floor = prune_floor
-        self._lock = threading.Lock()
-        self._state: dict[str, tuple[float, float]] = {}
-        self._prune_at = prune_floor
 
     def __len__(self) -> int:
-        return len(self._state)
-
-    def _prune(self, now: float) -> None:
-        """Forget full buckets (a missing name starts full: nothing changes for anyone)."""
-        self._state = {name: (tokens, last) for name, (tokens, last) in self._state.items()
-                       if tokens + (now - last) * self.rate < self.burst}
-        self._prune_at = max(self.prune_floor, 2 * len(self._state))
+        return access.count_buckets(self.store)
 
     def take(self, name: str) -> float:
         """0.0 when allowed, else the seconds until a token is available."""
-        now = time.monotonic()
-        with self._lock:
-            if len(self._state) >= self._prune_at:
-                self._prune(now)
-            tokens, last = self._state.get(name, (self.burst, now))
-            tokens = min(self.burst, tokens + (now - last) * self.rate)
-            if tokens >= 1.0:
-                self._state[name] = (tokens - 1.0, now)
-                return 0.0
-            self._state[name] = (tokens, now)
-        return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
+        return access.take_token(self.store, self.scope, name, self.rate, self.burst)
 
 
 class KeyStore:
-    """The stored keys, loaded from the warehouse and reloaded after key changes."""
+    """The stored keys, loaded from the operational store; reloaded after a key change here
+    and when another process changed them (see :meth:`reload_if_changed`)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, store: OpsStore) -> None:
         self.settings = settings
+        self.store = store
+        self.version = -1
         self._records: dict[str, KeyRecord] = {}
 
     def reload(self) -> None:
+        with self.store.read() as conn:
+            version = op_keys.keys_version(conn)
         self._records = load_keys(self.settings)
+        self.version = version
+
+    def reload_if_changed(self, version: int) -> None:
+        if version != self.version:
+            self.reload()
 
     def verify(self, presented: str) -> KeyRecord | None:
         return verify_key(self._records, presented)
@@ -233,45 +243,27 @@ class KeyStore:
         return sum(rec.active for rec in self._records.values())
 
 
-@dataclass
-class Session:
-    key_id: str
-    expires: float
-
-
 class Sessions:
-    """Dashboard sessions: random token (the cookie) -> key id, with expiry."""
+    """Dashboard sessions in the operational store: a random token (the cookie) whose
+    SHA-256 maps to a key id, with expiry; valid in every worker and across restarts."""
 
-    def __init__(self, hours: float, max_sessions: int = 10_000) -> None:
+    def __init__(self, store: OpsStore, hours: float, max_sessions: int = 10_000) -> None:
+        self.store = store
         self.seconds = hours * 3600.0
         self.max_sessions = max_sessions
-        self._lock = threading.Lock()
-        self._items: dict[str, Session] = {}
 
     def __len__(self) -> int:
-        return len(self._items)
+        return access.count_sessions(self.store)
 
     def create(self, key_id: str) -> str:
         """A new session token; past ``max_sessions`` the oldest sessions end."""
         token = secrets.token_urlsafe(32)
-        now = time.monotonic()
-        with self._lock:
-            live = [(t, s) for t, s in self._items.items() if s.expires > now]
-            self._items = dict(live[max(0, len(live) - self.max_sessions + 1):])
-            self._items[token] = Session(key_id, now + self.seconds)
+        access.create_session(self.store, token, key_id, self.seconds, self.max_sessions)
         return token
 
     def key_id(self, token: str | None) -> str | None:
-        if not token:
-            return None
-        with self._lock:
-            sess = self._items.get(token)
-            if sess is None or sess.expires <= time.monotonic():
-                self._items.pop(token, None)
-                return None
-            return sess.key_id
+        return access.session_key(self.store, token) if token else None
 
     def drop(self, token: str | None) -> None:
         if token:
-            with self._lock:
-                self._items.pop(token, None)
+            access.drop_session(self.store, token)

@@ -1,4 +1,4 @@
-"""API keys with roles, stored hashed in the warehouse (table ``api_keys``).
+"""API keys with roles, stored hashed in the operational store (table ``api_keys``).
 
 A key reads ``il_<key_id>_<secret>``: ``key_id`` (12 hex characters) is public and
 names the key in logs and listings; ``secret`` is 256 random bits. Only a salted
@@ -7,6 +7,10 @@ nothing but latency to every request); presented keys are compared in constant
 time (:func:`hmac.compare_digest`). The full key is shown once, at creation.
 
 Roles are ordered: ``read`` < ``write`` (may start jobs) < ``admin`` (may manage keys).
+
+The keys live in the operational store (:mod:`insightloop.storage.operational`), which
+every server process shares, so keys can be managed while the server runs; keys that the
+previous release kept in the warehouse are copied there on first open.
 """
 
 from __future__ import annotations
@@ -19,25 +23,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import duckdb
-
-from insightloop.errors import ConfigError, NotFoundError, WarehouseError
+from insightloop.errors import ConfigError, NotFoundError
 from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table
+from insightloop.storage.operational import keys as rows
+from insightloop.storage.operational import open_ops
 
 ROLES = ("read", "write", "admin")
 KEY_PATTERN = re.compile(r"^il_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
-API_KEYS_DDL = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    key_id VARCHAR PRIMARY KEY,
-    salt VARCHAR NOT NULL,
-    key_hash VARCHAR NOT NULL,
-    role VARCHAR NOT NULL,
-    name VARCHAR,
-    created_at TIMESTAMP NOT NULL,
-    revoked_at TIMESTAMP
-)
-"""
 
 
 @dataclass(frozen=True)
@@ -72,16 +64,6 @@ def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + secret.encode("ascii")).hexdigest()
 
 
-def _writer(settings: Settings) -> Warehouse:
-    return Warehouse.from_settings(settings)
-
-
-def _locked(exc: duckdb.Error) -> WarehouseError:
-    return WarehouseError(
-        f"cannot write the warehouse ({exc}); if `insightloop serve` is running on it, manage "
-        "keys through the API (POST /api/v1/keys with an admin key) or stop the server")
-
-
 def create_key(settings: Settings, role: str, name: str = "") -> dict[str, Any]:
     """Create a key; returns ``{"key", "key_id", "role", "name", "created_at"}``.
 
@@ -93,29 +75,16 @@ def create_key(settings: Settings, role: str, name: str = "") -> dict[str, Any]:
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
     now = datetime.now().replace(microsecond=0)
-    try:
-        with _writer(settings).transaction() as con:
-            con.execute(API_KEYS_DDL)
-            con.execute("INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                        [key_id, salt, _hash(salt, secret), role, name, now])
-    except duckdb.IOException as exc:
-        raise _locked(exc) from exc
+    rows.insert_key(open_ops(settings), {
+        "key_id": key_id, "salt": salt, "key_hash": _hash(salt, secret), "role": role,
+        "name": name, "created_at": now, "revoked_at": None})
     return {"key": f"il_{key_id}_{secret}", "key_id": key_id, "role": role, "name": name,
             "created_at": now.isoformat()}
 
 
 def load_keys(settings: Settings) -> dict[str, KeyRecord]:
-    """Every stored key by id (empty when the warehouse or table does not exist)."""
-    wh = Warehouse.from_settings(settings)
-    if not wh.exists:
-        return {}
-    with wh.connect(read_only=True) as con:
-        if not has_table(con, "api_keys"):
-            return {}
-        rows = con.execute("SELECT key_id, salt, key_hash, role, coalesce(name, ''), "
-                           "created_at, revoked_at FROM api_keys ORDER BY created_at, key_id"
-                           ).fetchall()
-    return {r[0]: KeyRecord(*r) for r in rows}
+    """Every stored key by id."""
+    return {r[0]: KeyRecord(*r) for r in rows.key_rows(open_ops(settings))}
 
 
 def list_keys(settings: Settings) -> list[dict[str, Any]]:
@@ -125,19 +94,8 @@ def list_keys(settings: Settings) -> list[dict[str, Any]]:
 
 def revoke_key(settings: Settings, key_id: str) -> dict[str, Any]:
     """Revoke a key by id (idempotent); NotFoundError for an unknown id."""
-    wh = _writer(settings)
-    try:
-        with wh.transaction() as con:
-            con.execute(API_KEYS_DDL)
-            row = con.execute("SELECT revoked_at FROM api_keys WHERE key_id = ?",
-                              [key_id]).fetchone()
-            if row is None:
-                raise NotFoundError(f"no API key with id {key_id!r}")
-            if row[0] is None:
-                con.execute("UPDATE api_keys SET revoked_at = ? WHERE key_id = ?",
-                            [datetime.now().replace(microsecond=0), key_id])
-    except duckdb.IOException as exc:
-        raise _locked(exc) from exc
+    if not rows.revoke(open_ops(settings), key_id, datetime.now().replace(microsecond=0)):
+        raise NotFoundError(f"no API key with id {key_id!r}")
     return load_keys(settings)[key_id].public()
 
 
