@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import ibis
 import pandas as pd
 
 from insightloop.errors import WarehouseError
@@ -36,8 +37,6 @@ def build_cohorts(settings: Settings, as_of: datetime | None = None) -> dict[str
     ``periods`` (longest observed span, in months), ``as_of``, and ``rows``
     (the whole grid as records).
     """
-    import ibis
-
     wh = Warehouse.from_settings(settings)
     if wh.read_only:  # INSIGHTLOOP_READ_ONLY: compute and show, store nothing
         frame = compute_cohorts(wh, as_of).sort_values(["cohort_month", "period"])

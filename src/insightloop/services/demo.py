@@ -11,6 +11,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from insightloop.services.clv import build_clv
+from insightloop.services.cohorts import build_cohorts
+from insightloop.services.profiles import build_profiles
+from insightloop.services.recommend import build_recommendations
+from insightloop.services.scoring import score_warehouse
+from insightloop.services.segments import build_segments
+from insightloop.services.sentiment import discover_topics, ingest_demo_reviews, score_reviews
+from insightloop.services.training import train_task
 from insightloop.settings import Settings
 from insightloop.storage.ingest import ingest_file
 from insightloop.storage.warehouse import Warehouse
@@ -32,8 +40,6 @@ class DemoResult:
 
 def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
     """Ingest the sample, build profiles, then CLV, segments, cohorts and churn scores."""
-    from insightloop.services.profiles import build_profiles
-
     step = on_step or (lambda _m: None)
     out: dict[str, Any] = {}
     step("ingesting the bundled Online Retail sample")
@@ -48,13 +54,6 @@ def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
 
 
 def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
-    from insightloop.services.clv import build_clv
-    from insightloop.services.cohorts import build_cohorts
-    from insightloop.services.recommend import build_recommendations
-    from insightloop.services.scoring import score_warehouse
-    from insightloop.services.segments import build_segments
-    from insightloop.services.training import train_task
-
     return [
         ("fitting CLV models (BG/NBD + Gamma-Gamma)",
          lambda s: build_clv(Warehouse.from_settings(s))),
@@ -71,12 +70,6 @@ def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
 
 
 def _sentiment_stage(settings: Settings) -> dict[str, Any]:
-    from insightloop.services.sentiment import (
-        discover_topics,
-        ingest_demo_reviews,
-        score_reviews,
-    )
-
     ingest = ingest_demo_reviews(settings)
     scored = score_reviews(settings)
     topics = discover_topics(settings, k=8)

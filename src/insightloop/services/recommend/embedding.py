@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+from sklearn.decomposition import TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from insightloop.errors import ConfigError
 from insightloop.models.text_encoders import use_model
@@ -23,10 +25,6 @@ def embed_texts(texts: list[str], embedder: str = "use", cache_dir: Path | None 
     if not texts:
         return np.zeros((0, 1), dtype=np.float32)
     if embedder == "tfidf":
-        # lazy: scikit-learn's text and SVD modules load only when tfidf is asked for
-        from sklearn.decomposition import TruncatedSVD
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
         tf = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 4), min_df=1,
                              sublinear_tf=True).fit_transform([t.lower() for t in texts])
         dims = max(1, min(128, tf.shape[1] - 1, len(texts) - 1))

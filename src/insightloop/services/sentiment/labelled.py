@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import f1_score
 
 from insightloop.errors import InputFileError, SchemaError
 from insightloop.models.sentiment import SentimentClassifier
@@ -50,9 +51,6 @@ def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
     positive), so abstained (neutral) rows are scored too; ``abstained`` counts them
     and ``accuracy_confident`` is the accuracy on the others.
     """
-    # lazy: scikit-learn's metrics load only when a labelled file is evaluated
-    from sklearn.metrics import f1_score
-
     texts, y = read_labelled(path, text, label)
     if not texts:
         raise InputFileError(f"{path}: no rows")
