@@ -27,12 +27,12 @@ Dropped columns are listed in :attr:`TableEncoder.dropped_` with the reason.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 from typing import Literal
 
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 
-from insightloop.errors import FeatureMismatchError, ModelFitError
+from insightloop.errors import FeatureMismatchError, ModelFitError, NotFittedError
 
 ColumnKind = Literal["numeric", "categorical", "date", "id", "constant", "empty", "duplicate"]
 OTHER = "__other__"
@@ -116,8 +116,7 @@ def _to_datetime(s: pd.Series) -> pd.Series:
     return out
 
 
-@dataclass
-class TableEncoder:
+class TableEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Learn column kinds on a training table and encode tables the same way.
 
     Parameters
@@ -128,15 +127,17 @@ class TableEncoder:
         Levels seen fewer times than this in training go to ``"__other__"``.
     """
 
-    max_categories: int = 50
-    min_category_count: int = 5
-    kinds_: dict[str, ColumnKind] = field(default_factory=dict, init=False)
-    categories_: dict[str, list[str]] = field(default_factory=dict, init=False)
-    dropped_: dict[str, str] = field(default_factory=dict, init=False)
-    columns_in_: list[str] = field(default_factory=list, init=False)
-    source_of_: dict[str, str] = field(default_factory=dict, init=False)
-    bad_numeric_share_: dict[str, float] = field(default_factory=dict, init=False)
-    rare_: dict[str, list[str]] = field(default_factory=dict, init=False)
+    kinds_: dict[str, ColumnKind]
+    categories_: dict[str, list[str]]
+    dropped_: dict[str, str]
+    columns_in_: list[str]
+    source_of_: dict[str, str]
+    bad_numeric_share_: dict[str, float]
+    rare_: dict[str, list[str]]
+
+    def __init__(self, max_categories: int = 50, min_category_count: int = 5) -> None:
+        self.max_categories = max_categories
+        self.min_category_count = min_category_count
 
     # -- fitting ---------------------------------------------------------------------
     def fit(self, X: pd.DataFrame) -> TableEncoder:
@@ -221,6 +222,8 @@ class TableEncoder:
     # -- encoding --------------------------------------------------------------------
     def check_columns(self, X: pd.DataFrame) -> None:
         """Raise :class:`FeatureMismatchError` when feature columns are missing from ``X``."""
+        if not hasattr(self, "kinds_"):
+            raise NotFittedError("TableEncoder is not fitted yet; call fit(X) first")
         present = {str(c) for c in X.columns}
         missing = [c for c in self.feature_columns if c not in present]
         if missing:
