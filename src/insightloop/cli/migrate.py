@@ -1,7 +1,9 @@
 """``insightloop migrate`` and ``insightloop check``: the warehouse file itself.
 
 Write commands migrate on open anyway; ``migrate`` does only that, so a warehouse
-from an older release can be upgraded before read-only use. ``check`` verifies the
+from an older release can be upgraded before read-only use. It also upgrades the
+operational store (keys, jobs, sessions: :mod:`insightloop.storage.operational`), which
+is upgraded on every first use as well. ``check`` verifies the
 whole file (header, length, the checksum of every block) without writing.
 """
 
@@ -15,11 +17,14 @@ from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, s
 
 @app.command("migrate")
 def migrate(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
-    """Upgrade the warehouse schema to this release (every write command also does this)."""
+    """Upgrade the warehouse schema and the operational store to this release (every write
+    command, and every use of the store, also does this)."""
     from insightloop.errors import WarehouseError
+    from insightloop.storage.operational import migrate_ops
     from insightloop.storage.warehouse import Warehouse
 
-    wh = Warehouse.from_settings(settings_for(warehouse))
+    settings = settings_for(warehouse)
+    wh = Warehouse.from_settings(settings)
     if not wh.exists:
         raise WarehouseError(f"warehouse {wh.path} does not exist; nothing to migrate")
     with wh.connect():
@@ -27,12 +32,19 @@ def migrate(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     if wh.last_migration is None:
         raise WarehouseError(f"warehouse {wh.path} was not opened for writing")
     before, after = wh.last_migration
+    ops = migrate_ops(settings)  # the operational store too (keys, jobs, sessions)
     payload = {"warehouse": str(wh.path), "from_schema": before.version,
                "from_release": before.release, "to_schema": after.version,
-               "release": after.release, "migrated": before.version != after.version}
+               "release": after.release, "migrated": before.version != after.version,
+               "ops_store": ops.where, "ops_from_revision": ops.before,
+               "ops_revision": ops.after}
     if json_:
         print_json(payload)
-    elif payload["migrated"]:
+        return
+    if ops.migrated:
+        console.print(f"operational store {ops.where} upgraded from revision "
+                      f"{ops.before or 'none'} to {ops.after}", highlight=False, soft_wrap=True)
+    if payload["migrated"]:
         console.print(f"migrated {wh.path} from schema {before.version} (release "
                       f"{before.release}) to schema {after.version}", highlight=False,
                       soft_wrap=True)
