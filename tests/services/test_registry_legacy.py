@@ -82,12 +82,12 @@ def test_previous_release_pickle_of_a_moved_class_asks_for_the_rebuild(
 
 def test_previous_release_recommender_is_rebuilt_not_unpickled(settings: Settings) -> None:
     _old_release_save(settings, "recommender", {"anything": 1}, {"task": "recommend"})
-    with pytest.raises(InputFileError, match="rebuild it: insightloop recommend build$"):
+    with pytest.raises(InputFileError, match=r"rebuild it: insightloop recommend build$"):
         load_model(settings, "recommender")
 
 
 def test_previous_release_pickle_is_hash_checked(settings: Settings) -> None:
     folder = _old_release_save(settings, "churn", {"w": 1}, TRAIN_META)
     (folder / "model.pkl").write_bytes((folder / "model.pkl").read_bytes() + b"x")
-    with pytest.raises(InputFileError, match="model.pkl has sha256"):
+    with pytest.raises(InputFileError, match=r"model\.pkl has sha256"):
         load_model(settings, "churn")
