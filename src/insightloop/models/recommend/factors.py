@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from insightloop.models.recommend.base import Recommender
 
@@ -27,8 +28,6 @@ class _Factors(Recommender):
         return x
 
     def _fit(self, x: sp.csr_matrix) -> None:
-        from threadpoolctl import threadpool_limits
-
         with threadpool_limits(1, "blas"):
             model = self._make()
             model.fit(self._prepare(x), show_progress=False)
@@ -69,7 +68,7 @@ class ALS(_Factors):
         self.threads = threads
 
     def _make(self) -> Any:
-        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.als import AlternatingLeastSquares  # lazy: implicit, ALS only
 
         return AlternatingLeastSquares(
             factors=int(self.factors), regularization=float(self.regularization),
@@ -105,7 +104,7 @@ class BPR(_Factors):
         self.threads = threads
 
     def _make(self) -> Any:
-        from implicit.cpu.bpr import BayesianPersonalizedRanking
+        from implicit.cpu.bpr import BayesianPersonalizedRanking  # lazy: implicit, BPR only
 
         return BayesianPersonalizedRanking(
             factors=int(self.factors), learning_rate=float(self.learning_rate),

@@ -22,6 +22,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import LogisticRegression
 
 from insightloop.errors import ModelFitError, NotFittedError
 from insightloop.models.sentiment.encoder import PretrainedEncoder
@@ -31,8 +33,6 @@ KINDS = ("baseline", "usem3", "e5")
 
 
 def _vectorizers(n_features: int) -> tuple[Any, Any]:
-    from sklearn.feature_extraction.text import HashingVectorizer
-
     char = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), n_features=n_features,
                              alternate_sign=False, norm=None, lowercase=True)
     word = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=n_features,
@@ -126,8 +126,6 @@ class SentimentClassifier(BaseEstimator):  # type: ignore[misc]
 
         ``embeddings`` (rows aligned with ``texts``) skips the encoder when given.
         """
-        from sklearn.linear_model import LogisticRegression
-
         if self.kind not in KINDS:
             raise ModelFitError(f"unknown sentiment model {self.kind!r}; use one of {KINDS}")
         texts = list(texts)
@@ -218,7 +216,5 @@ class SentimentClassifier(BaseEstimator):  # type: ignore[misc]
 
 def _platt(decision: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Slope and offset of a logistic fit of ``y`` on the decision values."""
-    from sklearn.linear_model import LogisticRegression
-
     lr = LogisticRegression(C=1e4).fit(decision.reshape(-1, 1), y)
     return np.array([float(lr.coef_[0, 0]), float(lr.intercept_[0])])
