@@ -111,7 +111,8 @@ class JobRunner:
 
     def start(self) -> None:
         """Mark jobs whose process died as interrupted, then start the runner thread."""
-        ops_jobs.reap(self.store, STALE_S)
+        for job_id in ops_jobs.reap(self.store, STALE_S):
+            log.warning("job %s was interrupted (its server process stopped)", job_id)
         with self.store.read() as conn:
             self._seen_gen = ops_jobs.generation(conn)
         self._thread = threading.Thread(target=self._work, name="insightloop-jobs",
@@ -194,7 +195,8 @@ class JobRunner:
             self._seen_gen = gen
         if time.monotonic() - self._reaped_at > BEAT_S:
             self._reaped_at = time.monotonic()
-            ops_jobs.reap(self.store, STALE_S)
+            for job_id in ops_jobs.reap(self.store, STALE_S):
+                log.warning("job %s was interrupted (its server process went silent)", job_id)
         if queued and not self._stop.is_set():
             row = ops_jobs.claim_next(self.store, self.worker)
             if row is not None:

@@ -12,6 +12,7 @@ does not know (made by a newer release) is refused with a clear message.
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from insightloop.storage.operational.engine import OpsStore, sqlite_path
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _LOCK = "insightloop-ops-migrate"
+# Alembic says which dialect it uses at INFO on every upgrade: noise in a server's log.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
