@@ -148,9 +148,11 @@ def _stage_json(con: duckdb.DuckDBPyConnection, path: Path, src: Path) -> Staged
                 "FROM __jkind WHERE why IS NOT NULL")
     con.execute("CREATE TEMP TABLE __jmap AS SELECT __line, CAST(j::JSON AS MAP(VARCHAR, JSON)) "
                 "AS m FROM __jkind WHERE why IS NULL")
+    # Columns in file order: by the line where a key first appears, then its place there.
     keys = [str(r[0]) for r in con.execute(
-        "SELECT k FROM (SELECT k, min(__line) AS first FROM (SELECT unnest(map_keys(m)) "
-        "AS k, __line FROM __jmap) GROUP BY k) ORDER BY first, k"
+        "SELECT k FROM (SELECT k, min(__line) AS first, arg_min(pos, __line) AS pos FROM "
+        "(SELECT unnest(map_keys(m)) AS k, unnest(range(len(map_keys(m)))) AS pos, __line "
+        "FROM __jmap) GROUP BY k) ORDER BY first, pos, k"
     ).fetchall()]
     names, notes = clean_names(path, keys)
     if not keys:

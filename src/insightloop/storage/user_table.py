@@ -87,7 +87,7 @@ def read_user_table(path: Path | str, *, columns: Sequence[str] | None = None,
     fmt = fmt or detect_format(p)
     if delimiter in WHITESPACE_ALIASES:
         delimiter = WHITESPACE
-    src = p
+    src, shown = p, delimiter
     con = duckdb.connect()
     try:
         if fmt != "parquet" and p.stat().st_size > 0 and p.suffix.lower() != ".zst":
@@ -97,13 +97,14 @@ def read_user_table(path: Path | str, *, columns: Sequence[str] | None = None,
             if fmt == "csv" and (delimiter == WHITESPACE
                                  or (delimiter is None and _whitespace_separated(sample))):
                 src, delimiter = _tab_copy(p), "\t"
+                shown = WHITESPACE
         try:
             staged = stage_file(con, src, fmt, delimiter)
         except InputFileError as exc:
             if src == p:
                 raise
             raise InputFileError(str(exc).replace(str(src), str(p))) from exc
-        _refuse_rejects(con, p, staged.delimiter)
+        _refuse_rejects(con, p, shown or staged.delimiter)
         names = list(staged.columns) if not columns else list(dict.fromkeys(columns))
         missing = [c for c in names if c not in staged.columns]
         if missing:
