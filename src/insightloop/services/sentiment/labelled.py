@@ -12,7 +12,13 @@ from sklearn.metrics import f1_score
 from insightloop.errors import InputFileError, SchemaError
 from insightloop.models.sentiment import SentimentClassifier
 from insightloop.models.sentiment.text import clean_texts
-from insightloop.services.sentiment.model import _CACHE, _LOCK, USER_MODEL, load_sentiment_model
+from insightloop.services.registry import model_dir, save_model
+from insightloop.services.sentiment.model import (
+    _CACHE,
+    _LOCK,
+    REGISTRY_NAME,
+    load_sentiment_model,
+)
 from insightloop.settings import Settings
 from insightloop.storage.user_table import read_user_table
 
@@ -75,15 +81,24 @@ def train_model(settings: Settings, path: Path, text: str, label: str, kind: str
                 output: Path | None = None) -> dict[str, Any]:
     """Fit the sentiment head on a labelled file and save it (used by every later command).
 
-    Saves to ``settings.models_dir/sentiment/sentiment.npz`` unless ``output`` is given.
+    Registers a new version of model ``sentiment`` (used by every later command) unless
+    ``output`` is given (then a portable ``.npz`` is written there).
     """
     texts, y = read_labelled(path, text, label)
     clean, _ = clean_texts(texts)
     started = time.perf_counter()
     clf = SentimentClassifier(kind=kind, embed_weight=0.3 if kind == "e5" else 1.0
                               ).fit(clean.tolist(), y)
-    target = output or settings.models_dir / USER_MODEL
-    clf.save(target, name=f"{kind}:{Path(path).name}", trained_on=str(path))
+    name = f"{kind}:{Path(path).name}"
+    if output is None:  # a new version in the model registry (arrays + JSON)
+        clf.metadata_ = {**clf.metadata, "name": name, "trained_on": str(path)}
+        meta = save_model(settings, REGISTRY_NAME, clf, {
+            "task": "sentiment", "model": kind, "trained_on": str(path),
+            "metrics": {"rows": len(y)}, "positives": int(y.sum())})
+        target = model_dir(settings, f"{REGISTRY_NAME}:{meta['version']}")
+    else:  # an explicit export: the portable .npz any command can load by path
+        target = output
+        clf.save(target, name=name, trained_on=str(path))
     with _LOCK:
         _CACHE.pop(str(Path(target).resolve()), None)
     return {"rows": len(y), "positives": int(y.sum()), "kind": kind, "path": str(target),

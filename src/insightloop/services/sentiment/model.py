@@ -10,6 +10,7 @@ from typing import Any
 
 from insightloop.errors import InputFileError, NotFoundError, SchemaError
 from insightloop.models.sentiment import SentimentClassifier, SentimentModel
+from insightloop.services.registry import load_model, model_dir
 from insightloop.settings import Settings
 
 ProgressFn = Callable[[int, int], None]
@@ -17,7 +18,8 @@ PACKAGED_MODEL = "sentiment_usem3.npz"
 PACKAGED_BASELINE = "sentiment_baseline.npz"
 PACKAGED_E5 = "sentiment_e5.npz"
 PACKAGED_FILES = {"usem3": PACKAGED_MODEL, "baseline": PACKAGED_BASELINE, "e5": PACKAGED_E5}
-USER_MODEL = Path("sentiment") / "sentiment.npz"
+USER_MODEL = Path("sentiment") / "sentiment.npz"  # where earlier releases saved it (still read)
+REGISTRY_NAME = "sentiment"  # `insightloop sentiment train` registers versions of this name
 BATCH = 512
 _CACHE: dict[str, SentimentModel] = {}
 _LOCK = threading.Lock()
@@ -55,6 +57,16 @@ def model_path(settings: Settings | None = None, model: str = "default") -> Path
     return packaged_model_path(model)
 
 
+def registered_model(settings: Settings | None) -> Path | None:
+    """Folder of the latest sentiment model registered by `insightloop sentiment train`."""
+    if settings is None:
+        return None
+    try:
+        return model_dir(settings, REGISTRY_NAME)
+    except NotFoundError:
+        return None
+
+
 def load_sentiment_model(settings: Settings | None = None, model: str = "default"
                          ) -> SentimentModel:
     """The sentiment model (cached per file): retrained under ``settings.models_dir`` or packaged.
@@ -65,6 +77,15 @@ def load_sentiment_model(settings: Settings | None = None, model: str = "default
     embedding stacked with the n-grams; more accurate, about 10 reviews/s) or a path to a ``.npz``
     written by ``insightloop sentiment train``.
     """
+    folder = registered_model(settings) if model == "default" else None
+    if folder is not None and settings is not None:
+        with _LOCK:
+            key = str(folder.resolve())
+            if key not in _CACHE:
+                clf, _meta = load_model(settings, f"{REGISTRY_NAME}:{folder.name}")
+                _CACHE[key] = SentimentModel(clf, name=str(clf.metadata.get("name")
+                                                           or f"{clf.kind}:{folder.name}"))
+            return _CACHE[key]
     path = model_path(settings, model)
     key = str(path.resolve())
     with _LOCK:
