@@ -139,3 +139,11 @@ def test_missing_columns_name_the_file_and_list_its_columns(tmp_path: Path) -> N
     one.write_text("a b c\nx\n")
     with pytest.raises(SchemaError, match="check the delimiter"):
         read_user_table(one, columns=["a"])
+
+
+def test_the_delimiter_is_the_one_every_record_agrees_with(tmp_path: Path) -> None:
+    # The header alone splits into more fields on ';' (names holding it); the rows do not.
+    path = tmp_path / "names.csv"
+    path.write_text("a;b;c,d;e,f\n1,2,3\n4,5,6\n")
+    got = read_user_table(path)
+    assert got.to_dict("list") == {"a;b;c": [1, 4], "d;e": [2, 5], "f": [3, 6]}

@@ -26,6 +26,7 @@ from insightloop.storage.temp_sql import execute_temp, first_line, one
 MAX_FIELD_BYTES = 16 * 1024 * 1024
 MAX_HEADER_BYTES = 4 * 1024 * 1024
 DELIMITERS = (",", ";", "\t", "|")
+SNIFF_RECORDS = 20  # records after the header that the delimiter must split consistently
 _NEWLINE_OPT = {"\n": r"'\n'", "\r\n": r"'\r\n'", "\r": r"'\r'"}  # as read_csv spells them
 
 
@@ -46,7 +47,8 @@ def sniff_header(path: Path, delimiter: str | None = None) -> Header:
 
     The delimiter is the candidate (``,`` ``;`` tab ``|``) that splits the header
     into the most fields, outside quotes, preferring candidates under which the quoting
-    is well-formed; names are cleaned by :func:`~insightloop.storage.names.clean_names`
+    is well-formed and then those that split the first records into the header's
+    number of fields; names are cleaned by :func:`~insightloop.storage.names.clean_names`
     (unique, case-insensitively). Doing this ourselves (rather than DuckDB's sniffer)
     keeps one broken row from changing how the whole file is parsed.
     """
@@ -76,9 +78,26 @@ def sniff_header(path: Path, delimiter: str | None = None) -> Header:
         except InputFileError:
             return False
 
+    def consistent(delim: str, width: int) -> bool:
+        """The first records all have the header's (> 1) number of fields."""
+        reader = csv.reader(io.StringIO(head, newline=""), delimiter=delim)
+        try:
+            rows = [r for r in itertools.islice(reader, SNIFF_RECORDS + 2) if any(r)][1:]
+        except csv.Error:
+            return False
+        if len(raw) > MAX_HEADER_BYTES:
+            rows = rows[:-1]  # the read may end inside the last record
+        return width > 1 and all(len(r) == width for r in rows[:SNIFF_RECORDS])
+
     csv.field_size_limit(MAX_HEADER_BYTES)
     if delimiter is None:
-        counts = {d: (clean(d), len(first_record(d)[0])) for d in DELIMITERS}
+        # Well-formed quoting first, then a field count the first records agree with (a
+        # header name holding ';' must not outvote the ',' every row is split by), then
+        # the most fields.
+        counts = {}
+        for d in DELIMITERS:
+            width = len(first_record(d)[0])
+            counts[d] = (clean(d), consistent(d, width), width)
         delimiter = max(DELIMITERS, key=lambda d: (*counts[d], -DELIMITERS.index(d)))
     names, lines = first_record(delimiter)
     cleaned, notes = clean_names(path, names)
