@@ -21,6 +21,11 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import NotFoundError
+from insightloop.models.classify.drift import PSI_HIGH, DriftWarning, population_stability
+from insightloop.models.classify.explain import top_reasons
+from insightloop.models.classify.typing import UnseenCategoryWarning
+from insightloop.services.evaluation import read_table_file
+from insightloop.services.training import feature_frame
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
@@ -34,8 +39,7 @@ def predict_frame(model: Any, metadata: dict[str, Any], X: pd.DataFrame, top: in
     FeatureMismatchError
         ``X`` lacks features the model was trained on.
     """
-    from insightloop.models.classify.explain import top_reasons
-    from insightloop.models.classify.typing import UnseenCategoryWarning
+    # lazy: the registry (scipy), only when scoring
     from insightloop.services.registry import check_features
 
     check_features(metadata, [str(c) for c in X.columns])
@@ -56,7 +60,6 @@ def predict_frame(model: Any, metadata: dict[str, Any], X: pd.DataFrame, top: in
 
 def drift_report(metadata: dict[str, Any], X: pd.DataFrame) -> pd.DataFrame:
     """PSI per feature against the model's training summary; warns on large drift."""
-    from insightloop.models.classify.drift import PSI_HIGH, DriftWarning, population_stability
 
     drift = population_stability(metadata.get("training_summary", {}), X)
     high = drift[drift["psi"] > PSI_HIGH]
@@ -92,9 +95,9 @@ def score_warehouse(settings: Settings, ref: str, as_of: datetime | None = None,
         ``model, version, customers, as_of, mean_score, positives, drift`` (features with
         PSI above 0.1).
     """
+    # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.services.profiles import compute_profiles, refresh_customer_360
     from insightloop.services.registry import load_model
-    from insightloop.services.training import feature_frame
 
     model, meta = load_model(settings, ref)
     wh = Warehouse.from_settings(settings)
@@ -140,7 +143,7 @@ def score_file(settings: Settings, ref: str, path: Path | str, out: Path | str |
     Writes the input columns plus ``score, decision, reasons`` to ``out`` (CSV or
     Parquet by suffix) when given.
     """
-    from insightloop.services.evaluation import read_table_file
+    # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.services.registry import load_model
 
     model, meta = load_model(settings, ref)
@@ -165,10 +168,9 @@ def score_file(settings: Settings, ref: str, path: Path | str, out: Path | str |
 def explain_customer(settings: Settings, ref: str, customer_id: str,
                      as_of: datetime | None = None, top: int = 5) -> dict[str, Any]:
     """One customer's score with the ``top`` reasons in numbers and plain words."""
-    from insightloop.models.classify.explain import top_reasons
+    # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.services.profiles import compute_profiles
     from insightloop.services.registry import check_features, load_model
-    from insightloop.services.training import feature_frame
 
     model, meta = load_model(settings, ref)
     profiles = compute_profiles(Warehouse.from_settings(settings), as_of,

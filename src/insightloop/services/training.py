@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import ConfigError, ModelFitError, SchemaError, WarehouseError
+from insightloop.models.classify.drift import distribution_summary
+from insightloop.services.evaluation import read_table_file, split_target
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse, has_table
 
@@ -66,6 +68,7 @@ def default_as_of_dates(data_end: datetime, horizon_days: int, n: int = 3) -> li
 def labels_for(warehouse: Warehouse, task: str, as_of: datetime, horizon_days: int
                ) -> pd.DataFrame:
     """``customer_id, as_of, label`` of one task at one as-of date (window checked)."""
+    # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.features import labels as lab
 
     if task not in TASKS:
@@ -100,6 +103,7 @@ def training_set(warehouse: Warehouse, task: str, as_of_dates: Sequence[datetime
     pandas.DataFrame
         Profile columns plus ``label``; one row per (customer, as-of date).
     """
+    # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.services.profiles import compute_profiles
 
     if not as_of_dates:
@@ -120,7 +124,7 @@ def training_set(warehouse: Warehouse, task: str, as_of_dates: Sequence[datetime
 def _fit_and_register(settings: Settings, name: str, X: pd.DataFrame, y: np.ndarray,
                       meta: dict[str, Any], model: str, groups: np.ndarray | None,
                       test: tuple[pd.DataFrame, np.ndarray] | None) -> dict[str, Any]:
-    from insightloop.models.classify.drift import distribution_summary
+    # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.models.classify.explain import global_importance
     from insightloop.models.classify.metrics import classification_report
     from insightloop.models.classify.pipeline import TabularClassifier
@@ -229,13 +233,14 @@ def train_target_file(settings: Settings, path: Path | str, target: str, positiv
     ``as_of`` the file must hold ``customer_id`` and the target; features are the
     warehouse profiles computed strictly before ``as_of``.
     """
+    # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.models.classify.pipeline import binary_target
-    from insightloop.services.evaluation import read_table_file, split_target
 
     frame = read_table_file(path)
     X, y_raw = split_target(frame, target, drop)
     groups = None
     if as_of is not None:
+        # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
         from insightloop.services.profiles import compute_profiles
 
         if "customer_id" not in X.columns:
