@@ -127,3 +127,20 @@ def test_a_malformed_file_is_one_line_naming_file_and_line(
     err = captured.err.strip()
     assert "\n" not in err and "Traceback" not in err
     assert f"{path}, line 5" in err and "cannot read the record" in err
+
+
+def test_ambiguous_dates_are_refused_not_guessed(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    frame = _clv()
+    # every day number <= 12 in both places: 2024-03-05 could be 3 May or 5 March
+    frame = frame[pd.to_datetime(frame["day"]).dt.day <= 12].copy()
+    frame["day"] = pd.to_datetime(frame["day"]).dt.strftime("%d/%m/%Y")
+    path = _write(frame, tmp_path / "comma.csv")
+    rc = main(["evaluate", "clv", "--data", str(path), *CASES["clv"][1], "--json"])
+    err = capsys.readouterr().err.strip()
+    assert rc != 0 and "\n" not in err
+    assert f"{path}, column 'day': dates like" in err and "--date-format %d/%m/%Y" in err
+    # the format decides it (the few rows left may still be too few to fit a model)
+    main(["evaluate", "clv", "--data", str(path), *CASES["clv"][1],
+          "--date-format", "%d/%m/%Y", "--json"])
+    assert "dates like" not in capsys.readouterr().err

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from insightloop.errors import InputFileError, SchemaError
-from insightloop.storage.user_table import infer_types, read_user_table
+from insightloop.storage.user_table import day_first, infer_types, read_user_table
 
 FRAME = pd.DataFrame({
     "id": ["c1", "c2", "c3", "c4"],
@@ -147,3 +147,12 @@ def test_the_delimiter_is_the_one_every_record_agrees_with(tmp_path: Path) -> No
     path.write_text("a;b;c,d;e,f\n1,2,3\n4,5,6\n")
     got = read_user_table(path)
     assert got.to_dict("list") == {"a;b;c": [1, 4], "d;e": [2, 5], "f": [3, 6]}
+
+
+def test_day_or_month_first_is_decided_by_the_data_or_refused() -> None:
+    assert day_first(pd.Series(["12/1/2010 8:26", "12/13/2010 9:00"]), "f.csv", "t") is False
+    assert day_first(pd.Series(["13.01.2010", "02.01.2010", None]), "f.csv", "t") is True
+    assert day_first(pd.Series(["2010-01-13", "2010-02-01"]), "f.csv", "t") is False
+    with pytest.raises(InputFileError, match=r"f\.csv, column 't': dates like '01/02/2010' "
+                                             r"read as day-first or month-first"):
+        day_first(pd.Series(["01/02/2010", "03/04/2010"]), "f.csv", "t")

@@ -19,7 +19,7 @@ from insightloop.models.clv.gamma_gamma import GammaGammaModel
 from insightloop.models.clv.lifetime_value import customer_lifetime_value
 from insightloop.models.clv.selection import CANDIDATES, make_model, select_purchase_model
 from insightloop.services.profiles import refresh_customer_360
-from insightloop.storage.user_table import read_user_table
+from insightloop.storage.user_table import day_first, read_user_table
 from insightloop.storage.warehouse import Warehouse, has_table, write_frame
 
 WEEK_DAYS = 7.0
@@ -36,7 +36,9 @@ def read_transactions(path: Path | str, columns: list[str], *, sep: str | None =
     ``sep`` None sniffs the delimiter (``,`` ``;`` tab ``|`` or whitespace);
     "whitespace" (or ``\\s+``) reads whitespace-separated files like CDNOW.
     The time column is read as text and parsed with ``date_format`` (e.g. ``%Y%m%d``)
-    when given.
+    when given; without it, ``nn/nn/yyyy`` dates are read day-first or month-first as
+    the values decide, and refused when none does
+    (:func:`~insightloop.storage.user_table.day_first`).
     """
     p = Path(path)
     df = read_user_table(p, columns=columns, delimiter=sep,
@@ -44,8 +46,9 @@ def read_transactions(path: Path | str, columns: list[str], *, sep: str | None =
     if time_col:
         raw = df[time_col]
         try:
+            dayfirst = date_format is None and day_first(raw, p, time_col)
             parsed = pd.to_datetime(raw.astype(str).str.strip() if raw.dtype == object else raw,
-                                    format=date_format, errors="coerce")
+                                    format=date_format, errors="coerce", dayfirst=dayfirst)
         except (ValueError, TypeError) as exc:
             raise InputFileError(f"cannot parse {time_col!r} in {p}: {exc}") from None
         bad = parsed.isna() & raw.notna()

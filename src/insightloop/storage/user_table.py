@@ -41,7 +41,7 @@ from insightloop.storage.encoding import (
 from insightloop.storage.readers import DELIMITERS, detect_format, stage_file
 from insightloop.storage.sql import ident
 
-__all__ = ["NA_TOKENS", "WHITESPACE", "infer_types", "read_user_table"]
+__all__ = ["NA_TOKENS", "WHITESPACE", "day_first", "infer_types", "read_user_table"]
 
 WHITESPACE = "whitespace"  # delimiter meaning: fields separated by runs of spaces or tabs
 WHITESPACE_ALIASES = frozenset({WHITESPACE, "space", "spaces", "\\s+", " ", "ws"})
@@ -171,6 +171,32 @@ def _infer(col: pd.Series, na: np.ndarray) -> pd.Series:
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), "")
+
+
+# -- dates ---------------------------------------------------------------------------------
+_DMY = r"^\s*(\d{1,2})([/.-])(\d{1,2})\2\d{2,4}(?:[ T].*)?$"
+
+
+def day_first(values: pd.Series, path: Path | str, column: str) -> bool:
+    """Whether ``nn/nn/yyyy`` dates in ``values`` are day-first, decided from the data.
+
+    False for dates in any other form. When every value fits both readings (no first or
+    second number above 12 that would rule one out) the dates are ambiguous and refused
+    with :class:`InputFileError`: a guess would silently swap months and days.
+    """
+    parts = values.dropna().astype(str).str.extract(_DMY)
+    if parts.empty or parts[0].isna().any():
+        return False
+    first, second = parts[0].astype(int), parts[2].astype(int)
+    if (first > 12).any():
+        return True
+    if (second > 12).any() or (first == second).all():
+        return False
+    sep = str(parts[1].iloc[0])
+    raise InputFileError(
+        f"{path}, column {column!r}: dates like {str(values.dropna().iloc[0]).strip()!r} "
+        "read as day-first or month-first and no value decides which; pass --date-format "
+        f"%d{sep}%m{sep}%Y or %m{sep}%d{sep}%Y")
 
 
 # -- checks and copies ---------------------------------------------------------------------
