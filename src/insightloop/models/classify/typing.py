@@ -116,7 +116,8 @@ def _to_datetime(s: pd.Series) -> pd.Series:
     return out
 
 
-class TableEncoder(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class TableEncoder(TransformerMixin, BaseEstimator,  # type: ignore[misc,call-arg]
+                   auto_wrap_output_keys=None):  # transform returns its own frame
     """Learn column kinds on a training table and encode tables the same way.
 
     Parameters
