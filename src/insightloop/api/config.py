@@ -42,8 +42,8 @@ class ServeConfig:
     max_queued_jobs : int
         Jobs waiting to run at most; more get 429 with ``Retry-After``.
     workers : int
-        Server processes (``insightloop serve --workers``); with more than one, nothing may
-        write the warehouse through the API: jobs and key changes answer 409.
+        Server processes (``insightloop serve --workers``); they share keys, sessions, rate
+        limits and jobs through the operational store (see ``docs/operations.md``).
     """
 
     rate_per_s: float = 100.0
