@@ -175,6 +175,9 @@ class JobRunner:
                 self._step()
             except InsightloopError as exc:  # the store is unreachable: say so, try again
                 log.warning("job runner: %s", exc)
+            except Exception as exc:  # nothing may end the runner thread
+                log.error("job runner: unexpected %s", type(exc).__name__)
+                log.debug("job runner traceback", exc_info=True)
             self._wake.wait(self.poll_s)
             self._wake.clear()
 
