@@ -112,7 +112,8 @@ def read_user_table(path: Path | str, *, columns: Sequence[str] | None = None,
                 f"{p}: no column {missing[0]!r}"
                 + (f" (also missing: {missing[1:]})" if len(missing) > 1 else "")
                 + f"; columns are: {', '.join(staged.columns)}"
-                + ("; check the delimiter (--sep)" if len(staged.columns) == 1 else ""))
+                + ("; check the delimiter (--sep; 'whitespace' for runs of spaces)"
+                   if len(staged.columns) == 1 else ""))
         select = ", ".join(ident(c) for c in names)
         frame = con.execute(f"SELECT {select} FROM __stage ORDER BY __line").df()
     finally:
