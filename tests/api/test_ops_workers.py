@@ -1,9 +1,10 @@
 """Real `insightloop serve` processes over the operational store: several workers share
-keys, sessions, rate limits and jobs; a job whose server is killed shows as interrupted
-after the restart."""
+keys, sessions, rate limits and jobs, and answer alike from the serving store; a job whose
+server is killed shows as interrupted after the restart."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -15,10 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 
 from insightloop.services.keys import create_key
+from insightloop.services.serving import store_path, store_status
 from insightloop.settings import Settings
 from serving_helpers import copy_warehouse, make_keys
 
@@ -89,11 +92,19 @@ def worker_pids(pid: int) -> list[int]:
 def test_two_workers_share_jobs_keys_sessions_and_limits(demo_warehouse: Path,
                                                          tmp_path: Path) -> None:
     settings = copy_warehouse(demo_warehouse, tmp_path / "wh")
+    store_path(settings).unlink(missing_ok=True)
     keys = make_keys(settings)
     with serving(settings, tmp_path / "server.log", "--workers", "2", "--rate", "0.5",
                  "--burst", "60") as (base, proc):
         api = base + "/api/v1"
-        assert len(worker_pids(proc.pid)) >= 2
+        assert len(worker_pids(proc.pid)) >= 2  # uvicorn's two worker processes
+        assert store_status(settings)["fresh"]  # built before the workers started
+        with duckdb.connect(str(settings.warehouse), read_only=True) as con:
+            cid = con.execute("SELECT customer_id FROM profiles ORDER BY 1 LIMIT 1 OFFSET 1"
+                              ).fetchone()[0]  # type: ignore[index]
+        bodies = {fresh("GET", f"{api}/customers/{cid}", keys["admin"]).content
+                  for _ in range(12)}  # both workers answer from the serving store alike
+        assert len(bodies) == 1 and json.loads(next(iter(bodies)))["customer_id"] == cid
         # A key made through one worker works on all of them (they reload within ~0.5 s).
         made = fresh("POST", f"{api}/keys", keys["admin"], json={"role": "read"})
         assert made.status_code == 201, made.text
