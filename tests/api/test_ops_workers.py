@@ -160,3 +160,33 @@ def test_a_job_running_when_its_server_dies_is_interrupted_after_restart(
         assert again.status_code == 202  # the store takes new jobs after the restart
         assert [j["id"] for j in fresh("GET", f"{base}/api/v1/jobs", admin).json()["items"]
                 ][1:] == [job_id]
+
+
+def test_a_worker_starting_while_another_process_writes_waits_for_it(
+        demo_warehouse: Path, tmp_path: Path) -> None:
+    """As a worker started during another worker's job: reads answer 503 (not a crash, not
+    an empty warehouse) until the writer lets go, then the runner opens the warehouse."""
+    from serving_helpers import client_for
+
+    settings = copy_warehouse(demo_warehouse, tmp_path / "wh")
+    read = make_keys(settings)["read"]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); "
+         "print('ready', flush=True); sys.stdin.read()", str(settings.warehouse)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    try:
+        with client_for(settings) as client:
+            srv = client.app.state.server  # type: ignore[attr-defined]
+            assert srv.gate.blocked
+            r = client.get("/api/v1/kpis", headers={"X-API-Key": read})
+            assert r.status_code == 503 and r.headers["Retry-After"]
+            holder.communicate("", timeout=30)
+            deadline = time.monotonic() + 30
+            while srv.gate.blocked:
+                assert time.monotonic() < deadline, "the warehouse was never reopened"
+                time.sleep(0.1)
+            assert client.get("/api/v1/kpis", headers={"X-API-Key": read}).status_code == 200
+    finally:
+        if holder.poll() is None:
+            holder.kill()
