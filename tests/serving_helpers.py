@@ -11,8 +11,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from insightloop.api.app import create_app
 from insightloop.api.config import ServeConfig
+from insightloop.asgi import create_app
 from insightloop.services.keys import create_key
 from insightloop.settings import Settings
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from insightloop.api.app import create_app
 from insightloop.api.state import WarehouseGate
+from insightloop.asgi import create_app
 from insightloop.errors import WarehouseError
 from insightloop.settings import Settings
 from insightloop.storage.integrity import forget_file

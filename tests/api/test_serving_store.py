@@ -152,7 +152,8 @@ def test_several_workers_refuse_writes(demo_warehouse: Path, tmp_path: Path) -> 
 
 
 def test_worker_state_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from insightloop.api.workers import ENV, app_from_env, state_env
+    from insightloop.api.workers import ENV, state_env
+    from insightloop.asgi import app_from_env
     from insightloop.errors import ConfigError
     from insightloop.settings import Settings
 

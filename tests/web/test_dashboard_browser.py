@@ -48,7 +48,7 @@ def free_port() -> int:
 def live(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     import uvicorn
 
-    from insightloop.api.app import create_app
+    from insightloop.asgi import create_app
     from insightloop.services.keys import create_key
 
     settings = copy_warehouse(demo_warehouse, tmp_path_factory.mktemp("live") / "wh")
@@ -101,6 +101,25 @@ def expect_sentiment(settings: Settings, text: str) -> str:
     return label
 
 
+def gated_page(pw: Any, live: Live, outside: list[str], errors: list[str]) -> tuple[Any, Any]:
+    """Headless Chromium and a page whose requests off the server are blocked (and noted
+    in ``outside``); page errors go to ``errors``."""
+    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+
+    def gate(route: Any) -> None:
+        if route.request.url.startswith(live.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", gate)
+    page = context.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return browser, page
+
+
 def test_dashboard_in_chromium(live: Live) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -109,19 +128,7 @@ def test_dashboard_in_chromium(live: Live) -> None:
     errors: list[str] = []
     timings: dict[str, float] = {}
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-        def gate(route: Any) -> None:
-            if route.request.url.startswith(live.url):
-                route.continue_()
-            else:
-                outside.append(route.request.url)
-                route.abort()
-
-        context.route("**/*", gate)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        browser, page = gated_page(pw, live, outside, errors)
 
         def visit(path: str, name: str, chart: bool = True) -> str:
             start = time.perf_counter()
@@ -141,7 +148,7 @@ def test_dashboard_in_chromium(live: Live) -> None:
         page.fill("#key", live.key)
         page.click("#login-button")
         page.wait_for_url(live.url + "/segments")
-        cookie = next(c for c in context.cookies() if c["name"] == "il_session")
+        cookie = next(c for c in page.context.cookies() if c["name"] == "il_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
         assert "il_session" not in page.evaluate("document.cookie")
 
@@ -198,3 +205,24 @@ def test_dashboard_in_chromium(live: Live) -> None:
     (live.shots / "timings.json").write_text(json.dumps(timings, indent=1))
     assert outside == [], f"requests left the server: {outside}"
     assert errors == [], errors
+
+
+def test_interactive_api_docs_render_in_chromium(live: Live) -> None:
+    """Swagger UI at /api/v1/docs lists the operations from local assets, under the CSP."""
+    from playwright.sync_api import sync_playwright
+
+    outside: list[str] = []
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser, page = gated_page(pw, live, outside, problems)
+        page.on("console", lambda msg: problems.append(msg.text)
+                if msg.type == "error" else None)
+        page.goto(live.url + "/api/v1/docs", wait_until="load")
+        page.wait_for_selector(".opblock", timeout=20_000)
+        paths = page.locator(".opblock-summary-path").all_inner_texts()
+        page.screenshot(path=str(live.shots / "api_docs.png"), full_page=False)
+        browser.close()
+    assert any("/api/v1/customers/{customer_id}" in p.replace("\u200b", "") for p in paths)
+    assert len(paths) >= 18
+    assert outside == [], f"requests left the server: {outside}"
+    assert problems == [], problems

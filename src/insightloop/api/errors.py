@@ -1,14 +1,19 @@
-"""One error body for every failure: ``{"error": {"code": ..., "message": ...}}``."""
+"""One error body for every failure: ``{"error": {"code": ..., "message": ...}}``.
+
+:class:`ErrorBody` is that body's type; :func:`responses` documents it in the OpenAPI spec
+for the statuses a route can answer (it replaces FastAPI's ``HTTPValidationError`` 422).
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NotRequired
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from typing_extensions import TypedDict
 
 from insightloop.errors import (
     ConfigError,
@@ -25,6 +30,50 @@ _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_f
           431: "headers_too_large", 500: "internal_error", 501: "not_available",
           503: "unavailable"}
 INTERNAL_MESSAGE = "internal error; see the server log"
+_WHEN = {401: "No X-API-Key header (`missing_key`), or a key that is not valid or was "
+              "revoked (`invalid_key`).",
+         403: "The key's role does not allow this endpoint (`forbidden`).",
+         404: "The resource does not exist (`not_found`).",
+         409: "Not built yet (`not_built`: run the command the message names), or a write "
+              "refused in this server's state (`conflict`, `several_workers`).",
+         413: "Request body over the server's limit (`payload_too_large`).",
+         422: "A parameter or body field is invalid (`validation_error`, with `details`; "
+              "`invalid` for values a service refused).",
+         429: "Too many requests for this key or client (`rate_limited`) or a full job queue "
+              "(`queue_full`); wait `Retry-After` seconds.",
+         503: "A job is writing the warehouse (`busy`); retry after `Retry-After` seconds."}
+
+
+class ErrorDetail(TypedDict):
+    """One failed check of a request (validation errors only)."""
+
+    loc: list[str]
+    msg: str
+
+
+class ErrorInfo(TypedDict):
+    """What went wrong: a stable machine-readable ``code`` and a one-line ``message``."""
+
+    code: str
+    message: str
+    details: NotRequired[list[ErrorDetail]]
+
+
+class ErrorBody(TypedDict):
+    """The body of every error response."""
+
+    error: ErrorInfo
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``statuses``, each with the common :class:`ErrorBody`."""
+    return {status: {"model": ErrorBody, "description": _WHEN[status]} for status in statuses}
+
+
+#: What every route that needs an API key can answer, besides its own errors.
+SECURED = (401, 403, 429)
+#: ... and every such route that reads the warehouse (503 while a job writes it).
+READ = (*SECURED, 503)
 
 
 def error_json(code: str, message: str) -> bytes:

@@ -2,7 +2,8 @@
 
 uvicorn starts worker processes by importing an app factory by name, so the parent puts
 the :class:`~insightloop.settings.Settings` and :class:`~insightloop.api.config.ServeConfig`
-into ``INSIGHTLOOP_SERVE_STATE`` (JSON) and every worker calls :func:`app_from_env`.
+into ``INSIGHTLOOP_SERVE_STATE`` (JSON) and every worker calls
+:func:`insightloop.asgi.app_from_env`.
 
 With several workers every process holds a read-only DuckDB connection, so none may write
 the warehouse: jobs and key changes answer 409 (run them with one worker, or stop the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,7 +26,7 @@ from insightloop.errors import ConfigError
 from insightloop.settings import Settings
 
 ENV = "INSIGHTLOOP_SERVE_STATE"
-FACTORY = "insightloop.api.workers:app_from_env"
+FACTORY = "insightloop.asgi:app_from_env"
 LOG_FORMAT = "%(asctime)s %(name)s %(message)s"  # as `insightloop serve` (cli/serve.py)
 D = TypeVar("D")
 
@@ -34,11 +36,10 @@ def state_env(settings: Settings, config: ServeConfig) -> dict[str, str]:
     return {ENV: json.dumps({"settings": _plain(settings), "config": _plain(config)})}
 
 
-def app_from_env() -> FastAPI:
-    """The app of one worker process, from ``INSIGHTLOOP_SERVE_STATE`` (a uvicorn factory)."""
+def state_from_env() -> tuple[Settings, ServeConfig]:
+    """Settings and config of one worker process, from ``INSIGHTLOOP_SERVE_STATE`` (for the
+    uvicorn factory :func:`insightloop.asgi.app_from_env`)."""
     import logging
-
-    from insightloop.api.app import create_app
 
     # A worker is a fresh interpreter: without this its access log (INFO) would be dropped.
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
@@ -46,7 +47,7 @@ def app_from_env() -> FastAPI:
     if not raw:
         raise ConfigError(f"{ENV} is not set; start workers with `insightloop serve --workers N`")
     state = json.loads(raw)
-    return create_app(_build(Settings, state["settings"]), _build(ServeConfig, state["config"]))
+    return _build(Settings, state["settings"]), _build(ServeConfig, state["config"])
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -89,13 +90,12 @@ def prepare_store(settings: Settings) -> dict[str, Any] | None:
     return out
 
 
-def run_uvicorn(settings: Settings, config: ServeConfig, host: str, port: int,
-                **options: Any) -> None:
+def run_uvicorn(create_app: Callable[[Settings, ServeConfig], FastAPI], settings: Settings,
+                config: ServeConfig, host: str, port: int, **options: Any) -> None:
     """Build the serving store if needed, then run uvicorn with ``config.workers`` processes
-    (one: the app object; several: the :func:`app_from_env` factory in each worker)."""
+    (one: ``create_app(settings, config)``; several: the :data:`FACTORY` in each worker).
+    ``create_app`` is :func:`insightloop.asgi.create_app` (above this layer)."""
     import uvicorn
-
-    from insightloop.api.app import create_app
 
     prepare_store(settings)
     if config.workers <= 1:

@@ -108,13 +108,14 @@ def run_server(settings: Settings, host: str, port: int, *, cors: list[str] | No
 
     from insightloop.api.config import ServeConfig
     from insightloop.api.workers import run_uvicorn
+    from insightloop.asgi import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     config = ServeConfig(cors_origins=tuple(cors or ()), ingest_root=ingest_root,
                          rate_per_s=rate, burst=burst, forwarded_allow_ips=forwarded_allow_ips,
                          secure_cookies=secure_cookies, cache_bytes=int(cache_mb * 1024 * 1024),
                          workers=workers)
-    run_uvicorn(settings, config, host, port, access_log=False,
+    run_uvicorn(create_app, settings, config, host, port, access_log=False,
                 log_level="warning", proxy_headers=False, server_header=False,
                 h11_max_incomplete_event_size=H11_MAX_EVENT_BYTES)
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from insightloop.api.app import Server
 from insightloop.api.errors import ApiError
 from insightloop.api.params import MAX_ID_CHARS
+from insightloop.api.server import Server
 from insightloop.errors import InsightloopError
 from insightloop.services.customers import customer_profile, customer_reviews, list_customers
 from insightloop.services.records import plain

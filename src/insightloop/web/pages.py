@@ -21,8 +21,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from insightloop.api.app import Server, server_of
 from insightloop.api.errors import ApiError
+from insightloop.api.server import Server, server_of
 from insightloop.errors import InsightloopError
 from insightloop.services.customers import kpis
 from insightloop.services.keys import KeyRecord

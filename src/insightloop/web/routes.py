@@ -15,8 +15,8 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from insightloop.api.app import Server, server_of
 from insightloop.api.errors import ApiError
+from insightloop.api.server import Server, server_of
 from insightloop.errors import InsightloopError
 from insightloop.web import explore
 from insightloop.web.pages import (

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from insightloop import __version__
-from insightloop.api.app import requires, server_of
-from insightloop.api.errors import ApiError
+from insightloop.api.errors import SECURED, ApiError, responses
 from insightloop.api.jobs import JOB_KINDS
+from insightloop.api.server import requires, server_of
 from insightloop.services.keys import (
     KeyRecord,
     create_key,
@@ -18,6 +18,7 @@ from insightloop.services.keys import (
     revoke_key,
     role_allows,
 )
+from insightloop.services.results import Health, JobInfo, JobList, KeyInfo, KeyList, NewKey
 
 router = APIRouter()
 JobKind = Literal["ingest", "profiles", "clv", "segments", "cohorts", "train", "score",
@@ -25,8 +26,9 @@ JobKind = Literal["ingest", "profiles", "clv", "segments", "cohorts", "train", "
 assert set(JobKind.__args__) == set(JOB_KINDS)  # type: ignore[attr-defined]
 
 
-@router.get("/health", tags=["health"], summary="Liveness (no key needed)")
-def health(request: Request) -> dict[str, Any]:
+@router.get("/health", tags=["health"], summary="Liveness (no key needed)",
+            response_model=Health)
+def health(request: Request) -> Health:
     srv = server_of(request)
     return {"status": "ok", "version": __version__,
             "warehouse": srv.settings.warehouse.exists(), "generation": srv.gate.generation}
@@ -42,33 +44,35 @@ class JobRequest(BaseModel):
                     "model, embedder. Other kinds take none; unknown names are refused.")
 
 
-@router.post("/jobs", status_code=202, tags=["jobs"], summary="Start a job")
+@router.post("/jobs", status_code=202, tags=["jobs"], summary="Start a job",
+             response_model=JobInfo, responses=responses(*SECURED, 409, 413, 422))
 def start_job(request: Request, body: JobRequest,
-              key: Annotated[KeyRecord, requires("write")]) -> dict[str, Any]:
+              key: Annotated[KeyRecord, requires("write")]) -> JobInfo:
     """Queue an ingest/build/train job; it runs in the background, one at a time.
     Poll ``GET /api/v1/jobs/{id}``. Parameters are checked now (422); a full queue answers
     429 with ``Retry-After``; ``demo`` needs an admin key and an empty warehouse (409)."""
     if body.kind == "demo" and not role_allows(key.role, "admin"):
         raise ApiError(403, "forbidden", f"the demo job needs the 'admin' role; the key has "
                        f"{key.role!r}")
-    server_of(request).single_writer()
     job = server_of(request).jobs.submit(body.kind, dict(body.params), key.key_id)
-    return job.public()
+    return cast(JobInfo, job.public())
 
 
-@router.get("/jobs", dependencies=[requires("read")], tags=["jobs"], summary="Recent jobs")
-def jobs(request: Request) -> dict[str, Any]:
-    return {"items": [j.public() for j in server_of(request).jobs.list()]}
+@router.get("/jobs", dependencies=[requires("read")], tags=["jobs"], summary="Recent jobs",
+            response_model=JobList, responses=responses(*SECURED))
+def jobs(request: Request) -> JobList:
+    return {"items": [cast(JobInfo, j.public()) for j in server_of(request).jobs.list()]}
 
 
 @router.get("/jobs/{job_id}", dependencies=[requires("read")], tags=["jobs"],
-            summary="Job status")
+            summary="Job status", response_model=JobInfo,
+            responses=responses(*SECURED, 404, 422))
 def job(request: Request,
-        job_id: Annotated[str, Path(min_length=1, max_length=64)]) -> dict[str, Any]:
+        job_id: Annotated[str, Path(min_length=1, max_length=64)]) -> JobInfo:
     found = server_of(request).jobs.get(job_id)
     if found is None:
         raise ApiError(404, "not_found", f"no job with id {job_id!r}")
-    return found.public()
+    return cast(JobInfo, found.public())
 
 
 class KeyRequest(BaseModel):
@@ -77,28 +81,31 @@ class KeyRequest(BaseModel):
     name: Annotated[str, Field(max_length=100)] = ""
 
 
-@router.get("/keys", dependencies=[requires("admin")], tags=["keys"], summary="API keys")
-def keys(request: Request) -> dict[str, Any]:
+@router.get("/keys", dependencies=[requires("admin")], tags=["keys"], summary="API keys",
+            response_model=KeyList, responses=responses(*SECURED))
+def keys(request: Request) -> KeyList:
     """Every key's id, role, name and dates (never the key or its hash)."""
     srv = server_of(request)
-    return {"items": srv.read(list_keys, srv.settings)}
+    return {"items": cast("list[KeyInfo]", list_keys(srv.settings))}
 
 
 @router.post("/keys", status_code=201, dependencies=[requires("admin")], tags=["keys"],
-             summary="Create an API key")
-def new_key(request: Request, body: KeyRequest) -> dict[str, Any]:
+             summary="Create an API key", response_model=NewKey,
+             responses=responses(*SECURED, 413, 422))
+def new_key(request: Request, body: KeyRequest) -> NewKey:
     """The response holds the key itself: the only time it is shown."""
     srv = server_of(request)
-    out = srv.write(create_key, srv.settings, body.role, body.name)
-    srv.read(srv.keys.reload)
-    return out
+    out = create_key(srv.settings, body.role, body.name)
+    srv.keys.reload()
+    return cast(Any, out)
 
 
 @router.delete("/keys/{key_id}", dependencies=[requires("admin")], tags=["keys"],
-               summary="Revoke an API key")
+               summary="Revoke an API key", response_model=KeyInfo,
+               responses=responses(*SECURED, 404, 422))
 def drop_key(request: Request,
-             key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> dict[str, Any]:
+             key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> KeyInfo:
     srv = server_of(request)
-    out = srv.write(revoke_key, srv.settings, key_id)
-    srv.read(srv.keys.reload)
-    return out
+    out = revoke_key(srv.settings, key_id)
+    srv.keys.reload()
+    return cast(Any, out)

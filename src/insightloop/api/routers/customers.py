@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from insightloop.api.app import requires, server_of
-from insightloop.api.errors import ApiError
+from insightloop.api.errors import READ, ApiError, responses
 from insightloop.api.params import CustomerId, id_list
+from insightloop.api.server import requires, server_of
 from insightloop.services.customers import (
     SORT_COLUMNS,
     customer_profile,
@@ -18,7 +18,19 @@ from insightloop.services.customers import (
     list_customers,
 )
 from insightloop.services.records import plain
+from insightloop.services.results import (
+    CustomerPage,
+    CustomerProfile,
+    CustomerReviews,
+    CustomerScores,
+    CustomerSegment,
+    LiveScore,
+    Recommendations,
+    Review,
+)
+from insightloop.services.scoring import explain_customer
 from insightloop.services.serving import split_reasons
+from insightloop.storage.serving import dumps
 
 router = APIRouter(tags=["customers"])
 SortCol = Literal["customer_id", "monetary", "frequency", "recency_days", "avg_order_value",
@@ -37,12 +49,19 @@ def _profile(request: Request, customer_id: str) -> dict[str, Any]:
 
 
 def _json(body: bytes) -> Response:
-    """A body from the serving store: the bytes the live path's JSON response would hold."""
+    """A JSON body as bytes, sent as is (not re-validated against the response model).
+
+    The hot endpoints (profile, stored scores, recommendations) answer from the serving
+    store when it is fresh; their live path renders with the same :func:`dumps`, so both
+    send identical bytes (a response model would reorder keys). Their documented types are
+    checked against real bodies by ``tests/api/test_openapi_contract.py``.
+    """
     return Response(content=body, media_type="application/json")
 
 
 @router.get("/customers", dependencies=[requires("read")],
-            summary="Customers, one page at a time, with filters")
+            summary="Customers, one page at a time, with filters",
+            response_model=CustomerPage, responses=responses(*READ, 409, 422))
 def customers(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -55,29 +74,32 @@ def customers(
     id_prefix: Text = None,
     sort: SortCol = "customer_id",
     order: Literal["asc", "desc"] = "asc",
-) -> dict[str, Any]:
+) -> CustomerPage:
     """Page through ``customer_360``. Filters are exact matches bound as SQL parameters;
     ``next_offset`` is null on the last page."""
-    return server_of(request).query(list_customers, limit=limit, offset=offset,
-                    segment_id=segment_id, rfm_segment=rfm_segment, value_tier=value_tier,
-                    country=country, min_monetary=min_monetary, id_prefix=id_prefix, sort=sort,
-                    descending=order == "desc")
+    return cast(CustomerPage, server_of(request).query(
+        list_customers, limit=limit, offset=offset, segment_id=segment_id,
+        rfm_segment=rfm_segment, value_tier=value_tier, country=country,
+        min_monetary=min_monetary, id_prefix=id_prefix, sort=sort, descending=order == "desc"))
 
 
 @router.get("/customers/{customer_id}", dependencies=[requires("read")],
-            summary="Customer 360 profile", response_model=dict[str, Any])
+            summary="Customer 360 profile", response_model=CustomerProfile,
+            responses=responses(*READ, 404, 409, 422))
 async def customer(request: Request, customer_id: CustomerId) -> Any:
     """Profile plus every enrichment built (RFM, CLV, segment, scores); 404 if unknown."""
     store = server_of(request).store.get()
     body = store.profile(customer_id) if store is not None and store.has_profiles else None
     if body is not None:
         return _json(body)
-    return await run_in_threadpool(server_of(request).query, customer_profile, customer_id)
+    return _json(dumps(await run_in_threadpool(server_of(request).query, customer_profile,
+                                               customer_id)))
 
 
 @router.get("/customers/{customer_id}/segment", dependencies=[requires("read")],
-            summary="Segment membership")
-def customer_segment(request: Request, customer_id: CustomerId) -> dict[str, Any]:
+            summary="Segment membership", response_model=CustomerSegment,
+            responses=responses(*READ, 404, 409, 422))
+def customer_segment(request: Request, customer_id: CustomerId) -> CustomerSegment:
     """The customer's behavioural segment, RFM segment and value tier."""
     prof = _profile(request, customer_id)
     member, rfm = prof.get("segment_members"), prof.get("rfm")
@@ -87,7 +109,9 @@ def customer_segment(request: Request, customer_id: CustomerId) -> dict[str, Any
 
 
 @router.get("/customers/{customer_id}/scores", dependencies=[requires("read")],
-            summary="Predictive scores with reasons", response_model=dict[str, Any])
+            summary="Predictive scores with reasons",
+            response_model=CustomerScores | LiveScore,  # type: ignore[arg-type]
+            responses=responses(*READ, 404, 409, 422))
 async def customer_scores(
     request: Request, customer_id: CustomerId,
     live: Annotated[bool, Query(description="Recompute now with the latest model "
@@ -99,8 +123,6 @@ async def customer_scores(
     model now, like ``insightloop explain``."""
     srv = server_of(request)
     if live:
-        from insightloop.services.scoring import explain_customer
-
         out: dict[str, Any] = plain(await run_in_threadpool(
             srv.read, explain_customer, srv.settings, model, customer_id))
         return out
@@ -110,11 +132,12 @@ async def customer_scores(
         return _json(body)
     rows = (await run_in_threadpool(_profile, request, customer_id)).get("scores") or []
     rows = [{**row, "reasons": split_reasons(row.get("reasons"))} for row in rows]
-    return {"customer_id": customer_id, "scores": rows}
+    return _json(dumps({"customer_id": customer_id, "scores": rows}))
 
 
 @router.get("/customers/{customer_id}/recommendations", dependencies=[requires("read")],
-            summary="Product recommendations with reasons", response_model=dict[str, Any])
+            summary="Product recommendations with reasons", response_model=Recommendations,
+            responses=responses(*READ, 404, 409, 422))
 async def customer_recommendations(
     request: Request, customer_id: CustomerId,
     n: Annotated[int, Query(ge=1, le=100)] = 10,
@@ -135,15 +158,15 @@ async def customer_recommendations(
         return _json(body)
     # Loading (first use, after a job) may wait for the warehouse: never on the event loop.
     rec = srv.loaded_recommender() or await run_in_threadpool(srv.recommender)
-    out: dict[str, Any] = plain(rec.recommend(customer_id, n=n, exclude_seen=exclude_seen,
-                                              history=seen))
-    return out
+    return _json(dumps(plain(rec.recommend(customer_id, n=n, exclude_seen=exclude_seen,
+                                           history=seen))))
 
 
 @router.get("/customers/{customer_id}/reviews", dependencies=[requires("read")],
-            summary="The customer's reviews")
+            summary="The customer's reviews", response_model=CustomerReviews,
+            responses=responses(*READ, 422))
 def customer_review_list(request: Request, customer_id: CustomerId,
-                         limit: Annotated[int, Query(ge=1, le=200)] = 20) -> dict[str, Any]:
+                         limit: Annotated[int, Query(ge=1, le=200)] = 20) -> CustomerReviews:
     """Latest reviews, with sentiment when ``insightloop sentiment`` has scored them."""
     items = server_of(request).query(customer_reviews, customer_id, limit)
-    return {"customer_id": customer_id, "items": items}
+    return {"customer_id": customer_id, "items": cast("list[Review]", items)}

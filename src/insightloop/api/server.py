@@ -1,6 +1,8 @@
-"""The FastAPI application: ``create_app(settings)`` gives the API and the dashboard.
+"""What one server process shares between requests (:class:`Server`), and the request
+dependencies of the API and the dashboard: :func:`server_of`, :func:`requires`.
 
-Run it with ``insightloop serve`` (uvicorn). See ``docs/serving.md``.
+The app itself (API routers, dashboard, middleware) is composed in :mod:`insightloop.asgi`,
+above both ``api`` and ``web``; nothing here imports a router or a dashboard page.
 """
 
 from __future__ import annotations
@@ -12,20 +14,19 @@ from contextlib import contextmanager
 from typing import Annotated, Any, TypeVar
 
 import duckdb
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from insightloop import __version__
-from insightloop.api import errors
 from insightloop.api.config import ServeConfig
 from insightloop.api.errors import ApiError
 from insightloop.api.jobs import Job, JobRunner
-from insightloop.api.middleware import BodyLimit, HeadersAndLog
-from insightloop.api.state import Cache, KeyStore, Sessions, TokenBuckets, WarehouseGate
+from insightloop.api.state import Cache, KeyStore, Sessions, SharedBuckets, WarehouseGate
 from insightloop.api.store import StoreHolder
 from insightloop.errors import NotFoundError
 from insightloop.services.keys import KeyRecord, role_allows
+from insightloop.services.recommend import load_recommender
 from insightloop.settings import Settings
+from insightloop.storage.operational import open_ops
 
 T = TypeVar("T")
 log = logging.getLogger("insightloop.api")
@@ -42,12 +43,16 @@ class Server:
         self.config = config
         self.gate = WarehouseGate(settings, config.read_wait_s)
         self.cache = Cache(self.gate, config.cache_bytes)
-        self.keys = KeyStore(settings)
-        self.sessions = Sessions(config.session_hours)
-        self.limits = TokenBuckets(config.rate_per_s, config.burst)
-        self.failed_auth = TokenBuckets(config.failed_auth_per_s, config.failed_auth_burst)
+        # Keys, sessions, rate limits and jobs: the operational store every worker shares.
+        self.ops = open_ops(settings)
+        self.keys = KeyStore(settings, self.ops)
+        self.sessions = Sessions(self.ops, config.session_hours)
+        self.limits = SharedBuckets(self.ops, "key", config.rate_per_s, config.burst)
+        self.failed_auth = SharedBuckets(self.ops, "auth", config.failed_auth_per_s,
+                                         config.failed_auth_burst)
         self.jobs = JobRunner(settings, self.gate, config.ingest_root, self._job_done,
-                              config.max_queued_jobs)
+                              config.max_queued_jobs, store=self.ops,
+                              on_keys=self.keys.reload_if_changed)
         self._recommender: Any = None
         self._rec_lock = threading.Lock()
         self.warmer: threading.Thread | None = None
@@ -55,9 +60,10 @@ class Server:
 
     def start(self) -> None:
         self.gate.open()
-        with self.gate.read():
-            self.keys.reload()
-        self.store.open()  # the serving store of the hot endpoints, if fresh
+        self.keys.reload()
+        if not self.gate.blocked:  # else opened when the other process's job ends
+            self.store.open()  # the serving store of the hot endpoints, if fresh
+        self.jobs.start()
 
     def stop(self) -> None:
         # Threads that touch DuckDB or OpenMP must end before the interpreter does.
@@ -106,8 +112,6 @@ class Server:
             return rec
         with self._rec_lock:
             if self._recommender is None:
-                from insightloop.services.recommend import load_recommender
-
                 try:
                     self._recommender = self.read(load_recommender, self.settings)
                 except NotFoundError as exc:
@@ -131,8 +135,6 @@ class Server:
     def _job_done(self, job: Job) -> None:
         self._recommender = None
         self.cache.clear()
-        with self.gate.read():
-            self.keys.reload()
         self.store.refresh()  # rebuilt when the job changed what it holds
 
     def authorize(self, request: Request, presented: str | None, needed: str) -> KeyRecord:
@@ -180,54 +182,3 @@ def requires(role: str) -> Any:
         return server_of(request).authorize(request, key, role)
 
     return Depends(dependency)
-
-
-def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI:
-    """The API under ``/api/v1`` and the dashboard under ``/``, over ``settings.warehouse``."""
-    from contextlib import asynccontextmanager
-
-    from insightloop.api.routers import admin, catalog, customers
-    from insightloop.web import routes as web
-
-    config = config or ServeConfig()
-    srv = Server(settings, config)
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> Any:
-        srv.warmer = threading.Thread(target=web.warm, args=(srv,), name="insightloop-warm",
-                                      daemon=True)
-        srv.warmer.start()
-        yield
-        srv.stop()
-
-    app = FastAPI(
-        title="insightloop API", version=__version__, lifespan=lifespan,
-        description="Customer 360 profiles, segments, scores with reasons, recommendations, "
-                    "review sentiment and jobs over an insightloop warehouse. Every endpoint "
-                    "except `GET /api/v1/health` needs an `X-API-Key` header.",
-        docs_url=None, redoc_url=None, openapi_url="/api/v1/openapi.json",
-    )
-    app.state.server = srv
-    srv.start()
-    errors.install(app)
-    for module in (admin, customers, catalog):
-        app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(web.router)
-    web.mount_static(app)
-    if config.cors_origins:
-        from insightloop.api.middleware import Cors
-
-        app.add_middleware(Cors, allow_origins=list(config.cors_origins),
-                           allow_methods=["GET", "POST", "DELETE"],
-                           allow_headers=["X-API-Key", "Content-Type"])
-    app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
-    app.add_middleware(HeadersAndLog, max_header_bytes=config.max_header_bytes,
-                       max_header_line_bytes=config.max_header_line_bytes)
-    if config.forwarded_allow_ips:
-        # Outermost: the client address and scheme are fixed before anything reads them.
-        # uvicorn itself runs with proxy_headers off (see cli/serve.py).
-        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
-
-        app.add_middleware(ProxyHeadersMiddleware,
-                           trusted_hosts=list(config.forwarded_allow_ips))
-    return app
