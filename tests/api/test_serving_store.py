@@ -138,19 +138,6 @@ def test_job_rebuilds_a_stale_store(demo_warehouse: Path, tmp_path: Path) -> Non
         assert old <= new
 
 
-def test_several_workers_refuse_writes(demo_warehouse: Path, tmp_path: Path) -> None:
-    settings = copy_warehouse(demo_warehouse, tmp_path / "wh")
-    keys = make_keys(settings)
-    config = ServeConfig(rate_per_s=10_000, burst=10_000, workers=2)
-    with client_for(settings, config) as client:
-        api = Api(client, settings, keys)
-        r = api.post("/api/v1/jobs", role="write", json={"kind": "profiles"})
-        assert r.status_code == 409 and r.json()["error"]["code"] == "several_workers"
-        r = api.post("/api/v1/keys", role="admin", json={"role": "read"})
-        assert r.status_code == 409 and "--workers 1" in r.json()["error"]["message"]
-        assert api.get("/api/v1/customers?limit=1").status_code == 200
-
-
 def test_worker_state_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from insightloop.api.workers import ENV, state_env
     from insightloop.asgi import app_from_env
@@ -166,70 +153,3 @@ def test_worker_state_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(ENV, state_env(settings, config)[ENV])
     srv = app_from_env().state.server
     assert srv.settings == settings and srv.config == config
-
-
-@pytest.mark.slow
-def test_serve_with_two_workers(demo_warehouse: Path, tmp_path: Path) -> None:
-    """`insightloop serve --workers 2`: two processes answer from the store; jobs get 409."""
-    import socket
-    import subprocess
-    import sys
-
-    import httpx
-
-    settings = copy_warehouse(demo_warehouse, tmp_path / "wh")
-    store_path(settings).unlink(missing_ok=True)
-    keys = make_keys(settings)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    log = tmp_path / "server.log"
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "insightloop"), "serve",
-                             "--warehouse", str(settings.warehouse), "--port", str(port),
-                             "--workers", "2"], stdout=subprocess.DEVNULL,
-                            stderr=log.open("w"))
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        deadline = time.monotonic() + 300  # builds the store first; slow on a busy machine
-        while True:
-            try:
-                if httpx.get(base + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
-        assert store_status(settings)["fresh"]
-        head = {"X-API-Key": keys["read"]}
-        cid = _ids(Api(None, settings, keys))[1]  # type: ignore[arg-type]
-        with httpx.Client(headers=head) as client:  # new connections: both workers serve
-            bodies = {httpx.get(f"{base}/customers/{cid}", headers=head).content
-                      for _ in range(20)}
-            assert len(bodies) == 1 and json_of(bodies)["customer_id"] == cid
-            assert client.get(f"{base}/customers/{cid}/recommendations").status_code == 200
-        r = httpx.post(f"{base}/jobs", json={"kind": "profiles"},
-                       headers={"X-API-Key": keys["write"]})
-        assert r.status_code == 409 and r.json()["error"]["code"] == "several_workers"
-        assert len(_children(proc.pid)) >= 2  # uvicorn's two worker processes
-    finally:
-        proc.terminate()
-        proc.wait(60)
-
-
-def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if parent == pid:
-            out.append(int(stat.parent.name))
-    return out
-
-
-def json_of(bodies: set[bytes]) -> Any:
-    import json
-
-    return json.loads(next(iter(bodies)))

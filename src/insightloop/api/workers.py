@@ -5,9 +5,11 @@ the :class:`~insightloop.settings.Settings` and :class:`~insightloop.api.config.
 into ``INSIGHTLOOP_SERVE_STATE`` (JSON) and every worker calls
 :func:`insightloop.asgi.app_from_env`.
 
-With several workers every process holds a read-only DuckDB connection, so none may write
-the warehouse: jobs and key changes answer 409 (run them with one worker, or stop the
-server and use the CLI). Keys, sessions and rate limits are per process.
+Keys, sessions, rate limits and jobs live in the operational store that every worker
+shares (:mod:`insightloop.storage.operational`; migrated here, in the parent, before the
+workers start): any worker accepts a job and exactly one runs it, while the others close
+their read-only warehouse connections until it ends (:class:`~insightloop.api.jobs.JobRunner`).
+See ``docs/operations.md``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from fastapi import FastAPI
 from insightloop.api.config import ServeConfig
 from insightloop.errors import ConfigError
 from insightloop.settings import Settings
+from insightloop.storage.operational import open_ops
 
 ENV = "INSIGHTLOOP_SERVE_STATE"
 FACTORY = "insightloop.asgi:app_from_env"
@@ -97,6 +100,7 @@ def run_uvicorn(create_app: Callable[[Settings, ServeConfig], FastAPI], settings
     ``create_app`` is :func:`insightloop.asgi.create_app` (above this layer)."""
     import uvicorn
 
+    open_ops(settings)  # migrate the operational store once, before any worker opens it
     prepare_store(settings)
     if config.workers <= 1:
         uvicorn.run(create_app(settings, config), host=host, port=port, **options)

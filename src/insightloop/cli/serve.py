@@ -12,7 +12,8 @@ from insightloop.cli.app import app
 from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
 from insightloop.settings import Settings
 
-keys_app = typer.Typer(help="API keys (stored hashed in the warehouse).", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys (stored hashed in the operational store).",
+                       no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 HostOpt = Annotated[str, typer.Option("--host", help="Interface to listen on.")]
 PortOpt = Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")]
@@ -139,8 +140,8 @@ def serve(
     cache_mb: Annotated[float, typer.Option(
         "--cache-mb", min=1.0, help="Memory bound of the page and aggregate cache.")] = 32.0,
     workers: Annotated[int, typer.Option(
-        "--workers", min=1, max=64, help="Server processes; with more than one, jobs and key "
-        "changes through the API answer 409 (see docs/serving.md).")] = 1,
+        "--workers", min=1, max=64, help="Server processes; they share keys, sessions, rate "
+        "limits and jobs through the operational store (see docs/operations.md).")] = 1,
     warehouse: WarehouseOpt = None,
 ) -> None:
     """Serve the REST API (/api/v1, docs at /api/docs) and the dashboard (/)."""
