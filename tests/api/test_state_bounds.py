@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from insightloop.api.state import Cache, Sessions, SharedBuckets, WarehouseGate, approx_bytes
 from insightloop.settings import Settings
@@ -85,3 +86,36 @@ def test_sessions_are_bounded_oldest_first(tmp_path: Path) -> None:
     tokens = [sessions.create(f"key{i}") for i in range(200)]
     assert len(sessions) == 50
     assert sessions.key_id(tokens[0]) is None and sessions.key_id(tokens[-1]) == "key199"
+
+
+def test_shared_buckets_lease_tokens_and_never_exceed_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two processes' buckets on one store: tokens are leased ten at a time (one store
+    write per ten requests, not per request), and together they never grant more than
+    the burst plus what refilled while they ran."""
+    import time as _time
+
+    from insightloop.storage.operational import access
+
+    store = ops_store(tmp_path)
+    writes = []
+    real = access.take_tokens
+
+    def counted(*args: object, **kwargs: object) -> tuple[int, float]:
+        writes.append(1)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(access, "take_tokens", counted)
+    a = SharedBuckets(store, "key", rate=100.0, burst=80)
+    b = SharedBuckets(store, "key", rate=100.0, burst=80)
+    assert a.lease == 10
+    start = _time.time()
+    allowed = sum((a if i % 2 else b).take("k1") == 0.0 for i in range(400))
+    elapsed = _time.time() - start
+    assert 80 <= allowed <= 80 + 100 * elapsed + 2 * a.lease
+    # leased hits and remembered refusals need no store write
+    assert len(writes) <= allowed / 5 + 20
+    denied = a.take("k1")
+    assert denied >= 0.0
+    exact = SharedBuckets(store, "auth", rate=1.0, burst=20)
+    assert exact.lease == 1  # small limits stay exact

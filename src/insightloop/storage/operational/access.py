@@ -82,29 +82,43 @@ def count_sessions(store: OpsStore) -> int:
 def take_token(store: OpsStore, scope: str, who: str, rate: float, burst: float,
                now: float | None = None) -> float:
     """Take one token from bucket ``scope:who``: 0.0 when allowed, else seconds until one
-    refills.
+    refills (see :func:`take_tokens`)."""
+    granted, wait = take_tokens(store, scope, who, rate, burst, 1, now)
+    return 0.0 if granted else wait
 
-    One conditional UPDATE does the refill and the take atomically; a missing bucket
-    starts full. Buckets idle long enough to have refilled are deleted now and then (they
-    would start full anyway), so the table stays small.
+
+def take_tokens(store: OpsStore, scope: str, who: str, rate: float, burst: float,
+                want: int, now: float | None = None) -> tuple[int, float]:
+    """Take up to ``want`` whole tokens from bucket ``scope:who`` in one write.
+
+    Returns ``(granted, wait)``: ``granted`` tokens (0 when the bucket holds less than
+    one) and, when none was granted, the seconds until one refills. The refill and the
+    take happen in one transaction (the row is locked on PostgreSQL; SQLite's write lock
+    is taken at BEGIN); a missing bucket starts full. Buckets idle long enough to have
+    refilled are deleted now and then (they would start full anyway), so the table stays
+    small.
     """
     now = time.time() if now is None else now
     name = f"{scope}:{who}"
     refilled = RateBucket.tokens + (now - RateBucket.updated) * rate
     level = case((refilled > burst, burst), else_=refilled)
     with store.write() as conn:
-        if conn.execute(update(RateBucket).where(RateBucket.name == name, level >= 1.0)
-                        .values(tokens=level - 1.0, updated=now)).rowcount:
-            return 0.0
-        tokens = conn.execute(select(level).where(RateBucket.name == name)).scalar()
+        tokens = conn.execute(select(level).where(RateBucket.name == name)
+                              .with_for_update()).scalar()
         if tokens is None:
-            conn.execute(insert(RateBucket).values(name=name, tokens=burst - 1.0, updated=now))
+            granted = max(0, min(want, int(burst)))
+            conn.execute(insert(RateBucket).values(name=name, tokens=burst - granted,
+                                                   updated=now))
             if random.random() < 1 / 64:  # a pruning cadence, not security
                 prune_buckets(conn, scope, rate, burst, now)
-            return 0.0
-        conn.execute(update(RateBucket).where(RateBucket.name == name)
-                     .values(tokens=tokens, updated=now))
-    return (1.0 - float(tokens)) / rate if rate > 0 else 60.0
+        else:
+            granted = max(0, min(want, int(tokens)))
+            conn.execute(update(RateBucket).where(RateBucket.name == name)
+                         .values(tokens=float(tokens) - granted, updated=now))
+    if granted:
+        return granted, 0.0
+    level_now = float(tokens) if tokens is not None else burst
+    return 0, ((1.0 - level_now) / rate if rate > 0 else 60.0)
 
 
 def prune_buckets(conn: Connection, scope: str, rate: float, burst: float, now: float) -> int:
