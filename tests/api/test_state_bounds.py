@@ -119,3 +119,26 @@ def test_shared_buckets_lease_tokens_and_never_exceed_the_limit(
     assert denied >= 0.0
     exact = SharedBuckets(store, "auth", rate=1.0, burst=20)
     assert exact.lease == 1  # small limits stay exact
+
+
+def test_shared_buckets_top_up_a_low_lease_in_the_background(tmp_path: Path) -> None:
+    """The request path touches the store only when it holds no token: a lease running
+    low is refilled by the background thread first."""
+    store = ops_store(tmp_path)
+    bucket = SharedBuckets(store, "key", rate=1000.0, burst=800)
+    assert bucket.lease == 64
+    import time as _time
+
+    start = _time.time()
+    assert bucket.take("k") == 0.0  # the one synchronous lease: 64 tokens, 63 left here
+    for _ in range(50):  # 13 left: under a quarter, a refill is queued
+        assert bucket.take("k") == 0.0
+    bucket._executor().submit(lambda: None).result()  # the refill has run
+    refilled = 1000.0 * (_time.time() - start)  # what the bucket regained meanwhile
+    tokens, _ = bucket._leased["k"]
+    assert tokens == 13 + 64
+    with store.read() as conn:
+        from sqlalchemy import text
+
+        left = conn.execute(text("SELECT tokens FROM rate_limits WHERE name = 'key:k'")).scalar()
+    assert left is not None and float(left) <= 800 - 128 + refilled  # both leases left it

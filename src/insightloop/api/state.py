@@ -20,12 +20,14 @@ closes the anchor so that the other process can open the warehouse for writing.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -41,6 +43,7 @@ from insightloop.storage.operational import keys as op_keys
 from insightloop.storage.operational.handoff import held_by_others
 
 T = TypeVar("T")
+log = logging.getLogger("insightloop.api.state")
 
 
 class WarehouseGate:
@@ -220,18 +223,29 @@ class SharedBuckets:
         self.lease = max(1, min(int(rate / 10), int(burst) // 8, 64))
         self.lease_s = lease_s
         self._leased: dict[str, tuple[int, float]] = {}  # name -> (tokens, expiry)
+        self._refilling: set[str] = set()
         self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     def __len__(self) -> int:
         return access.count_buckets(self.store)
 
     def take(self, name: str) -> float:
-        """0.0 when allowed, else the seconds until a token is available."""
+        """0.0 when allowed, else the seconds until a token is available.
+
+        Called on the event loop: it touches the store only when this process holds no
+        token for ``name``; a lease running low is topped up in a background thread
+        first, so a store write that waits for SQLite's lock (another process's write, a
+        WAL checkpoint) does not hold up every request of the process.
+        """
         now = time.monotonic()
         with self._lock:
             tokens, expiry = self._leased.get(name, (0, 0.0))
             if tokens > 0 and now < expiry:
                 self._leased[name] = (tokens - 1, expiry)
+                if tokens - 1 <= self.lease // 4 and name not in self._refilling:
+                    self._refilling.add(name)
+                    self._executor().submit(self._refill, name)
                 return 0.0
             if tokens < 0 and now < expiry:  # denied: no token can have refilled yet
                 return expiry - now
@@ -242,10 +256,34 @@ class SharedBuckets:
                                            self.burst, self.lease)
         with self._lock:
             if granted > 1:
-                self._leased[name] = (granted - 1, now + self.lease_s)
+                self._add(name, granted - 1, now)
             elif not granted:  # remembered until a token refills: no store write per refusal
                 self._leased[name] = (-1, now + min(wait, self.lease_s))
         return 0.0 if granted else wait
+
+    def _add(self, name: str, granted: int, now: float) -> None:
+        tokens, expiry = self._leased.get(name, (0, 0.0))
+        kept = tokens if tokens > 0 and now < expiry else 0
+        self._leased[name] = (kept + granted, now + self.lease_s)
+
+    def _refill(self, name: str) -> None:
+        """Top up a lease running low (in the background thread)."""
+        try:
+            granted, _ = access.take_tokens(self.store, self.scope, name, self.rate,
+                                            self.burst, self.lease)
+            if granted:
+                with self._lock:
+                    self._add(name, granted, time.monotonic())
+        except Exception as exc:  # the request path retries synchronously when dry
+            log.warning("rate limit lease not refilled (%s)", type(exc).__name__)
+        finally:
+            with self._lock:
+                self._refilling.discard(name)
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="insightloop-limits")
+        return self._pool
 
 
 class KeyStore:
