@@ -38,10 +38,10 @@ def peak_rss_mib() -> float:
 
 # -- workers (run in a subprocess) -----------------------------------------------------------
 def work_insightloop(path: Path, out: Path, tmp: Path) -> dict[str, Any]:
+    from insightloop.services.context import Context
+    from insightloop.services.ingest import ingest_result
     from insightloop.services.profiles import build_profiles
     from insightloop.settings import Settings
-    from insightloop.storage.ingest import ingest_file
-    from insightloop.storage.warehouse import Warehouse
 
     base_rss = peak_rss_mib()
     wh_path = tmp / "bench.duckdb"
@@ -54,12 +54,12 @@ def work_insightloop(path: Path, out: Path, tmp: Path) -> dict[str, Any]:
             steps[str(mark[1])] = round(now - float(mark[0]), 3)
         mark[0], mark[1] = now, msg
 
-    settings = Settings.load(warehouse=wh_path, env={})  # product defaults: 2 GB memory limit
+    # product defaults: 2 GB memory limit
+    ctx = Context.from_settings(Settings.load(warehouse=wh_path, env={}))
     t0 = time.perf_counter()
-    res = ingest_file(Warehouse.from_settings(settings), "orders", path,
-                      preset="online-retail", on_progress=progress)
+    res = ingest_result(ctx, "orders", path, preset="online-retail", on_progress=progress)
     t1 = time.perf_counter()
-    summary = build_profiles(settings)
+    summary = build_profiles(ctx)
     t2 = time.perf_counter()
     import duckdb
 

@@ -109,13 +109,12 @@ def main() -> None:
     args = ap.parse_args()
     from insightloop.features.interactions import Interactions
     from insightloop.models.recommend.neighbours import ItemKNN
+    from insightloop.services.context import Context
     from insightloop.services.profiles import refresh_customer_360
     from insightloop.services.recommend import MODEL_NAME, RecommendationServer, load_recommender
-    from insightloop.services.registry import save_model
     from insightloop.services.serving import build_store
     from insightloop.settings import Settings
     from insightloop.storage.sql import literal
-    from insightloop.storage.warehouse import Warehouse
 
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -124,10 +123,13 @@ def main() -> None:
         timings["template_s"] = round(time.perf_counter() - started, 1)
         if args.out.exists():
             shutil.rmtree(args.out)
-        settings = Settings.load(warehouse=args.out / "warehouse.duckdb", env={})
-        template_server = load_recommender(Settings.load(warehouse=source, env={}))
+        ctx = Context.from_settings(Settings.load(warehouse=args.out / "warehouse.duckdb",
+                                                  env={}))
+        settings = ctx.settings
+        template_server = load_recommender(
+            Context.from_settings(Settings.load(warehouse=source, env={})))
         t = time.perf_counter()
-        with Warehouse.from_settings(settings).connect() as con:
+        with ctx.warehouse.connect() as con:
             con.execute(f"ATTACH {literal(str(source))} AS src (READ_ONLY)")
             rows = scale_tables(con, args.customers)
             con.execute("DETACH src")
@@ -141,12 +143,12 @@ def main() -> None:
                                   "description": template_server.descriptions})
         server = RecommendationServer(model, model, None, catalogue,
                                       np.zeros(0, dtype=np.int64), "itemknn", mat)
-        save_model(settings, MODEL_NAME, server, {"task": "recommend", "model": "itemknn",
-                                                  "users": len(ids), "items": mat.shape[1],
-                                                  "interactions": int(mat.nnz)})
+        ctx.models.save(MODEL_NAME, server, {"task": "recommend", "model": "itemknn",
+                                             "users": len(ids), "items": mat.shape[1],
+                                             "interactions": int(mat.nnz)})
         timings["recommender_s"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
-    store = build_store(settings, top_n=args.top_n,
+    store = build_store(ctx, top_n=args.top_n,
                         on_progress=lambda m: print(m, file=sys.stderr, flush=True))
     timings["serving_store_s"] = round(time.perf_counter() - t, 1)
     sizes = {p.name: p.stat().st_size for p in args.out.iterdir() if p.is_file()}

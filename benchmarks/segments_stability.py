@@ -23,11 +23,11 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from sklearn.metrics import adjusted_rand_score
 
+from insightloop.services.context import Context
+from insightloop.services.ingest import ingest
 from insightloop.services.profiles import build_profiles
 from insightloop.services.segments import compute_segments, load_inputs
 from insightloop.settings import Settings
-from insightloop.storage.ingest import ingest_file
-from insightloop.storage.warehouse import Warehouse
 
 DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail" / \
     "online_retail.csv"
@@ -39,9 +39,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "warehouse.duckdb"
         t0 = time.perf_counter()
-        ingest_file(Warehouse(path), "orders", csv, preset="online-retail")
-        build_profiles(Settings.load(warehouse=path, env={}))
-        profiles, value, _ = load_inputs(Warehouse(path))
+        ctx = Context.from_settings(Settings.load(warehouse=path, env={}))
+        ingest(ctx, "orders", csv, preset="online-retail")
+        build_profiles(ctx)
+        profiles, value, _ = load_inputs(ctx)
         prep_s = time.perf_counter() - t0
         result: dict[str, object] = {"file": str(csv), "customers": len(profiles),
                                      "ingest_and_profiles_s": round(prep_s, 1)}

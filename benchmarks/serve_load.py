@@ -267,20 +267,20 @@ def retail_warehouse(folder: Path) -> Path | None:
         return None
     import shutil
 
+    from insightloop.services.context import Context
     from insightloop.services.demo import _model_stages
+    from insightloop.services.ingest import ingest
     from insightloop.services.profiles import build_profiles
     from insightloop.settings import Settings
-    from insightloop.storage.ingest import ingest_file
-    from insightloop.storage.warehouse import Warehouse
 
     shutil.rmtree(folder, ignore_errors=True)
-    settings = Settings.load(warehouse=warehouse, env={})
+    ctx = Context.from_settings(Settings.load(warehouse=warehouse, env={}))
     print(f"building the full Online Retail warehouse in {folder}", file=sys.stderr)
-    ingest_file(Warehouse.from_settings(settings), "orders", RETAIL, preset="online-retail")
-    build_profiles(settings)
+    ingest(ctx, "orders", RETAIL, preset="online-retail")
+    build_profiles(ctx)
     for name, run in _model_stages():
         if "sentiment" not in name:  # reviews are not served by the hot endpoints
-            run(settings)
+            run(ctx)
     (folder / "done").write_text("ok")
     return warehouse
 
@@ -337,6 +337,7 @@ def run_one(label: str, warehouse: Path, workers: int, args: argparse.Namespace,
             tmp: Path) -> dict[str, Any]:
     import httpx
 
+    from insightloop.services.context import Context
     from insightloop.services.keys import create_key
     from insightloop.services.serving import store_status
     from insightloop.settings import Settings
@@ -354,7 +355,7 @@ def run_one(label: str, warehouse: Path, workers: int, args: argparse.Namespace,
     out: dict[str, Any] = {"warehouse": label, "path": str(warehouse), "workers": workers,
                            "startup_s": srv.startup_s}
     try:
-        out["store"] = store_status(settings)
+        out["store"] = store_status(Context.from_settings(settings))
         with duckdb.connect(str(warehouse), read_only=True) as con:
             out["customers"] = con.execute("SELECT count(*) FROM profiles").fetchone()[0]  # type: ignore[index]
         api = {"X-API-Key": key}

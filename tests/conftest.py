@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from contexts import ctx_of
 from shared_data import SAMPLE
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
@@ -26,7 +27,7 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
     ingest_file(Warehouse(path), "orders", SAMPLE, preset="online-retail")
-    build_profiles(Settings.load(warehouse=path, env={}))
+    build_profiles(ctx_of(Settings.load(warehouse=path, env={})))
     return path
 
 

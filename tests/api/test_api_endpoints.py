@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from contexts import ctx_of
 from insightloop.api.config import ServeConfig
 from serving_helpers import Api, client_for, copy_warehouse, make_keys
 
@@ -33,6 +34,7 @@ PROTECTED = [("GET", "/api/v1/customers"), ("GET", "/api/v1/customers/17850"),
              ("GET", "/api/v1/products/85123A/reviews/insights"), ("POST", "/api/v1/sentiment"),
              ("GET", "/api/v1/topics"), ("GET", "/api/v1/satisfaction"),
              ("POST", "/api/v1/jobs"), ("GET", "/api/v1/jobs"), ("GET", "/api/v1/jobs/x"),
+             ("GET", "/api/v1/jobs/kinds"),
              ("GET", "/api/v1/keys"), ("POST", "/api/v1/keys"),
              ("DELETE", "/api/v1/keys/0123456789ab")]
 
@@ -435,7 +437,7 @@ def test_sentiment_of_posted_texts(api: Api) -> None:
     r = api.post("/api/v1/sentiment", json={"texts": texts})
     assert r.status_code == 200
     results = r.json()["results"]
-    expected = score_texts(texts, settings=api.settings)
+    expected = score_texts(ctx_of(api.settings), texts)
     assert [x["label"] for x in results] == [x["label"] for x in expected]
     assert [x["language"] for x in results][:2] == ["zh", "en"]
     assert all(-1 <= x["score"] <= 1 and 0 <= x["probability"] <= 1 for x in results)

@@ -20,6 +20,7 @@ import duckdb
 import httpx
 import pytest
 
+from contexts import ctx_of
 from insightloop.services.keys import create_key
 from insightloop.services.serving import store_path, store_status
 from insightloop.settings import Settings
@@ -92,13 +93,13 @@ def worker_pids(pid: int) -> list[int]:
 def test_two_workers_share_jobs_keys_sessions_and_limits(demo_warehouse: Path,
                                                          tmp_path: Path) -> None:
     settings = copy_warehouse(demo_warehouse, tmp_path / "wh")
-    store_path(settings).unlink(missing_ok=True)
+    store_path(ctx_of(settings)).unlink(missing_ok=True)
     keys = make_keys(settings)
     with serving(settings, tmp_path / "server.log", "--workers", "2", "--rate", "0.5",
                  "--burst", "60") as (base, proc):
         api = base + "/api/v1"
         assert len(worker_pids(proc.pid)) >= 2  # uvicorn's two worker processes
-        assert store_status(settings)["fresh"]  # built before the workers started
+        assert store_status(ctx_of(settings))["fresh"]  # built before the workers started
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             cid = con.execute("SELECT customer_id FROM profiles ORDER BY 1 LIMIT 1 OFFSET 1"
                               ).fetchone()[0]  # type: ignore[index]

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from contexts import ctx_of
 from insightloop.api.config import ServeConfig
 from insightloop.api.routers import customers as customers_router
 from insightloop.services.serving import build_store, store_path, store_status
@@ -27,10 +28,10 @@ def pair(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[tuple[Api, Api]]:
     settings = copy_warehouse(demo_warehouse, tmp_path_factory.mktemp("serving") / "wh")
     keys = make_keys(settings)
-    store_path(settings).unlink(missing_ok=True)
+    store_path(ctx_of(settings)).unlink(missing_ok=True)
     with client_for(settings) as live_client:
         assert live_client.app.state.server.store.get() is None  # type: ignore[attr-defined]
-        build_store(settings)
+        build_store(ctx_of(settings))
         with client_for(settings) as store_client:
             assert store_client.app.state.server.store.get() is not None  # type: ignore
             yield Api(live_client, settings, keys), Api(store_client, settings, keys)
@@ -114,7 +115,7 @@ def test_job_rebuilds_a_stale_store(demo_warehouse: Path, tmp_path: Path) -> Non
     """A job that changes stored scores leaves a fresh store serving the new values."""
     settings = copy_warehouse(demo_warehouse, tmp_path / "wh")
     keys = make_keys(settings)
-    build_store(settings)
+    build_store(ctx_of(settings))
     with client_for(settings) as client:
         api = Api(client, settings, keys)
         srv = client.app.state.server  # type: ignore[attr-defined]
@@ -134,7 +135,7 @@ def test_job_rebuilds_a_stale_store(demo_warehouse: Path, tmp_path: Path) -> Non
                               "WHERE customer_id = ? AND model = 'churn'", [cid]).fetchone()
         assert row is not None
         new = api.get(f"/api/v1/customers/{cid}/scores").json()["scores"][0]["scored_at"]
-        assert new == row[0] and store_status(settings)["fresh"]
+        assert new == row[0] and store_status(ctx_of(settings))["fresh"]
         assert old <= new
 
 

@@ -63,21 +63,25 @@ def test_evaluate_clv_missing_column(capsys: pytest.CaptureFixture[str]) -> None
     assert "cust_id" in captured.err and "CDNOW_master.txt" in captured.err
 
 
+def _cdnow_orders() -> pd.DataFrame:
+    tx = pd.read_csv(_cdnow("CDNOW_sample.txt"), sep=r"\s+", header=None,
+                     names=["master", "cust", "date", "cds", "amount"], dtype={"date": str})
+    n = len(tx)
+    return pd.DataFrame({
+        "order_id": [f"o{i}" for i in range(n)], "line_no": 1,
+        "customer_id": "c" + tx["cust"].astype(str), "product_id": "cd",
+        "quantity": np.ones(n, dtype=np.int64), "unit_price": tx["amount"],
+        "order_time": pd.to_datetime(tx["date"], format="%Y%m%d"), "status": "completed",
+    })
+
+
 def test_clv_build_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from insightloop.report.builder import ReportContext
     from insightloop.report.pages import clv as clv_page
     from insightloop.settings import Settings
     from insightloop.storage.warehouse import Warehouse
 
-    tx = pd.read_csv(_cdnow("CDNOW_sample.txt"), sep=r"\s+", header=None,
-                     names=["master", "cust", "date", "cds", "amount"], dtype={"date": str})
-    n = len(tx)
-    orders = pd.DataFrame({
-        "order_id": [f"o{i}" for i in range(n)], "line_no": 1,
-        "customer_id": "c" + tx["cust"].astype(str), "product_id": "cd",
-        "quantity": np.ones(n, dtype=np.int64), "unit_price": tx["amount"],
-        "order_time": pd.to_datetime(tx["date"], format="%Y%m%d"), "status": "completed",
-    })
+    orders = _cdnow_orders()
     wh = tmp_path / "wh.duckdb"
     settings = Settings.load(warehouse=wh, env={})
     ctx = ReportContext(settings=settings, warehouse=Warehouse(wh))
@@ -97,3 +101,40 @@ def test_clv_build_missing_warehouse(tmp_path: Path, capsys: pytest.CaptureFixtu
     rc = main(["clv", "build", "--warehouse", str(tmp_path / "none.duckdb")])
     assert rc == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_clv_build_respects_memory_limit(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`clv build` opens the warehouse with INSIGHTLOOP_MEMORY_LIMIT, as every command does
+    (it used to open the bare file and drop the limit)."""
+    import duckdb
+
+    from insightloop.storage.warehouse import Warehouse
+
+    wh = tmp_path / "wh.duckdb"
+    Warehouse(wh).write_frame("orders", _cdnow_orders(), replace=False)
+    monkeypatch.setenv("INSIGHTLOOP_MEMORY_LIMIT", "lots")
+    rc = main(["clv", "build", "--warehouse", str(wh), "--json"])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert "invalid memory limit 'lots'" in err and "Traceback" not in err
+    assert not Warehouse(wh, memory_limit=None).has_table("clv")  # nothing written
+
+    seen: list[str] = []
+    configure = Warehouse._configure
+
+    def spy(self: Warehouse, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+        out = configure(self, con)
+        row = out.execute("SELECT current_setting('memory_limit')").fetchone()
+        seen.append(str(row[0]) if row else "")
+        return out
+
+    monkeypatch.setattr(Warehouse, "_configure", spy)
+    monkeypatch.setenv("INSIGHTLOOP_MEMORY_LIMIT", "123MB")
+    rc = main(["clv", "build", "--warehouse", str(wh), "--json"])
+    assert rc == 0, capsys.readouterr().err
+    assert _one_json(capsys.readouterr().out)["customers"] > 0
+    with duckdb.connect() as con:
+        con.execute("SET memory_limit = '123MB'")
+        row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    assert row is not None and seen and set(seen) == {str(row[0])}  # every open had it

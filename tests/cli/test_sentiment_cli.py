@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.cli.main import main
 from sentiment_data import split
 
@@ -31,7 +32,7 @@ def test_score_show_topics_on_demo_reviews(sample_warehouse: Path, tmp_path: Pat
 
     wh = tmp_path / "w.duckdb"
     shutil.copy(sample_warehouse, wh)
-    ingest_demo_reviews(Settings.load(warehouse=wh, env={}))
+    ingest_demo_reviews(ctx_of(Settings.load(warehouse=wh, env={})))
     assert main(["sentiment", "score", "-w", str(wh), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["reviews"] == 528 and out["positive"] + out["negative"] + out["neutral"] == 528
@@ -81,7 +82,7 @@ def _model_name(models: Path) -> str:
     from insightloop.services.sentiment import load_sentiment_model
     from insightloop.settings import Settings
 
-    return load_sentiment_model(Settings.load(env={"INSIGHTLOOP_MODELS": str(models)})).name
+    return load_sentiment_model(ctx_of(Settings.load(env={"INSIGHTLOOP_MODELS": str(models)}))).name
 
 
 def labelled_file(folder: Path) -> Path:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.services.profiles import compute_profiles
 from insightloop.storage.warehouse import Warehouse
 
@@ -20,8 +21,8 @@ def test_duckdb_and_spark_profiles_identical(sample_warehouse: Path) -> None:
     if shutil.which("java") is None:
         pytest.skip("Spark needs a Java runtime (java not on PATH)")
     wh = Warehouse(sample_warehouse)
-    duck = compute_profiles(wh, engine="duckdb")
-    spark = compute_profiles(wh, engine="spark", spark_master="local[2]")
+    duck = compute_profiles(ctx_of(wh, engine="duckdb"))
+    spark = compute_profiles(ctx_of(wh, engine="spark", spark_master="local[2]"))
     assert len(duck) == 364
     assert list(duck.columns) == list(spark.columns)
     duck = duck.sort_values("customer_id").reset_index(drop=True)

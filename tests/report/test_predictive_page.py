@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from contexts import ctx_of
 from insightloop.report.builder import ReportContext, render
 from insightloop.report.pages import predictive
 from insightloop.services.training import train_target_file
@@ -27,7 +28,7 @@ def test_section_for_a_registered_model(tmp_path: Path) -> None:
     pd.DataFrame({"x": x, "g": rng.choice(["a", "b"], n),
                   "y": (rng.random(n) < 1 / (1 + np.exp(-2 * x))).astype(int)}).to_csv(path)
     settings = Settings.load(warehouse=tmp_path / "wh.duckdb", env={})
-    meta = train_target_file(settings, path, "y", name="demo-model", model="logistic")
+    meta = train_target_file(ctx_of(settings), path, "y", name="demo-model", model="logistic")
     assert meta["dropped"] == {"Unnamed: 0": "identifier (unique per row)"}
     sections = predictive.build(ReportContext(settings, Warehouse(settings.warehouse)))
     assert [s.title for s in sections] == ["Predictive score: demo-model"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from contexts import ctx_of
 from insightloop.report.builder import ReportContext, render
 from insightloop.report.pages import g_recommend
 from insightloop.services.recommend import build_recommendations
@@ -18,7 +19,7 @@ def test_page_renders_after_build_only(sample_warehouse: Path, tmp_path: Path) -
     settings = Settings(warehouse=path, models_dir=tmp_path / "models")
     ctx = ReportContext(settings=settings, warehouse=Warehouse(path))
     assert g_recommend.build(ctx) == []
-    build_recommendations(settings, model="itemknn", n=5, embedder="none")
+    build_recommendations(ctx_of(settings), model="itemknn", n=5, embedder="none")
     sections = g_recommend.build(ctx)
     assert len(sections) == 1 and len(sections[0].tables_html) == 2
     assert "catalogue coverage" in sections[0].intro

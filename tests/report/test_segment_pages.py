@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from contexts import ctx_of
 from insightloop.report.builder import ReportContext, render
 from insightloop.report.pages import c_rfm, e_segments, f_cohorts
 from insightloop.services.cohorts import build_cohorts
@@ -26,8 +27,8 @@ def test_pages_render_when_tables_exist(sample_warehouse: Path, tmp_path: Path) 
     path = tmp_path / "w.duckdb"
     shutil.copy(sample_warehouse, path)
     settings = Settings.load(warehouse=path, env={})
-    build_segments(settings, k=3)
-    build_cohorts(settings)
+    build_segments(ctx_of(settings), k=3)
+    build_cohorts(ctx_of(settings))
     sections = [s for page in PAGES for s in page.build(_ctx(path))]
     assert [s.page for s in sections] == ["rfm", "segments", "cohorts"]
     assert [len(s.figures) for s in sections] == [2, 1, 2]

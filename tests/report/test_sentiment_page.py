@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from contexts import ctx_of
 from insightloop.report.builder import ReportContext, render
 from insightloop.report.pages import h_sentiment
 from insightloop.services.sentiment import discover_topics, ingest_demo_reviews, score_reviews
@@ -18,11 +19,11 @@ def test_page_renders_after_scoring_only(sample_warehouse: Path, tmp_path: Path)
     settings = Settings(warehouse=path, models_dir=tmp_path / "models")
     ctx = ReportContext(settings=settings, warehouse=Warehouse(path))
     assert h_sentiment.build(ctx) == []
-    ingest_demo_reviews(settings)
-    score_reviews(settings)
+    ingest_demo_reviews(ctx_of(settings))
+    score_reviews(ctx_of(settings))
     sections = h_sentiment.build(ctx)
     assert len(sections) == 1 and len(sections[0].figures) == 2  # no topics yet
-    discover_topics(settings, k=3)
+    discover_topics(ctx_of(settings), k=3)
     [section] = h_sentiment.build(ctx)
     titles = [f.layout.title.text for f in section.figures]
     assert titles == ["Net sentiment (positive − negative share) per month",

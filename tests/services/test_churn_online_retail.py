@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from contexts import ctx_of
 from insightloop.services.training import train_task
 from insightloop.settings import Settings
 from insightloop.storage.ingest import ingest_file
@@ -25,7 +26,7 @@ def test_churn_out_of_time(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
     ingest_file(Warehouse(path), "orders", online_retail, preset="online-retail")
     settings = Settings.load(warehouse=path, env={})
-    meta = train_task(settings, "churn",
+    meta = train_task(ctx_of(settings), "churn",
                       [datetime(2011, 2, 1), datetime(2011, 4, 1), datetime(2011, 6, 1)], 90,
                       test_as_of=datetime(2011, 9, 1))
     m = meta["metrics"]

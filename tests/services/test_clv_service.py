@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.errors import InputFileError, SchemaError, WarehouseError
 from insightloop.services.clv import build_clv, evaluate_clv_file
 from insightloop.storage.warehouse import Warehouse
@@ -103,7 +104,7 @@ def _orders_warehouse(tmp_path: Path) -> Path:
 
 def test_build_clv_writes_table(tmp_path: Path) -> None:
     path = _orders_warehouse(tmp_path)
-    summary = build_clv(path, horizon_months=6)
+    summary = build_clv(ctx_of(path), horizon_months=6)
     # customers whose only purchases are $0 days have no positive net purchase: not included
     assert 2340 < summary["customers"] <= 2357
     clv = Warehouse(path).table("clv")
@@ -122,4 +123,4 @@ def test_build_clv_needs_orders(tmp_path: Path) -> None:
     path = tmp_path / "empty.duckdb"
     Warehouse(path).write_frame("dummy", pd.DataFrame({"a": [1]}))
     with pytest.raises(WarehouseError, match=r"no orders|no completed"):
-        build_clv(path)
+        build_clv(ctx_of(path))

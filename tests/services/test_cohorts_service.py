@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.cli.main import main
 from insightloop.errors import WarehouseError
 from insightloop.services.cohorts import build_cohorts, compute_cohorts, show_cohorts
@@ -25,7 +26,7 @@ def warehouse(sample_warehouse: Path, tmp_path: Path) -> Path:
 
 def test_build_cohorts_matches_profiles(warehouse: Path) -> None:
     settings = Settings.load(warehouse=warehouse, env={})
-    summary = build_cohorts(settings)
+    summary = build_cohorts(ctx_of(settings))
     wh = Warehouse(warehouse)
     table = wh.table("cohorts")
     buyers = wh.query("SELECT count(*) AS n FROM profiles WHERE frequency > 0")["n"].iloc[0]
@@ -34,9 +35,9 @@ def test_build_cohorts_matches_profiles(warehouse: Path) -> None:
     assert table["retention"].between(0, 1).all()
     assert summary["cohorts"] == table["cohort_month"].nunique()
     assert len(summary["rows"]) == len(table)
-    assert show_cohorts(settings)["customers"] == buyers
+    assert show_cohorts(ctx_of(settings))["customers"] == buyers
     # The table equals the in-memory computation.
-    assert compute_cohorts(wh).shape == table.shape
+    assert compute_cohorts(ctx_of(wh)).shape == table.shape
 
 
 def test_cohorts_cli_json(warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,6 +55,6 @@ def test_show_cohorts_missing_table(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     Warehouse(path).write_frame("x", pd.DataFrame({"a": [1]}))
     with pytest.raises(WarehouseError, match="insightloop cohorts"):
-        show_cohorts(Settings.load(warehouse=path, env={}))
+        show_cohorts(ctx_of(Settings.load(warehouse=path, env={})))
     with pytest.raises(WarehouseError, match="ingest"):
-        build_cohorts(Settings.load(warehouse=path, env={}))
+        build_cohorts(ctx_of(Settings.load(warehouse=path, env={})))

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.services.profiles import build_profiles, compute_profiles
 from insightloop.settings import Settings
 from insightloop.storage.ingest import ingest_file
@@ -49,7 +50,7 @@ def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Warehouse, pd.DataFr
     path = tmp_path_factory.mktemp("full") / "warehouse.duckdb"
     wh = Warehouse(path)
     ingest_file(wh, "orders", csv, preset="online-retail")
-    build_profiles(Settings.load(warehouse=path, env={}))
+    build_profiles(ctx_of(Settings.load(warehouse=path, env={})))
     return wh, wh.table("profiles")
 
 
@@ -174,13 +175,13 @@ def test_big_order_and_its_cancellation(full: tuple[Warehouse, pd.DataFrame]) ->
 def test_point_in_time_equals_truncated_input(full: tuple[Warehouse, pd.DataFrame],
                                               raw: pd.DataFrame, tmp_path: Path) -> None:
     wh, _ = full
-    at_mid = compute_profiles(wh, MID)
+    at_mid = compute_profiles(ctx_of(wh), MID)
     early = raw[raw["time"] < pd.Timestamp(MID)]
     csv = tmp_path / "before_june.csv"
     early.drop(columns=["customer", "time"]).to_csv(csv, index=False)
     truncated = Warehouse(tmp_path / "truncated.duckdb")
     ingest_file(truncated, "orders", csv, preset="online-retail")
-    expected = compute_profiles(truncated, MID)
+    expected = compute_profiles(ctx_of(truncated), MID)
     pd.testing.assert_frame_equal(at_mid, expected, check_exact=False, atol=1e-9, rtol=0)
     # No field reflects data from June 2011 onwards.
     for col in ("first_order_time", "last_order_time", "last_activity_time"):

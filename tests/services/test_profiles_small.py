@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.services.profiles import compute_profiles
 from insightloop.storage.warehouse import Warehouse, write_frame
 
@@ -123,7 +124,7 @@ def profiles(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
                                                    columns=["customer_id", "country"]),
                     replace=False)
         write_frame(con, "events", events, replace=False)
-    return compute_profiles(wh, AS_OF).set_index("customer_id")
+    return compute_profiles(ctx_of(wh), AS_OF).set_index("customer_id")
 
 
 def test_one_row_per_customer_with_a_line_before_as_of(profiles: pd.DataFrame) -> None:
@@ -160,7 +161,7 @@ def test_small_warehouse_path(tmp_path: Path) -> None:
                                               "order_time", "channel", "status", "country"])
     frame["order_time"] = pd.to_datetime(frame["order_time"])
     wh.write_frame("orders", frame, replace=False)
-    assert compute_profiles(wh, datetime(2023, 1, 1)).empty
+    assert compute_profiles(ctx_of(wh), datetime(2023, 1, 1)).empty
 
 
 def test_build_refuses_to_replace_profiles_with_none(tmp_path: Path) -> None:
@@ -176,8 +177,8 @@ def test_build_refuses_to_replace_profiles_with_none(tmp_path: Path) -> None:
     frame["order_time"] = pd.to_datetime(frame["order_time"])
     Warehouse(path).write_frame("orders", frame, replace=False)
     settings = Settings.load(warehouse=path, env={})
-    built = build_profiles(settings, AS_OF)
+    built = build_profiles(ctx_of(settings), AS_OF)
     assert built["customers"] == 4
     with pytest.raises(WarehouseError, match="were not replaced"):
-        build_profiles(settings, datetime(1990, 1, 1))
+        build_profiles(ctx_of(settings), datetime(1990, 1, 1))
     assert len(Warehouse(path).table("profiles")) == 4

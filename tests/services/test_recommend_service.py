@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.errors import NotFoundError
 from insightloop.services.recommend import (
     RECOMMENDATION_COLUMNS,
@@ -35,7 +36,7 @@ def built(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory
                     "('e3', 'EV-1', 'cart', '47566', '2011-12-02'), "
                     "('e4', 'EV-1', 'login', NULL, '2011-12-02')")
     settings = Settings(warehouse=path, models_dir=folder / "models")
-    summary = build_recommendations(settings, model="ease", n=5, embedder="tfidf")
+    summary = build_recommendations(ctx_of(settings), model="ease", n=5, embedder="tfidf")
     return settings, summary
 
 
@@ -63,7 +64,7 @@ def test_table_for_every_customer_without_seen_items(built: tuple[Settings, dict
 def test_events_only_customer_gets_model_recommendations(built: tuple[Settings, dict]  # type: ignore[type-arg]
                                                          ) -> None:
     settings, _ = built
-    server = load_recommender(settings)
+    server = load_recommender(ctx_of(settings))
     out = server.recommend("EV-1", n=5)
     assert out["source"] == "model" and len(out["items"]) == 5
     u = server.model.interactions_.user_index()["EV-1"]
@@ -77,7 +78,7 @@ def test_events_only_customer_gets_model_recommendations(built: tuple[Settings, 
 
 def test_server_matches_table(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
     settings, _ = built
-    server = load_recommender(settings)
+    server = load_recommender(ctx_of(settings))
     recs = Warehouse(settings.warehouse).table("recommendations")
     one = recs[recs["customer_id"] == "17850"].sort_values("rank")
     out = server.recommend("17850", n=5)
@@ -88,7 +89,7 @@ def test_server_matches_table(built: tuple[Settings, dict]) -> None:  # type: ig
 
 
 def test_cold_start_popularity_and_content(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
-    server = load_recommender(built[0])
+    server = load_recommender(ctx_of(built[0]))
     pop = server.recommend("never-seen", n=3)
     assert pop["source"] == "cold_start:popularity" and len(pop["items"]) == 3
     content = server.recommend("never-seen", n=3, history=["85123A"])
@@ -98,7 +99,7 @@ def test_cold_start_popularity_and_content(built: tuple[Settings, dict]) -> None
 
 
 def test_similar_items_and_unknown_product(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
-    server = load_recommender(built[0])
+    server = load_recommender(ctx_of(built[0]))
     sim = server.similar_items("85123A", n=5)
     assert len(sim["items"]) == 5 and "85123A" not in [i["product_id"] for i in sim["items"]]
     assert sim["items"][0]["score"] >= sim["items"][-1]["score"]
@@ -108,7 +109,8 @@ def test_similar_items_and_unknown_product(built: tuple[Settings, dict]) -> None
 
 def test_no_model_yet(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="run `insightloop recommend build`"):
-        load_recommender(Settings(warehouse=tmp_path / "w.duckdb", models_dir=tmp_path / "m"))
+        load_recommender(ctx_of(Settings(warehouse=tmp_path / "w.duckdb",
+                                         models_dir=tmp_path / "m")))
 
 
 def test_out_of_stock_products_are_never_recommended(sample_warehouse: Path,
@@ -120,11 +122,11 @@ def test_out_of_stock_products_are_never_recommended(sample_warehouse: Path,
         con.execute("ALTER TABLE products ADD COLUMN in_stock BOOLEAN")
         con.execute("INSERT INTO products (product_id, in_stock) VALUES ('85123A', false), "
                     "('22423', false)")
-    summary = build_recommendations(settings, model="popularity", n=10, embedder="none")
+    summary = build_recommendations(ctx_of(settings), model="popularity", n=10, embedder="none")
     recs = Warehouse(path).table("recommendations")
     assert summary["excluded_out_of_stock"] == 2
     assert not recs["product_id"].isin(["85123A", "22423"]).any()
-    assert load_recommender(settings).recommend("nobody", 3)["items"][0]["product_id"] \
+    assert load_recommender(ctx_of(settings)).recommend("nobody", 3)["items"][0]["product_id"] \
         not in ("85123A", "22423")
 
 
@@ -132,7 +134,7 @@ def test_auto_build_reports_selection(sample_warehouse: Path, tmp_path: Path) ->
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(sample_warehouse, path)
     settings = Settings(warehouse=path, models_dir=tmp_path / "models")
-    summary = build_recommendations(settings, model="auto", n=3, embedder="none",
+    summary = build_recommendations(ctx_of(settings), model="auto", n=3, embedder="none",
                                     max_per_category=2)
     scores = {(t["model"], str(t["params"])): t["ndcg@10"] for t in summary["selection"]}
     assert summary["model"] in {m for m, _ in scores}
@@ -143,7 +145,7 @@ def test_auto_build_reports_selection(sample_warehouse: Path, tmp_path: Path) ->
 
 def test_basket_rules_match_sql_counts(built: tuple[Settings, dict]) -> None:  # type: ignore[type-arg]
     settings, _ = built
-    out = basket_rules(settings, min_support=0.01, min_confidence=0.3, max_rules=5)
+    out = basket_rules(ctx_of(settings), min_support=0.01, min_confidence=0.3, max_rules=5)
     top = out["rules"][0]
     wh = Warehouse(settings.warehouse)
     counts = wh.query(
@@ -176,11 +178,11 @@ def test_loaded_once_per_build(sample_warehouse: Path, tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(sample_warehouse, path)
     settings = Settings(warehouse=path, models_dir=tmp_path / "models")
-    build_recommendations(settings, model="popularity", n=3, embedder="none")
-    first = load_recommender(settings)
-    assert load_recommender(settings) is first
-    build_recommendations(settings, model="itemknn", n=3, embedder="none")
-    second = load_recommender(settings)
+    build_recommendations(ctx_of(settings), model="popularity", n=3, embedder="none")
+    first = load_recommender(ctx_of(settings))
+    assert load_recommender(ctx_of(settings)) is first
+    build_recommendations(ctx_of(settings), model="itemknn", n=3, embedder="none")
+    second = load_recommender(ctx_of(settings))
     assert second is not first and second.label == "itemknn"
 
 
@@ -191,7 +193,7 @@ def test_empty_warehouse_says_what_to_do(tmp_path: Path) -> None:
     Warehouse(settings.warehouse).write_frame("customers", pd.DataFrame({"customer_id": ["a"]}),
                                               replace=False)
     with pytest.raises(WarehouseError, match="ingest orders or events"):
-        build_recommendations(settings, embedder="none")
+        build_recommendations(ctx_of(settings), embedder="none")
 
 
 def test_category_cap_per_customer(sample_warehouse: Path, tmp_path: Path) -> None:
@@ -204,9 +206,10 @@ def test_category_cap_per_customer(sample_warehouse: Path, tmp_path: Path) -> No
                     "WHERE product_id NOT IN (SELECT product_id FROM products)")
     sql = ("SELECT r.customer_id, count(DISTINCT p.category) AS cats "
            "FROM recommendations r JOIN products p USING (product_id) GROUP BY ALL")
-    build_recommendations(settings, model="itemknn", n=3, embedder="none")
+    build_recommendations(ctx_of(settings), model="itemknn", n=3, embedder="none")
     free = Warehouse(path).query(sql)["cats"]
-    build_recommendations(settings, model="itemknn", n=3, embedder="none", max_per_category=1)
+    build_recommendations(ctx_of(settings), model="itemknn", n=3, embedder="none",
+                          max_per_category=1)
     capped = Warehouse(path).query(sql)["cats"]
     # best effort: when the top 9 candidates miss a category (about 3 * (2/3) ** 9 = 8 % of
     # customers with random categories) the cap cannot be met
@@ -221,9 +224,9 @@ def test_model_saved_with_an_older_layout_asks_for_a_rebuild(sample_warehouse: P
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(sample_warehouse, path)
     settings = Settings(warehouse=path, models_dir=tmp_path / "models")
-    build_recommendations(settings, model="popularity", n=3, embedder="none")
-    server = load_recommender(settings)
+    build_recommendations(ctx_of(settings), model="popularity", n=3, embedder="none")
+    server = load_recommender(ctx_of(settings))
     server.format = server.FORMAT - 1  # what an artifact of the previous release carries
     save_model(settings, MODEL_NAME, server, {"task": "recommend"})
     with pytest.raises(NotFoundError, match=r"older layout.*recommend build"):
-        load_recommender(settings)
+        load_recommender(ctx_of(settings))

@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from predict_helpers import sample_settings
 
+from contexts import ctx_of
 from insightloop.services.scoring import score_warehouse
 from insightloop.services.training import train_task, training_set
 from insightloop.settings import Settings
@@ -50,7 +51,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 
 def test_response_labels_are_the_sends_in_the_window(settings: Settings) -> None:
-    frame = training_set(Warehouse(settings.warehouse), "response", [datetime(2011, 7, 1)], 30)
+    frame = training_set(ctx_of(settings), "response", [datetime(2011, 7, 1)], 30)
     sends = Warehouse(settings.warehouse).table("sends")
     orders = Warehouse(settings.warehouse).table("orders")
     known = set(orders[orders["order_time"] < datetime(2011, 7, 1)]["customer_id"].dropna())
@@ -64,12 +65,12 @@ def test_response_labels_are_the_sends_in_the_window(settings: Settings) -> None
 
 
 def test_response_model_finds_recency(settings: Settings) -> None:
-    meta = train_task(settings, "response", [datetime(2011, 5, 1), datetime(2011, 7, 1)], 30,
-                      test_as_of=datetime(2011, 9, 1))
+    meta = train_task(ctx_of(settings), "response", [datetime(2011, 5, 1), datetime(2011, 7, 1)],
+                      30, test_as_of=datetime(2011, 9, 1))
     m = meta["metrics"]
     assert m["evaluated_on"] == "test"
     assert m["auc"] > 0.75, m
-    summary = score_warehouse(settings, "response")
+    summary = score_warehouse(ctx_of(settings), "response")
     assert summary["customers"] == 364
     scores = Warehouse(settings.warehouse).table("scores")
     assert set(scores["model"]) == {"response"} and scores["score"].between(0, 1).all()

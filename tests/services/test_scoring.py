@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from predict_helpers import sample_settings
 
+from contexts import ctx_of
 from insightloop.errors import FeatureMismatchError, NotFoundError
 from insightloop.models.classify.drift import DriftWarning, distribution_summary
 from insightloop.services.scoring import (
@@ -25,14 +26,14 @@ from insightloop.storage.warehouse import Warehouse
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     settings = sample_settings(tmp_path_factory.mktemp("scoring"))
-    train_task(settings, "churn", horizon_days=90, model="logistic")
+    train_task(ctx_of(settings), "churn", horizon_days=90, model="logistic")
     return settings
 
 
 def test_score_warehouse_writes_scores_and_drift(trained: Settings) -> None:
     wh = Warehouse(trained.warehouse)
     with pytest.warns(DriftWarning):  # tenure grows with calendar time: flagged, as it should
-        first = score_warehouse(trained, "churn")
+        first = score_warehouse(ctx_of(trained), "churn")
     scores = wh.table("scores")
     n_customers = wh.query("SELECT count(DISTINCT customer_id) FROM orders "
                            "WHERE customer_id IS NOT NULL").iloc[0, 0]
@@ -46,20 +47,20 @@ def test_score_warehouse_writes_scores_and_drift(trained: Settings) -> None:
     assert first["drift"] == {r.feature: round(r.psi, 4) for r in drift.itertuples()
                               if r.status != "stable"}
     with pytest.warns(DriftWarning):
-        score_warehouse(trained, "churn:1")
+        score_warehouse(ctx_of(trained), "churn:1")
     assert len(wh.table("scores")) == len(scores)  # replaced, not appended
 
 
 def test_explain_customer(trained: Settings) -> None:
     scores = Warehouse(trained.warehouse).table("scores").set_index("customer_id")
     cid = str(scores["score"].idxmax())
-    res = explain_customer(trained, "churn", cid, top=4)
+    res = explain_customer(ctx_of(trained), "churn", cid, top=4)
     assert res["score"] == pytest.approx(scores.loc[cid, "score"])
     assert len(res["reasons"]) == 4
     first = res["reasons"][0]
     assert first["text"].endswith(f"churn risk by {abs(first['effect']):.2f}")
     with pytest.raises(NotFoundError, match="no-such"):
-        explain_customer(trained, "churn", "no-such")
+        explain_customer(ctx_of(trained), "churn", "no-such")
 
 
 def test_drift_warning_names_the_feature() -> None:
@@ -79,16 +80,16 @@ def test_score_file_and_wrong_columns(tmp_path: Path, trained: Settings) -> None
                           "y": (rng.random(n) < 1 / (1 + np.exp(-2 * x))).astype(int)})
     train = tmp_path / "train.csv"
     frame.to_csv(train, index=False)
-    train_target_file(trained, train, "y", name="generic")
+    train_target_file(ctx_of(trained), train, "y", name="generic")
     new = tmp_path / "new.csv"
     frame.drop(columns="y").assign(seg=["c"] * n).to_csv(new, index=False)
     out = tmp_path / "scored.csv"
     with pytest.warns(UserWarning):
-        res = score_file(trained, "generic", new, out)
+        res = score_file(ctx_of(trained), "generic", new, out)
     scored = pd.read_csv(out)
     assert res["rows"] == n and list(scored.columns[:2]) == ["x", "seg"]
     assert scored["score"].between(0, 1).all()
     wrong = tmp_path / "wrong.csv"
     frame.rename(columns={"x": "X1"}).to_csv(wrong, index=False)
     with pytest.raises(FeatureMismatchError, match=r"lacks: \['x'\]"):
-        score_file(trained, "generic", wrong)
+        score_file(ctx_of(trained), "generic", wrong)

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from contexts import ctx_of
 from insightloop.cli.main import main
 from insightloop.errors import WarehouseError
 from insightloop.models.rfm import SEGMENTS
@@ -38,7 +39,7 @@ def warehouse(sample_warehouse: Path, tmp_path: Path) -> Path:
 
 def test_build_writes_three_tables(warehouse: Path) -> None:
     settings = Settings.load(warehouse=warehouse, env={})
-    summary = build_segments(settings)
+    summary = build_segments(ctx_of(settings))
     wh = Warehouse(warehouse)
     rfm, members, segments = (wh.table(t) for t in ("rfm", "segment_members", "segments"))
     n = wh.query("SELECT count(*) AS n FROM profiles")["n"].iloc[0]
@@ -54,7 +55,7 @@ def test_build_writes_three_tables(warehouse: Path) -> None:
     assert summary["value_source"] == "monetary"
     assert summary["selection"]["metric"] == "silhouette"
     assert set(summary["selection"]["scores"]) == {str(k) for k in range(2, 9)}
-    assert show_segments(settings)["k"] == summary["k"] == len(segments)
+    assert show_segments(ctx_of(settings))["k"] == summary["k"] == len(segments)
 
 
 def test_value_tiers_follow_clv_when_present(warehouse: Path) -> None:
@@ -62,7 +63,7 @@ def test_value_tiers_follow_clv_when_present(warehouse: Path) -> None:
     ids = wh.query("SELECT customer_id FROM profiles ORDER BY customer_id")["customer_id"]
     # Fake CLV: the reverse of the id order, so tiers differ from monetary-based ones.
     wh.write_frame("clv", pd.DataFrame({"customer_id": ids, "clv": range(len(ids), 0, -1)}))
-    summary = build_segments(Settings.load(warehouse=warehouse, env={}))
+    summary = build_segments(ctx_of(Settings.load(warehouse=warehouse, env={})))
     assert summary["value_source"] == "clv"
     rfm = wh.table("rfm").set_index("customer_id")
     assert rfm.loc[ids.iloc[0], "value_tier"] == "high"
@@ -70,7 +71,7 @@ def test_value_tiers_follow_clv_when_present(warehouse: Path) -> None:
 
 
 def test_segments_stable_across_seeds(sample_warehouse: Path) -> None:
-    profiles, value, _ = load_inputs(Warehouse(sample_warehouse))
+    profiles, value, _ = load_inputs(ctx_of(Warehouse(sample_warehouse)))
     labels = [compute_segments(profiles, value, seed=s)[1]["segment_id"].to_numpy()
               for s in (0, 1, 2)]
     aris = [adjusted_rand_score(a, b) for a, b in itertools.combinations(labels, 2)]
@@ -82,9 +83,9 @@ def test_missing_profiles(tmp_path: Path) -> None:
     Warehouse(path).write_frame("x", pd.DataFrame({"a": [1]}))
     settings = Settings.load(warehouse=path, env={})
     with pytest.raises(WarehouseError, match="insightloop profiles build"):
-        build_segments(settings)
+        build_segments(ctx_of(settings))
     with pytest.raises(WarehouseError, match="insightloop segments build"):
-        show_segments(settings)
+        show_segments(ctx_of(settings))
 
 
 def test_cli_build_and_show(warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:

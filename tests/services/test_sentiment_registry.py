@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from contexts import ctx_of
 from insightloop.services.registry import list_models, read_metadata
 from insightloop.services.sentiment import load_sentiment_model
 from insightloop.services.sentiment.labelled import train_model
@@ -26,29 +27,30 @@ def test_training_registers_versions_that_later_commands_load(tmp_path: Path) ->
     settings = Settings.load(warehouse=tmp_path / "wh.duckdb", env={})
     data = _labelled(tmp_path)
     texts = pd.read_csv(data)["text"].astype(str).tolist()[:40]
-    packaged = load_sentiment_model(settings).probabilities(texts)
+    packaged = load_sentiment_model(ctx_of(settings)).probabilities(texts)
 
-    first = train_model(settings, data, "text", "label", kind="baseline")
+    first = train_model(ctx_of(settings), data, "text", "label", kind="baseline")
     assert Path(first["path"]) == settings.models_dir / "sentiment" / "v1"
     assert sorted(p.name for p in Path(first["path"]).iterdir()) == [
         "metadata.json", "model.json", "model.npz"]
-    model = load_sentiment_model(settings)
+    model = load_sentiment_model(ctx_of(settings))
     assert model.name == "baseline:labelled.csv"
     retrained = model.probabilities(texts)
     assert not np.allclose(retrained, packaged)  # the registered model is the one used
     assert read_metadata(settings, "sentiment")["task"] == "sentiment"
 
-    second = train_model(settings, data, "text", "label", kind="baseline")
+    second = train_model(ctx_of(settings), data, "text", "label", kind="baseline")
     assert Path(second["path"]).name == "v2"
     assert [(m["name"], m["version"]) for m in list_models(settings)] == [
         ("sentiment", 1), ("sentiment", 2)]
-    np.testing.assert_array_equal(load_sentiment_model(settings).probabilities(texts), retrained)
+    np.testing.assert_array_equal(load_sentiment_model(ctx_of(settings)).probabilities(texts),
+                                  retrained)
     assert not (settings.models_dir / USER_MODEL).exists()  # nothing beside the registry
 
 
 def test_export_to_a_file_stays_a_portable_npz(tmp_path: Path) -> None:
     settings = Settings.load(warehouse=tmp_path / "wh.duckdb", env={})
     out = tmp_path / "export.npz"
-    res = train_model(settings, _labelled(tmp_path), "text", "label", output=out)
+    res = train_model(ctx_of(settings), _labelled(tmp_path), "text", "label", output=out)
     assert res["path"] == str(out) and out.exists() and list_models(settings) == []
-    assert load_sentiment_model(settings, str(out)).name == "baseline:labelled.csv"
+    assert load_sentiment_model(ctx_of(settings), str(out)).name == "baseline:labelled.csv"

@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.errors import InputFileError, NotFoundError, SchemaError, WarehouseError
 from insightloop.services import sentiment as svc
 from insightloop.settings import Settings
@@ -20,15 +21,16 @@ def scored(sample_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     path = tmp_path_factory.mktemp("sent") / "w.duckdb"
     shutil.copy(sample_warehouse, path)
     settings = Settings.load(warehouse=path, env={})
-    svc.ingest_demo_reviews(settings)
+    svc.ingest_demo_reviews(ctx_of(settings))
     seen: list[tuple[int, int]] = []
-    svc.score_reviews(settings, on_progress=lambda d, t: seen.append((d, t)), batch_size=200)
+    svc.score_reviews(ctx_of(settings), on_progress=lambda d, t: seen.append((d, t)),
+                      batch_size=200)
     assert seen[-1] == (528, 528) and len(seen) == 3
     return settings
 
 
 def test_demo_reviews_link_real_orders_deterministically(scored: Settings) -> None:
-    a, b = svc.demo_reviews(scored), svc.demo_reviews(scored)
+    a, b = svc.demo_reviews(ctx_of(scored)), svc.demo_reviews(ctx_of(scored))
     pd.testing.assert_frame_equal(a, b)
     with duckdb.connect(str(scored.warehouse), read_only=True) as con:
         n, bought = con.execute("""SELECT count(*), count(*) FILTER (WHERE EXISTS (
@@ -63,29 +65,30 @@ def test_score_reviews_tables_and_accuracy(scored: Settings) -> None:
 
 
 def test_satisfaction_and_product_insights(scored: Settings) -> None:
-    rows = svc.satisfaction(scored, "product")
+    rows = svc.satisfaction(ctx_of(scored), "product")
     assert rows[0]["net_sentiment"] == min(r["net_sentiment"] for r in rows)
     assert sum(r["reviews"] for r in rows) == 528
-    months = svc.satisfaction(scored, "month")
+    months = svc.satisfaction(ctx_of(scored), "month")
     assert [m["month"] for m in months] == sorted(m["month"] for m in months)
-    assert svc.satisfaction(scored, "customer") and svc.satisfaction(scored, "category")
+    assert svc.satisfaction(ctx_of(scored), "customer")
+    assert svc.satisfaction(ctx_of(scored), "category")
     worst = rows[0]["product"]
-    info = svc.product_insights(scored, worst)
+    info = svc.product_insights(ctx_of(scored), worst)
     assert info["reviews"] == rows[0]["reviews"]
     assert info["net_sentiment"] == pytest.approx(info["positive_share"] - info["negative_share"])
     assert sum(m["reviews"] for m in info["monthly"]) == info["reviews"]
     assert info["forecast"]["basis_months"] >= 1
     with pytest.raises(NotFoundError):
-        svc.product_insights(scored, "no-such-product")
+        svc.product_insights(ctx_of(scored), "no-such-product")
     with pytest.raises(SchemaError):
-        svc.satisfaction(scored, "planet")
-    trend = svc.sentiment_trend(scored)
+        svc.satisfaction(ctx_of(scored), "planet")
+    trend = svc.sentiment_trend(ctx_of(scored))
     assert trend["monthly"] and "alerts" in trend
 
 
 def test_topics(scored: Settings) -> None:
-    out = svc.discover_topics(scored, k=6)
-    topics = svc.list_topics(scored)
+    out = svc.discover_topics(ctx_of(scored), k=6)
+    topics = svc.list_topics(ctx_of(scored))
     assert len(topics) == 6 and sum(t["size"] for t in topics) == out["reviews"] == 528
     assert all(t["name"] and t["keywords"] for t in topics)
     with duckdb.connect(str(scored.warehouse), read_only=True) as con:
@@ -96,9 +99,9 @@ def test_topics(scored: Settings) -> None:
 def test_missing_tables_raise_with_the_command(tmp_path: Path) -> None:
     settings = Settings.load(warehouse=tmp_path / "empty.duckdb", env={})
     with pytest.raises(WarehouseError, match="ingest reviews"):
-        svc.score_reviews(settings)
+        svc.score_reviews(ctx_of(settings))
     with pytest.raises(WarehouseError, match="sentiment score"):
-        svc.satisfaction(settings, "product")
+        svc.satisfaction(ctx_of(settings), "product")
 
 
 def test_read_labelled_files(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from contexts import ctx_of
 from insightloop.cli.main import main
 from insightloop.errors import (
     ConfigError,
@@ -84,7 +85,7 @@ def test_list_filters_match_pandas(demo: Settings, c360: pd.DataFrame, column: s
     @given(value=real_or_hostile(c360[column]))
     def check(value: str) -> None:
         filters: dict[str, Any] = {column: value}
-        page = cust.list_customers(demo, limit=1000, **filters)
+        page = cust.list_customers(ctx_of(demo), limit=1000, **filters)
         expected = c360.loc[c360[column] == value, "customer_id"]
         assert page["total"] == len(expected)
         assert sorted(r["customer_id"] for r in page["items"]) == sorted(expected)
@@ -99,12 +100,12 @@ def test_id_prefix_is_a_literal_prefix(demo: Settings, c360: pd.DataFrame) -> No
     @with_classics
     @given(prefix=prefixes)
     def check(prefix: str) -> None:
-        page = cust.list_customers(demo, limit=1000, id_prefix=prefix)
+        page = cust.list_customers(ctx_of(demo), limit=1000, id_prefix=prefix)
         expected = c360["customer_id"].astype(str).str.startswith(prefix)
         assert page["total"] == int(expected.sum())
 
     unchanged(demo, check)
-    assert cust.list_customers(demo, id_prefix="%")["total"] == 0  # not a LIKE pattern
+    assert cust.list_customers(ctx_of(demo), id_prefix="%")["total"] == 0  # not a LIKE pattern
 
 
 def test_min_monetary_and_segment_id(demo: Settings, c360: pd.DataFrame) -> None:
@@ -112,10 +113,10 @@ def test_min_monetary_and_segment_id(demo: Settings, c360: pd.DataFrame) -> None
     @given(low=st.floats(allow_nan=False, allow_infinity=True),
            segment=st.integers(min_value=-(2**63), max_value=2**63 - 1))
     def check(low: float, segment: int) -> None:
-        total = cust.list_customers(demo, min_monetary=low)["total"]
+        total = cust.list_customers(ctx_of(demo), min_monetary=low)["total"]
         assert total == int((c360["monetary"] >= low).sum())
         try:
-            page = cust.segment_members(demo, segment)
+            page = cust.segment_members(ctx_of(demo), segment)
         except NotFoundError:
             assert segment not in set(c360["segment_id"])
         else:
@@ -130,10 +131,10 @@ def test_sort_accepts_only_known_columns(demo: Settings, c360: pd.DataFrame) -> 
     def check(sort: str) -> None:
         assume(sort not in cust.SORT_COLUMNS)
         with pytest.raises(ConfigError, match="sort must be one of"):
-            cust.list_customers(demo, sort=sort)
+            cust.list_customers(ctx_of(demo), sort=sort)
 
     unchanged(demo, check)
-    first = cust.list_customers(demo, sort="monetary", descending=True, limit=1)["items"][0]
+    first = cust.list_customers(ctx_of(demo), sort="monetary", descending=True, limit=1)["items"][0]
     assert first["customer_id"] == c360.loc[c360["monetary"].idxmax(), "customer_id"]
 
 
@@ -147,14 +148,14 @@ def test_customer_lookups_find_nothing_for_hostile_ids(demo: Settings, c360: pd.
     def check(cid: str) -> None:
         assume(cid not in known)
         with pytest.raises(NotFoundError):
-            cust.customer_profile(demo, cid)
+            cust.customer_profile(ctx_of(demo), cid)
         with pytest.raises(NotFoundError):
-            get_profile(demo, cid)
-        assert cust.customer_reviews(demo, cid) == []
+            get_profile(ctx_of(demo), cid)
+        assert cust.customer_reviews(ctx_of(demo), cid) == []
 
     unchanged(demo, check)
     some = str(c360["customer_id"].iloc[0])
-    assert cust.customer_profile(demo, some)["customer_id"] == some
+    assert cust.customer_profile(ctx_of(demo), some)["customer_id"] == some
 
 
 def test_satisfaction_by_and_product_insights(demo: Settings) -> None:
@@ -162,15 +163,15 @@ def test_satisfaction_by_and_product_insights(demo: Settings) -> None:
     @given(text=hostile_text())
     def check(text: str) -> None:
         with pytest.raises(SchemaError, match="by must be one of"):
-            satisfaction(demo, by=text)
+            satisfaction(ctx_of(demo), by=text)
         with pytest.raises(NotFoundError, match="has no scored reviews"):
-            product_insights(demo, text)
+            product_insights(ctx_of(demo), text)
 
     unchanged(demo, check)
 
 
 def test_recommender_ids_and_history(demo: Settings) -> None:
-    server = load_recommender(demo)
+    server = load_recommender(ctx_of(demo))
     known_items = set(map(str, server.item_ids))
 
     @FAST
@@ -205,26 +206,26 @@ def test_model_names_are_checked_before_any_path_or_sql(demo: Settings) -> None:
                 call(demo, ref)
         if ref not in ("default", *PACKAGED_FILES):  # a sentiment model is a name or a file
             with pytest.raises((NotFoundError, InputFileError)):
-                load_sentiment_model(demo, ref)
+                load_sentiment_model(ctx_of(demo), ref)
 
     unchanged(demo, check)
     for ref in ("churn\n", "churn\n:1", "../churn", "churn/../../x"):
         with pytest.raises(ConfigError, match="invalid model name"):
             parse_ref(ref)
     with pytest.raises(InputFileError, match="is not a sentiment model file"):
-        load_sentiment_model(demo, str(demo.warehouse))
+        load_sentiment_model(ctx_of(demo), str(demo.warehouse))
 
 
 @pytest.mark.parametrize("cid", ["'; DROP TABLE orders; --", TEN_KB, "a\x00b", "中文\n🙂"])
 def test_explain_hostile_customer_is_not_found(demo: Settings, cid: str) -> None:
     before = fingerprint(demo.warehouse)
     with pytest.raises(NotFoundError, match="has no orders before the as-of date"):
-        explain_customer(demo, "churn", cid)
+        explain_customer(ctx_of(demo), "churn", cid)
     assert fingerprint(demo.warehouse) == before
 
 
 def test_segments_show_is_unchanged(demo: Settings) -> None:
-    unchanged(demo, lambda: show_segments(demo))
+    unchanged(demo, lambda: show_segments(ctx_of(demo)))
 
 
 # -- names that come from data: enrichment columns and model names in customer_360 ----------

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from predict_helpers import sample_settings
 
+from contexts import ctx_of
 from insightloop.errors import ConfigError, SchemaError
 from insightloop.services.registry import load_evaluation, load_model
 from insightloop.services.training import (
@@ -36,7 +37,7 @@ def test_default_as_of_dates() -> None:
 def test_training_set_is_point_in_time(settings: Settings) -> None:
     wh = Warehouse(settings.warehouse)
     dates = [datetime(2011, 6, 1), datetime(2011, 9, 1)]
-    frame = training_set(wh, "churn", dates, 90)
+    frame = training_set(ctx_of(wh), "churn", dates, 90)
     assert sorted(frame["as_of"].unique()) == [pd.Timestamp(d) for d in dates]
     assert not frame.duplicated(["as_of", "customer_id"]).any()
     assert frame["last_order_time"].lt(frame["as_of"]).all()  # features before as_of only
@@ -54,14 +55,14 @@ def test_training_set_is_point_in_time(settings: Settings) -> None:
 
 def test_label_window_past_the_data_is_refused(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="incomplete"):
-        training_set(Warehouse(settings.warehouse), "churn", [datetime(2011, 11, 1)], 90)
+        training_set(ctx_of(settings), "churn", [datetime(2011, 11, 1)], 90)
     with pytest.raises(ConfigError, match="at least 90 days before"):
-        train_task(settings, "churn", [datetime(2011, 6, 1)], 90,
+        train_task(ctx_of(settings), "churn", [datetime(2011, 6, 1)], 90,
                    test_as_of=datetime(2011, 7, 1))
 
 
 def test_train_churn_registers_with_test_metrics(settings: Settings) -> None:
-    meta = train_task(settings, "churn", [datetime(2011, 3, 1), datetime(2011, 6, 1)], 90,
+    meta = train_task(ctx_of(settings), "churn", [datetime(2011, 3, 1), datetime(2011, 6, 1)], 90,
                       name="churn-test", test_as_of=datetime(2011, 9, 1))
     assert meta["version"] == 1 and meta["task"] == "churn"
     assert meta["metrics"]["evaluated_on"] == "test"
@@ -71,7 +72,7 @@ def test_train_churn_registers_with_test_metrics(settings: Settings) -> None:
     model, _ = load_model(settings, "churn-test")
     ev = load_evaluation(settings, "churn-test")
     assert ev is not None and set(ev["split"]) == {"test"}
-    assert len(ev) == len(training_set(Warehouse(settings.warehouse), "churn",
+    assert len(ev) == len(training_set(ctx_of(settings), "churn",
                                        [datetime(2011, 9, 1)], 90))
     assert 0 < model.threshold_ < 1
 
@@ -85,8 +86,8 @@ def test_train_any_target_file(tmp_path: Path, settings: Settings) -> None:
                                              "N")})
     path = tmp_path / "table.csv"
     frame.to_csv(path, sep=";", index=False)
-    meta = train_target_file(settings, path, "bought", "Y", name="file-model")
+    meta = train_target_file(ctx_of(settings), path, "bought", "Y", name="file-model")
     assert meta["task"] == "target" and set(meta["features"]) == {"x", "seg"}
     assert meta["metrics"]["auc"] > 0.75
     with pytest.raises(SchemaError, match="customer_id"):
-        train_target_file(settings, path, "bought", "Y", as_of=datetime(2011, 6, 1))
+        train_target_file(ctx_of(settings), path, "bought", "Y", as_of=datetime(2011, 6, 1))

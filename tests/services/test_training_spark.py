@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.services.training import training_set
 from insightloop.storage.warehouse import Warehouse
 
@@ -21,8 +22,8 @@ def test_churn_training_set_identical_on_spark(sample_warehouse: Path) -> None:
         pytest.skip("Spark needs a Java runtime (java not on PATH)")
     wh = Warehouse(sample_warehouse)
     dates = [datetime(2011, 6, 1)]
-    duck = training_set(wh, "churn", dates, 90)
-    spark = training_set(wh, "churn", dates, 90, engine="spark")
+    duck = training_set(ctx_of(wh), "churn", dates, 90)
+    spark = training_set(ctx_of(wh, engine="spark"), "churn", dates, 90)
     key = ["customer_id"]
     duck = duck.sort_values(key).reset_index(drop=True)
     spark = spark.sort_values(key).reset_index(drop=True)

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 from ingest_helpers import ORDERS_HEADER, digest
 
+from contexts import ctx_of
 from insightloop.errors import InputFileError
 from insightloop.storage.ingest import IngestResult, ingest_file
 from insightloop.storage.warehouse import Warehouse, atomic
@@ -150,7 +151,7 @@ def test_huge_numbers_are_quarantined_and_profiles_still_build(tmp_path: Path) -
     assert reasons[2] == ("unit_price: line amount quantity x unit_price = 2000000000000.0 is "
                           "above the maximum 1e+12")
     assert reasons[3] == "order_time: timestamp 0001-01-01 00:00:00 is before 1900-01-01"
-    build_profiles(Settings.load(warehouse=path, env={}))
+    build_profiles(ctx_of(Settings.load(warehouse=path, env={})))
     revenue = Warehouse(path).query("SELECT customer_id, monetary FROM profiles ORDER BY 1")
     assert revenue.values.tolist() == [["c1", 7.0], ["c2", 7.5]]
 

@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from contexts import ctx_of
 from insightloop.settings import Settings
 from serving_helpers import copy_warehouse
 
@@ -97,7 +98,7 @@ def facts(settings: Settings) -> dict[str, Any]:
 def expect_sentiment(settings: Settings, text: str) -> str:
     from insightloop.services.sentiment import score_texts
 
-    label: str = score_texts([text], settings=settings)[0]["label"]
+    label: str = score_texts(ctx_of(settings), [text])[0]["label"]
     return label
 
 

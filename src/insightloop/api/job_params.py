@@ -4,7 +4,7 @@ when a server process picks it up to run; :func:`job_callable` gives what a job 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
 
 from insightloop.errors import ConfigError, WarehouseError
+from insightloop.services.context import Context
+from insightloop.services.ingest import ingest
 from insightloop.settings import Settings
 from insightloop.storage.sql import ident
 from insightloop.storage.warehouse import Warehouse, has_table
@@ -126,8 +128,6 @@ def validate_params(kind: str, params: dict[str, Any]) -> _Params:
 
 def _ingest(p: IngestParams, root: Path | None) -> Callable[[Settings], Any]:
     """Check the file of an ingest job now; the returned callable loads it."""
-    from insightloop.storage.ingest import ingest_file
-
     if root is None:
         raise ConfigError("ingest jobs are off: start the server with --ingest-root FOLDER")
     base = root.resolve()
@@ -138,8 +138,7 @@ def _ingest(p: IngestParams, root: Path | None) -> Callable[[Settings], Any]:
         inside = False
     if not inside:
         raise ConfigError("params.path must name a file inside the ingest root")
-    return lambda s: ingest_file(Warehouse.from_settings(s), p.table, path,
-                                 preset=p.preset).as_dict()
+    return lambda s: ingest(Context.from_settings(s), p.table, path, preset=p.preset)
 
 
 def data_rows(con: duckdb.DuckDBPyConnection) -> int:
@@ -176,19 +175,20 @@ def job_callable(kind: str, p: _Params, root: Path | None, settings: Settings
         return _ingest(p, root)
     if kind == "profiles":
         from insightloop.services.profiles import build_profiles
-        return build_profiles
+        return lambda s: build_profiles(Context.from_settings(s))
     if kind == "clv":
         from insightloop.services.clv import build_clv
-        return lambda s: build_clv(Warehouse.from_settings(s))
+        return lambda s: build_clv(Context.from_settings(s))
     if kind == "segments":
         from insightloop.services.segments import build_segments
-        return build_segments
+        return lambda s: build_segments(Context.from_settings(s))
     if kind == "cohorts":
         from insightloop.services.cohorts import build_cohorts
-        return build_cohorts
+        return lambda s: build_cohorts(Context.from_settings(s))
     if isinstance(p, TrainParams):
         from insightloop.services.training import train_task
-        return lambda s: _brief(train_task(s, p.task, horizon_days=p.horizon_days))
+        return lambda s: _brief(train_task(Context.from_settings(s), p.task,
+                                           horizon_days=p.horizon_days))
     if isinstance(p, ScoreParams):
         from insightloop.services.registry import list_models
         from insightloop.services.scoring import score_warehouse
@@ -197,18 +197,19 @@ def job_callable(kind: str, p: _Params, root: Path | None, settings: Settings
         if p.model.split(":")[0] not in known:
             raise ConfigError(f"params.model: {p.model[:80]!r} is not a registered model; "
                               f"use one of: {', '.join(known) or 'none (train one first)'}")
-        return lambda s: score_warehouse(s, p.model)
+        return lambda s: score_warehouse(Context.from_settings(s), p.model)
     if isinstance(p, RecommendParams):
         from insightloop.services import recommend
-        return lambda s: recommend.build_recommendations(s, model=p.model, embedder=p.embedder)
+        return lambda s: recommend.build_recommendations(Context.from_settings(s), model=p.model,
+                                                         embedder=p.embedder)
     if kind == "sentiment":
         from insightloop.services import sentiment
-        return lambda s: sentiment.score_reviews(s)
+        return lambda s: sentiment.score_reviews(Context.from_settings(s))
     if kind == "topics":
         from insightloop.services import sentiment as topics
-        return lambda s: topics.discover_topics(s)
+        return lambda s: topics.discover_topics(Context.from_settings(s))
     return _demo
 
 
-def _brief(meta: dict[str, Any]) -> dict[str, Any]:
+def _brief(meta: Mapping[str, Any]) -> dict[str, Any]:
     return {k: meta[k] for k in ("name", "version", "model", "metrics", "rows") if k in meta}

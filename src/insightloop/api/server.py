@@ -23,6 +23,7 @@ from insightloop.api.jobs import Job, JobRunner
 from insightloop.api.state import Cache, KeyStore, Sessions, SharedBuckets, WarehouseGate
 from insightloop.api.store import StoreHolder
 from insightloop.errors import NotFoundError
+from insightloop.services.context import Context
 from insightloop.services.keys import KeyRecord, role_allows
 from insightloop.services.recommend import load_recommender
 from insightloop.settings import Settings
@@ -42,6 +43,8 @@ class Server:
         self.settings = settings
         self.config = config
         self.gate = WarehouseGate(settings, config.read_wait_s)
+        # The one context of this process: services read through the gate's open anchor.
+        self.ctx = Context.from_settings(settings).with_reader(self._anchor_cursor)
         self.cache = Cache(self.gate, config.cache_bytes)
         # Keys, sessions, rate limits and jobs: the operational store every worker shares.
         self.ops = open_ops(settings)
@@ -56,7 +59,7 @@ class Server:
         self._recommender: Any = None
         self._rec_lock = threading.Lock()
         self.warmer: threading.Thread | None = None
-        self.store = StoreHolder(settings, self.cursor, lambda: self.gate.generation)
+        self.store = StoreHolder(self.ctx, self.cursor, lambda: self.gate.generation)
 
     def start(self) -> None:
         self.gate.open()
@@ -79,23 +82,30 @@ class Server:
             return fn(*args, **kwargs)
 
     @contextmanager
+    def _anchor_cursor(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
+        """A cursor on the open read-only warehouse (None before it exists): how
+        :attr:`ctx` reads. The caller holds the gate (:meth:`read`, :meth:`query`)."""
+        anchor = self.gate.anchor
+        if anchor is None:
+            yield None
+            return
+        cur = anchor.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection | None]:
         """A cursor on the open read-only warehouse (None before it exists), as a read."""
-        with self.gate.read():
-            anchor = self.gate.anchor
-            if anchor is None:
-                yield None
-                return
-            cur = anchor.cursor()
-            try:
-                yield cur
-            finally:
-                cur.close()
+        with self.gate.read(), self._anchor_cursor() as cur:
+            yield cur
 
     def query(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """``fn(settings, *args, con=cursor, **kwargs)`` for services that take a connection."""
-        with self.cursor() as con:
-            return fn(self.settings, *args, con=con, **kwargs)
+        """``fn(ctx, *args, **kwargs)`` as a warehouse read: a service that takes the context
+        reads through the open anchor connection."""
+        with self.gate.read():
+            return fn(self.ctx, *args, **kwargs)
 
     def cached(self, name: str, fn: Callable[[], T]) -> T:
         """``fn()`` computed once per warehouse generation, as a read."""
@@ -113,7 +123,7 @@ class Server:
         with self._rec_lock:
             if self._recommender is None:
                 try:
-                    self._recommender = self.read(load_recommender, self.settings)
+                    self._recommender = self.read(load_recommender, self.ctx)
                 except NotFoundError as exc:
                     raise ApiError(409, "not_built", str(exc)) from exc
             return self._recommender

@@ -21,7 +21,8 @@ from pathlib import Path
 import duckdb
 
 from insightloop.errors import InsightloopError
-from insightloop.settings import Settings
+from insightloop.services.context import Context
+from insightloop.services.serving import build_store, open_store, store_status
 from insightloop.storage.serving import ServingStore
 
 log = logging.getLogger("insightloop.api.store")
@@ -32,13 +33,13 @@ Cursor = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection | None]]
 class StoreHolder:
     """The current :class:`ServingStore` of a server process (or None).
 
-    ``cursor`` gives a warehouse read (``Server.cursor``); ``generation`` the warehouse
-    generation (``WarehouseGate.generation``), which every write increments.
+    ``ctx`` is the server's context (reading through its open connection); ``cursor`` gives
+    a warehouse read (``Server.cursor``); ``generation`` the warehouse generation
+    (``WarehouseGate.generation``), which every write increments.
     """
 
-    def __init__(self, settings: Settings, cursor: Cursor, generation: Callable[[], int]
-                 ) -> None:
-        self.settings = settings
+    def __init__(self, ctx: Context, cursor: Cursor, generation: Callable[[], int]) -> None:
+        self.ctx = ctx
         self._cursor = cursor
         self._generation = generation
         self._store: ServingStore | None = None
@@ -71,16 +72,14 @@ class StoreHolder:
 
     def refresh(self, build: bool = True) -> None:
         """Compare the store with the warehouse; rebuild it when stale (``build``); reopen."""
-        from insightloop.services.serving import build_store, open_store, store_status
-
         with self._lock, self._cursor() as con:
             gen = self._generation()  # no write can run while this read is open
             self._store = None
             if con is not None:
                 try:
-                    if build and not store_status(self.settings, con)["fresh"]:
-                        build_store(self.settings, con=con)
-                    self._store = open_store(self.settings, con)
+                    if build and not store_status(self.ctx)["fresh"]:
+                        build_store(self.ctx)
+                    self._store = open_store(self.ctx)
                 except (InsightloopError, OSError, duckdb.Error) as exc:
                     log.warning("serving store not used (%s); answering live",
                                 type(exc).__name__)

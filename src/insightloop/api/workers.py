@@ -16,15 +16,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import uvicorn
 from fastapi import FastAPI
 
 from insightloop.api.config import ServeConfig
-from insightloop.errors import ConfigError
+from insightloop.errors import ConfigError, InsightloopError
+from insightloop.services.context import Context
+from insightloop.services.results import StoreReady
+from insightloop.services.serving import ensure_store
 from insightloop.settings import Settings
 from insightloop.storage.operational import open_ops
 
@@ -42,8 +47,6 @@ def state_env(settings: Settings, config: ServeConfig) -> dict[str, str]:
 def state_from_env() -> tuple[Settings, ServeConfig]:
     """Settings and config of one worker process, from ``INSIGHTLOOP_SERVE_STATE`` (for the
     uvicorn factory :func:`insightloop.asgi.app_from_env`)."""
-    import logging
-
     # A worker is a fresh interpreter: without this its access log (INFO) would be dropped.
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     raw = os.environ.get(ENV)
@@ -72,19 +75,15 @@ def _build(cls: type[D], values: dict[str, Any]) -> D:
     return cls(**kwargs)
 
 
-def prepare_store(settings: Settings) -> dict[str, Any] | None:
+def prepare_store(settings: Settings) -> StoreReady | None:
     """Build the serving store when missing or stale (None when there is no warehouse yet
     or it cannot be built: the server then answers live, and says so in its log)."""
-    import logging
-
-    from insightloop.errors import InsightloopError
-    from insightloop.services.serving import ensure_store
-
     log = logging.getLogger("insightloop.serving")
     if not settings.warehouse.exists():
         return None
     try:
-        out = ensure_store(settings, on_progress=lambda m: log.info("serving store: %s", m))
+        out = ensure_store(Context.from_settings(settings),
+                           on_progress=lambda m: log.info("serving store: %s", m))
     except (InsightloopError, OSError) as exc:
         log.warning("serving store not built (%s); answering live from the warehouse", exc)
         return None
@@ -98,8 +97,6 @@ def run_uvicorn(create_app: Callable[[Settings, ServeConfig], FastAPI], settings
     """Build the serving store if needed, then run uvicorn with ``config.workers`` processes
     (one: ``create_app(settings, config)``; several: the :data:`FACTORY` in each worker).
     ``create_app`` is :func:`insightloop.asgi.create_app` (above this layer)."""
-    import uvicorn
-
     open_ops(settings)  # migrate the operational store once, before any worker opens it
     prepare_store(settings)
     if config.workers <= 1:

@@ -13,8 +13,8 @@ from insightloop.cli.common import (
     UnusedWarehouseOpt,
     WarehouseOpt,
     console,
+    context_for,
     print_json,
-    settings_for,
 )
 
 clv_app = typer.Typer(help="Customer lifetime value (BG/NBD + Gamma-Gamma).",
@@ -42,6 +42,7 @@ def evaluate_clv(
     warehouse: UnusedWarehouseOpt = None,
 ) -> None:
     """Backtest repeat-purchase forecasts: fit before --calibration-end, score the holdout."""
+    # lazy: the CLV models load scipy; the CLI starts without them
     from insightloop.services.clv import evaluate_clv_file
 
     result = evaluate_clv_file(data, customer, time, amount, calibration_end, holdout_end,
@@ -74,10 +75,10 @@ def build(
     json_out: JsonOpt = False,
 ) -> None:
     """Fit the purchase and spend models on orders and write the ``clv`` table."""
+    # lazy: the CLV models load scipy; the CLI starts without them
     from insightloop.services.clv import build_clv
 
-    settings = settings_for(warehouse)
-    result = build_clv(settings.warehouse, as_of=as_of, horizon_months=horizon_months,
+    result = build_clv(context_for(warehouse), as_of=as_of, horizon_months=horizon_months,
                        discount_rate=discount_rate, model=model)
     if json_out:
         print_json(result)

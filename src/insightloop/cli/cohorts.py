@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from insightloop.cli.app import app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
+from insightloop.cli.profiles import parse_date
 
 AsOfOpt = Annotated[str | None, typer.Option(
     "--as-of", help="Use only orders before this date (YYYY-MM-DD); default: all orders.")]
@@ -19,11 +20,11 @@ MAX_PERIODS_SHOWN = 12
 def cohorts(as_of: AsOfOpt = None, warehouse: WarehouseOpt = None,
             json_: JsonOpt = False) -> None:
     """Build table `cohorts` (retention and revenue by first-purchase month) and show it."""
-    from insightloop.cli.profiles import parse_date
+    # lazy: cohorts compile with ibis; the CLI starts without it
     from insightloop.services.cohorts import build_cohorts
 
-    settings = settings_for(warehouse)
-    summary = build_cohorts(settings, parse_date(as_of))
+    ctx = context_for(warehouse)
+    summary = build_cohorts(ctx, parse_date(as_of))
     if json_:
         print_json(summary)
         return
@@ -45,5 +46,5 @@ def cohorts(as_of: AsOfOpt = None, warehouse: WarehouseOpt = None,
     for key, cells in by_cohort.items():
         grid.add_row(key, f"{sizes[key]:,}", *cells)
     console.print(grid)
-    console.print(f"→ table `cohorts` in {settings.warehouse}" if summary.get("stored", True)
+    console.print(f"→ table `cohorts` in {ctx.settings.warehouse}" if summary.get("stored", True)
                   else "(read-only warehouse: shown, table `cohorts` not stored)")

@@ -6,13 +6,16 @@ import errno
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from insightloop.errors import InsightloopError
 from insightloop.settings import Settings, env_flag
+
+if TYPE_CHECKING:
+    from insightloop.services.context import Context
 
 __all__ = ["DEBUG_ENV", "describe_error", "env_flag"]
 
@@ -47,6 +50,15 @@ err_console = Console(stderr=True)
 def settings_for(warehouse: Path | None) -> Settings:
     """Resolve settings for a command from its ``--warehouse`` option and the environment."""
     return Settings.load(warehouse=warehouse)
+
+
+def context_for(warehouse: Path | None) -> Context:
+    """The one context of a command: its settings (``--warehouse``, the environment, the
+    config file) and the warehouse, model store and engine built from them."""
+    # lazy: the context loads the model registry (scipy); `--help` starts without it
+    from insightloop.services.context import Context
+
+    return Context.from_settings(settings_for(warehouse))
 
 
 def print_json(payload: Any) -> None:

@@ -18,7 +18,7 @@ from rich.progress import (
 from rich.table import Table
 
 from insightloop.cli.app import app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
 from insightloop.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -75,10 +75,15 @@ def ingest(
     "rows_duplicate", "notes"} (notes: encoding problems, renamed columns, ...); for
     several files the counts are totals and "files" lists each.
     """
-    from insightloop.storage.ingest import committed_result, ingest_file, load_mapping_file
-    from insightloop.storage.warehouse import Warehouse
+    # lazy: the ingest service's context loads the model registry (scipy)
+    from insightloop.services.ingest import (
+        committed,
+        ingest_result,
+        load_mapping_file,
+        summary,
+    )
 
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     cols = load_mapping_file(mapping) if mapping else {}
     cols.update(_parse_maps(map_ or []))
     if delimiter == "\\t":
@@ -99,15 +104,15 @@ def ingest(
 
             ingest_id = uuid.uuid4().hex[:12]
             try:
-                results.append(ingest_file(
-                    Warehouse.from_settings(settings), table, file, mapping=cols,
+                results.append(ingest_result(
+                    ctx, table, file, mapping=cols,
                     preset=preset, delimiter=delimiter,
                     timestamp_formats=tuple(timestamp_format or ()), on_progress=on_progress,
                     ingest_id=ingest_id,
                 ))
             except KeyboardInterrupt:
                 # Ctrl-C may land after DuckDB finished the COMMIT: report what happened.
-                done = committed_result(Warehouse.from_settings(settings), ingest_id)
+                done = committed(ctx, ingest_id)
                 if done is None:
                     raise
                 results.append(done)
@@ -115,12 +120,12 @@ def ingest(
             _show(results[-1])
     if json_:
         if len(results) == 1:
-            print_json(results[0].as_dict())
+            print_json(summary(results[0]))
         else:
-            keys = ("rows_in", "rows_loaded", "rows_quarantined", "rows_duplicate")
-            total = {k: sum(r.as_dict()[k] for r in results) for k in keys}
+            total = {k: sum(getattr(r, k) for r in results)
+                     for k in ("rows_in", "rows_loaded", "rows_quarantined", "rows_duplicate")}
             print_json({"table": table, **total,
-                        "files": [{"file": r.file, **r.as_dict()} for r in results]})
+                        "files": [{"file": r.file, **summary(r)} for r in results]})
 
 
 def _show(result: IngestResult) -> None:

@@ -12,19 +12,19 @@ from __future__ import annotations
 import time
 
 from insightloop.cli.app import app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
+from insightloop.errors import WarehouseError
 
 
 @app.command("migrate")
 def migrate(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Upgrade the warehouse schema and the operational store to this release (every write
     command, and every use of the store, also does this)."""
-    from insightloop.errors import WarehouseError
+    # lazy: the operational store loads SQLAlchemy and Alembic
     from insightloop.storage.operational import migrate_ops
-    from insightloop.storage.warehouse import Warehouse
 
-    settings = settings_for(warehouse)
-    wh = Warehouse.from_settings(settings)
+    ctx = context_for(warehouse)
+    settings, wh = ctx.settings, ctx.warehouse
     if not wh.exists:
         raise WarehouseError(f"warehouse {wh.path} does not exist; nothing to migrate")
     with wh.connect():
@@ -56,14 +56,11 @@ def migrate(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
 @app.command("check")
 def check(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Verify the warehouse file without writing: header, length, every block's checksum."""
-    from insightloop.errors import WarehouseError
     from insightloop.storage.integrity import check_file, forget_file
     from insightloop.storage.migrations import SCHEMA_VERSION, schema_state
-    from insightloop.storage.warehouse import Warehouse
 
-    settings = settings_for(warehouse)
-    wh = Warehouse.from_settings(settings)
-    path = settings.warehouse
+    ctx = context_for(warehouse)
+    wh, path = ctx.warehouse, ctx.settings.warehouse
     if not path.exists():
         raise WarehouseError(f"warehouse {path} does not exist; nothing to check")
     forget_file(path)

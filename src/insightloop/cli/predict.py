@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,9 +19,9 @@ from insightloop.cli.common import (
     UnusedWarehouseOpt,
     WarehouseOpt,
     console,
+    context_for,
     err_console,
     print_json,
-    settings_for,
 )
 from insightloop.cli.profiles import parse_date
 from insightloop.errors import ConfigError
@@ -32,7 +33,7 @@ DropOpt = Annotated[list[str] | None, typer.Option(
     "--drop", help="Column to leave out of the features (repeatable), e.g. a leaking one.")]
 
 
-def _metrics_line(m: dict[str, Any]) -> str:
+def _metrics_line(m: Mapping[str, Any]) -> str:
     return (f"AUC {m['auc']:.4f}  PR-AUC {m['pr_auc']:.4f}  log loss {m['logloss']:.4f}  "
             f"P/R/F1 {m['precision']:.3f}/{m['recall']:.3f}/{m['f1']:.3f}  "
             f"lift@top decile {m['lift_top_decile']:.2f}")
@@ -51,6 +52,7 @@ def evaluate_classify(
     warehouse: UnusedWarehouseOpt = None,
 ) -> None:
     """Stratified k-fold CV of the whole classifier pipeline on any file."""
+    # lazy: the classifier loads scikit-learn and LightGBM; the CLI starts without them
     from insightloop.services.evaluation import evaluate_classify_file
 
     # Progress goes to stderr, so --json output on stdout stays one clean object.
@@ -94,11 +96,12 @@ def train(
     json_out: JsonOpt = False,
 ) -> None:
     """Train a predictive score and register it (churn, propensity, response or any target)."""
+    # lazy: training loads scikit-learn and LightGBM; the CLI starts without them
     from insightloop.services.training import train_target_file, train_task
 
     if task not in TASK_CHOICES:
         raise ConfigError(f"task must be one of {TASK_CHOICES}, got {task!r}")
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     dates = [d for d in (parse_date(v) for v in as_of or []) if d is not None]
     with (console.status(f"training {task}", spinner="dots") if not json_out else nullcontext(),
           warnings.catch_warnings(record=True) as caught):
@@ -108,16 +111,17 @@ def train(
                 raise ConfigError("`train target` needs --data FILE and --target COLUMN")
             if len(dates) > 1:
                 raise ConfigError("`train target` takes at most one --as-of")
-            meta = train_target_file(settings, data, target, positive, name=name,
+            meta = train_target_file(ctx, data, target, positive, name=name,
                                      drop=drop or [], model=model,
                                      as_of=dates[0] if dates else None)
         else:
-            meta = train_task(settings, task, dates or None, horizon_days, name=name,
+            meta = train_task(ctx, task, dates or None, horizon_days, name=name,
                               model=model, test_as_of=parse_date(test_as_of, "--test-as-of"))
-    summary = {k: meta[k] for k in ("name", "version", "task", "model", "rows", "threshold",
+    info: Mapping[str, Any] = meta
+    summary = {k: info[k] for k in ("name", "version", "task", "model", "rows", "threshold",
                                     "as_of_dates", "test_as_of", "cv_auc")}
-    summary["metrics"] = meta["metrics"]
-    summary["dropped"] = meta["dropped"]
+    summary["metrics"] = info["metrics"]
+    summary["dropped"] = info["dropped"]
     summary["warnings"] = _ours(caught)
     if json_out:
         print_json(summary)
@@ -145,16 +149,16 @@ def score(
     json_out: JsonOpt = False,
 ) -> None:
     """Score customers into table `scores` (or a file with --data) and check drift."""
+    # lazy: scoring loads scikit-learn and LightGBM; the CLI starts without them
     from insightloop.services.scoring import score_file, score_warehouse
 
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if data is not None:
-            result = score_file(settings, model_ref, data, out, top=reasons)
-        else:
-            result = score_warehouse(settings, model_ref, parse_date(as_of), top=reasons)
-    result["warnings"] = _ours(caught)
+        scored: Mapping[str, Any] = (
+            score_file(ctx, model_ref, data, out, top=reasons) if data is not None
+            else score_warehouse(ctx, model_ref, parse_date(as_of), top=reasons))
+    result = {**scored, "warnings": _ours(caught)}
     if json_out:
         print_json(result)
         return
@@ -178,9 +182,10 @@ def explain(
     json_out: JsonOpt = False,
 ) -> None:
     """Why a customer has their score: the strongest reasons in plain words."""
+    # lazy: scoring loads scikit-learn and LightGBM; the CLI starts without them
     from insightloop.services.scoring import explain_customer
 
-    result = explain_customer(settings_for(warehouse), model_ref, customer_id,
+    result = explain_customer(context_for(warehouse), model_ref, customer_id,
                               parse_date(as_of), top=top)
     if json_out:
         print_json(result)
@@ -195,9 +200,8 @@ def explain(
 @models_app.command("list")
 def models_list(warehouse: WarehouseOpt = None, json_out: JsonOpt = False) -> None:
     """Registered models and versions."""
-    from insightloop.services.registry import list_models
-
-    rows = list_models(settings_for(warehouse))
+    ctx = context_for(warehouse)
+    rows = ctx.models.list()
     if json_out:
         print_json(rows)
         return
@@ -220,9 +224,7 @@ def models_show(
     json_out: JsonOpt = False,
 ) -> None:
     """Metadata of one model: data window, features, metrics, libraries, hash."""
-    from insightloop.services.registry import read_metadata
-
-    meta = read_metadata(settings_for(warehouse), model_ref)
+    meta = context_for(warehouse).models.metadata(model_ref)
     if json_out:
         print_json(meta)
         return
@@ -242,6 +244,7 @@ def models_show(
 
 def _ours(caught: list[warnings.WarningMessage]) -> list[str]:
     """Messages of the data warnings insightloop raises (library deprecations left out)."""
+    # lazy: the classifier package loads scikit-learn; the CLI starts without it
     from insightloop.models.classify.drift import DriftWarning
     from insightloop.models.classify.typing import DataQualityWarning, UnseenCategoryWarning
 

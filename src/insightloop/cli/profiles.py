@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from contextlib import nullcontext
 from datetime import datetime
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ import typer
 from rich.table import Table
 
 from insightloop.cli.app import app, profiles_app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
 from insightloop.errors import ConfigError
 
 AsOfOpt = Annotated[str | None, typer.Option(
@@ -30,25 +31,27 @@ def parse_date(value: str | None, option: str = "--as-of") -> datetime | None:
 @profiles_app.command("build")
 def build(as_of: AsOfOpt = None, warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Build the customer 360 table `profiles` (point-in-time with --as-of)."""
+    # lazy: profiles compile with ibis; the CLI starts without it
     from insightloop.services.profiles import build_profiles
 
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     with console.status("building profiles", spinner="dots") if not json_ else nullcontext():
-        summary = build_profiles(settings, parse_date(as_of))
+        summary = build_profiles(ctx, parse_date(as_of))
     if json_:
         print_json(summary)
         return
     console.print(f"[bold]{summary['customers']:,}[/] customer profiles as of {summary['as_of']} "
-                  f"on {summary['engine']} → table `profiles` in {settings.warehouse}")
+                  f"on {summary['engine']} → table `profiles` in {ctx.settings.warehouse}")
 
 
 @app.command("profile")
 def profile(customer_id: Annotated[str, typer.Argument(help="Customer id.")],
             warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Show one customer's 360 profile (with RFM, CLV, segment, scores when built)."""
+    # lazy: profiles compile with ibis; the CLI starts without it
     from insightloop.services.profiles import get_profile
 
-    data = get_profile(settings_for(warehouse), customer_id)
+    data = get_profile(context_for(warehouse), customer_id)
     if json_:
         print_json(_clean(data))
         return
@@ -66,8 +69,6 @@ def profile(customer_id: Annotated[str, typer.Argument(help="Customer id.")],
 
 
 def _clean(data: dict[str, Any]) -> dict[str, Any]:
-    import math
-
     out: dict[str, Any] = {}
     for k, v in data.items():
         if isinstance(v, dict):

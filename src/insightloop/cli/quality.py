@@ -9,9 +9,9 @@ from insightloop.cli.common import (
     JsonOpt,
     WarehouseOpt,
     console,
+    context_for,
     err_console,
     print_json,
-    settings_for,
 )
 
 
@@ -26,12 +26,11 @@ def quality(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     from insightloop.report.builder import ReportWriteError, write_report
     from insightloop.report.pages.b_quality import issue_rows
     from insightloop.services.quality import quality_report
-    from insightloop.storage.warehouse import Warehouse
 
-    settings = settings_for(warehouse)
-    report = quality_report(Warehouse.from_settings(settings))
+    ctx = context_for(warehouse)
+    report = quality_report(ctx.warehouse)
     try:
-        path, problem = write_report(settings), None
+        path, problem = write_report(ctx.settings), None
     except ReportWriteError as exc:
         path, problem = None, str(exc)
     if json_:

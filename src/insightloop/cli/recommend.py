@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,9 +22,9 @@ from insightloop.cli.common import (
     UnusedWarehouseOpt,
     WarehouseOpt,
     console,
+    context_for,
     err_console,
     print_json,
-    settings_for,
 )
 
 
@@ -63,12 +64,13 @@ def build(
     warehouse: WarehouseOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Fit on orders + events, write table `recommendations` for every customer."""
+    # lazy: the recommenders load scipy and scikit-learn; the CLI starts without them
     from insightloop.services.recommend import build_recommendations
 
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     with err_console.status("building recommendations") as status:
         summary = build_recommendations(
-            settings, model=model, n=n, embedder=embedder, half_life_days=half_life_days,
+            ctx, model=model, n=n, embedder=embedder, half_life_days=half_life_days,
             max_per_category=max_per_category,
             on_progress=lambda m: status.update(f"recommend: {m}"))
     if json_:
@@ -78,7 +80,7 @@ def build(
                   f"[bold]{summary['model']}[/] {summary['params']} "
                   f"({summary['cold_start_customers']:,} cold start), catalogue coverage "
                   f"{summary['coverage']:.1%}, {summary['seconds']:.1f} s")
-    console.print(f"→ table `recommendations` in {settings.warehouse}; model "
+    console.print(f"→ table `recommendations` in {ctx.settings.warehouse}; model "
                   f"recommender:v{summary['version']}")
 
 
@@ -88,10 +90,11 @@ def show(customer_id: Annotated[str, typer.Argument(help="Customer id.")], n: NO
              "--include-seen", help="Allow products the customer already bought.")] = False,
          warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Recommendations for one customer (unknown customers get a cold-start list)."""
-    from insightloop.services.recommend import load_recommender
+    # lazy: the recommenders load scipy and scikit-learn; the CLI starts without them
+    from insightloop.services.recommend import show_recommendations
 
-    result = load_recommender(settings_for(warehouse)).recommend(
-        customer_id, n, exclude_seen=not include_seen)
+    result = show_recommendations(context_for(warehouse), customer_id, n,
+                                  exclude_seen=not include_seen)
     if json_:
         print_json(result)
         return
@@ -103,9 +106,10 @@ def show(customer_id: Annotated[str, typer.Argument(help="Customer id.")], n: NO
 def similar(product_id: Annotated[str, typer.Argument(help="Product id.")], n: NOpt = 10,
             warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Products similar to one product (bought together; product text for cold items)."""
-    from insightloop.services.recommend import load_recommender
+    # lazy: the recommenders load scipy and scikit-learn; the CLI starts without them
+    from insightloop.services.recommend import similar_items
 
-    result = load_recommender(settings_for(warehouse)).similar_items(product_id, n)
+    result = similar_items(context_for(warehouse), product_id, n)
     if json_:
         print_json(result)
         return
@@ -124,9 +128,10 @@ def basket_rules(
     warehouse: WarehouseOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Market-basket association rules A → B (support, confidence, lift) for cross-sell."""
+    # lazy: the recommenders load scipy and scikit-learn; the CLI starts without them
     from insightloop.services.recommend import basket_rules as rules_service
 
-    result = rules_service(settings_for(warehouse), min_support, min_confidence, min_lift, top)
+    result = rules_service(context_for(warehouse), min_support, min_confidence, min_lift, top)
     if json_:
         print_json(result)
         return
@@ -162,6 +167,7 @@ def evaluate_recommend(
     warehouse: UnusedWarehouseOpt = None,
 ) -> None:
     """Hold-out ranking metrics (precision/recall/nDCG/MAP@k, coverage) on any file."""
+    # lazy: the recommenders load scipy and scikit-learn; the CLI starts without them
     from insightloop.services.recommend import evaluate_recommend_file
 
     with err_console.status("evaluating") as status:
@@ -177,7 +183,7 @@ def evaluate_recommend(
                             if isinstance(v, float) and key != "fit_seconds"))
 
 
-def _items(items: list[dict[str, Any]], with_reason: bool) -> None:
+def _items(items: Sequence[Mapping[str, Any]], with_reason: bool) -> None:
     grid = Table()
     for col in ("#", "product", "description", "score", *(["reason"] if with_reason else [])):
         grid.add_column(col)

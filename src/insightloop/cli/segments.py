@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from insightloop.cli.app import segments_app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
 
 MethodOpt = Annotated[str, typer.Option(
     "--method", help="kmeans (k by silhouette) or gmm (Gaussian mixture, k by BIC).")]
@@ -35,12 +36,13 @@ def build(method: MethodOpt = "kmeans", k: KOpt = None, seed: SeedOpt = 0,
 
     Value is predicted CLV when `insightloop clv build` has run, else net spend.
     """
+    # lazy: segmentation loads scikit-learn; the CLI starts without it
     from insightloop.services.segments import build_segments
 
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     tiers = {"high_share": high_share, "medium_share": medium_share,
              "high_threshold": high_value, "medium_threshold": medium_value}
-    summary = build_segments(settings, method=method, k=k, seed=seed, tier_options=tiers)
+    summary = build_segments(ctx, method=method, k=k, seed=seed, tier_options=tiers)
     if json_:
         print_json(summary)
         return
@@ -50,22 +52,23 @@ def build(method: MethodOpt = "kmeans", k: KOpt = None, seed: SeedOpt = 0,
                   f"{summary['method']} ({sel['metric']}: {scores}); value from "
                   f"{summary['value_source']}")
     _table(summary["segments"])
-    console.print(f"→ tables `rfm`, `segment_members`, `segments` in {settings.warehouse}")
+    console.print(f"→ tables `rfm`, `segment_members`, `segments` in {ctx.settings.warehouse}")
 
 
 @segments_app.command("show")
 def show(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Show the segments last built, with descriptions and strategies."""
+    # lazy: segmentation loads scikit-learn; the CLI starts without it
     from insightloop.services.segments import show_segments
 
-    summary = show_segments(settings_for(warehouse))
+    summary = show_segments(context_for(warehouse))
     if json_:
         print_json(summary)
         return
     _table(summary["segments"])
 
 
-def _table(segments: list[dict[str, Any]]) -> None:
+def _table(segments: Sequence[Mapping[str, Any]]) -> None:
     grid = Table(title="segments")
     for col, justify in (("id", "right"), ("name", "left"), ("size", "right"),
                          ("share", "right"), ("value", "right"), ("strategy", "left"),

@@ -24,9 +24,9 @@ from insightloop.cli.common import (
     UnusedWarehouseOpt,
     WarehouseOpt,
     console,
+    context_for,
     err_console,
     print_json,
-    settings_for,
 )
 
 
@@ -57,9 +57,10 @@ def text_cmd(texts: Annotated[list[str], typer.Argument(help="Review text(s) to 
              lang: LangOpt = "auto", model: ModelOpt = "default",
              warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Score one or more texts: label, score in [-1, 1], P(positive), language, aspects."""
+    # lazy: the sentiment models load scikit-learn; the CLI starts without them
     from insightloop.services.sentiment import score_texts
 
-    results = score_texts(list(texts), lang=lang, settings=settings_for(warehouse), model=model)
+    results = score_texts(context_for(warehouse), list(texts), lang=lang, model=model)
     if json_:
         print_json(results[0] if len(results) == 1 else results)
         return
@@ -86,12 +87,13 @@ def score_cmd(warehouse: WarehouseOpt = None, model: ModelOpt = "default",
               batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 512,
               json_: JsonOpt = False) -> None:
     """Score every review in the warehouse; writes review_sentiment, review_aspects, profiles."""
+    # lazy: the sentiment models load scikit-learn; the CLI starts without them
     from insightloop.services.sentiment import score_reviews
 
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     with _progress("scoring") as bar:
         task = bar.add_task("scoring reviews", total=None)
-        result = score_reviews(settings, batch_size=batch_size, model=model,
+        result = score_reviews(ctx, batch_size=batch_size, model=model,
                                on_progress=lambda d, t: bar.update(task, completed=d, total=t))
     if json_:
         print_json(result)
@@ -101,7 +103,7 @@ def score_cmd(warehouse: WarehouseOpt = None, model: ModelOpt = "default",
                   f"{result['neutral']:,} neutral; {result['aspect_mentions']:,} aspect mentions"
                   + (f"; {result['truncated']} truncated" if result["truncated"] else ""))
     console.print(f"→ tables `review_sentiment`, `review_aspects`, `customer_sentiment`, "
-                  f"`product_sentiment` in {settings.warehouse}")
+                  f"`product_sentiment` in {ctx.settings.warehouse}")
 
 
 @sentiment_app.command("train")
@@ -117,10 +119,11 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
                                    "sentiment.npz, used by later commands).")] = None,
               warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Retrain the sentiment head on your own labelled reviews; later commands use it."""
+    # lazy: the sentiment models load scikit-learn; the CLI starts without them
     from insightloop.services.sentiment import train_model
 
     with err_console.status("training the sentiment head"):
-        result = train_model(settings_for(warehouse), data, text, label, kind=kind,
+        result = train_model(context_for(warehouse), data, text, label, kind=kind,
                              output=output)
     if json_:
         print_json(result)
@@ -138,18 +141,19 @@ def show_cmd(by: Annotated[str, typer.Option(
              limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
              warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Satisfaction by product/category/customer/month (worst first), or one product."""
+    # lazy: the sentiment models load scikit-learn; the CLI starts without them
     from insightloop.services.sentiment import product_insights, satisfaction, sentiment_trend
 
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     if product is not None:
-        result: Any = product_insights(settings, product)
+        result: Any = product_insights(ctx, product)
         if json_:
             print_json(result)
             return
         console.print_json(data=result)
         return
-    rows = satisfaction(settings, by)
-    trend = sentiment_trend(settings)
+    rows: list[Any] = list(satisfaction(ctx, by))
+    trend = sentiment_trend(ctx)
     if json_:
         print_json({"by": by, "rows": rows, "trend": trend})
         return
@@ -180,15 +184,16 @@ def topics_cmd(k: Annotated[int | None, typer.Option("--k", min=2, help="Number 
                    "--show", help="Only list the topics last discovered.")] = False,
                warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Discover review topics (embedding clusters named by keywords); writes review_topics."""
+    # lazy: the sentiment models load scikit-learn; the CLI starts without them
     from insightloop.services.sentiment import discover_topics, list_topics
 
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
     if show:
-        topics = list_topics(settings)
+        topics = list_topics(ctx)
     else:
         with _progress("embedding") as bar:
             task = bar.add_task("embedding reviews", total=None)
-            topics = discover_topics(settings, k=k, max_reviews=max_reviews, seed=seed,
+            topics = discover_topics(ctx, k=k, max_reviews=max_reviews, seed=seed,
                                      on_progress=lambda d, t: bar.update(task, completed=d,
                                                                          total=t))["topics"]
     if json_:
@@ -215,6 +220,7 @@ def evaluate_sentiment(
     warehouse: UnusedWarehouseOpt = None,
 ) -> None:
     """Score a labelled file with the shipped model (never trained on it): accuracy, macro F1."""
+    # lazy: the sentiment models load scikit-learn; the CLI starts without them
     from insightloop.services.sentiment import evaluate_file
 
     result = evaluate_file(data, text, label, lang=lang, model=model)

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from insightloop.cli.app import app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
 
 serving_app = typer.Typer(help="The serving store (ready answers for the hot API endpoints).",
                           no_args_is_help=True)
@@ -25,13 +25,14 @@ def build(
     `insightloop serve` builds it when missing or stale, and API jobs rebuild it; run this
     after builds done from the CLI to have it ready before the server starts.
     """
+    # lazy: the serving store's context loads the model registry (scipy)
     from insightloop.services.serving import build_store
 
     def say(msg: str) -> None:
         if not json_:
             console.print(msg, highlight=False)
 
-    out = build_store(settings_for(warehouse), top_n=top_n, on_progress=say)
+    out = build_store(context_for(warehouse), top_n=top_n, on_progress=say)
     if json_:
         print_json(out)
         return
@@ -43,9 +44,10 @@ def build(
 @serving_app.command("status")
 def status(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Whether the store exists and matches the warehouse (fresh) or must be rebuilt."""
+    # lazy: the serving store's context loads the model registry (scipy)
     from insightloop.services.serving import store_status
 
-    out = store_status(settings_for(warehouse))
+    out = store_status(context_for(warehouse))
     if json_:
         print_json(out)
         return

@@ -18,9 +18,11 @@ from insightloop.models.clv.data import summary_from_transactions
 from insightloop.models.clv.gamma_gamma import GammaGammaModel
 from insightloop.models.clv.lifetime_value import customer_lifetime_value
 from insightloop.models.clv.selection import CANDIDATES, make_model, select_purchase_model
+from insightloop.services.context import Context
 from insightloop.services.profiles import refresh_customer_360
+from insightloop.services.results import ClvBacktest, ClvBuilt
 from insightloop.storage.user_table import day_first, read_user_table
-from insightloop.storage.warehouse import Warehouse, has_table, write_frame
+from insightloop.storage.warehouse import has_table, write_frame
 
 WEEK_DAYS = 7.0
 MODELS = ("auto", *CANDIDATES)
@@ -72,7 +74,7 @@ def evaluate_clv_frame(
     calibration_end: Any,
     holdout_end: Any = None,
     model: str = "auto",
-) -> dict[str, Any]:
+) -> ClvBacktest:
     """Backtest on a parsed transaction frame (see :func:`evaluate_clv_file`)."""
     if model not in MODELS:
         raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -141,7 +143,7 @@ def evaluate_clv_file(
     *,
     sep: str | None = None,
     date_format: str | None = None,
-) -> dict[str, Any]:
+) -> ClvBacktest:
     """Fit on transactions up to ``calibration_end``; score repeat purchases in the holdout.
 
     Holdout purchases are repeat transaction days in ``(calibration_end,
@@ -185,12 +187,12 @@ def _fit_with_fallback(make: Any, *args: Any) -> Any:
 
 
 def build_clv(
-    warehouse: Warehouse | Path | str,
+    ctx: Context,
     as_of: Any = None,
     horizon_months: int = 12,
     discount_rate: float = 0.01,
     model: str = "bgnbd",
-) -> dict[str, Any]:
+) -> ClvBuilt:
     """Fit BG/NBD (or ``model``) + Gamma-Gamma on ``orders`` and write table ``clv``.
 
     Orders: known customer, status not cancelled, amounts netted per customer
@@ -198,9 +200,10 @@ def build_clv(
     net is <= 0 (only returns) is not a purchase. ``as_of`` (default: the last
     order time) ends the calibration period; later orders are ignored. Weekly
     time unit; monthly ``discount_rate``. The table is replaced in one
-    transaction. Customers with no repeat purchase get the population mean spend.
+    transaction. Customers with no repeat purchase get the population mean spend. The
+    warehouse is the context's (its memory limit and read-only flag hold).
     """
-    wh = warehouse if isinstance(warehouse, Warehouse) else Warehouse(warehouse)
+    wh = ctx.warehouse
     if model not in MODELS:
         raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     with wh.connect(read_only=isinstance(wh.path, Path)) as con:

@@ -15,10 +15,13 @@ folder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import pandas as pd
 
 from insightloop.services import registry
@@ -26,6 +29,8 @@ from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse
 
 EngineName = Literal["duckdb", "spark"]
+#: A read-only connection already open elsewhere (the API server's anchor), or None.
+Reader = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection | None]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,10 @@ class ModelStore:
         """The model and metadata of ``name`` or ``name@vN`` (integrity-checked)."""
         return registry.load_model(self.settings, ref)
 
+    def folder(self, ref: str) -> Path:
+        """The folder of ``name`` (latest version) or ``name:vN`` (NotFoundError if none)."""
+        return registry.model_dir(self.settings, ref)
+
     def metadata(self, ref: str) -> dict[str, Any]:
         return registry.read_metadata(self.settings, ref)
 
@@ -77,6 +86,7 @@ class Context:
     warehouse: Warehouse
     models: ModelStore = field(repr=False)
     engine: Engine
+    reader: Reader | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Context:
@@ -88,3 +98,21 @@ class Context:
     def with_settings(self, settings: Settings) -> Context:
         """The same kind of context for other settings (another warehouse, say)."""
         return Context.from_settings(settings)
+
+    def with_reader(self, reader: Reader) -> Context:
+        """This context, reading through ``reader`` (a server's open read-only connection;
+        it yields None while there is none, and reads then open the warehouse themselves)."""
+        return replace(self, reader=reader)
+
+    @contextmanager
+    def read(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A read-only connection to the warehouse: the reader's when this context has one,
+        else one opened now (an error naming the command to run when there is no warehouse).
+        """
+        if self.reader is not None:
+            with self.reader() as con:
+                if con is not None:
+                    yield con
+                    return
+        with self.warehouse.connect(read_only=True) as own:
+            yield own

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import duckdb
 import numpy as np
 
 from insightloop.errors import ConfigError, NotFoundError, WarehouseError
+from insightloop.services.context import Context
 from insightloop.services.records import plain, records
-from insightloop.settings import Settings
+from insightloop.services.results import CustomerPage, CustomerProfile, CustomerRow, Kpis, Review
 from insightloop.storage.sql import ident
-from insightloop.storage.warehouse import Warehouse, has_table
+from insightloop.storage.warehouse import has_table
 
 SORT_COLUMNS = ("customer_id", "monetary", "frequency", "recency_days", "avg_order_value",
                 "clv", "churn_score")
@@ -33,19 +32,7 @@ PROFILE_PARTS = ("rfm", "clv", "segment_members", "scores")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")
 
 
-@contextmanager
-def reading(settings: Settings, con: duckdb.DuckDBPyConnection | None = None
-            ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """``con`` when given (a caller that keeps connections open), else a read-only one."""
-    if con is not None:
-        yield con
-        return
-    with Warehouse.from_settings(settings).connect(read_only=True) as own:
-        yield own
-
-
-def customer_profile(settings: Settings, customer_id: str,
-                     con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+def customer_profile(ctx: Context, customer_id: str) -> CustomerProfile:
     """One customer's profile with every enrichment built, in one query (JSON-able).
 
     Same content as :func:`insightloop.services.profiles.get_profile` (profile columns,
@@ -59,7 +46,7 @@ def customer_profile(settings: Settings, customer_id: str,
     WarehouseError
         Profiles are not built.
     """
-    with reading(settings, con) as c:
+    with ctx.read() as c:
         if _all_built(c):
             parts = list(PROFILE_PARTS)
         elif has_table(c, "profiles"):
@@ -72,7 +59,8 @@ def customer_profile(settings: Settings, customer_id: str,
             cols.append(f"(SELECT {agg} FROM {ident(t)} x WHERE customer_id = $1)")
         row = c.execute("SELECT " + ", ".join(cols), [customer_id]).fetchone()
     if row is None or row[0] is None:
-        raise NotFoundError(f"customer {customer_id!r} has no profile in {settings.warehouse}")
+        raise NotFoundError(f"customer {customer_id!r} has no profile in "
+                            f"{ctx.settings.warehouse}")
     out: dict[str, Any] = _iso(json.loads(row[0]))
     for name, raw in zip(parts, row[1:], strict=True):
         if raw is None:
@@ -84,7 +72,7 @@ def customer_profile(settings: Settings, customer_id: str,
             for item in value:
                 item.pop("customer_id", None)
         out[name] = value
-    return out
+    return cast(CustomerProfile, out)
 
 
 def _all_built(con: duckdb.DuckDBPyConnection) -> bool:
@@ -113,12 +101,11 @@ def _need_360(con: duckdb.DuckDBPyConnection) -> list[str]:
                              "(or `insightloop demo`) first") from None
 
 
-def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
+def list_customers(ctx: Context, *, limit: int = 50, offset: int = 0,
                    segment_id: int | None = None, rfm_segment: str | None = None,
                    value_tier: str | None = None, country: str | None = None,
                    min_monetary: float | None = None, id_prefix: str | None = None,
-                   sort: str = "customer_id", descending: bool = False,
-                   con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+                   sort: str = "customer_id", descending: bool = False) -> CustomerPage:
     """One page of customers with their main enrichments, and the filtered total.
 
     Returns ``{"items": [...], "total", "limit", "offset", "next_offset"}``
@@ -126,8 +113,6 @@ def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
     """
     if sort not in SORT_COLUMNS:
         raise ConfigError(f"sort must be one of {SORT_COLUMNS}, got {sort!r}")
-    if not (1 <= limit <= 1000) or offset < 0:
-        raise ConfigError("limit must be in 1..1000 and offset >= 0")
     filters: list[tuple[str, str, Any]] = [
         ("segment_id", "segment_id = ?", segment_id),
         ("rfm_segment", "rfm_segment = ?", rfm_segment),
@@ -136,46 +121,55 @@ def list_customers(settings: Settings, *, limit: int = 50, offset: int = 0,
         ("monetary", "monetary >= ?", min_monetary),
         ("customer_id", "starts_with(customer_id, ?)", id_prefix),
     ]
-    with reading(settings, con) as con:
-        cols = _need_360(con)
-        if sort not in cols:
-            raise ConfigError(f"cannot sort by {sort!r}: it is not built yet in this warehouse")
-        where, params = [], []
-        for col, clause, value in filters:
-            if value is None:
-                continue
-            if col not in cols:
-                raise ConfigError(f"cannot filter on {col!r}: it is not built yet")
-            where.append(clause)
-            params.append(value)
-        cond = (" WHERE " + " AND ".join(where)) if where else ""
-        # Names from the fixed lists above only (sort checked against SORT_COLUMNS).
-        shown = ", ".join(ident(c) for c in LIST_COLUMNS if c in cols)
-        order = f'{ident(sort)} {"DESC" if descending else "ASC"} NULLS LAST, customer_id'
-        # One scan of the view: the filtered total rides along as a window column.
-        cur = con.execute(f"SELECT {shown}, count(*) OVER () AS __total FROM customer_360"
-                          f"{cond} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
-        names = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-        if rows or offset == 0:
-            total = int(rows[0][-1]) if rows else 0
-        else:  # past the end: count separately
-            row = con.execute(f"SELECT count(*) FROM customer_360{cond}", params).fetchone()
-            total = int(row[0]) if row else 0
-    items = [plain(dict(zip(names[:-1], r[:-1], strict=True))) for r in rows]
+    with ctx.read() as con:
+        return _page(con, limit, offset, filters, sort, descending)
+
+
+def _page(con: duckdb.DuckDBPyConnection, limit: int, offset: int,
+          filters: list[tuple[str, str, Any]], sort: str, descending: bool) -> CustomerPage:
+    """One page of ``customer_360`` on an open connection (see :func:`list_customers`)."""
+    if not (1 <= limit <= 1000) or offset < 0:
+        raise ConfigError("limit must be in 1..1000 and offset >= 0")
+    cols = _need_360(con)
+    if sort not in cols:
+        raise ConfigError(f"cannot sort by {sort!r}: it is not built yet in this warehouse")
+    where, params = [], []
+    for col, clause, value in filters:
+        if value is None:
+            continue
+        if col not in cols:
+            raise ConfigError(f"cannot filter on {col!r}: it is not built yet")
+        where.append(clause)
+        params.append(value)
+    cond = (" WHERE " + " AND ".join(where)) if where else ""
+    # Names from the fixed lists above only (sort checked against SORT_COLUMNS).
+    shown = ", ".join(ident(c) for c in LIST_COLUMNS if c in cols)
+    order = f'{ident(sort)} {"DESC" if descending else "ASC"} NULLS LAST, customer_id'
+    # One scan of the view: the filtered total rides along as a window column.
+    cur = con.execute(f"SELECT {shown}, count(*) OVER () AS __total FROM customer_360"
+                      f"{cond} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
+    names = [d[0] for d in cur.description]
+    rows = cur.fetchall()
+    if rows or offset == 0:
+        total = int(rows[0][-1]) if rows else 0
+    else:  # past the end: count separately
+        row = con.execute(f"SELECT count(*) FROM customer_360{cond}", params).fetchone()
+        total = int(row[0]) if row else 0
+    items = [cast(CustomerRow, plain(dict(zip(names[:-1], r[:-1], strict=True))))
+             for r in rows]
     nxt = offset + limit if offset + limit < total else None
     return {"items": items, "total": total, "limit": limit, "offset": offset,
             "next_offset": nxt}
 
 
-def kpis(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+def kpis(ctx: Context) -> Kpis:
     """Headline numbers: customers, orders, net revenue, active rate, average CLV.
 
     ``active_rate`` is the share of profiled customers with an order in the
     ``ACTIVE_DAYS`` days before the profile as-of date; ``avg_clv`` is None until
     ``insightloop clv build`` has run.
     """
-    with reading(settings, con) as con:
+    with ctx.read() as con:
         if not has_table(con, "profiles"):
             raise WarehouseError("no customer profiles yet; run `insightloop profiles build` "
                                  "(or `insightloop demo`) first")
@@ -195,10 +189,9 @@ def kpis(settings: Settings, con: duckdb.DuckDBPyConnection | None = None) -> di
             "as_of": prof[2].isoformat() if prof[2] is not None else None}
 
 
-def customer_reviews(settings: Settings, customer_id: str, limit: int = 20,
-                     con: duckdb.DuckDBPyConnection | None = None) -> list[dict[str, Any]]:
+def customer_reviews(ctx: Context, customer_id: str, limit: int = 20) -> list[Review]:
     """A customer's latest reviews, with their sentiment when ``review_sentiment`` exists."""
-    with reading(settings, con) as con:
+    with ctx.read() as con:
         if not has_table(con, "reviews"):
             return []
         sent = has_table(con, "review_sentiment")
@@ -214,18 +207,18 @@ def customer_reviews(settings: Settings, customer_id: str, limit: int = 20,
                    "FROM reviews r ")
         frame = con.execute(sql + "WHERE r.customer_id = ? ORDER BY r.review_time DESC, "
                             "r.review_id LIMIT ?", [customer_id, limit]).df()
-    return records(frame)
+    return cast("list[Review]", records(frame))
 
 
-def segment_members(settings: Settings, segment_id: int, limit: int = 50, offset: int = 0,
-                    con: duckdb.DuckDBPyConnection | None = None) -> dict[str, Any]:
+def segment_members(ctx: Context, segment_id: int, limit: int = 50, offset: int = 0
+                    ) -> CustomerPage:
     """One page of the customers of a segment (NotFoundError for an unknown segment)."""
-    with reading(settings, con) as con:
+    with ctx.read() as con:
         if not has_table(con, "segments"):
             raise WarehouseError("no segments yet; run `insightloop segments build` first")
         known = con.execute("SELECT count(*) FROM segments WHERE segment_id = ?",
                             [segment_id]).fetchone()
         if not known or not known[0]:
             raise NotFoundError(f"no segment with id {segment_id}")
-        return list_customers(settings, limit=limit, offset=offset, segment_id=segment_id,
-                              con=con)
+        return _page(con, limit, offset, [("segment_id", "segment_id = ?", segment_id)],
+                     "customer_id", False)

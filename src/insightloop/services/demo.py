@@ -6,13 +6,15 @@ The CLI writes the HTML report afterwards (the report sits above services).
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from insightloop.services.clv import build_clv
 from insightloop.services.cohorts import build_cohorts
+from insightloop.services.context import Context
+from insightloop.services.ingest import ingest
 from insightloop.services.profiles import build_profiles
 from insightloop.services.recommend import build_recommendations
 from insightloop.services.scoring import score_warehouse
@@ -20,8 +22,6 @@ from insightloop.services.segments import build_segments
 from insightloop.services.sentiment import discover_topics, ingest_demo_reviews, score_reviews
 from insightloop.services.training import train_task
 from insightloop.settings import Settings
-from insightloop.storage.ingest import ingest_file
-from insightloop.storage.warehouse import Warehouse
 
 SAMPLE_NAME = "online_retail_sample.csv.gz"
 StepFn = Callable[[str], None]
@@ -42,21 +42,20 @@ def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
     """Ingest the sample, build profiles, then CLV, segments, cohorts and churn scores."""
     step = on_step or (lambda _m: None)
     out: dict[str, Any] = {}
+    ctx = Context.from_settings(settings)
     step("ingesting the bundled Online Retail sample")
-    out["ingest"] = ingest_file(Warehouse.from_settings(settings), "orders", sample_path(),
-                                preset="online-retail").as_dict()
+    out["ingest"] = ingest(ctx, "orders", sample_path(), preset="online-retail")
     step("building customer 360 profiles")
-    out["profiles"] = build_profiles(settings)
+    out["profiles"] = build_profiles(ctx)
     for name, run in _model_stages():
         step(name)
-        out[name] = run(settings)
+        out[name] = run(ctx)
     return DemoResult(warehouse=settings.warehouse, steps=out)
 
 
-def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
+def _model_stages() -> list[tuple[str, Callable[[Context], Any]]]:
     return [
-        ("fitting CLV models (BG/NBD + Gamma-Gamma)",
-         lambda s: build_clv(Warehouse.from_settings(s))),
+        ("fitting CLV models (BG/NBD + Gamma-Gamma)", build_clv),
         ("segmenting customers (RFM, tiers, clusters)", build_segments),
         ("building monthly acquisition cohorts", build_cohorts),
         ("training a 90-day churn model", lambda s: _brief(train_task(s, "churn",
@@ -69,17 +68,17 @@ def _model_stages() -> list[tuple[str, Callable[[Settings], Any]]]:
     ]
 
 
-def _sentiment_stage(settings: Settings) -> dict[str, Any]:
-    ingest = ingest_demo_reviews(settings)
-    scored = score_reviews(settings)
-    topics = discover_topics(settings, k=8)
-    return {"ingest": ingest, "scored": scored, "topics": len(topics["topics"])}
+def _sentiment_stage(ctx: Context) -> dict[str, Any]:
+    loaded = ingest_demo_reviews(ctx)
+    scored = score_reviews(ctx)
+    topics = discover_topics(ctx, k=8)
+    return {"ingest": loaded, "scored": scored, "topics": len(topics["topics"])}
 
 
-def _brief_recs(summary: dict[str, Any]) -> dict[str, Any]:
+def _brief_recs(summary: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in summary.items() if k != "selection"}
 
 
-def _brief(metadata: dict[str, Any]) -> dict[str, Any]:
+def _brief(metadata: Mapping[str, Any]) -> dict[str, Any]:
     keep = ("name", "version", "model", "metrics", "as_of_dates", "rows")
     return {k: metadata[k] for k in keep if k in metadata}

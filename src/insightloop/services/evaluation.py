@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from insightloop.errors import InputFileError, SchemaError
+from insightloop.services.results import ClassifyEvaluation
 from insightloop.storage.user_table import read_user_table
 
 
@@ -57,7 +58,7 @@ def evaluate_classify_file(path: Path | str, target: str, positive: Any = None, 
                            drop: Sequence[str] = (), model: str = "auto",
                            random_state: int = 0,
                            on_fold: Callable[[int, int], None] | None = None
-                           ) -> dict[str, Any]:
+                           ) -> ClassifyEvaluation:
     """Cross-validate the tabular classifier on a file.
 
     Parameters
@@ -77,10 +78,11 @@ def evaluate_classify_file(path: Path | str, target: str, positive: Any = None, 
 
     Returns
     -------
-    dict
+    ClassifyEvaluation
         ``rows, auc, pr_auc, logloss, model`` plus ``precision, recall, f1,
         lift_top_decile, models, folds, dropped``.
     """
+    # lazy: the classifier pipeline loads scikit-learn and LightGBM; reading files does not
     from insightloop.models.classify.pipeline import cross_validate
 
     frame = read_table_file(path)
@@ -89,4 +91,4 @@ def evaluate_classify_file(path: Path | str, target: str, positive: Any = None, 
                             random_state=random_state, on_fold=on_fold)
     result.pop("oof")
     result["dropped"] = list(drop)
-    return result
+    return cast(ClassifyEvaluation, result)

@@ -14,10 +14,11 @@ import pandas as pd
 from insightloop.errors import NotFoundError, WarehouseError
 from insightloop.features.profiles import PROFILE_COLUMNS, profile_expr
 from insightloop.features.sentiment import customer_sentiment_features
-from insightloop.settings import Settings
+from insightloop.services.context import Context
+from insightloop.services.results import ProfilesBuilt
 from insightloop.storage.spark import spark_backend
 from insightloop.storage.sql import execute_one, ident, literal
-from insightloop.storage.warehouse import Warehouse, has_table
+from insightloop.storage.warehouse import has_table
 
 OPTIONAL_INPUTS = ("products", "customers", "events")
 # Tables written by later stages, keyed by customer_id, shown with a profile when present.
@@ -49,16 +50,18 @@ def _expr(backend: Any, names: list[str], as_of: datetime) -> Any:
                         customers=tables.get("customers"), events=tables.get("events"))
 
 
-def compute_profiles(warehouse: Warehouse, as_of: datetime | None = None,
-                     engine: str = "duckdb", spark_master: str = "local[2]") -> pd.DataFrame:
-    """Profiles as a DataFrame (one row per customer), using only data before ``as_of``."""
+def compute_profiles(ctx: Context, as_of: datetime | None = None) -> pd.DataFrame:
+    """Profiles as a DataFrame (one row per customer), using only data before ``as_of``,
+    on the context's engine."""
+    warehouse = ctx.warehouse
     with warehouse.connect(read_only=warehouse.exists) as con:
         as_of = as_of or default_as_of(con)
         names = _inputs(con)
-        if engine == "spark":
+        if ctx.engine.is_spark:
             # The Parquet copies Spark reads are removed once the result is collected.
             with tempfile.TemporaryDirectory(prefix="insightloop-spark-") as folder:
-                backend = spark_backend(con, names, master=spark_master, workdir=Path(folder))
+                backend = spark_backend(con, names, master=ctx.engine.spark_master,
+                                        workdir=Path(folder))
                 frame = _expr(backend, names, as_of).to_pandas()
         else:
             frame = _expr(warehouse.ibis(con), names, as_of).to_pandas()
@@ -70,11 +73,11 @@ def compute_profiles(warehouse: Warehouse, as_of: datetime | None = None,
     return frame
 
 
-def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[str, Any]:
+def build_profiles(ctx: Context, as_of: datetime | None = None) -> ProfilesBuilt:
     """Compute profiles on the configured engine and replace table ``profiles`` atomically."""
-    wh = Warehouse.from_settings(settings)
-    if settings.engine == "spark":
-        frame = compute_profiles(wh, as_of, engine="spark", spark_master=settings.spark_master)
+    wh = ctx.warehouse
+    if ctx.engine.is_spark:
+        frame = compute_profiles(ctx, as_of)
         with wh.transaction() as con:
             con.register("__profiles", frame)
             con.execute("CREATE OR REPLACE TABLE profiles AS SELECT * FROM __profiles")
@@ -95,7 +98,7 @@ def build_profiles(settings: Settings, as_of: datetime | None = None) -> dict[st
             "SELECT count(*), any_value(as_of), sum(monetary), avg(frequency) FROM profiles"
         ).fetchone()
     assert row is not None
-    return {"customers": int(row[0]), "as_of": row[1], "engine": settings.engine,
+    return {"customers": int(row[0]), "as_of": row[1], "engine": ctx.engine.name,
             "net_revenue": float(row[2] or 0.0), "mean_frequency": float(row[3] or 0.0)}
 
 
@@ -150,15 +153,20 @@ def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
                 + " FROM profiles p " + " ".join(joins))
 
 
-def get_profile(settings: Settings, customer_id: str) -> dict[str, Any]:
-    """One customer's profile with every enrichment present (RFM, CLV, segment, scores)."""
-    wh = Warehouse.from_settings(settings)
-    with wh.connect(read_only=True) as con:
+def get_profile(ctx: Context, customer_id: str) -> dict[str, Any]:
+    """One customer's profile with every enrichment present (RFM, CLV, segment, scores).
+
+    Values as DuckDB gives them (timestamps, numpy numbers); the profile columns vary with
+    the warehouse, so the result is an open mapping (the API's JSON form is
+    :func:`insightloop.services.customers.customer_profile`).
+    """
+    with ctx.read() as con:
         if not has_table(con, "profiles"):
             raise WarehouseError("no profiles yet; run `insightloop profiles build` first")
         rows = con.execute("SELECT * FROM profiles WHERE customer_id = ?", [customer_id]).df()
         if rows.empty:
-            raise NotFoundError(f"customer {customer_id!r} has no profile in {settings.warehouse}")
+            raise NotFoundError(f"customer {customer_id!r} has no profile in "
+                                f"{ctx.settings.warehouse}")
         out: dict[str, Any] = rows.iloc[0].to_dict()
         for table in ENRICHMENTS:
             if has_table(con, table):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import warnings
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -24,10 +24,12 @@ from insightloop.errors import NotFoundError
 from insightloop.models.classify.drift import PSI_HIGH, DriftWarning, population_stability
 from insightloop.models.classify.explain import top_reasons
 from insightloop.models.classify.typing import UnseenCategoryWarning
+from insightloop.services.context import Context
 from insightloop.services.evaluation import read_table_file
+from insightloop.services.registry import check_features
+from insightloop.services.results import FileScored, LiveScore, Reason, ScoresBuilt
 from insightloop.services.training import feature_frame
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table, write_frame
+from insightloop.storage.warehouse import has_table, write_frame
 
 
 def predict_frame(model: Any, metadata: dict[str, Any], X: pd.DataFrame, top: int = 3
@@ -39,9 +41,6 @@ def predict_frame(model: Any, metadata: dict[str, Any], X: pd.DataFrame, top: in
     FeatureMismatchError
         ``X`` lacks features the model was trained on.
     """
-    # lazy: the registry (scipy), only when scoring
-    from insightloop.services.registry import check_features
-
     check_features(metadata, [str(c) for c in X.columns])
     p = model.predict_proba(X)[:, 1]
     out = pd.DataFrame({"score": p, "decision": (p >= model.threshold_).astype("int64")},
@@ -74,14 +73,14 @@ def drift_report(metadata: dict[str, Any], X: pd.DataFrame) -> pd.DataFrame:
     return drift
 
 
-def score_warehouse(settings: Settings, ref: str, as_of: datetime | None = None,
-                    top: int = 3) -> dict[str, Any]:
+def score_warehouse(ctx: Context, ref: str, as_of: datetime | None = None,
+                    top: int = 3) -> ScoresBuilt:
     """Score every customer's profile with a registered model into table ``scores``.
 
     Parameters
     ----------
-    settings : Settings
-        Warehouse and registry.
+    ctx : Context
+        Warehouse, registry and engine.
     ref : str
         ``NAME[:VERSION]`` of the model (latest version by default).
     as_of : datetime, optional
@@ -91,18 +90,16 @@ def score_warehouse(settings: Settings, ref: str, as_of: datetime | None = None,
 
     Returns
     -------
-    dict
+    ScoresBuilt
         ``model, version, customers, as_of, mean_score, positives, drift`` (features with
         PSI above 0.1).
     """
     # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.services.profiles import compute_profiles, refresh_customer_360
-    from insightloop.services.registry import load_model
 
-    model, meta = load_model(settings, ref)
-    wh = Warehouse.from_settings(settings)
-    profiles = compute_profiles(wh, as_of, engine=settings.engine,
-                                spark_master=settings.spark_master)
+    model, meta = ctx.models.load(ref)
+    wh = ctx.warehouse
+    profiles = compute_profiles(ctx, as_of)
     X = feature_frame(profiles)
     pred = predict_frame(model, meta, X, top=top)
     now = datetime.now().replace(microsecond=0)
@@ -136,17 +133,14 @@ def score_warehouse(settings: Settings, ref: str, as_of: datetime | None = None,
     }
 
 
-def score_file(settings: Settings, ref: str, path: Path | str, out: Path | str | None = None,
-               top: int = 3) -> dict[str, Any]:
+def score_file(ctx: Context, ref: str, path: Path | str, out: Path | str | None = None,
+               top: int = 3) -> FileScored:
     """Score the rows of a file (same columns as the training file) with a registered model.
 
     Writes the input columns plus ``score, decision, reasons`` to ``out`` (CSV or
     Parquet by suffix) when given.
     """
-    # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
-    from insightloop.services.registry import load_model
-
-    model, meta = load_model(settings, ref)
+    model, meta = ctx.models.load(ref)
     frame = read_table_file(path)
     pred = predict_frame(model, meta, frame, top=top)
     drift = drift_report(meta, frame)
@@ -165,20 +159,18 @@ def score_file(settings: Settings, ref: str, path: Path | str, out: Path | str |
             "drift": dict(zip(moved["feature"], moved["psi"].round(4), strict=True))}
 
 
-def explain_customer(settings: Settings, ref: str, customer_id: str,
-                     as_of: datetime | None = None, top: int = 5) -> dict[str, Any]:
+def explain_customer(ctx: Context, ref: str, customer_id: str,
+                     as_of: datetime | None = None, top: int = 5) -> LiveScore:
     """One customer's score with the ``top`` reasons in numbers and plain words."""
     # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.services.profiles import compute_profiles
-    from insightloop.services.registry import check_features, load_model
 
-    model, meta = load_model(settings, ref)
-    profiles = compute_profiles(Warehouse.from_settings(settings), as_of,
-                                engine=settings.engine, spark_master=settings.spark_master)
+    model, meta = ctx.models.load(ref)
+    profiles = compute_profiles(ctx, as_of)
     row = profiles[profiles["customer_id"].astype(str) == str(customer_id)]
     if row.empty:
         raise NotFoundError(f"customer {customer_id!r} has no orders before the as-of date in "
-                            f"{settings.warehouse}; nothing to score")
+                            f"{ctx.settings.warehouse}; nothing to score")
     X = feature_frame(row)
     check_features(meta, [str(c) for c in X.columns])
     p = float(model.predict_proba(X)[0, 1])
@@ -187,5 +179,6 @@ def explain_customer(settings: Settings, ref: str, customer_id: str,
         "customer_id": str(customer_id), "model": meta["name"], "version": int(meta["version"]),
         "label": meta.get("label"), "score": p, "decision": int(p >= model.threshold_),
         "threshold": float(model.threshold_), "as_of": row["as_of"].iloc[0],
-        "reasons": reasons[["feature", "value", "effect", "text"]].to_dict(orient="records"),
+        "reasons": cast("list[Reason]",
+                        reasons[["feature", "value", "effect", "text"]].to_dict(orient="records")),
     }

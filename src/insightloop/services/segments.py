@@ -15,7 +15,7 @@ historical net ``monetary``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -23,17 +23,19 @@ import pandas as pd
 from insightloop.errors import WarehouseError
 from insightloop.models.rfm import score_rfm, value_tiers
 from insightloop.models.segmentation import CustomerSegmenter, describe_segments
+from insightloop.services.context import Context
 from insightloop.services.profiles import refresh_customer_360
 from insightloop.services.records import records
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table, write_frame
+from insightloop.services.results import Segment, SegmentsBuilt, SegmentSummary
+from insightloop.storage.warehouse import has_table, write_frame
 
 SEGMENT_TABLE_COLUMNS = ("segment_id", "name", "size", "share", "value_share", "description",
                          "strategy", "method", "k", "selection_score")
 
 
-def load_inputs(warehouse: Warehouse) -> tuple[pd.DataFrame, pd.Series, str]:
+def load_inputs(ctx: Context) -> tuple[pd.DataFrame, pd.Series, str]:
     """Profiles, the value per customer (aligned to profiles) and its source name."""
+    warehouse = ctx.warehouse
     with warehouse.connect(read_only=warehouse.exists) as con:
         if not has_table(con, "profiles"):
             raise WarehouseError("no profiles yet; run `insightloop profiles build` first")
@@ -72,14 +74,14 @@ def compute_segments(profiles: pd.DataFrame, value: pd.Series, *, method: str = 
     return rfm.reset_index(drop=True), members, summary, seg
 
 
-def build_segments(settings: Settings, method: str = "kmeans", k: int | None = None,
+def build_segments(ctx: Context, method: str = "kmeans", k: int | None = None,
                    seed: int = 0, tier_options: dict[str, Any] | None = None
-                   ) -> dict[str, Any]:
+                   ) -> SegmentsBuilt:
     """Compute RFM, tiers and segments and write ``rfm``, ``segment_members``, ``segments``.
 
     Parameters
     ----------
-    settings : Settings
+    ctx : Context
     method : {"kmeans", "gmm"}
     k : int, optional
         Fixed number of segments (default: chosen automatically).
@@ -91,12 +93,12 @@ def build_segments(settings: Settings, method: str = "kmeans", k: int | None = N
 
     Returns
     -------
-    dict
+    SegmentsBuilt
         ``{"customers", "k", "method", "value_source", "selection": {"metric",
         "scores", "chosen_k", "score"}, "segments": [...]}``.
     """
-    wh = Warehouse.from_settings(settings)
-    profiles, value, source = load_inputs(wh)
+    wh = ctx.warehouse
+    profiles, value, source = load_inputs(ctx)
     rfm, members, summary, seg = compute_segments(profiles, value, method=method, k=k,
                                                   seed=seed, tier_options=tier_options)
     with wh.transaction() as con:
@@ -114,21 +116,24 @@ def build_segments(settings: Settings, method: str = "kmeans", k: int | None = N
                       "chosen_k": int(seg.k_), "score": _finite(seg.selection_score_)},
         "rfm_segments": rfm["rfm_segment"].value_counts().to_dict(),
         "value_tiers": rfm["value_tier"].value_counts().to_dict(),
-        "segments": records(summary.loc[:, list(SEGMENT_TABLE_COLUMNS)]),
+        "segments": _segments(summary.loc[:, list(SEGMENT_TABLE_COLUMNS)]),
     }
 
 
-def show_segments(settings: Settings) -> dict[str, Any]:
+def show_segments(ctx: Context) -> SegmentSummary:
     """Table ``segments`` as a summary (error with the command to run if missing)."""
-    wh = Warehouse.from_settings(settings)
-    with wh.connect(read_only=True) as con:
+    with ctx.read() as con:
         if not has_table(con, "segments"):
             raise WarehouseError("no segments yet; run `insightloop segments build` first")
         frame = con.execute("SELECT * FROM segments ORDER BY segment_id").df()
     if frame.empty:
         raise WarehouseError("table `segments` is empty; run `insightloop segments build`")
     return {"customers": int(frame["size"].sum()), "k": int(frame["k"].iloc[0]),
-            "method": str(frame["method"].iloc[0]), "segments": records(frame)}
+            "method": str(frame["method"].iloc[0]), "segments": _segments(frame)}
+
+
+def _segments(frame: pd.DataFrame) -> list[Segment]:
+    return cast("list[Segment]", records(frame))
 
 
 def _finite(value: float) -> float | None:

@@ -29,9 +29,16 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import ConfigError, InsightloopError, NotFoundError, WarehouseError
-from insightloop.services.customers import PROFILE_PARTS, reading
+from insightloop.services.context import Context
+from insightloop.services.customers import PROFILE_PARTS
 from insightloop.services.records import plain
-from insightloop.settings import Settings
+from insightloop.services.results import (
+    StoreBuilt,
+    StoreFresh,
+    StoreReady,
+    StoreRebuilt,
+    StoreStatus,
+)
 from insightloop.storage.serving import (
     SLOT,
     ServingStore,
@@ -52,9 +59,10 @@ TABLES = ("profiles", *PROFILE_PARTS)
 _TS = r'([\[:,])"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)'
 
 
-def store_path(settings: Settings) -> Path:
-    """Where the store of ``settings.warehouse`` lives: next to it, ``*.serving.sqlite``."""
-    return settings.warehouse.with_name(settings.warehouse.stem + ".serving.sqlite")
+def store_path(ctx: Context) -> Path:
+    """Where the store of the context's warehouse lives: next to it, ``*.serving.sqlite``."""
+    warehouse = ctx.settings.warehouse
+    return warehouse.with_name(warehouse.stem + ".serving.sqlite")
 
 
 def split_reasons(text: Any) -> list[str]:
@@ -62,7 +70,7 @@ def split_reasons(text: Any) -> list[str]:
     return [r for r in str(text or "").split("; ") if r]
 
 
-def fingerprint(settings: Settings, con: duckdb.DuckDBPyConnection) -> str:
+def _fingerprint(ctx: Context, con: duckdb.DuckDBPyConnection) -> str:
     """What the store depends on, as text: per table its columns, rows and a row hash."""
     parts: dict[str, Any] = {}
     for table in TABLES:
@@ -75,41 +83,40 @@ def fingerprint(settings: Settings, con: duckdb.DuckDBPyConnection) -> str:
                           f"FROM {ident(table)} t").fetchone()
         assert cols is not None and row is not None
         parts[table] = [cols[0], int(row[0]), row[1]]
-    parts["recommender"] = _recommender_version(settings)
+    parts["recommender"] = _recommender_version(ctx)
     return json.dumps(parts, sort_keys=True)
 
 
-def _recommender_version(settings: Settings) -> list[Any] | None:
+def _recommender_version(ctx: Context) -> list[Any] | None:
+    # lazy: the recommender's package loads scikit-learn; a store without one never needs it
     from insightloop.services.recommend import MODEL_NAME
-    from insightloop.services.registry import read_metadata
 
     try:
-        meta = read_metadata(settings, MODEL_NAME)
+        meta = ctx.models.metadata(MODEL_NAME)
     except (NotFoundError, InsightloopError):
         return None
     return [meta.get("version"), meta.get("sha256")]
 
 
-def store_status(settings: Settings, con: duckdb.DuckDBPyConnection | None = None
-                 ) -> dict[str, Any]:
+def store_status(ctx: Context) -> StoreStatus:
     """``{"path", "exists", "fresh", "built_at", "customers", "top_n"}`` of the store."""
-    path = store_path(settings)
+    path = store_path(ctx)
     meta = read_meta(path)
-    out: dict[str, Any] = {"path": str(path), "exists": meta is not None, "fresh": False,
-                           "built_at": None, "customers": None, "top_n": None}
-    if meta is None or not settings.warehouse.exists():
+    out: StoreStatus = {"path": str(path), "exists": meta is not None, "fresh": False,
+                        "built_at": None, "customers": None, "top_n": None}
+    if meta is None or not ctx.settings.warehouse.exists():
         return out
-    with reading(settings, con) as c:
-        out["fresh"] = meta.get("fingerprint") == fingerprint(settings, c)
-    out.update(built_at=meta.get("built_at"), customers=int(meta.get("customers", 0)),
-               top_n=int(meta.get("top_n", 0)))
+    with ctx.read() as c:
+        out["fresh"] = meta.get("fingerprint") == _fingerprint(ctx, c)
+    out["built_at"] = meta.get("built_at")
+    out["customers"] = int(meta.get("customers", 0))
+    out["top_n"] = int(meta.get("top_n", 0))
     return out
 
 
-def open_store(settings: Settings, con: duckdb.DuckDBPyConnection | None = None
-               ) -> ServingStore | None:
+def open_store(ctx: Context) -> ServingStore | None:
     """The store if it exists and is fresh, else None (the API then answers live)."""
-    status = store_status(settings, con)
+    status = store_status(ctx)
     if not status["exists"]:
         return None
     if not status["fresh"]:
@@ -119,18 +126,18 @@ def open_store(settings: Settings, con: duckdb.DuckDBPyConnection | None = None
     return ServingStore(Path(status["path"]))
 
 
-def ensure_store(settings: Settings, top_n: int = TOP_N,
-                 on_progress: Progress | None = None) -> dict[str, Any]:
+def ensure_store(ctx: Context, top_n: int = TOP_N,
+                 on_progress: Progress | None = None) -> StoreReady:
     """Build the store when missing or stale; returns its status (``built`` says if it was)."""
-    status = store_status(settings)
+    status = store_status(ctx)
     if status["exists"] and status["fresh"]:
-        return {**status, "built": False}
-    return {**build_store(settings, top_n, on_progress=on_progress), "built": True}
+        return StoreFresh(**status, built=False)
+    return StoreRebuilt(**build_store(ctx, top_n, on_progress=on_progress), built=True)
 
 
-def build_store(settings: Settings, top_n: int = TOP_N, con: duckdb.DuckDBPyConnection | None
-                = None, on_progress: Progress | None = None) -> dict[str, Any]:
-    """Write the serving store of ``settings.warehouse`` (atomically) and describe it.
+def build_store(ctx: Context, top_n: int = TOP_N, on_progress: Progress | None = None
+                ) -> StoreBuilt:
+    """Write the serving store of the context's warehouse (atomically) and describe it.
 
     Raises
     ------
@@ -139,16 +146,17 @@ def build_store(settings: Settings, top_n: int = TOP_N, con: duckdb.DuckDBPyConn
     """
     if not 1 <= top_n <= 100:
         raise ConfigError(f"top_n must be in 1..100, got {top_n}")
+    settings = ctx.settings
     if not settings.warehouse.exists():
         raise WarehouseError(f"warehouse {settings.warehouse} does not exist yet; run "
                              "`insightloop demo` or `insightloop ingest` first")
     say = on_progress or (lambda _m: None)
     started = time.perf_counter()
     counts = {"customers": 0, "recommended": 0}
-    with reading(settings, con) as c:
-        fp = fingerprint(settings, c)
+    with ctx.read() as c:
+        fp = _fingerprint(ctx, c)
         has_profiles = has_table(c, "profiles")
-        server = _recommender(settings)
+        server = _recommender(ctx)
         say("writing profiles, scores and recommendations")
         recs = _Recs(server, top_n, counts, say)
 
@@ -159,7 +167,7 @@ def build_store(settings: Settings, top_n: int = TOP_N, con: duckdb.DuckDBPyConn
                     "customers": str(counts["customers"]), **recs.meta()}
             return meta, recs.items(), recs.reasons()
 
-        path = write_store(store_path(settings),
+        path = write_store(store_path(ctx),
                            _profile_batches(c, counts) if has_profiles else iter(()),
                            recs.batches(), tail)
     return {"path": str(path), "customers": counts["customers"],
@@ -224,11 +232,12 @@ def _profile_batches(con: duckdb.DuckDBPyConnection, counts: dict[str, int]
 
 
 # -- recommendations ---------------------------------------------------------------------
-def _recommender(settings: Settings) -> Any:
+def _recommender(ctx: Context) -> Any:
+    # lazy: the recommender's package loads scikit-learn; a store without one never needs it
     from insightloop.services.recommend import load_recommender
 
     try:
-        return load_recommender(settings)
+        return load_recommender(ctx)
     except NotFoundError:
         return None
 

@@ -19,16 +19,17 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from insightloop.errors import ConfigError, ModelFitError, SchemaError, WarehouseError
 from insightloop.models.classify.drift import distribution_summary
+from insightloop.services.context import Context
 from insightloop.services.evaluation import read_table_file, split_target
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table
+from insightloop.services.results import ModelInfo
+from insightloop.storage.warehouse import has_table
 
 TASKS = ("churn", "propensity", "response")
 LABELS = {"churn": "churn risk", "propensity": "purchase probability",
@@ -65,7 +66,7 @@ def default_as_of_dates(data_end: datetime, horizon_days: int, n: int = 3) -> li
     return [latest - timedelta(days=horizon_days * k) for k in range(n - 1, -1, -1)]
 
 
-def labels_for(warehouse: Warehouse, task: str, as_of: datetime, horizon_days: int
+def labels_for(ctx: Context, task: str, as_of: datetime, horizon_days: int
                ) -> pd.DataFrame:
     """``customer_id, as_of, label`` of one task at one as-of date (window checked)."""
     # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
@@ -73,6 +74,7 @@ def labels_for(warehouse: Warehouse, task: str, as_of: datetime, horizon_days: i
 
     if task not in TASKS:
         raise ConfigError(f"task must be one of {TASKS}, got {task!r}")
+    warehouse = ctx.warehouse
     with warehouse.connect(read_only=warehouse.exists) as con:
         end = _data_end(con, task)
         if as_of + timedelta(days=horizon_days) > end:
@@ -91,12 +93,11 @@ def labels_for(warehouse: Warehouse, task: str, as_of: datetime, horizon_days: i
         return expr.to_pandas()
 
 
-def training_set(warehouse: Warehouse, task: str, as_of_dates: Sequence[datetime],
-                 horizon_days: int, engine: str = "duckdb", spark_master: str = "local[2]"
-                 ) -> pd.DataFrame:
+def training_set(ctx: Context, task: str, as_of_dates: Sequence[datetime],
+                 horizon_days: int) -> pd.DataFrame:
     """Profiles before each as-of date joined to that date's labels, stacked.
 
-    ``engine`` runs the profile pipeline on DuckDB or Spark (same Ibis expression).
+    The context's engine runs the profile pipeline (DuckDB or Spark, same Ibis expression).
 
     Returns
     -------
@@ -110,8 +111,8 @@ def training_set(warehouse: Warehouse, task: str, as_of_dates: Sequence[datetime
         raise ConfigError("give at least one as-of date")
     parts = []
     for as_of in sorted(as_of_dates):
-        labels = labels_for(warehouse, task, as_of, horizon_days)
-        profiles = compute_profiles(warehouse, as_of, engine=engine, spark_master=spark_master)
+        labels = labels_for(ctx, task, as_of, horizon_days)
+        profiles = compute_profiles(ctx, as_of)
         parts.append(profiles.merge(labels[["customer_id", "label"]], on="customer_id",
                                     how="inner", validate="one_to_one"))
     frame = pd.concat(parts, ignore_index=True)
@@ -121,14 +122,13 @@ def training_set(warehouse: Warehouse, task: str, as_of_dates: Sequence[datetime
     return frame
 
 
-def _fit_and_register(settings: Settings, name: str, X: pd.DataFrame, y: np.ndarray,
+def _fit_and_register(ctx: Context, name: str, X: pd.DataFrame, y: np.ndarray,
                       meta: dict[str, Any], model: str, groups: np.ndarray | None,
-                      test: tuple[pd.DataFrame, np.ndarray] | None) -> dict[str, Any]:
+                      test: tuple[pd.DataFrame, np.ndarray] | None) -> ModelInfo:
     # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.models.classify.explain import global_importance
     from insightloop.models.classify.metrics import classification_report
     from insightloop.models.classify.pipeline import TabularClassifier
-    from insightloop.services.registry import save_model
 
     clf = TabularClassifier(model=model).fit(X, y, groups=groups)
     if test is not None:
@@ -157,18 +157,18 @@ def _fit_and_register(settings: Settings, name: str, X: pd.DataFrame, y: np.ndar
         "importance": importance.head(30).to_dict(orient="records"),
         "training_summary": distribution_summary(X[features]),
     }
-    return save_model(settings, name, clf, full_meta, evaluation)
+    return cast(ModelInfo, ctx.models.save(name, clf, full_meta, evaluation))
 
 
-def train_task(settings: Settings, task: str, as_of_dates: Sequence[datetime] | None = None,
+def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None = None,
                horizon_days: int = 90, name: str | None = None, model: str = "auto",
-               test_as_of: datetime | None = None) -> dict[str, Any]:
+               test_as_of: datetime | None = None) -> ModelInfo:
     """Train and register a churn / propensity / response model from the warehouse.
 
     Parameters
     ----------
-    settings : Settings
-        Warehouse and registry locations.
+    ctx : Context
+        Warehouse, registry and engine.
     task : {"churn", "propensity", "response"}
         What to predict.
     as_of_dates : sequence of datetime, optional
@@ -186,10 +186,10 @@ def train_task(settings: Settings, task: str, as_of_dates: Sequence[datetime] | 
 
     Returns
     -------
-    dict
+    ModelInfo
         The registered model's metadata.
     """
-    wh = Warehouse.from_settings(settings)
+    wh = ctx.warehouse
     if task not in TASKS:
         raise ConfigError(f"task must be one of {TASKS}, got {task!r}")
     if horizon_days <= 0:
@@ -209,24 +209,23 @@ def train_task(settings: Settings, task: str, as_of_dates: Sequence[datetime] | 
                 f"training labels of as-of {dates[-1]:%Y-%m-%d} run to {overlap:%Y-%m-%d}, past "
                 f"the test as-of {test_as_of:%Y-%m-%d}: train on dates at least "
                 f"{horizon_days} days before the test date")
-        test_frame = training_set(wh, task, [test_as_of], horizon_days, settings.engine,
-                                  settings.spark_master)
+        test_frame = training_set(ctx, task, [test_as_of], horizon_days)
         test = (feature_frame(test_frame), test_frame["label"].to_numpy())
-    frame = training_set(wh, task, dates, horizon_days, settings.engine, settings.spark_master)
+    frame = training_set(ctx, task, dates, horizon_days)
     meta = {
         "task": task, "label": LABELS[task], "target": f"{task} in {horizon_days} days",
         "horizon_days": horizon_days, "as_of_dates": [d.isoformat() for d in dates],
         "test_as_of": test_as_of.isoformat() if test_as_of else None,
-        "source": str(settings.warehouse),
+        "source": str(ctx.settings.warehouse),
     }
-    return _fit_and_register(settings, name or task, feature_frame(frame),
+    return _fit_and_register(ctx, name or task, feature_frame(frame),
                              frame["label"].to_numpy(), meta, model,
                              frame["customer_id"].to_numpy(), test)
 
 
-def train_target_file(settings: Settings, path: Path | str, target: str, positive: Any = None,
+def train_target_file(ctx: Context, path: Path | str, target: str, positive: Any = None,
                       name: str | None = None, drop: Sequence[str] = (), model: str = "auto",
-                      as_of: datetime | None = None) -> dict[str, Any]:
+                      as_of: datetime | None = None) -> ModelInfo:
     """Train and register a model for any binary target column a user brings.
 
     Without ``as_of`` the file's own columns are the features (any table). With
@@ -247,8 +246,7 @@ def train_target_file(settings: Settings, path: Path | str, target: str, positiv
             raise SchemaError(f"--as-of joins the file to profiles by `customer_id`, which "
                               f"{path} lacks; columns are {list(frame.columns)}")
         keyed = pd.DataFrame({"customer_id": X["customer_id"].astype(str), "__y": y_raw})
-        profiles = compute_profiles(Warehouse.from_settings(settings), as_of,
-                                    engine=settings.engine, spark_master=settings.spark_master)
+        profiles = compute_profiles(ctx, as_of)
         joined = profiles.merge(keyed, on="customer_id", how="inner")
         if joined.empty:
             raise ModelFitError(f"no customer of {path} has a profile before {as_of:%Y-%m-%d}")
@@ -263,5 +261,5 @@ def train_target_file(settings: Settings, path: Path | str, target: str, positiv
         "test_as_of": None,
     }
     default = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(path).stem}-{target}").strip("_.-")
-    return _fit_and_register(settings, name or default or "target", X, y, meta, model, groups,
+    return _fit_and_register(ctx, name or default or "target", X, y, meta, model, groups,
                              None)

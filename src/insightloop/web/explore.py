@@ -16,6 +16,8 @@ from insightloop.api.server import Server
 from insightloop.errors import InsightloopError
 from insightloop.services.customers import customer_profile, customer_reviews, list_customers
 from insightloop.services.records import plain
+from insightloop.services.results import CustomerPage
+from insightloop.services.sentiment import list_topics, score_texts
 from insightloop.storage.ids import normalize_id
 from insightloop.web.pages import (
     PAGES,
@@ -47,7 +49,7 @@ def customers_page(request: Request, q: str = "", sort: str = "monetary", offset
              "value": sort}]}
 
         def table() -> Blocks:
-            def fetch() -> dict[str, Any]:
+            def fetch() -> CustomerPage:
                 return srv.query(list_customers, limit=50, offset=offset,
                                  id_prefix=q or None, sort=sort,
                                  descending=sort not in ("customer_id", "recency_days"))
@@ -102,7 +104,7 @@ def customer_page(request: Request, customer_id: str) -> Response:
                           {"kind": "table", "id": "profile", "columns": ["field", "value"],
                            "rows": facts}]
         seg, rfm, clv = prof.get("segment_members"), prof.get("rfm"), prof.get("clv")
-        value_rows = []
+        value_rows: list[dict[str, Any]] = []
         if seg:
             value_rows += [{"measure": "segment", "value": seg.get("segment_name")},
                            {"measure": "strategy", "value": seg.get("strategy")}]
@@ -197,9 +199,7 @@ def _sentiment_blocks(srv: Server, text: str) -> Blocks:
                                                       "label": "Text", "value": text}]}]
     if text:
         def scored() -> Blocks:
-            from insightloop.services.sentiment import score_texts
-
-            res = plain(score_texts([text], settings=srv.settings))[0]
+            res = plain(score_texts(srv.ctx, [text]))[0]
             res["aspects"] = ", ".join(f"{a.get('aspect')}: {a.get('sentiment')}"
                                        for a in res.get("aspects") or [])
             return [{"kind": "table", "id": "sentiment-result",
@@ -208,9 +208,7 @@ def _sentiment_blocks(srv: Server, text: str) -> Blocks:
         blocks += guard(scored, "The sentiment model is not available.")
 
     def topics() -> Blocks:
-        from insightloop.services.sentiment import list_topics
-
-        rows = srv.cached("topics", lambda: plain(list_topics(srv.settings)))
+        rows = srv.cached("topics", lambda: plain(list_topics(srv.ctx)))
         cols = [c for c in ("topic_id", "label", "size", "share", "net_sentiment",
                             "keywords", "top_terms") if rows and c in rows[0]]
         return [{"kind": "heading", "text": "Review topics"},

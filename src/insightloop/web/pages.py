@@ -174,7 +174,7 @@ def report_blocks(srv: Server, modules: tuple[str, ...], missing: str) -> Blocks
 
 
 def kpi_blocks(srv: Server) -> Blocks:
-    k = srv.cached("kpis", lambda: kpis(srv.settings))
+    k = srv.cached("kpis", lambda: kpis(srv.ctx))
     items = [
         {"id": "customers", "label": "Customers", "value": f"{k['customers']:,}",
          "note": f"profiles as of {str(k['as_of'])[:10]}"},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -52,8 +53,6 @@ def mount_static(app: FastAPI) -> None:
 @router.get("/api/docs")
 def api_docs(request: Request) -> HTMLResponse:
     """Human-readable API reference rendered from the OpenAPI spec (no CDN assets)."""
-    import json
-
     spec = request.app.openapi()
     schemas = spec.get("components", {}).get("schemas", {})
 

@@ -12,7 +12,7 @@ def test_bad_inputs_are_scored_without_error() -> None:
              "one day.</div>", "\ufeff质量非常好，物流也很快",
              "手机很好用 but the battery dies fast",
              "This kettle is wonderful and boils quickly. " * 200, "12345 !!!"]
-    out = score_texts(texts)
+    out = score_texts(None, texts)
     assert len(out) == len(texts)
     assert [o["label"] for o in out[:5]] == ["neutral", "neutral", "positive", "negative",
                                              "neutral"]
@@ -26,7 +26,7 @@ def test_bad_inputs_are_scored_without_error() -> None:
 
 
 def test_aspects_with_their_own_sentiment() -> None:
-    [zh, en] = score_texts(["物流很快，包装也很好，但是质量太差了，用了两天就坏了",
+    [zh, en] = score_texts(None, ["物流很快，包装也很好，但是质量太差了，用了两天就坏了",
                             "Fast shipping and a great price. However the quality is awful, "
                             "it broke in a week."])
     zh_aspects = {a["aspect"]: a["sentiment"] for a in zh["aspects"]}
@@ -37,8 +37,8 @@ def test_aspects_with_their_own_sentiment() -> None:
 
 
 def test_lang_argument() -> None:
-    assert score_texts(["very good"], lang="en")[0]["language"] == "en"
+    assert score_texts(None, ["very good"], lang="en")[0]["language"] == "en"
     from insightloop.errors import SchemaError
 
     with pytest.raises(SchemaError):
-        score_texts(["x"], lang="fr")
+        score_texts(None, ["x"], lang="fr")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, cast
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +37,7 @@ MAX_TEXT_CHARS = 5000
 def headline(request: Request) -> Kpis:
     """Customers, orders, net revenue, active rate and average CLV."""
     srv = server_of(request)
-    return cast(Kpis, srv.cached("kpis", lambda: kpis(srv.settings)))
+    return srv.cached("kpis", lambda: kpis(srv.ctx))
 
 
 @router.get("/segments", dependencies=[requires("read")], tags=["segments"],
@@ -46,7 +46,7 @@ def headline(request: Request) -> Kpis:
 def segments(request: Request) -> SegmentSummary:
     """Every behavioural segment: size, value share, description and strategy."""
     srv = server_of(request)
-    out: SegmentSummary = plain(srv.cached("segments", lambda: show_segments(srv.settings)))
+    out: SegmentSummary = plain(srv.cached("segments", lambda: show_segments(srv.ctx)))
     return out
 
 
@@ -57,8 +57,7 @@ def members(request: Request, segment_id: Annotated[int, Path(ge=0, le=10_000)],
             limit: Annotated[int, Query(ge=1, le=1000)] = 50,
             offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0) -> CustomerPage:
     """One page of the segment's customers; 404 for an unknown segment."""
-    return cast(CustomerPage,
-                server_of(request).query(segment_members, segment_id, limit, offset))
+    return server_of(request).query(segment_members, segment_id, limit, offset)
 
 
 @router.get("/products/{product_id}/similar", dependencies=[requires("read")],
@@ -77,7 +76,7 @@ def similar(request: Request, product_id: ProductId,
 def product_insights(request: Request, product_id: ProductId) -> ProductInsights:
     """Review count, positive/negative shares, top complaints and monthly net sentiment."""
     srv = server_of(request)
-    out: ProductInsights = plain(srv.read(insights, srv.settings, product_id))
+    out: ProductInsights = plain(srv.query(insights, product_id))
     return out
 
 
@@ -94,7 +93,7 @@ class SentimentRequest(BaseModel):
 def sentiment(request: Request, body: SentimentRequest) -> SentimentResults:
     """Label, score in [-1, 1], P(positive), language and aspects per text."""
     srv = server_of(request)
-    return {"results": plain(score_texts(body.texts, lang=body.lang, settings=srv.settings))}
+    return {"results": plain(score_texts(srv.ctx, body.texts, lang=body.lang))}
 
 
 @router.get("/topics", dependencies=[requires("read")], tags=["sentiment"],
@@ -102,7 +101,7 @@ def sentiment(request: Request, body: SentimentRequest) -> SentimentResults:
 def topics(request: Request) -> Topics:
     """Topics discovered in reviews (``insightloop`` topics build)."""
     srv = server_of(request)
-    return {"topics": plain(srv.cached("topics", lambda: list_topics(srv.settings)))}
+    return {"topics": plain(srv.cached("topics", lambda: list_topics(srv.ctx)))}
 
 
 @router.get("/satisfaction", dependencies=[requires("read")], tags=["sentiment"],
@@ -113,4 +112,4 @@ def satisfaction(request: Request,
                  ) -> Satisfaction:
     srv = server_of(request)
     return {"by": by, "items": plain(srv.cached(f"satisfaction:{by}",
-                                                lambda: sat(srv.settings, by)))}
+                                                lambda: sat(srv.ctx, by)))}

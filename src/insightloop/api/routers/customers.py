@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +26,6 @@ from insightloop.services.results import (
     CustomerSegment,
     LiveScore,
     Recommendations,
-    Review,
 )
 from insightloop.services.scoring import explain_customer
 from insightloop.services.serving import split_reasons
@@ -39,11 +38,11 @@ assert set(SortCol.__args__) == set(SORT_COLUMNS)  # type: ignore[attr-defined]
 Text = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
-def _profile(request: Request, customer_id: str) -> dict[str, Any]:
+def _profile(request: Request, customer_id: str) -> CustomerProfile:
     store = server_of(request).store.get()
     body = store.profile(customer_id) if store is not None and store.has_profiles else None
     if body is not None:
-        out: dict[str, Any] = json.loads(body)
+        out: CustomerProfile = json.loads(body)
         return out
     return server_of(request).query(customer_profile, customer_id)
 
@@ -77,10 +76,10 @@ def customers(
 ) -> CustomerPage:
     """Page through ``customer_360``. Filters are exact matches bound as SQL parameters;
     ``next_offset`` is null on the last page."""
-    return cast(CustomerPage, server_of(request).query(
+    return server_of(request).query(
         list_customers, limit=limit, offset=offset, segment_id=segment_id,
         rfm_segment=rfm_segment, value_tier=value_tier, country=country,
-        min_monetary=min_monetary, id_prefix=id_prefix, sort=sort, descending=order == "desc"))
+        min_monetary=min_monetary, id_prefix=id_prefix, sort=sort, descending=order == "desc")
 
 
 @router.get("/customers/{customer_id}", dependencies=[requires("read")],
@@ -124,7 +123,7 @@ async def customer_scores(
     srv = server_of(request)
     if live:
         out: dict[str, Any] = plain(await run_in_threadpool(
-            srv.read, explain_customer, srv.settings, model, customer_id))
+            srv.query, explain_customer, model, customer_id))
         return out
     store = srv.store.get()
     body = store.scores(customer_id) if store is not None and store.has_profiles else None
@@ -169,4 +168,4 @@ def customer_review_list(request: Request, customer_id: CustomerId,
                          limit: Annotated[int, Query(ge=1, le=200)] = 20) -> CustomerReviews:
     """Latest reviews, with sentiment when ``insightloop sentiment`` has scored them."""
     items = server_of(request).query(customer_reviews, customer_id, limit)
-    return {"customer_id": customer_id, "items": cast("list[Review]", items)}
+    return {"customer_id": customer_id, "items": items}

@@ -36,6 +36,7 @@ from insightloop.services.recommend.serving import (
     RecommendationServer,
     load_recommender,
     show_recommendations,
+    similar_items,
 )
 
 __all__ = [
@@ -43,4 +44,5 @@ __all__ = [
     "RecommendationServer", "basket_rules", "build_recommendations", "embed_texts",
     "evaluate_frame", "evaluate_recommend_file", "load_catalogue", "load_interactions",
     "load_recommender", "long_frame", "read_interactions_file", "show_recommendations",
+    "similar_items",
 ]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,22 +16,22 @@ from insightloop.models.recommend.content import ContentRecommender
 from insightloop.models.recommend.neighbours import ItemKNN
 from insightloop.models.recommend.rules import diversify
 from insightloop.models.recommend.selection import Selection, select_model
+from insightloop.services.context import Context
 from insightloop.services.recommend.data import Progress, load_catalogue, load_interactions
 from insightloop.services.recommend.embedding import EMBEDDERS, embed_texts
 from insightloop.services.recommend.serving import MODEL_NAME, RecommendationServer
-from insightloop.services.registry import save_model
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table, write_frame
+from insightloop.services.results import RecommendationsBuilt
+from insightloop.storage.warehouse import has_table, write_frame
 
 RECOMMENDATION_COLUMNS = ("customer_id", "rank", "product_id", "score", "reason", "model")
 
 
-def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
+def build_recommendations(ctx: Context, model: str = "auto", n: int = 10,
                           on_progress: Progress | None = None, embedder: str = "use",
                           weights: dict[str, float] | None = None,
                           half_life_days: float | None = None,
                           max_per_category: int | None = None, seed: int = 42
-                          ) -> dict[str, Any]:
+                          ) -> RecommendationsBuilt:
     """Fit on the warehouse, write table ``recommendations`` and register the server.
 
     Parameters
@@ -58,8 +57,8 @@ def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
     say = on_progress or (lambda _m: None)
     started = time.perf_counter()
     say("reading interactions")
-    frame = load_interactions(settings, weights, half_life_days)
-    catalogue = load_catalogue(settings)
+    frame = load_interactions(ctx, weights, half_life_days)
+    catalogue = load_catalogue(ctx)
     item_space = np.union1d(frame["item"].astype(str).unique(),
                             catalogue["product_id"].dropna().astype(str).unique())
     inter = _interactions_on(frame, item_space)
@@ -71,7 +70,7 @@ def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
     if embedder != "none":
         say(f"embedding {len(item_space):,} product texts ({embedder})")
         texts = catalogue["description"].fillna(catalogue["product_id"]).astype(str).tolist()
-        vectors = pd.DataFrame(embed_texts(texts, embedder, Path(settings.models_dir) / "cache"),
+        vectors = pd.DataFrame(embed_texts(texts, embedder, ctx.models.root / "cache"),
                                index=pd.Index(item_space))
     selection: Selection | None = None
     if model == "auto":
@@ -93,12 +92,12 @@ def build_recommendations(settings: Settings, model: str = "auto", n: int = 10,
     server = RecommendationServer(rec, neighbours, content, catalogue, exclude, label, purchased)
     say(f"ranking products for {inter.n_users:,} customers")
     table = _all_customers(server, n, catalogue, max_per_category)
-    cold = _cold_customers(settings, inter, server, n)
+    cold = _cold_customers(ctx, inter, server, n)
     if len(cold):
         table = pd.concat([table, cold], ignore_index=True)
-    with Warehouse.from_settings(settings).transaction() as con:
+    with ctx.warehouse.transaction() as con:
         write_frame(con, "recommendations", table.loc[:, list(RECOMMENDATION_COLUMNS)])
-    meta = save_model(settings, MODEL_NAME, server, {
+    meta = ctx.models.save(MODEL_NAME, server, {
         "task": "recommend", "model": label, "params": rec.params,
         "metrics": {"validation": selection.score if selection else None,
                     "metric": selection.metric if selection else None},
@@ -151,9 +150,9 @@ def _all_customers(server: RecommendationServer, n: int, catalogue: pd.DataFrame
     })
 
 
-def _cold_customers(settings: Settings, inter: Interactions, server: RecommendationServer,
+def _cold_customers(ctx: Context, inter: Interactions, server: RecommendationServer,
                     n: int) -> pd.DataFrame:
-    wh = Warehouse.from_settings(settings)
+    wh = ctx.warehouse
     with wh.connect(read_only=wh.exists) as con:
         if not has_table(con, "customers"):
             return pd.DataFrame(columns=list(RECOMMENDATION_COLUMNS))

@@ -10,10 +10,10 @@ import pandas as pd
 
 from insightloop.errors import WarehouseError
 from insightloop.features.interactions import warehouse_interactions_sql
+from insightloop.services.context import Context
 from insightloop.services.evaluation import read_table_file
-from insightloop.settings import Settings
 from insightloop.storage.sql import ident
-from insightloop.storage.warehouse import Warehouse, has_table
+from insightloop.storage.warehouse import has_table
 
 Progress = Callable[[str], None]
 STOCK_COLUMNS = ("in_stock", "stock", "stock_quantity", "inventory", "available")
@@ -35,10 +35,10 @@ def _nonempty_tables(con: Any, names: tuple[str, ...]) -> set[str]:
     return out
 
 
-def load_interactions(settings: Settings, weights: dict[str, float] | None = None,
+def load_interactions(ctx: Context, weights: dict[str, float] | None = None,
                       half_life_days: float | None = None) -> pd.DataFrame:
     """Weighted (user, item, weight, time) pairs from orders, events and reviews."""
-    wh = Warehouse.from_settings(settings)
+    wh = ctx.warehouse
     with wh.connect(read_only=wh.exists) as con:
         tables = _nonempty_tables(con, ("orders", "events", "reviews"))
         sql, params = warehouse_interactions_sql(tables, weights, half_life_days,
@@ -46,14 +46,14 @@ def load_interactions(settings: Settings, weights: dict[str, float] | None = Non
         frame = con.execute(sql, params).df()
     if frame.empty:
         raise WarehouseError("no purchases, events or ratings with a customer and a product in "
-                             f"{settings.warehouse}; ingest orders or events first")
+                             f"{ctx.settings.warehouse}; ingest orders or events first")
     return frame.rename(columns={"customer_id": "user", "product_id": "item",
                                  "last_time": "time"})
 
 
-def load_catalogue(settings: Settings) -> pd.DataFrame:
+def load_catalogue(ctx: Context) -> pd.DataFrame:
     """product_id, description, category, in_stock (bool or NULL) of every known product."""
-    wh = Warehouse.from_settings(settings)
+    wh = ctx.warehouse
     with wh.connect(read_only=wh.exists) as con:
         parts = []
         if has_table(con, "orders"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -14,13 +14,14 @@ from insightloop.models.recommend import make_recommender
 from insightloop.models.recommend.selection import holdout_metrics, select_model
 from insightloop.models.recommend.split import split_interactions
 from insightloop.services.recommend.data import Progress, read_interactions_file
+from insightloop.services.results import RecommendEvaluation
 
 
 def evaluate_recommend_file(path: Path | str, user: str, item: str, time_col: str | None = None,
                             weight: str | None = None, split: str = "stratified",
                             test_ratio: float = 0.25, seed: int = 42, k: int = 10,
                             model: str = "auto", on_progress: Progress | None = None,
-                            half_life_days: float | None = None) -> dict[str, Any]:
+                            half_life_days: float | None = None) -> RecommendEvaluation:
     """Hold-out ranking metrics of one model (or ``auto``) on an interaction file.
 
     Returns ``{"model", "users", "items", "precision@k", "recall@k", "ndcg@k", "map@k",
@@ -40,7 +41,7 @@ def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None
                    test_ratio: float = 0.25, seed: int = 42, k: int = 10, model: str = "auto",
                    on_progress: Progress | None = None, params: dict[str, Any] | None = None,
                    item_vectors: pd.DataFrame | None = None,
-                   half_life_days: float | None = None) -> dict[str, Any]:
+                   half_life_days: float | None = None) -> RecommendEvaluation:
     """:func:`evaluate_recommend_file` on a frame already in memory.
 
     ``params`` go to a named model; ``item_vectors`` (item text embeddings, index = item id)
@@ -68,10 +69,11 @@ def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None
     rec.fit(inter)
     fit_seconds = time.perf_counter() - start
     metrics = holdout_metrics(rec, inter, test, k)
-    return {"model": label, "users": metrics["users"], "items": inter.n_items,
-            **{key: metrics[key] for key in (f"precision@{k}", f"recall@{k}", f"ndcg@{k}",
-                                             f"map@{k}", "coverage")},
-            "fit_seconds": round(fit_seconds, 3)}
+    return cast(RecommendEvaluation, {
+        "model": label, "users": metrics["users"], "items": inter.n_items,
+        **{key: metrics[key] for key in (f"precision@{k}", f"recall@{k}", f"ndcg@{k}",
+                                         f"map@{k}", "coverage")},
+        "fit_seconds": round(fit_seconds, 3)})
 
 
 def long_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None = None,

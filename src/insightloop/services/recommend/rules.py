@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -10,15 +10,16 @@ import scipy.sparse as sp
 
 from insightloop.errors import WarehouseError
 from insightloop.models.recommend.rules import association_rules
+from insightloop.services.context import Context
 from insightloop.services.recommend.data import load_catalogue
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table
+from insightloop.services.results import BasketRules
+from insightloop.storage.warehouse import has_table
 
 
-def basket_rules(settings: Settings, min_support: float = 0.01, min_confidence: float = 0.2,
-                 min_lift: float = 1.0, max_rules: int = 50) -> dict[str, Any]:
+def basket_rules(ctx: Context, min_support: float = 0.01, min_confidence: float = 0.2,
+                 min_lift: float = 1.0, max_rules: int = 50) -> BasketRules:
     """Association rules ``A -> B`` over order baskets (purchase lines, not cancelled)."""
-    wh = Warehouse.from_settings(settings)
+    wh = ctx.warehouse
     with wh.connect(read_only=wh.exists) as con:
         if not has_table(con, "orders"):
             raise WarehouseError("no orders table; ingest orders first")
@@ -33,9 +34,9 @@ def basket_rules(settings: Settings, min_support: float = 0.01, min_confidence: 
                             shape=(int(o_codes.max()) + 1, len(items)))
     rules = association_rules(baskets, np.asarray(items, dtype=object), min_support,
                               min_confidence, min_lift, max_rules)
-    desc = load_catalogue(settings).set_index("product_id")["description"]
+    desc = load_catalogue(ctx).set_index("product_id")["description"]
     rules["antecedent_description"] = rules["antecedent"].map(desc)
     rules["consequent_description"] = rules["consequent"].map(desc)
     return {"baskets": int(baskets.shape[0]), "items": len(items),
             "min_support": min_support, "min_confidence": min_confidence,
-            "rules": rules.to_dict(orient="records")}
+            "rules": cast("list[dict[str, Any]]", rules.to_dict(orient="records"))}

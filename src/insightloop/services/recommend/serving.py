@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -14,8 +12,14 @@ from insightloop.models.recommend.content import ContentRecommender
 from insightloop.models.recommend.neighbours import ItemKNN
 from insightloop.models.recommend.rules import explain
 from insightloop.models.recommend.topk import mask_rows, top_k
-from insightloop.services.registry import ARTIFACT, load_model, model_dir
-from insightloop.settings import Settings
+from insightloop.services.context import Context
+from insightloop.services.registry import ARTIFACT
+from insightloop.services.results import (
+    Recommendations,
+    RecommendedItem,
+    SimilarItem,
+    SimilarItems,
+)
 
 MODEL_NAME = "recommender"
 
@@ -58,7 +62,7 @@ class RecommendationServer:
         return self.model.interactions_.item_ids
 
     def recommend(self, customer_id: str, n: int = 10, exclude_seen: bool = True,
-                  history: list[str] | None = None) -> dict[str, Any]:
+                  history: list[str] | None = None) -> Recommendations:
         """Top-``n`` products for one customer with a reason each.
 
         Unknown customers are a cold start, not an error: with a ``history`` (product ids
@@ -84,7 +88,8 @@ class RecommendationServer:
                 idx, val = top_k(pop, n)
                 source, label = "cold_start:popularity", "popularity"
         reasons = self.reasons(bought, rows, idx, source)
-        items = [{"product_id": str(self.item_ids[i]), "description": self.descriptions[i],
+        items: list[RecommendedItem] = [
+                 {"product_id": str(self.item_ids[i]), "description": self.descriptions[i],
                   "score": float(s), "reason": r}
                  for i, s, r in zip(idx[0], val[0], reasons[0], strict=True) if i >= 0]
         return {"customer_id": cid, "model": label, "source": source, "items": items}
@@ -104,7 +109,7 @@ class RecommendationServer:
         out[best >= 0] = "because you bought " + names[best[best >= 0]]
         return out
 
-    def similar_items(self, product_id: str, n: int = 10) -> dict[str, Any]:
+    def similar_items(self, product_id: str, n: int = 10) -> SimilarItems:
         """Products most similar to ``product_id`` (co-purchase neighbours, then text).
 
         Raises
@@ -122,7 +127,8 @@ class RecommendationServer:
             sims = sims + 1e-3 * np.maximum(self.content.item_similarity(np.array([i])), 0.0)
         sims[0, i] = -np.inf
         idx, val = top_k(sims, n)
-        items = [{"product_id": str(self.item_ids[j]), "description": self.descriptions[j],
+        items: list[SimilarItem] = [
+                 {"product_id": str(self.item_ids[j]), "description": self.descriptions[j],
                   "score": float(s)} for j, s in zip(idx[0], val[0], strict=True)
                  if j >= 0 and s > 0]
         return {"product_id": pid, "description": self.descriptions[i], "items": items}
@@ -139,7 +145,7 @@ _LOADED: dict[tuple[str, int], RecommendationServer] = {}
 _REBUILD = "run `insightloop recommend build`"
 
 
-def load_recommender(settings: Settings) -> RecommendationServer:
+def load_recommender(ctx: Context) -> RecommendationServer:
     """The latest registered recommendation server (sha256-checked on first load).
 
     Kept in memory per (artifact folder, modification time): later calls in the same
@@ -151,7 +157,7 @@ def load_recommender(settings: Settings) -> RecommendationServer:
         No recommender has been built.
     """
     try:
-        folder = model_dir(settings, MODEL_NAME)
+        folder = ctx.models.folder(MODEL_NAME)
     except NotFoundError:
         raise NotFoundError("no recommendation model: run `insightloop recommend build`") from None
     key = (str(folder.resolve()), (folder / ARTIFACT).stat().st_mtime_ns
@@ -159,7 +165,7 @@ def load_recommender(settings: Settings) -> RecommendationServer:
     if key in _LOADED:
         return _LOADED[key]
     try:
-        server, _meta = load_model(settings, MODEL_NAME)
+        server, _meta = ctx.models.load(MODEL_NAME)
     except (AttributeError, ImportError) as exc:  # pickled by a release whose classes moved
         raise NotFoundError(f"the recommendation model at {folder} was saved by another "
                             f"insightloop release ({exc}); {_REBUILD}") from None
@@ -174,6 +180,13 @@ def load_recommender(settings: Settings) -> RecommendationServer:
     return server
 
 
-def show_recommendations(settings: Settings, customer_id: str, n: int = 10) -> dict[str, Any]:
+def similar_items(ctx: Context, product_id: str, n: int = 10) -> SimilarItems:
+    """Products most similar to ``product_id`` by the registered server (NotFoundError for an
+    unknown product)."""
+    return load_recommender(ctx).similar_items(product_id, n)
+
+
+def show_recommendations(ctx: Context, customer_id: str, n: int = 10,
+                         exclude_seen: bool = True) -> Recommendations:
     """One customer's recommendations from the registered server (cold start included)."""
-    return load_recommender(settings).recommend(customer_id, n)
+    return load_recommender(ctx).recommend(customer_id, n, exclude_seen=exclude_seen)

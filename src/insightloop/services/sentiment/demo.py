@@ -5,20 +5,19 @@ from __future__ import annotations
 import importlib.resources
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from insightloop.errors import WarehouseError
-from insightloop.settings import Settings
-from insightloop.storage.ingest import ingest_file
-from insightloop.storage.warehouse import Warehouse
+from insightloop.services.context import Context
+from insightloop.services.ingest import ingest
+from insightloop.services.results import IngestSummary
 
 REVIEWS_SAMPLE = "reviews_sample.csv.gz"
 
 
-def demo_reviews(settings: Settings) -> pd.DataFrame:
+def demo_reviews(ctx: Context) -> pd.DataFrame:
     """The bundled real review texts linked to demo customers and products (synthetic link).
 
     Texts are real (Blitzer multi-domain en, online_shopping_10_cats zh; test-split
@@ -30,8 +29,7 @@ def demo_reviews(settings: Settings) -> pd.DataFrame:
     """
     sample = pd.read_csv(Path(str(importlib.resources.files("insightloop.data")
                                   / REVIEWS_SAMPLE)), dtype={"text": str})
-    wh = Warehouse.from_settings(settings)
-    with wh.connect(read_only=True) as con:
+    with ctx.read() as con:
         lines = con.execute("""
             WITH top AS (SELECT product_id FROM orders WHERE customer_id IS NOT NULL
                          GROUP BY product_id ORDER BY count(*) DESC, product_id LIMIT 40)
@@ -55,10 +53,10 @@ def demo_reviews(settings: Settings) -> pd.DataFrame:
     })
 
 
-def ingest_demo_reviews(settings: Settings) -> dict[str, Any]:
+def ingest_demo_reviews(ctx: Context) -> IngestSummary:
     """Ingest :func:`demo_reviews` as table ``reviews`` (through the normal ingest path)."""
-    frame = demo_reviews(settings)
+    frame = demo_reviews(ctx)
     with tempfile.TemporaryDirectory(prefix="insightloop-demo-") as folder:
         path = Path(folder) / "demo_reviews.csv"
         frame.to_csv(path, index=False)
-        return ingest_file(Warehouse.from_settings(settings), "reviews", path).as_dict()
+        return ingest(ctx, "reviews", path)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 import pandas as pd
 
 from insightloop.errors import NotFoundError, SchemaError, WarehouseError
 from insightloop.models.sentiment import satisfaction as sat
+from insightloop.services.context import Context
 from insightloop.services.records import records
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table
+from insightloop.services.results import (
+    Forecast,
+    ProductInsights,
+    SatisfactionRow,
+    SentimentTrend,
+)
+from insightloop.storage.warehouse import has_table
 
 
-def _scored(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
-    wh = Warehouse.from_settings(settings)
-    with wh.connect(read_only=True) as con:
+def _scored(ctx: Context) -> tuple[pd.DataFrame, pd.DataFrame]:
+    with ctx.read() as con:
         if not has_table(con, "review_sentiment"):
             raise WarehouseError("no review sentiment yet; run `insightloop sentiment score`")
         has_cat = has_table(con, "products")
@@ -32,14 +37,14 @@ BY = {"product": "product_id", "category": "category", "customer": "customer_id"
       "month": "month"}
 
 
-def satisfaction(settings: Settings, by: str = "product", top: int = 3) -> list[dict[str, Any]]:
+def satisfaction(ctx: Context, by: str = "product", top: int = 3) -> list[SatisfactionRow]:
     """Per product, category, customer or month: volume, shares, net sentiment, complaints.
 
     Rows are sorted by net sentiment, worst first (months: chronological).
     """
     if by not in BY:
         raise SchemaError(f"by must be one of {sorted(BY)}, got {by!r}")
-    frame, aspects = _scored(settings)
+    frame, aspects = _scored(ctx)
     col = BY[by]
     month = pd.to_datetime(frame["review_time"]).dt.to_period("M").astype(str)
     frame = frame.assign(month=month)
@@ -55,12 +60,12 @@ def satisfaction(settings: Settings, by: str = "product", top: int = 3) -> list[
         out = out.sort_values(col)
     else:
         out = out.sort_values(["net_sentiment", "reviews", col], ascending=[True, False, True])
-    return records(out.rename(columns={col: by}))
+    return cast("list[SatisfactionRow]", records(out.rename(columns={col: by})))
 
 
-def product_insights(settings: Settings, product_id: str, top: int = 5) -> dict[str, Any]:
+def product_insights(ctx: Context, product_id: str, top: int = 5) -> ProductInsights:
     """One product: shares, net sentiment, top complaint aspects, monthly trend and forecast."""
-    frame, aspects = _scored(settings)
+    frame, aspects = _scored(ctx)
     mine = frame.loc[frame["product_id"].astype(str) == str(product_id)]
     if mine.empty:
         raise NotFoundError(f"product {product_id!r} has no scored reviews")
@@ -82,18 +87,18 @@ def product_insights(settings: Settings, product_id: str, top: int = 5) -> dict[
                      "net_sentiment": float(v)}
                     for m, r, v in zip(monthly["month"], monthly["reviews"],
                                        monthly["net_sentiment"], strict=True)],
-        "forecast": sat.forecast_next(monthly),
+        "forecast": cast(Forecast, sat.forecast_next(monthly)),
         "alert": records(alert)[0] if not alert.empty else None,
     }
 
 
-def sentiment_trend(settings: Settings, recent_days: int = 90, alpha: float = 0.05
-                    ) -> dict[str, Any]:
+def sentiment_trend(ctx: Context, recent_days: int = 90, alpha: float = 0.05
+                    ) -> SentimentTrend:
     """Monthly net sentiment overall, next month's forecast, and product drop alerts."""
-    frame, _ = _scored(settings)
+    frame, _ = _scored(ctx)
     monthly = sat.monthly_trend(frame)
     alerts = sat.drop_alerts(frame, recent_days=recent_days, alpha=alpha)
     return {"monthly": records(monthly.assign(month=monthly["month"].dt.strftime("%Y-%m"))),
-            "forecast": sat.forecast_next(monthly), "alerts": records(alerts),
+            "forecast": cast(Forecast, sat.forecast_next(monthly)), "alerts": records(alerts),
             "test": f"one-sided two-proportion z-test of the negative share, last {recent_days} "
                     f"days vs before, alpha {alpha}"}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -12,14 +11,14 @@ from sklearn.metrics import f1_score
 from insightloop.errors import InputFileError, SchemaError
 from insightloop.models.sentiment import SentimentClassifier
 from insightloop.models.sentiment.text import clean_texts
-from insightloop.services.registry import model_dir, save_model
+from insightloop.services.context import Context
+from insightloop.services.results import SentimentEvaluation, SentimentTrained
 from insightloop.services.sentiment.model import (
     _CACHE,
     _LOCK,
     REGISTRY_NAME,
     load_sentiment_model,
 )
-from insightloop.settings import Settings
 from insightloop.storage.user_table import read_user_table
 
 POSITIVE = {"1", "1.0", "positive", "pos", "true", "yes"}
@@ -50,17 +49,18 @@ def read_labelled(path: Path, text: str, label: str) -> tuple[list[str], np.ndar
 
 
 def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
-                  model: str = "default", settings: Settings | None = None) -> dict[str, Any]:
+                  model: str = "default", ctx: Context | None = None) -> SentimentEvaluation:
     """Score a labelled file with a shipped (or retrained) model; accuracy and macro F1.
 
     Accuracy and F1 count every row by the sign of the probability (P >= 0.5 is
     positive), so abstained (neutral) rows are scored too; ``abstained`` counts them
-    and ``accuracy_confident`` is the accuracy on the others.
+    and ``accuracy_confident`` is the accuracy on the others. Without ``ctx`` only the
+    packaged models (or a ``.npz`` path) are used: evaluation never reads a warehouse.
     """
     texts, y = read_labelled(path, text, label)
     if not texts:
         raise InputFileError(f"{path}: no rows")
-    scorer = load_sentiment_model(settings, model)
+    scorer = load_sentiment_model(ctx, model)
     started = time.perf_counter()
     frame, _ = scorer.score_frame(texts, lang=lang, with_aspects=False)
     elapsed = time.perf_counter() - started
@@ -77,8 +77,8 @@ def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
     }
 
 
-def train_model(settings: Settings, path: Path, text: str, label: str, kind: str = "baseline",
-                output: Path | None = None) -> dict[str, Any]:
+def train_model(ctx: Context, path: Path, text: str, label: str, kind: str = "baseline",
+                output: Path | None = None) -> SentimentTrained:
     """Fit the sentiment head on a labelled file and save it (used by every later command).
 
     Registers a new version of model ``sentiment`` (used by every later command) unless
@@ -92,10 +92,10 @@ def train_model(settings: Settings, path: Path, text: str, label: str, kind: str
     name = f"{kind}:{Path(path).name}"
     if output is None:  # a new version in the model registry (arrays + JSON)
         clf.metadata_ = {**clf.metadata, "name": name, "trained_on": str(path)}
-        meta = save_model(settings, REGISTRY_NAME, clf, {
+        meta = ctx.models.save(REGISTRY_NAME, clf, {
             "task": "sentiment", "model": kind, "trained_on": str(path),
             "metrics": {"rows": len(y)}, "positives": int(y.sum())})
-        target = model_dir(settings, f"{REGISTRY_NAME}:{meta['version']}")
+        target = ctx.models.folder(f"{REGISTRY_NAME}:{meta['version']}")
     else:  # an explicit export: the portable .npz any command can load by path
         target = output
         clf.save(target, name=name, trained_on=str(path))

@@ -6,12 +6,12 @@ import importlib.resources
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from insightloop.errors import InputFileError, NotFoundError, SchemaError
 from insightloop.models.sentiment import SentimentClassifier, SentimentModel
-from insightloop.services.registry import load_model, model_dir
-from insightloop.settings import Settings
+from insightloop.services.context import Context
+from insightloop.services.results import TextSentiment
 
 ProgressFn = Callable[[int, int], None]
 PACKAGED_MODEL = "sentiment_usem3.npz"
@@ -37,7 +37,7 @@ def packaged_model_path(model: str = "default") -> Path:
     return Path(str(importlib.resources.files("insightloop.data") / name))
 
 
-def model_path(settings: Settings | None = None, model: str = "default") -> Path:
+def model_path(ctx: Context | None = None, model: str = "default") -> Path:
     """The model file used: a retrained one under ``models_dir`` first, else the packaged one."""
     if model not in ("default", *PACKAGED_FILES):
         path = Path(model)
@@ -50,26 +50,27 @@ def model_path(settings: Settings | None = None, model: str = "default") -> Path
                                 "not a file); name default, baseline, usem3 or e5, or a .npz "
                                 "written by `insightloop sentiment train`")
         return path
-    if model == "default" and settings is not None:
-        user = settings.models_dir / USER_MODEL
+    if model == "default" and ctx is not None:
+        user = ctx.models.root / USER_MODEL
         if user.exists():
             return user
     return packaged_model_path(model)
 
 
-def registered_model(settings: Settings | None) -> Path | None:
+def registered_model(ctx: Context | None) -> Path | None:
     """Folder of the latest sentiment model registered by `insightloop sentiment train`."""
-    if settings is None:
+    if ctx is None:
         return None
     try:
-        return model_dir(settings, REGISTRY_NAME)
+        return ctx.models.folder(REGISTRY_NAME)
     except NotFoundError:
         return None
 
 
-def load_sentiment_model(settings: Settings | None = None, model: str = "default"
+def load_sentiment_model(ctx: Context | None = None, model: str = "default"
                          ) -> SentimentModel:
-    """The sentiment model (cached per file): retrained under ``settings.models_dir`` or packaged.
+    """The sentiment model (cached per file): retrained in the context's model registry, or
+    packaged (always, without a context).
 
     ``model`` is ``"default"`` (a retrained model if saved, else the packaged
     :data:`DEFAULT_KIND`), ``"baseline"`` (TF-IDF n-grams + logistic regression),
@@ -77,16 +78,16 @@ def load_sentiment_model(settings: Settings | None = None, model: str = "default
     embedding stacked with the n-grams; more accurate, about 10 reviews/s) or a path to a ``.npz``
     written by ``insightloop sentiment train``.
     """
-    folder = registered_model(settings) if model == "default" else None
-    if folder is not None and settings is not None:
+    folder = registered_model(ctx) if model == "default" else None
+    if folder is not None and ctx is not None:
         with _LOCK:
             key = str(folder.resolve())
             if key not in _CACHE:
-                clf, _meta = load_model(settings, f"{REGISTRY_NAME}:{folder.name}")
+                clf, _meta = ctx.models.load(f"{REGISTRY_NAME}:{folder.name}")
                 _CACHE[key] = SentimentModel(clf, name=str(clf.metadata.get("name")
                                                            or f"{clf.kind}:{folder.name}"))
             return _CACHE[key]
-    path = model_path(settings, model)
+    path = model_path(ctx, model)
     key = str(path.resolve())
     with _LOCK:
         if key not in _CACHE:
@@ -100,9 +101,12 @@ def load_sentiment_model(settings: Settings | None = None, model: str = "default
         return _CACHE[key]
 
 
-def score_texts(texts: list[str], lang: str = "auto", settings: Settings | None = None,
-                model: str = "default") -> list[dict[str, Any]]:
-    """Score texts: ``[{"label", "score", "probability", "language", "truncated", "aspects"}]``."""
+def score_texts(ctx: Context | None, texts: list[str], lang: str = "auto",
+                model: str = "default") -> list[TextSentiment]:
+    """Score texts: ``[{"label", "score", "probability", "language", "truncated", "aspects"}]``.
+
+    ``ctx`` None uses the packaged models only (never a retrained one).
+    """
     if lang not in ("auto", "zh", "en"):
         raise SchemaError(f"lang must be auto, zh or en, got {lang!r}")
-    return load_sentiment_model(settings, model).score(texts, lang)
+    return cast("list[TextSentiment]", load_sentiment_model(ctx, model).score(texts, lang))

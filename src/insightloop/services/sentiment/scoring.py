@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from insightloop.errors import WarehouseError
 from insightloop.features.sentiment import write_sentiment_profiles
+from insightloop.services.context import Context
 from insightloop.services.profiles import refresh_customer_360
+from insightloop.services.results import ReviewsScored
 from insightloop.services.sentiment.model import BATCH, ProgressFn, load_sentiment_model
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table, write_frame
+from insightloop.storage.warehouse import has_table, write_frame
 
 
-def score_reviews(settings: Settings, on_progress: ProgressFn | None = None,
-                  batch_size: int = BATCH, model: str = "default") -> dict[str, Any]:
+def score_reviews(ctx: Context, on_progress: ProgressFn | None = None,
+                  batch_size: int = BATCH, model: str = "default") -> ReviewsScored:
     """Score every review in the warehouse and write the sentiment tables (one transaction)."""
-    wh = Warehouse.from_settings(settings)
+    wh = ctx.warehouse
     with wh.connect(read_only=wh.exists) as con:
         if not has_table(con, "reviews"):
             raise WarehouseError("no reviews table; ingest reviews first "
@@ -30,7 +30,7 @@ def score_reviews(settings: Settings, on_progress: ProgressFn | None = None,
     if reviews.empty:
         raise WarehouseError("table `reviews` is empty; ingest reviews first "
                              "(`insightloop ingest reviews FILE`)")
-    scorer = load_sentiment_model(settings, model)
+    scorer = load_sentiment_model(ctx, model)
     started = time.perf_counter()
     frames, aspects = [], []
     n = len(reviews)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -11,21 +11,21 @@ from insightloop.errors import WarehouseError
 from insightloop.models.sentiment.encoder import PretrainedEncoder
 from insightloop.models.sentiment.text import clean_texts
 from insightloop.models.sentiment.topics import cluster_topics
+from insightloop.services.context import Context
 from insightloop.services.records import records
+from insightloop.services.results import Topic, TopicsFound
 from insightloop.services.sentiment.model import BATCH, ProgressFn
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse, has_table, write_frame
+from insightloop.storage.warehouse import has_table, write_frame
 
 
-def discover_topics(settings: Settings, k: int | None = None, max_reviews: int = 20000,
-                    seed: int = 0, on_progress: ProgressFn | None = None) -> dict[str, Any]:
+def discover_topics(ctx: Context, k: int | None = None, max_reviews: int = 20000,
+                    seed: int = 0, on_progress: ProgressFn | None = None) -> TopicsFound:
     """Cluster review embeddings into topics named by keywords; writes the topic tables.
 
     At most ``max_reviews`` reviews (the most recent) are clustered.
     """
-
-    wh = Warehouse.from_settings(settings)
-    with wh.connect(read_only=True) as con:
+    wh = ctx.warehouse
+    with ctx.read() as con:
         if not has_table(con, "reviews"):
             raise WarehouseError("no reviews table; ingest reviews first")
         sent = "LEFT JOIN review_sentiment s USING (review_id)" if has_table(
@@ -56,14 +56,17 @@ def discover_topics(settings: Settings, k: int | None = None, max_reviews: int =
     with wh.transaction() as con:
         write_frame(con, "review_topics", members)
         write_frame(con, "review_topic_summary", table)
-    return {"reviews": n, "topics": records(table)}
+    return {"reviews": n, "topics": _topics(table)}
 
 
-def list_topics(settings: Settings) -> list[dict[str, Any]]:
+def list_topics(ctx: Context) -> list[Topic]:
     """Topics last discovered (largest first)."""
-    wh = Warehouse.from_settings(settings)
-    with wh.connect(read_only=True) as con:
+    with ctx.read() as con:
         if not has_table(con, "review_topic_summary"):
             raise WarehouseError("no topics yet; run `insightloop topics`")
         frame = con.execute("SELECT * FROM review_topic_summary ORDER BY size DESC, topic_id").df()
-    return records(frame)
+    return _topics(frame)
+
+
+def _topics(frame: pd.DataFrame) -> list[Topic]:
+    return cast("list[Topic]", records(frame))

@@ -1,4 +1,4 @@
-"""Typed results of the services the API returns: the single source of truth for their shape.
+"""Typed results of the services the API returns (see :mod:`insightloop.services.results`).
 
 The API uses these as ``response_model`` (so ``/api/v1/openapi.json`` has a schema for every
 success response) and service functions can annotate their return types with them. They
@@ -17,11 +17,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired
 
-from pydantic import ConfigDict
 from typing_extensions import TypedDict
 
-Number = int | float
-_OPEN = ConfigDict(extra="allow")
+from insightloop.services.results.base import _OPEN, Number
 
 
 class Health(TypedDict):

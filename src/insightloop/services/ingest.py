@@ -1,0 +1,58 @@
+"""Ingest a user's file into a canonical table of the context's warehouse.
+
+Thin over :mod:`insightloop.storage.ingest` (mapping, validation, quarantine, upsert by
+natural key, all in one transaction): the warehouse is the context's, so its memory
+limit and read-only flag hold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from insightloop.services.context import Context
+from insightloop.services.results import IngestSummary
+from insightloop.storage.ingest import (
+    IngestResult,
+    ProgressFn,
+    committed_result,
+    ingest_file,
+    load_mapping_file,
+)
+
+__all__ = ["IngestResult", "committed", "ingest", "ingest_result", "load_mapping_file",
+           "summary"]
+
+
+def ingest_result(ctx: Context, table: str, path: Path | str, *,
+                  mapping: dict[str, str] | None = None, preset: str | None = None,
+                  delimiter: str | None = None, timestamp_formats: tuple[str, ...] = (),
+                  on_progress: ProgressFn | None = None, ingest_id: str | None = None
+                  ) -> IngestResult:
+    """Load ``path`` into ``table``; the full accounting (per-file notes, top quarantine
+    reasons) for a caller that shows it (the CLI)."""
+    return ingest_file(ctx.warehouse, table, path, mapping=mapping, preset=preset,
+                       delimiter=delimiter, timestamp_formats=timestamp_formats,
+                       on_progress=on_progress, ingest_id=ingest_id)
+
+
+def ingest(ctx: Context, table: str, path: Path | str, *, preset: str | None = None,
+           mapping: dict[str, str] | None = None, delimiter: str | None = None
+           ) -> IngestSummary:
+    """Load ``path`` into ``table``: rows in, loaded, quarantined, duplicate, and notes."""
+    res = ingest_result(ctx, table, path, mapping=mapping, preset=preset,
+                        delimiter=delimiter)
+    return summary(res)
+
+
+def committed(ctx: Context, ingest_id: str) -> IngestResult | None:
+    """The result of ingest ``ingest_id`` if it committed (for a caller interrupted while
+    it ran: Ctrl-C may land after the COMMIT), else None."""
+    return committed_result(ctx.warehouse, ingest_id)
+
+
+def summary(result: IngestResult) -> IngestSummary:
+    """What ``--json`` prints and a job stores for one ingest."""
+    return IngestSummary(table=result.table, rows_in=result.rows_in,
+                         rows_loaded=result.rows_loaded,
+                         rows_quarantined=result.rows_quarantined,
+                         rows_duplicate=result.rows_duplicate, notes=list(result.notes))
