@@ -267,20 +267,20 @@ def retail_warehouse(folder: Path) -> Path | None:
         return None
     import shutil
 
+    from insightloop import capabilities
     from insightloop.services.context import Context
-    from insightloop.services.demo import _model_stages
+    from insightloop.services.demo import run_stages
     from insightloop.services.ingest import ingest
-    from insightloop.services.profiles import build_profiles
     from insightloop.settings import Settings
 
     shutil.rmtree(folder, ignore_errors=True)
     ctx = Context.from_settings(Settings.load(warehouse=warehouse, env={}))
     print(f"building the full Online Retail warehouse in {folder}", file=sys.stderr)
     ingest(ctx, "orders", RETAIL, preset="online-retail")
-    build_profiles(ctx)
-    for name, run in _model_stages():
-        if "sentiment" not in name:  # reviews are not served by the hot endpoints
-            run(ctx)
+    # The demo's stages after its sample ingest, without review sentiment (reviews are not
+    # served by the hot endpoints).
+    run_stages(ctx, [s for s in capabilities.stages()
+                     if s.name != "ingest" and "sentiment" not in s.label])
     (folder / "done").write_text("ok")
     return warehouse
 

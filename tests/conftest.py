@@ -34,11 +34,12 @@ def sample_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A warehouse with the whole demo loop run on the bundled sample (about 7 s, once)."""
+    from insightloop.services.context import Context
     from insightloop.services.demo import run_demo
     from insightloop.settings import Settings
 
     path = tmp_path_factory.mktemp("demo") / "warehouse.duckdb"
-    run_demo(Settings.load(warehouse=path, env={}))
+    run_demo(Context.from_settings(Settings.load(warehouse=path, env={})))
     return path
 
 

@@ -12,10 +12,11 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
-from insightloop.api import job_params
 from insightloop.api.config import ServeConfig
 from insightloop.api.jobs import validate_params
 from insightloop.errors import ConfigError, WarehouseError
+from insightloop.services.context import Context
+from insightloop.services.demo import demo_job
 from insightloop.services.keys import create_key
 from insightloop.settings import Settings
 from serving_helpers import Api, client_for, copy_warehouse, make_keys
@@ -253,7 +254,7 @@ def test_demo_job_runs_alone_on_an_empty_warehouse(tmp_path: Path) -> None:
         assert "empty warehouse" in assert_error(again, 409, "conflict")["message"]
         # The check is made again when the job starts (two submits can race).
         with pytest.raises(WarehouseError, match="only runs on an empty warehouse"):
-            client.app.state.server.write(job_params._demo, settings)
+            client.app.state.server.write(demo_job, Context.from_settings(settings))
 
 
 # -- 7. ids normalised like ingestion ------------------------------------------------------------

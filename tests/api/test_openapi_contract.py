@@ -126,7 +126,7 @@ def get_urls(api: Api) -> list[str]:
         f"{API}/customers/{first}/reviews", f"{API}/products/{product}/similar?n=3",
         f"{API}/products/{product}/reviews/insights", f"{API}/topics",
         *(f"{API}/satisfaction?by={by}" for by in ("month", "product", "category", "customer")),
-        f"{API}/jobs", f"{API}/keys",
+        f"{API}/jobs", f"{API}/jobs/kinds", f"{API}/keys",
     ]
 
 

@@ -1,5 +1,9 @@
 """Background jobs (ingest, builds, training), run one at a time by the server processes.
 
+The kinds, their typed parameters and what each runs are declared by the capabilities
+(:mod:`insightloop.capabilities`; see :mod:`insightloop.api.job_params`): a job runs
+``resolve(job.run)(ctx, **params)`` with this runner's context.
+
 Jobs and their history live in the operational store (:mod:`insightloop.storage.operational`),
 so every worker process accepts and answers for them and they survive a restart: a job
 whose process died while it ran is shown as failed with error ``interrupted``; queued
@@ -20,15 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from insightloop.api.errors import ApiError
-from insightloop.api.job_params import (
-    JOB_KINDS,
-    NOT_EMPTY,
-    data_rows,
-    job_callable,
-    validate_params,
-)
+from insightloop.api.job_params import DEMO, kinds, prepare, public, validate_params
 from insightloop.api.state import WarehouseGate
 from insightloop.errors import InsightloopError
+from insightloop.services.context import Context
+from insightloop.services.demo import NOT_EMPTY, data_rows
 from insightloop.services.records import plain
 from insightloop.settings import Settings
 from insightloop.storage.operational import OpsStore
@@ -36,7 +36,7 @@ from insightloop.storage.operational import jobs as ops_jobs
 from insightloop.storage.operational import keys as ops_keys
 from insightloop.storage.operational.handoff import wait_for_readers
 
-__all__ = ["JOB_KINDS", "Job", "JobRunner", "validate_params"]
+__all__ = ["Job", "JobRunner", "kinds", "validate_params"]
 log = logging.getLogger("insightloop.api.jobs")
 MAX_HISTORY = 200
 POLL_S = 0.5  # how often each process looks at the store (jobs, writes elsewhere, keys)
@@ -95,6 +95,7 @@ class JobRunner:
                  store: OpsStore, on_keys: Callable[[int], None] | None = None,
                  poll_s: float = POLL_S) -> None:
         self.settings = settings
+        self.ctx = Context.from_settings(settings)
         self.gate = gate
         self.ingest_root = ingest_root
         self.on_done = on_done
@@ -123,15 +124,15 @@ class JobRunner:
         """Queue a job after checking its parameters (:class:`ConfigError` -> 422), the
         queue bound (429) and, for ``demo``, that the warehouse is empty (409)."""
         typed = validate_params(kind, params)
-        job_callable(kind, typed, self.ingest_root, self.settings)  # checks now, runs later
-        if kind == "demo":
+        prepare(kind, typed, self.ingest_root, self.ctx)  # checks now, runs later
+        if kind == DEMO.kind:
             if ops_jobs.unfinished(self.store):
                 raise ApiError(409, "conflict", "the demo job runs alone on an empty "
                                "warehouse: wait for the queued and running jobs to finish")
             rows = self._data_rows()
             if rows:
                 raise ApiError(409, "conflict", NOT_EMPTY.format(rows))
-        job = Job(id=uuid.uuid4().hex, kind=kind, params=typed.model_dump(), key_id=key_id)
+        job = Job(id=uuid.uuid4().hex, kind=kind, params=public(typed), key_id=key_id)
         waiting = ops_jobs.add_job(self.store, job.row(), self.max_queued, MAX_HISTORY)
         if waiting is None:
             raise ApiError(429, "queue_full", f"{self.max_queued} jobs are already waiting "
@@ -229,11 +230,11 @@ class JobRunner:
         beat.start()
         log.info("job %s running kind=%s worker=%s", job.id, job.kind, self.worker)
         try:
-            run = job_callable(job.kind, validate_params(job.kind, job.params), self.ingest_root,
-                          self.settings)
+            run = prepare(job.kind, validate_params(job.kind, job.params), self.ingest_root,
+                          self.ctx)
             with self.gate.write():
                 wait_for_readers(self.settings.warehouse, HANDOFF_S)
-                job.result = plain(run(self.settings))
+                job.result = plain(run(self.ctx))
             job.status = "succeeded"
         except InsightloopError as exc:
             job.status = "failed"

@@ -13,6 +13,7 @@ from insightloop.cli.common import (
     JsonOpt,
     WarehouseOpt,
     console,
+    context_for,
     err_console,
     print_json,
     settings_for,
@@ -61,9 +62,10 @@ def _demo(warehouse: Path | None, json_: bool) -> None:
 
     if warehouse is None and not os.environ.get("INSIGHTLOOP_WAREHOUSE"):
         warehouse = DEMO_WAREHOUSE
-    settings = settings_for(warehouse)
+    ctx = context_for(warehouse)
+    settings = ctx.settings
     if json_:
-        result = run_demo(settings)
+        result = run_demo(ctx)
         report_path = write_report(settings)
         print_json({"warehouse": str(result.warehouse), "report": str(report_path),
                     **result.steps})
@@ -74,7 +76,7 @@ def _demo(warehouse: Path | None, json_: bool) -> None:
             status.update(message)
             console.log(message)
 
-        result = run_demo(settings, on_step=on_step)
+        result = run_demo(ctx, on_step=on_step)
         on_step("writing the HTML report")
         report_path = write_report(settings)
     ing = result.steps["ingest"]

@@ -1,30 +1,35 @@
 """The demo: the whole loop on the bundled Online Retail sample.
 
+It runs the demo stages the registered capabilities declare
+(:func:`insightloop.capabilities.stages`), in registry order: ingest the sample, build
+profiles, CLV, segments, cohorts, train and score churn, recommendations, review sentiment.
 The CLI writes the HTML report afterwards (the report sits above services).
 """
 
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from insightloop.services.clv import build_clv
-from insightloop.services.cohorts import build_cohorts
+import duckdb
+
+from insightloop import capabilities
+from insightloop.capabilities.ingest import TABLES as INGEST_TABLES
+from insightloop.capabilities.spec import Stage, resolve, trim
+from insightloop.errors import WarehouseError
 from insightloop.services.context import Context
 from insightloop.services.ingest import ingest
-from insightloop.services.profiles import build_profiles
-from insightloop.services.recommend import build_recommendations
-from insightloop.services.scoring import score_warehouse
-from insightloop.services.segments import build_segments
-from insightloop.services.sentiment import discover_topics, ingest_demo_reviews, score_reviews
-from insightloop.services.training import train_task
-from insightloop.settings import Settings
+from insightloop.services.results import IngestSummary
+from insightloop.storage.sql import ident
+from insightloop.storage.warehouse import has_table
 
 SAMPLE_NAME = "online_retail_sample.csv.gz"
 StepFn = Callable[[str], None]
+NOT_EMPTY = ("the demo job only runs on an empty warehouse and this one holds {:,} rows; "
+             "serve a new warehouse path to try the demo")
 
 
 def sample_path() -> Path:
@@ -38,47 +43,45 @@ class DemoResult:
     steps: dict[str, Any] = field(default_factory=dict)
 
 
-def run_demo(settings: Settings, on_step: StepFn | None = None) -> DemoResult:
-    """Ingest the sample, build profiles, then CLV, segments, cohorts and churn scores."""
+def run_demo(ctx: Context, on_step: StepFn | None = None) -> DemoResult:
+    """Run every registered capability's demo stages on ``ctx``'s warehouse."""
+    return DemoResult(warehouse=ctx.settings.warehouse,
+                      steps=run_stages(ctx, capabilities.stages(), on_step))
+
+
+def run_stages(ctx: Context, stages: Iterable[Stage], on_step: StepFn | None = None
+               ) -> dict[str, Any]:
+    """Run ``stages`` in order: each result under the stage's name."""
     step = on_step or (lambda _m: None)
     out: dict[str, Any] = {}
-    ctx = Context.from_settings(settings)
-    step("ingesting the bundled Online Retail sample")
-    out["ingest"] = ingest(ctx, "orders", sample_path(), preset="online-retail")
-    step("building customer 360 profiles")
-    out["profiles"] = build_profiles(ctx)
-    for name, run in _model_stages():
-        step(name)
-        out[name] = run(ctx)
-    return DemoResult(warehouse=settings.warehouse, steps=out)
+    for stage in stages:
+        step(stage.label)
+        run = resolve(stage.run)
+        out[stage.name] = trim(run(ctx, **dict(stage.args)), stage.keep, stage.omit)
+    return out
 
 
-def _model_stages() -> list[tuple[str, Callable[[Context], Any]]]:
-    return [
-        ("fitting CLV models (BG/NBD + Gamma-Gamma)", build_clv),
-        ("segmenting customers (RFM, tiers, clusters)", build_segments),
-        ("building monthly acquisition cohorts", build_cohorts),
-        ("training a 90-day churn model", lambda s: _brief(train_task(s, "churn",
-                                                                      horizon_days=90))),
-        ("scoring churn risk with reasons", lambda s: score_warehouse(s, "churn")),
-        ("building recommendations (model chosen on a validation split)",
-         lambda s: _brief_recs(build_recommendations(s, model="auto", embedder="tfidf"))),
-        ("scoring review sentiment (bundled real reviews, synthetic customer/product link)",
-         _sentiment_stage),
-    ]
+def ingest_sample(ctx: Context) -> IngestSummary:
+    """The ingest capability's demo stage: the bundled sample into ``orders``."""
+    return ingest(ctx, "orders", sample_path(), preset="online-retail")
 
 
-def _sentiment_stage(ctx: Context) -> dict[str, Any]:
-    loaded = ingest_demo_reviews(ctx)
-    scored = score_reviews(ctx)
-    topics = discover_topics(ctx, k=8)
-    return {"ingest": loaded, "scored": scored, "topics": len(topics["topics"])}
+def data_rows(con: duckdb.DuckDBPyConnection) -> int:
+    """Rows in the tables that ingestion fills (0 for an empty warehouse)."""
+    names = [t for t in INGEST_TABLES if has_table(con, t)]
+    if not names:
+        return 0
+    row = con.execute("SELECT " + " + ".join(f"(SELECT count(*) FROM {ident(t)})"
+                                             for t in names)).fetchone()
+    return int(row[0]) if row else 0
 
 
-def _brief_recs(summary: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in summary.items() if k != "selection"}
-
-
-def _brief(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("name", "version", "model", "metrics", "as_of_dates", "rows")
-    return {k: metadata[k] for k in keep if k in metadata}
+def demo_job(ctx: Context) -> dict[str, Any]:
+    """The API's demo job: checks again, under the job's write lock, that the warehouse is
+    empty (another job may have loaded data since it was queued), then runs the demo."""
+    if ctx.warehouse.exists:
+        with ctx.warehouse.connect(read_only=True) as con:
+            rows = data_rows(con)
+        if rows:
+            raise WarehouseError(NOT_EMPTY.format(rows))
+    return run_demo(ctx).steps

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,6 +12,8 @@ import duckdb
 import ibis
 import pandas as pd
 
+from insightloop import capabilities
+from insightloop.capabilities.spec import Columns360
 from insightloop.errors import NotFoundError, WarehouseError
 from insightloop.features.profiles import PROFILE_COLUMNS, profile_expr
 from insightloop.features.sentiment import customer_sentiment_features
@@ -114,43 +117,63 @@ def _refuse_empty(con: duckdb.DuckDBPyConnection, as_of: datetime | None) -> Non
 
 
 def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
-    """(Re)create view ``customer_360``: profiles plus every enrichment that exists.
+    """(Re)create view ``customer_360``: the profiles plus the columns each capability
+    declares (:func:`insightloop.capabilities.customer_360`) of the tables that exist.
 
-    RFM and segment columns keep their names; CLV columns get a ``clv_`` prefix
-    (``clv_p_alive``, ``clv_expected_avg_value``…, and ``clv`` itself); each scored
-    model adds ``<model>_score``, ``<model>_version`` and ``<model>_reasons``. Called
-    inside the transaction of every command that writes one of these tables, so the
-    view always matches them.
+    As declared today: RFM and segment columns keep their names; CLV columns get a ``clv_``
+    prefix (``clv_p_alive``, ``clv_expected_avg_value``…, and ``clv`` itself); each scored
+    model adds ``<model>_score``, ``<model>_version`` and ``<model>_reasons``; review
+    sentiment adds ``sentiment_*`` and ``complaint_count``. Called inside the transaction of
+    every command that writes one of these tables, so the view always matches them.
     """
-    if not has_table(con, "profiles"):
+    declared = capabilities.customer_360()
+    if not declared or not has_table(con, declared[0].table):
         return
-    selects, joins = ["p.*"], []
-    for alias, table, prefix in (("r", "rfm", ""), ("c", "clv", "clv_"),
-                                 ("m", "segment_members", ""), ("t", "customer_sentiment", "")):
-        if not has_table(con, table):
+    spine, joins = declared[0], declared[1:]
+    selects = [f"p.{ident(c)}" for c in _declared(con, spine)]
+    sources = [f"{ident(spine.table)} p"]
+    for n, decl in enumerate(joins):
+        cols = [c for c in _declared(con, decl) if c not in (decl.key, decl.pivot)]
+        if not cols:
             continue
-        cols = [r[0] for r in con.execute(f"DESCRIBE {ident(table)}").fetchall()
-                if r[0] != "customer_id"]
-        selects += [f"{alias}.{ident(c)} AS "
-                    f"{ident(c if prefix and c == prefix.rstrip('_') else prefix + c)}"
-                    for c in cols]
-        joins.append(f"LEFT JOIN {ident(table)} {alias} USING (customer_id)")
-    if has_table(con, "scores"):
-        models = [r[0] for r in con.execute(
-            "SELECT DISTINCT model FROM scores ORDER BY model").fetchall()]
-        if models:
-            pivots = []
-            for model in models:
-                lit = literal(str(model))
-                for col in ("score", "version", "reasons"):
-                    pivots.append(f"max({col}) FILTER (WHERE model = {lit}) AS "
-                                  f"{ident(f'{model}_{col}')}")
-            joins.append("LEFT JOIN (SELECT customer_id, " + ", ".join(pivots)
-                         + " FROM scores GROUP BY customer_id) s USING (customer_id)")
-            selects.append("s.* EXCLUDE (customer_id)")
-    # Column and model names come from data: quoted above, and one statement only.
+        alias, key = f"j{n}", ident(decl.key)
+        on = f"ON {alias}.{key} = p.{ident(spine.key)}"
+        if decl.pivot is None:
+            selects += [f"{alias}.{ident(c)} AS {ident(_shown(decl.prefix, c))}" for c in cols]
+            sources.append(f"LEFT JOIN {ident(decl.table)} {alias} {on}")
+            continue
+        pivots = _pivoted(con, decl, cols)
+        if pivots:
+            sources.append(f"LEFT JOIN (SELECT {key}, {', '.join(pivots)} FROM "
+                           f"{ident(decl.table)} GROUP BY {key}) {alias} {on}")
+            selects.append(f"{alias}.* EXCLUDE ({key})")
+    # Column and pivot values come from data: quoted above, and one statement only.
     execute_one(con, "CREATE OR REPLACE VIEW customer_360 AS SELECT " + ", ".join(selects)
-                + " FROM profiles p " + " ".join(joins))
+                + " FROM " + " ".join(sources))
+
+
+def _declared(con: duckdb.DuckDBPyConnection, decl: Columns360) -> list[str]:
+    """The columns of ``decl.table`` its declaration names, in the declared order (a
+    pattern's matches in the table's order; [] when the table does not exist)."""
+    if not has_table(con, decl.table):
+        return []
+    names = [r[0] for r in con.execute(f"DESCRIBE {ident(decl.table)}").fetchall()]
+    found = [n for p in decl.columns for n in names if fnmatch.fnmatchcase(n, p)]
+    return list(dict.fromkeys(found))
+
+
+def _shown(prefix: str, column: str) -> str:
+    """A joined column's name in the view (``clv`` stays ``clv`` under prefix ``clv_``)."""
+    return column if prefix and column == prefix.rstrip("_") else prefix + column
+
+
+def _pivoted(con: duckdb.DuckDBPyConnection, decl: Columns360, cols: list[str]) -> list[str]:
+    """``<value>_<column>`` aggregates, one per value of ``decl.pivot`` and column."""
+    pivot = ident(str(decl.pivot))
+    values = [r[0] for r in con.execute(f"SELECT DISTINCT {pivot} FROM {ident(decl.table)} "
+                                        f"WHERE {pivot} IS NOT NULL ORDER BY 1").fetchall()]
+    return [f"max({ident(col)}) FILTER (WHERE {pivot} = {literal(str(v))}) AS "
+            f"{ident(_shown(decl.prefix, f'{v}_{col}'))}" for v in values for col in cols]
 
 
 def get_profile(ctx: Context, customer_id: str) -> dict[str, Any]:

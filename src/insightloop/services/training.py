@@ -24,6 +24,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from insightloop.capabilities.predict import TASKS  # the train job validates against it too
 from insightloop.errors import ConfigError, ModelFitError, SchemaError, WarehouseError
 from insightloop.models.classify.drift import distribution_summary
 from insightloop.services.context import Context
@@ -31,7 +32,6 @@ from insightloop.services.evaluation import read_table_file, split_target
 from insightloop.services.results import ModelInfo
 from insightloop.storage.warehouse import has_table
 
-TASKS = ("churn", "propensity", "response")
 LABELS = {"churn": "churn risk", "propensity": "purchase probability",
           "response": "response probability"}
 NOT_FEATURES = ("customer_id", "as_of", "label")

@@ -21,17 +21,38 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
+from insightloop import capabilities
 from insightloop.api.errors import ApiError
 from insightloop.api.server import Server, server_of
 from insightloop.errors import InsightloopError
+from insightloop.report.builder import ReportContext
 from insightloop.services.customers import kpis
 from insightloop.services.keys import KeyRecord
 
 COOKIE = "il_session"
-NAV = [("/", "Overview"), ("/rfm", "RFM"), ("/segments", "Segments"),
-       ("/customers", "Customers"), ("/recommendations", "Recommendations"),
-       ("/sentiment", "Sentiment"), ("/quality", "Data quality"), ("/models", "Models")]
 Blocks = list[dict[str, Any]]
+
+
+def navigation() -> list[tuple[str, str]]:
+    """(path, label) of every declared dashboard page, in navigation order."""
+    return [(p.path, p.label) for p in capabilities.pages()]
+
+
+def page_table() -> dict[str, tuple[tuple[str, ...], str]]:
+    """Path -> (report page modules, message while its tables are missing) of every declared
+    page that renders report pages."""
+    return {p.path: (p.reports, p.missing) for p in capabilities.pages() if p.reports}
+
+
+def generic_pages() -> list[tuple[str, str]]:
+    """(path, title) of the declared pages served by the generic report page (the others
+    have routes of their own in this package)."""
+    return [(p.path, p.title) for p in capabilities.pages() if not p.custom]
+
+
+# Generated once from the capability declarations (docs/architecture.md).
+NAV = navigation()
+PAGES = page_table()
 
 
 def cell(value: Any) -> str:
@@ -105,22 +126,6 @@ def secure_cookie(request: Request) -> bool:
     return server_of(request).config.secure_cookies or request.url.scheme == "https"
 
 
-PAGES: dict[str, tuple[tuple[str, ...], str]] = {
-    "/": (("a_overview", "clv", "f_cohorts"),
-          "No orders yet: ingest orders and build profiles (`insightloop demo` shows it all)."),
-    "/rfm": (("c_rfm",), "RFM segments are not built yet: run `insightloop segments build`."),
-    "/segments": (("e_segments",),
-                  "Segments are not built yet: run `insightloop segments build`."),
-    "/quality": (("b_quality",), "No data yet: ingest files with `insightloop ingest`."),
-    "/recommendations": (("g_recommend",), "Recommendations are not built yet: run "
-                         "`insightloop recommend build`."),
-    "/sentiment": (("h_sentiment",), "Review sentiment is not scored yet: ingest reviews, then "
-                   "run `insightloop sentiment score`."),
-    "/models": (("predictive",),
-                "No scored model yet: run `insightloop train churn` then `insightloop score`."),
-}
-
-
 def render_page(request: Request, active: str, title: str, build: Callable[[Server], Blocks]
           ) -> Response:
     if session_key(request) is None:
@@ -134,7 +139,7 @@ def render_page(request: Request, active: str, title: str, build: Callable[[Serv
             raise
         blocks = [{"kind": "message", "text": exc.message}]
     plotly = any(b["kind"] == "html" and "plotly-graph-div" in b["html"] for b in blocks)
-    return render("page.html", title=title, nav=NAV, active=active, blocks=blocks,
+    return render("page.html", title=title, nav=navigation(), active=active, blocks=blocks,
                    plotly=plotly)
 
 
@@ -150,12 +155,9 @@ def guard(fn: Callable[[], Blocks], missing: str) -> Blocks:
 # -- blocks from the report page builders -------------------------------------------------
 def report_blocks(srv: Server, modules: tuple[str, ...], missing: str) -> Blocks:
     def compute() -> Blocks:
-        import plotly.io as pio
+        import plotly.io as pio  # lazy: plotly (0.4-0.5 s) only once a page has figures
 
-        from insightloop.report.builder import ReportContext
-        from insightloop.storage.warehouse import Warehouse
-
-        ctx = ReportContext(settings=srv.settings, warehouse=Warehouse.from_settings(srv.settings))
+        ctx = ReportContext(settings=srv.settings, warehouse=srv.ctx.warehouse)
         blocks: Blocks = []
         for name in modules:
             module = importlib.import_module(f"insightloop.report.pages.{name}")

@@ -23,6 +23,7 @@ from insightloop.web import explore
 from insightloop.web.pages import (
     COOKIE,
     PAGES,
+    generic_pages,
     guard,
     kpi_blocks,
     read_form,
@@ -147,8 +148,7 @@ def _report_page(path: str, title: str) -> Callable[[Request], Response]:
     return page
 
 
-for _path, _title in (("/rfm", "RFM segments"), ("/segments", "Behavioural segments"),
-                      ("/quality", "Data quality"), ("/models", "Predictive models")):
+for _path, _title in generic_pages():  # the declared pages without a route of their own
     router.add_api_route(_path, _report_page(_path, _title), methods=["GET"],
                          response_model=None)
 

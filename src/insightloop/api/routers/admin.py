@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from insightloop import __version__
 from insightloop.api.errors import SECURED, ApiError, responses
-from insightloop.api.jobs import JOB_KINDS
+from insightloop.api.job_params import JobKinds, describe, kinds, param_names
 from insightloop.api.server import requires, server_of
 from insightloop.services.keys import (
     KeyRecord,
@@ -21,9 +21,6 @@ from insightloop.services.keys import (
 from insightloop.services.results import Health, JobInfo, JobList, KeyInfo, KeyList, NewKey
 
 router = APIRouter()
-JobKind = Literal["ingest", "profiles", "clv", "segments", "cohorts", "train", "score",
-                  "recommendations", "sentiment", "topics", "demo"]
-assert set(JobKind.__args__) == set(JOB_KINDS)  # type: ignore[attr-defined]
 
 
 @router.get("/health", tags=["health"], summary="Liveness (no key needed)",
@@ -36,12 +33,13 @@ def health(request: Request) -> Health:
 
 class JobRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    kind: JobKind
+    # Kinds and parameters come from the capability declarations (GET /jobs/kinds).
+    kind: str = Field(max_length=80, json_schema_extra={"enum": list(kinds())})
     params: dict[str, str | int | float | bool] = Field(
         default_factory=dict, max_length=20,
-        description="ingest: table, path (inside --ingest-root), preset; train: task, "
-                    "horizon_days; score: model (a registered model); recommendations: "
-                    "model, embedder. Other kinds take none; unknown names are refused.")
+        description="; ".join(f"{k}: {', '.join(param_names(j.params))}"
+                              for k, j in kinds().items() if j.params.model_fields)
+        + ". Other kinds take none; unknown names are refused (GET /jobs/kinds).")
 
 
 @router.post("/jobs", status_code=202, tags=["jobs"], summary="Start a job",
@@ -62,6 +60,15 @@ def start_job(request: Request, body: JobRequest,
             response_model=JobList, responses=responses(*SECURED))
 def jobs(request: Request) -> JobList:
     return {"items": [cast(JobInfo, j.public()) for j in server_of(request).jobs.list()]}
+
+
+@router.get("/jobs/kinds", dependencies=[requires("read")], tags=["jobs"],
+            summary="Job kinds and their parameters", response_model=JobKinds,
+            responses=responses(*SECURED))
+def job_kinds() -> JobKinds:
+    """Every kind ``POST /jobs`` accepts, from the capability declarations, with the JSON
+    schema of its parameters."""
+    return {"items": describe()}
 
 
 @router.get("/jobs/{job_id}", dependencies=[requires("read")], tags=["jobs"],

@@ -9,10 +9,9 @@ import numpy as np
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from insightloop.capabilities.recommend import EMBEDDERS  # the job validates against it too
 from insightloop.errors import ConfigError
 from insightloop.models.text_encoders import use_model
-
-EMBEDDERS = ("use", "tfidf", "none")
 
 
 def embed_texts(texts: list[str], embedder: str = "use", cache_dir: Path | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.resources
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,8 @@ from insightloop.errors import WarehouseError
 from insightloop.services.context import Context
 from insightloop.services.ingest import ingest
 from insightloop.services.results import IngestSummary
+from insightloop.services.sentiment.scoring import score_reviews
+from insightloop.services.sentiment.topics import discover_topics
 
 REVIEWS_SAMPLE = "reviews_sample.csv.gz"
 
@@ -60,3 +63,12 @@ def ingest_demo_reviews(ctx: Context) -> IngestSummary:
         path = Path(folder) / "demo_reviews.csv"
         frame.to_csv(path, index=False)
         return ingest(ctx, "reviews", path)
+
+
+def demo_stage(ctx: Context) -> dict[str, Any]:
+    """The voice capability's demo stage (``insightloop.capabilities.voice``): the bundled
+    reviews ingested and scored, and 8 topics found among them (their count reported)."""
+    ingested = ingest_demo_reviews(ctx)
+    scored = score_reviews(ctx)
+    topics = discover_topics(ctx, k=8)
+    return {"ingest": ingested, "scored": scored, "topics": len(topics["topics"])}
