@@ -256,7 +256,10 @@ def test_customer_360_quotes_column_and_model_names(small: Settings) -> None:
               suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(columns=_unique_names(), models=_unique_names())
     def check(columns: list[str], models: list[str]) -> None:
-        clv = pd.DataFrame({"customer_id": ids, **{f"x{c}": [1.0, 2.0, 3.0] for c in columns}})
+        # Column names from data: the clv columns the declared pattern
+        # ``expected_purchases_*`` takes in (it is named after the horizon).
+        clv = pd.DataFrame({"customer_id": ids,
+                            **{f"expected_purchases_{c}": [1.0, 2.0, 3.0] for c in columns}})
         scores = pd.DataFrame({"customer_id": ids * len(models),
                                "model": [m for m in models for _ in ids],
                                "score": 0.5, "version": 1, "reasons": "r"})
@@ -270,7 +273,7 @@ def test_customer_360_quotes_column_and_model_names(small: Settings) -> None:
             tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()")
                       .fetchall()}
         for c in columns:
-            assert view[f"clv_x{c}"].iloc[0] == 2.0
+            assert view[f"clv_expected_purchases_{c}"].iloc[0] == 2.0
         for m in models:
             assert view[f"{m}_score"].iloc[0] == 0.5
         assert tables == tables_before | {"clv", "scores"}
