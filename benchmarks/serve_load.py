@@ -343,7 +343,7 @@ def run_one(label: str, warehouse: Path, workers: int, args: argparse.Namespace,
     from insightloop.settings import Settings
 
     settings = Settings.load(warehouse=warehouse, env={})
-    key = create_key(settings, "read", "load benchmark")["key"]
+    key = create_key(Context.from_settings(settings), "read", "load benchmark")["key"]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         ids = [r[0] for r in con.execute(
             "SELECT customer_id FROM profiles USING SAMPLE 20000 ROWS (reservoir, 7)"

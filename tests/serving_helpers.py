@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from contexts import ctx_of
 from insightloop.api.config import ServeConfig
 from insightloop.asgi import create_app
 from insightloop.services.keys import create_key
@@ -48,7 +49,7 @@ def copy_warehouse(source: Path, target_dir: Path) -> Settings:
 
 
 def make_keys(settings: Settings) -> dict[str, str]:
-    return {role: create_key(settings, role, f"test {role}")["key"]
+    return {role: create_key(ctx_of(settings), role, f"test {role}")["key"]
             for role in ("read", "write", "admin")}
 
 

@@ -12,6 +12,7 @@ import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
+from contexts import ctx_of
 from insightloop.api.config import ServeConfig
 from insightloop.api.jobs import validate_params
 from insightloop.errors import ConfigError, WarehouseError
@@ -98,7 +99,7 @@ def test_session_cookie_is_secure_when_configured_or_proxied_https(
                            {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"})
     assert "; secure" in proxied.lower()
     settings = copy_warehouse(demo_warehouse, tmp_path / "wh")
-    key = create_key(settings, "read")["key"]
+    key = create_key(ctx_of(settings), "read")["key"]
     with client_for(settings, ServeConfig(secure_cookies=True)) as client:
         cookie = login_cookie(client, key)
         assert "; secure" in cookie.lower() and "httponly" in cookie.lower()
@@ -241,7 +242,7 @@ def test_demo_job_needs_admin_and_an_empty_warehouse(hard: Api) -> None:
 @pytest.mark.slow
 def test_demo_job_runs_alone_on_an_empty_warehouse(tmp_path: Path) -> None:
     settings = Settings.load(warehouse=tmp_path / "warehouse.duckdb", env={})
-    admin = create_key(settings, "admin")["key"]
+    admin = create_key(ctx_of(settings), "admin")["key"]
     with client_for(settings) as client:
         api = Api(client, settings, {"admin": admin, "read": admin})
         first = api.post("/api/v1/jobs", role="admin", json={"kind": "demo"})

@@ -140,7 +140,7 @@ def test_two_workers_share_jobs_keys_sessions_and_limits(demo_warehouse: Path,
 def test_a_job_running_when_its_server_dies_is_interrupted_after_restart(
         tmp_path: Path) -> None:
     settings = Settings.load(warehouse=tmp_path / "wh" / "warehouse.duckdb", env={})
-    admin = create_key(settings, "admin")["key"]
+    admin = create_key(ctx_of(settings), "admin")["key"]
     log = tmp_path / "server.log"
     with serving(settings, log) as (base, proc):
         r = fresh("POST", f"{base}/api/v1/jobs", admin, json={"kind": "demo"})

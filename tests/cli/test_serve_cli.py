@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 import pytest
 
+from contexts import ctx_of
 from insightloop.cli.main import main
 from insightloop.services.keys import load_keys, verify_key
-from insightloop.settings import Settings
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_keys_create_list_revoke(warehouse: Path, capsys: pytest.CaptureFixture[
     w = ["--warehouse", str(warehouse)]
     made = run_json(["keys", "create", "--role", "read", "--json", *w], capsys)
     assert made["key"].startswith(f"il_{made['key_id']}_") and made["role"] == "read"
-    records = load_keys(Settings.load(warehouse=warehouse, env={}))
+    records = load_keys(ctx_of(warehouse))
     assert verify_key(records, made["key"]) is not None
     assert made["key"].split("_", 2)[2] not in json.dumps([r.key_hash for r in records.values()])
     listed = run_json(["keys", "list", "--json", *w], capsys)["keys"]
@@ -44,7 +44,7 @@ def test_keys_create_list_revoke(warehouse: Path, capsys: pytest.CaptureFixture[
     assert "key" not in listed[0] and "key_hash" not in listed[0]
     revoked = run_json(["keys", "revoke", made["key_id"], "--json", *w], capsys)
     assert revoked["active"] is False
-    assert verify_key(load_keys(Settings.load(warehouse=warehouse, env={})), made["key"]) is None
+    assert verify_key(load_keys(ctx_of(warehouse)), made["key"]) is None
     assert main(["keys", "create", "--role", "root", *w]) == 1
     assert "role must be one of" in capsys.readouterr().err
     assert main(["keys", "revoke", "0123456789ab", *w]) == 1
@@ -122,7 +122,7 @@ def test_demo_ends_by_serving(warehouse: Path, monkeypatch: pytest.MonkeyPatch,
     assert served["settings"].warehouse == warehouse
     assert "http://127.0.0.1:8765/" in err
     key = next(w for w in err.split() if w.startswith("il_"))
-    record = verify_key(load_keys(Settings.load(warehouse=warehouse, env={})), key)
+    record = verify_key(load_keys(ctx_of(warehouse)), key)
     assert record is not None and record.role == "read"
     served.clear()
     assert main(["demo", "--warehouse", str(warehouse), "--no-serve"]) == 0

@@ -53,7 +53,7 @@ def live(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     from insightloop.services.keys import create_key
 
     settings = copy_warehouse(demo_warehouse, tmp_path_factory.mktemp("live") / "wh")
-    key = create_key(settings, "read", "browser test")["key"]
+    key = create_key(ctx_of(settings), "read", "browser test")["key"]
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port,
                                            log_level="warning", access_log=False))

@@ -48,7 +48,7 @@ class Server:
         self.cache = Cache(self.gate, config.cache_bytes)
         # Keys, sessions, rate limits and jobs: the operational store every worker shares.
         self.ops = open_ops(settings)
-        self.keys = KeyStore(settings, self.ops)
+        self.keys = KeyStore(self.ctx, self.ops)
         self.sessions = Sessions(self.ops, config.session_hours)
         self.limits = SharedBuckets(self.ops, "key", config.rate_per_s, config.burst)
         self.failed_auth = SharedBuckets(self.ops, "auth", config.failed_auth_per_s,

@@ -35,6 +35,7 @@ import duckdb
 
 from insightloop.api.errors import ApiError
 from insightloop.errors import WarehouseError
+from insightloop.services.context import Context
 from insightloop.services.keys import KeyRecord, load_keys, verify_key
 from insightloop.settings import Settings
 from insightloop.storage.integrity import check_file, open_duckdb
@@ -290,8 +291,8 @@ class KeyStore:
     """The stored keys, loaded from the operational store; reloaded after a key change here
     and when another process changed them (see :meth:`reload_if_changed`)."""
 
-    def __init__(self, settings: Settings, store: OpsStore) -> None:
-        self.settings = settings
+    def __init__(self, ctx: Context, store: OpsStore) -> None:
+        self.ctx = ctx
         self.store = store
         self.version = -1
         self._records: dict[str, KeyRecord] = {}
@@ -299,7 +300,7 @@ class KeyStore:
     def reload(self) -> None:
         with self.store.read() as conn:
             version = op_keys.keys_version(conn)
-        self._records = load_keys(self.settings)
+        self._records = load_keys(self.ctx)
         self.version = version
 
     def reload_if_changed(self, version: int) -> None:

@@ -47,8 +47,9 @@ def _serve_demo(warehouse: Path | None, host: str, port: int) -> None:
     from insightloop.cli.serve import run_server
     from insightloop.services.keys import create_key
 
-    settings = settings_for(warehouse)
-    key = create_key(settings, "read", "demo dashboard")["key"]
+    ctx = context_for(warehouse)
+    settings = ctx.settings
+    key = create_key(ctx, "read", "demo dashboard")["key"]
     err_console.print(f"[bold green]dashboard:[/] http://{host}:{port}/  "
                       f"(API docs: http://{host}:{port}/api/docs)", highlight=False)
     err_console.print(f"[bold green]read key:[/] {key}", highlight=False, soft_wrap=True)

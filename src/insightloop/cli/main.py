@@ -16,6 +16,7 @@ import traceback
 import warnings
 from typing import Any, TextIO
 
+import insightloop.cli as pkg
 from insightloop.cli import app as app_module
 from insightloop.cli.common import DEBUG_ENV, describe_error, env_flag, err_console
 
@@ -23,8 +24,6 @@ _NOT_COMMANDS = {"app", "common", "main"}
 
 
 def _load_commands() -> None:
-    import insightloop.cli as pkg
-
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
         if info.name not in _NOT_COMMANDS:
             importlib.import_module(f"insightloop.cli.{info.name}")

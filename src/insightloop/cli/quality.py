@@ -23,6 +23,7 @@ def quality(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     folder, a file in the way, disk full) the tables are still shown and a warning
     says why; the exit code stays 0.
     """
+    # lazy: the report and the quality service load pandas and plotly, unused at CLI start
     from insightloop.report.builder import ReportWriteError, write_report
     from insightloop.report.pages.b_quality import issue_rows
     from insightloop.services.quality import quality_report

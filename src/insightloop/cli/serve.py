@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
+import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from insightloop.api.config import ServeConfig
 from insightloop.cli.app import app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, print_json, settings_for
+from insightloop.cli.common import (
+    JsonOpt,
+    WarehouseOpt,
+    console,
+    context_for,
+    print_json,
+    settings_for,
+)
+from insightloop.errors import ConfigError
 from insightloop.settings import Settings
 
 keys_app = typer.Typer(help="API keys (stored hashed in the operational store).",
@@ -27,9 +38,10 @@ def keys_create(
     warehouse: WarehouseOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Create an API key; the key is printed once and only its hash is stored."""
+    # lazy: the keys service loads pandas with its context; the CLI starts without it
     from insightloop.services.keys import create_key
 
-    out = create_key(settings_for(warehouse), role, name)
+    out = create_key(context_for(warehouse), role, name)
     if json_:
         print_json(out)
         return
@@ -40,9 +52,10 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """List keys (ids, roles, dates; never the keys)."""
+    # lazy: the keys service loads pandas with its context; the CLI starts without it
     from insightloop.services.keys import list_keys
 
-    rows = list_keys(settings_for(warehouse))
+    rows = list_keys(context_for(warehouse))
     if json_:
         print_json({"keys": rows})
         return
@@ -59,9 +72,10 @@ def keys_list(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="Key id (from `keys list`).")],
                 warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Revoke a key: it stops working at once (on a running server: via DELETE /api/v1/keys)."""
+    # lazy: the keys service loads pandas with its context; the CLI starts without it
     from insightloop.services.keys import revoke_key
 
-    out = revoke_key(settings_for(warehouse), key_id)
+    out = revoke_key(context_for(warehouse), key_id)
     if json_:
         print_json(out)
         return
@@ -76,10 +90,6 @@ H11_MAX_EVENT_BYTES = 65_536
 def trusted_proxies(values: list[str] | None) -> tuple[str, ...]:
     """``--forwarded-allow-ips`` values (repeatable, or comma-separated) checked as IPs or
     networks; a typo must not silently trust nobody (or the wrong host)."""
-    import ipaddress
-
-    from insightloop.errors import ConfigError
-
     out: list[str] = []
     for item in (part.strip() for value in values or () for part in value.split(",")):
         if not item:
@@ -105,9 +115,7 @@ def run_server(settings: Settings, host: str, port: int, *, cors: list[str] | No
     uvicorn's own proxy-header handling is off: the app believes ``X-Forwarded-*`` only
     from ``forwarded_allow_ips`` (:class:`~insightloop.api.config.ServeConfig`).
     """
-    import logging
-
-    from insightloop.api.config import ServeConfig
+    # lazy: the server (FastAPI, the services, pandas) loads only when one is started
     from insightloop.api.workers import run_uvicorn
     from insightloop.asgi import create_app
 

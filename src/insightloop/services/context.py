@@ -19,12 +19,13 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import duckdb
 import pandas as pd
 
 from insightloop.services import registry
+from insightloop.services.results import ModelInfo, ModelSummary
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse
 
@@ -56,9 +57,10 @@ class ModelStore:
         return Path(self.settings.models_dir)
 
     def save(self, name: str, model: Any, metadata: dict[str, Any],
-             evaluation: pd.DataFrame | None = None) -> dict[str, Any]:
+             evaluation: pd.DataFrame | None = None) -> ModelInfo:
         """Register ``model`` as the next version of ``name``; returns its metadata."""
-        return registry.save_model(self.settings, name, model, metadata, evaluation)
+        return cast(ModelInfo, registry.save_model(self.settings, name, model, metadata,
+                                                   evaluation))
 
     def load(self, ref: str) -> tuple[Any, dict[str, Any]]:
         """The model and metadata of ``name`` or ``name@vN`` (integrity-checked)."""
@@ -74,8 +76,9 @@ class ModelStore:
     def evaluation(self, ref: str) -> pd.DataFrame | None:
         return registry.load_evaluation(self.settings, ref)
 
-    def list(self) -> list[dict[str, Any]]:
-        return registry.list_models(self.settings)
+    def list(self) -> list[ModelSummary]:
+        """One summary per registered version, sorted by name then version."""
+        return cast("list[ModelSummary]", registry.list_models(self.settings))
 
 
 @dataclass(frozen=True)

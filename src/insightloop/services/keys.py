@@ -21,10 +21,10 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from insightloop.errors import ConfigError, NotFoundError
-from insightloop.settings import Settings
+from insightloop.services.context import Context
+from insightloop.services.results import KeyInfo, NewKey
 from insightloop.storage.operational import keys as rows
 from insightloop.storage.operational import open_ops
 
@@ -48,7 +48,7 @@ class KeyRecord:
     def active(self) -> bool:
         return self.revoked_at is None
 
-    def public(self) -> dict[str, Any]:
+    def public(self) -> KeyInfo:
         return {"key_id": self.key_id, "role": self.role, "name": self.name,
                 "created_at": self.created_at.isoformat(),
                 "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
@@ -64,7 +64,7 @@ def _hash(salt: str, secret: str) -> str:
     return hashlib.sha256(bytes.fromhex(salt) + secret.encode("ascii")).hexdigest()
 
 
-def create_key(settings: Settings, role: str, name: str = "") -> dict[str, Any]:
+def create_key(ctx: Context, role: str, name: str = "") -> NewKey:
     """Create a key; returns ``{"key", "key_id", "role", "name", "created_at"}``.
 
     The returned ``key`` is the only copy of the secret.
@@ -75,28 +75,28 @@ def create_key(settings: Settings, role: str, name: str = "") -> dict[str, Any]:
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
     now = datetime.now().replace(microsecond=0)
-    rows.insert_key(open_ops(settings), {
+    rows.insert_key(open_ops(ctx.settings), {
         "key_id": key_id, "salt": salt, "key_hash": _hash(salt, secret), "role": role,
         "name": name, "created_at": now, "revoked_at": None})
     return {"key": f"il_{key_id}_{secret}", "key_id": key_id, "role": role, "name": name,
             "created_at": now.isoformat()}
 
 
-def load_keys(settings: Settings) -> dict[str, KeyRecord]:
+def load_keys(ctx: Context) -> dict[str, KeyRecord]:
     """Every stored key by id."""
-    return {r[0]: KeyRecord(*r) for r in rows.key_rows(open_ops(settings))}
+    return {r[0]: KeyRecord(*r) for r in rows.key_rows(open_ops(ctx.settings))}
 
 
-def list_keys(settings: Settings) -> list[dict[str, Any]]:
+def list_keys(ctx: Context) -> list[KeyInfo]:
     """Public view of every key (id, role, name, dates; never the hash)."""
-    return [rec.public() for rec in load_keys(settings).values()]
+    return [rec.public() for rec in load_keys(ctx).values()]
 
 
-def revoke_key(settings: Settings, key_id: str) -> dict[str, Any]:
+def revoke_key(ctx: Context, key_id: str) -> KeyInfo:
     """Revoke a key by id (idempotent); NotFoundError for an unknown id."""
-    if not rows.revoke(open_ops(settings), key_id, datetime.now().replace(microsecond=0)):
+    if not rows.revoke(open_ops(ctx.settings), key_id, datetime.now().replace(microsecond=0)):
         raise NotFoundError(f"no API key with id {key_id!r}")
-    return load_keys(settings)[key_id].public()
+    return load_keys(ctx)[key_id].public()
 
 
 def verify_key(records: dict[str, KeyRecord], presented: str) -> KeyRecord | None:

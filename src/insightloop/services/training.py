@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -157,7 +157,7 @@ def _fit_and_register(ctx: Context, name: str, X: pd.DataFrame, y: np.ndarray,
         "importance": importance.head(30).to_dict(orient="records"),
         "training_summary": distribution_summary(X[features]),
     }
-    return cast(ModelInfo, ctx.models.save(name, clf, full_meta, evaluation))
+    return ctx.models.save(name, clf, full_meta, evaluation)
 
 
 def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None = None,

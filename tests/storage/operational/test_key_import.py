@@ -13,6 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from contexts import ctx_of
 from insightloop.services.keys import _hash, list_keys, load_keys, revoke_key, verify_key
 from insightloop.settings import Settings
 from insightloop.storage.operational import migrate_ops
@@ -40,13 +41,13 @@ def test_previous_release_keys_are_imported_once(backend: str, tmp_path: Path) -
                          datetime(2026, 4, 1), revoked])
     settings = replace(Settings.load(warehouse=wh, env={}),
                        ops_url=ops_url_for(backend, tmp_path))
-    records = load_keys(settings)  # first open: imported
+    records = load_keys(ctx_of(settings))  # first open: imported
     assert set(records) == {"0123456789ab", "ba9876543210"}
     assert verify_key(records, f"il_0123456789ab_{SECRET}") is not None
     assert verify_key(records, f"il_ba9876543210_{SECRET}") is None  # revoked stays revoked
-    revoke_key(settings, "0123456789ab")
+    revoke_key(ctx_of(settings), "0123456789ab")
     migrate_ops(settings)  # opening again (another process, `insightloop migrate`)
-    listed = list_keys(settings)
+    listed = list_keys(ctx_of(settings))
     assert len(listed) == 2 and not any(k["active"] for k in listed)  # not re-imported
     with duckdb.connect(str(wh), read_only=True) as con:  # the warehouse was not changed
         assert con.execute("SELECT count(*) FROM api_keys WHERE revoked_at IS NULL"

@@ -93,7 +93,7 @@ class KeyRequest(BaseModel):
 def keys(request: Request) -> KeyList:
     """Every key's id, role, name and dates (never the key or its hash)."""
     srv = server_of(request)
-    return {"items": cast("list[KeyInfo]", list_keys(srv.settings))}
+    return {"items": list_keys(srv.ctx)}
 
 
 @router.post("/keys", status_code=201, dependencies=[requires("admin")], tags=["keys"],
@@ -102,7 +102,7 @@ def keys(request: Request) -> KeyList:
 def new_key(request: Request, body: KeyRequest) -> NewKey:
     """The response holds the key itself: the only time it is shown."""
     srv = server_of(request)
-    out = create_key(srv.settings, body.role, body.name)
+    out = create_key(srv.ctx, body.role, body.name)
     srv.keys.reload()
     return cast(Any, out)
 
@@ -113,6 +113,6 @@ def new_key(request: Request, body: KeyRequest) -> NewKey:
 def drop_key(request: Request,
              key_id: Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]) -> KeyInfo:
     srv = server_of(request)
-    out = revoke_key(srv.settings, key_id)
+    out = revoke_key(srv.ctx, key_id)
     srv.keys.reload()
     return cast(Any, out)

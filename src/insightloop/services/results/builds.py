@@ -303,3 +303,16 @@ class RecommendEvaluation(TypedDict):
     items: int
     coverage: float
     fit_seconds: float
+
+
+class ModelSummary(TypedDict):
+    """One registered model version, as ``insightloop models list`` shows it."""
+
+    name: str
+    version: int
+    task: str | None
+    model: str | None
+    created_at: str | None
+    rows: int | None
+    auc: float | None
+    features: int
