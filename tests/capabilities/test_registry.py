@@ -18,7 +18,7 @@ import duckdb
 import pytest
 
 from insightloop import capabilities
-from insightloop.api.job_params import DEMO, kinds, validate_params
+from insightloop.api.job_params import DEMO, describe, kinds, validate_params
 from insightloop.capabilities import ingest, predict, recommend
 from insightloop.capabilities.spec import Params, resolve, trim
 from insightloop.errors import ConfigError
@@ -139,6 +139,13 @@ def test_job_kinds_are_the_declared_ones_and_the_demo() -> None:
                              "score", "recommendations", "sentiment", "topics", DEMO.kind]
     assert validate_params("score", {"model": "churn:2"}).model_dump(by_alias=True) == {
         "model": "churn:2"}
+    with pytest.raises(ConfigError, match="unknown parameter for a score job"):
+        validate_params("score", {"ref": "churn"})  # the runner's name is not the request's
+    schemas = {k["kind"]: k["params"] for k in describe()}
+    assert list(schemas["score"]["properties"]) == ["model"]
+    assert schemas["train"]["properties"]["horizon_days"]["minimum"] == 1
+    assert schemas["ingest"]["required"] == ["table", "path"]
+    assert schemas["segments"]["properties"] == {}
 
 
 def test_trim_keeps_the_declared_keys_in_their_order() -> None:
