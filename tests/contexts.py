@@ -7,6 +7,7 @@ ignored (a developer's ``INSIGHTLOOP_*`` variables never leak into a test).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,8 @@ from insightloop.storage.warehouse import Warehouse
 
 def ctx_of(where: Settings | Warehouse | Path | str, **settings: Any) -> Context:
     """``Context.from_settings`` of ``where``: settings as given, or those of a warehouse
-    path (models and reports beside it), with ``settings`` (e.g. ``engine="spark"``) set."""
+    path (models and reports beside it), with ``settings`` (e.g. ``engine="spark"``) set.
+    A :class:`Warehouse` is used as it is (an in-memory one keeps its data)."""
     if isinstance(where, Context):
         return where
     if isinstance(where, Settings):
@@ -28,4 +30,5 @@ def ctx_of(where: Settings | Warehouse | Path | str, **settings: Any) -> Context
     if settings:
         base = Settings.from_mapping({**{f: getattr(base, f) for f in
                                          base.__dataclass_fields__}, **settings})
-    return Context.from_settings(base)
+    ctx = Context.from_settings(base)
+    return replace(ctx, warehouse=where) if isinstance(where, Warehouse) else ctx

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from contexts import ctx_of
 from insightloop.cli.main import main
 from shared_data import shared_file
 
@@ -84,7 +85,7 @@ def test_clv_build_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     orders = _cdnow_orders()
     wh = tmp_path / "wh.duckdb"
     settings = Settings.load(warehouse=wh, env={})
-    ctx = ReportContext(settings=settings, warehouse=Warehouse(wh))
+    ctx: ReportContext = ctx_of(settings)
     assert clv_page.build(ctx) == []  # no warehouse yet
     Warehouse(wh).write_frame("orders", orders, replace=False)
     assert clv_page.build(ctx) == []  # no clv table yet

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from contexts import ctx_of
 from insightloop.errors import WarehouseError
 from insightloop.features.quality import QualityReport
 from insightloop.services.quality import quality_report
@@ -42,7 +43,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> QualityReport:
         path = folder / f"{table}.csv"
         path.write_text(body, encoding="utf-8")
         ingest_file(wh, table, path)
-    return quality_report(wh)
+    return quality_report(ctx_of(wh))
 
 
 def test_rows_and_missing_values(report: QualityReport) -> None:
@@ -123,8 +124,8 @@ def test_as_dict_is_plain(report: QualityReport) -> None:
 
 
 def test_empty_and_missing_warehouse(tmp_path: Path) -> None:
-    empty = quality_report(Warehouse(":memory:"))
+    empty = quality_report(ctx_of(Warehouse(":memory:")))
     assert empty.tables == [] and empty.cancellations is None and empty.quarantine.total == 0
     with pytest.raises(WarehouseError, match="does not exist"):
-        quality_report(Warehouse(tmp_path / "nope.duckdb"))
+        quality_report(ctx_of(tmp_path / "nope.duckdb"))
     assert not (tmp_path / "nope.duckdb").exists()

@@ -8,10 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from contexts import ctx_of
 from insightloop.report import base, builder, pages
 from insightloop.report.base import ReportContext, Section, table_html
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse
 
 
 def test_table_html_escapes_formats_and_caps_rows() -> None:
@@ -35,7 +34,7 @@ def test_collect_sections_runs_every_page(tmp_path: Path) -> None:
     names = sorted(m.name for m in pkgutil.iter_modules(pages.__path__))
     assert len(names) == 9 and names[0] == "a_overview"
     path = tmp_path / "missing.duckdb"
-    ctx = ReportContext(settings=Settings.load(warehouse=path, env={}), warehouse=Warehouse(path))
+    ctx: ReportContext = ctx_of(path)
     assert builder.collect_sections(ctx) == []
     assert {f"insightloop.report.pages.{n}" for n in names} <= set(sys.modules)
     assert isinstance(Section(title="t", page="p"), Section)

@@ -8,16 +8,15 @@ import numpy as np
 import pandas as pd
 
 from contexts import ctx_of
-from insightloop.report.builder import ReportContext, render
+from insightloop.report.builder import render
 from insightloop.report.pages import predictive
 from insightloop.services.training import train_target_file
 from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse
 
 
 def test_no_models_no_section(tmp_path: Path) -> None:
     settings = Settings.load(warehouse=tmp_path / "missing.duckdb", env={})
-    assert predictive.build(ReportContext(settings, Warehouse(settings.warehouse))) == []
+    assert predictive.build(ctx_of(settings)) == []
 
 
 def test_section_for_a_registered_model(tmp_path: Path) -> None:
@@ -30,7 +29,7 @@ def test_section_for_a_registered_model(tmp_path: Path) -> None:
     settings = Settings.load(warehouse=tmp_path / "wh.duckdb", env={})
     meta = train_target_file(ctx_of(settings), path, "y", name="demo-model", model="logistic")
     assert meta["dropped"] == {"Unnamed: 0": "identifier (unique per row)"}
-    sections = predictive.build(ReportContext(settings, Warehouse(settings.warehouse)))
+    sections = predictive.build(ctx_of(settings))
     assert [s.title for s in sections] == ["Predictive score: demo-model"]
     sec = sections[0]
     assert len(sec.figures) == 6

@@ -13,14 +13,13 @@ from insightloop.report.pages import c_rfm, e_segments, f_cohorts
 from insightloop.services.cohorts import build_cohorts
 from insightloop.services.segments import build_segments
 from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse
 
 PAGES = (c_rfm, e_segments, f_cohorts)
 
 
 def _ctx(path: Path) -> ReportContext:
     settings = Settings.load(warehouse=path, env={})
-    return ReportContext(settings=settings, warehouse=Warehouse(path))
+    return ctx_of(settings)
 
 
 def test_pages_render_when_tables_exist(sample_warehouse: Path, tmp_path: Path) -> None:

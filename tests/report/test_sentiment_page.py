@@ -6,18 +6,17 @@ import shutil
 from pathlib import Path
 
 from contexts import ctx_of
-from insightloop.report.builder import ReportContext, render
+from insightloop.report.builder import render
 from insightloop.report.pages import h_sentiment
 from insightloop.services.sentiment import discover_topics, ingest_demo_reviews, score_reviews
 from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse
 
 
 def test_page_renders_after_scoring_only(sample_warehouse: Path, tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     shutil.copy(sample_warehouse, path)
     settings = Settings(warehouse=path, models_dir=tmp_path / "models")
-    ctx = ReportContext(settings=settings, warehouse=Warehouse(path))
+    ctx = ctx_of(settings)
     assert h_sentiment.build(ctx) == []
     ingest_demo_reviews(ctx_of(settings))
     score_reviews(ctx_of(settings))

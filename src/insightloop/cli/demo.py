@@ -16,7 +16,6 @@ from insightloop.cli.common import (
     context_for,
     err_console,
     print_json,
-    settings_for,
 )
 
 DEMO_WAREHOUSE = Path("insightloop_demo") / "warehouse.duckdb"
@@ -64,10 +63,9 @@ def _demo(warehouse: Path | None, json_: bool) -> None:
     if warehouse is None and not os.environ.get("INSIGHTLOOP_WAREHOUSE"):
         warehouse = DEMO_WAREHOUSE
     ctx = context_for(warehouse)
-    settings = ctx.settings
     if json_:
         result = run_demo(ctx)
-        report_path = write_report(settings)
+        report_path = write_report(ctx)
         print_json({"warehouse": str(result.warehouse), "report": str(report_path),
                     **result.steps})
         return
@@ -79,7 +77,7 @@ def _demo(warehouse: Path | None, json_: bool) -> None:
 
         result = run_demo(ctx, on_step=on_step)
         on_step("writing the HTML report")
-        report_path = write_report(settings)
+        report_path = write_report(ctx)
     ing = result.steps["ingest"]
     console.print(f"ingested {ing['rows_in']:,} sample rows: {ing['rows_loaded']:,} loaded, "
                   f"{ing['rows_quarantined']:,} quarantined, "
@@ -98,5 +96,5 @@ def report(
     """Write the self-contained HTML report from what the warehouse holds."""
     from insightloop.report.builder import write_report
 
-    path = write_report(settings_for(warehouse), output)
+    path = write_report(context_for(warehouse), output)
     console.print(f"report: {path.resolve()}")

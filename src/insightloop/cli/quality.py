@@ -29,9 +29,9 @@ def quality(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     from insightloop.services.quality import quality_report
 
     ctx = context_for(warehouse)
-    report = quality_report(ctx.warehouse)
+    report = quality_report(ctx)
     try:
-        path, problem = write_report(ctx.settings), None
+        path, problem = write_report(ctx), None
     except ReportWriteError as exc:
         path, problem = None, str(exc)
     if json_:

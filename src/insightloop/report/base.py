@@ -12,8 +12,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse
+from insightloop.services.context import Context
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -30,12 +29,9 @@ class Section:
     tables_html: list[str] = field(default_factory=list)
 
 
-@dataclass
-class ReportContext:
-    """What every page's ``build(ctx)`` reads: the settings and the warehouse."""
-
-    settings: Settings
-    warehouse: Warehouse
+#: What every page's ``build(ctx)`` reads: the services' context (its settings and warehouse;
+#: pages call services with it).
+ReportContext = Context
 
 
 def table_html(rows: list[dict[str, Any]], max_rows: int = 50) -> str:

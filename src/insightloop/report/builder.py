@@ -18,8 +18,6 @@ from pathlib import Path
 from insightloop.errors import InsightloopError
 from insightloop.report import pages
 from insightloop.report.base import ReportContext, Section, table_html
-from insightloop.settings import Settings
-from insightloop.storage.warehouse import Warehouse
 
 # Section, ReportContext and table_html live in report/base.py (the pages import them from
 # there); they stay importable from here.
@@ -73,7 +71,7 @@ class ReportWriteError(InsightloopError):
     """The HTML report could not be written (the warehouse was only read)."""
 
 
-def write_report(settings: Settings, path: Path | None = None) -> Path:
+def write_report(ctx: ReportContext, path: Path | None = None) -> Path:
     """Build every page from the warehouse and write the HTML file; returns its path.
 
     Raises
@@ -82,8 +80,7 @@ def write_report(settings: Settings, path: Path | None = None) -> Path:
         The folder cannot be created or the file written (permissions, a file in the
         way, disk full); no partial file is left behind.
     """
-    ctx = ReportContext(settings=settings, warehouse=Warehouse.from_settings(settings))
-    out = path or settings.reports_dir / "report.html"
+    out = path or ctx.settings.reports_dir / "report.html"
     html_text = render(collect_sections(ctx))
     tmp = out.with_suffix(".tmp")
     try:

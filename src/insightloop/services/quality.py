@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from insightloop.features.quality import QualityReport, compute_quality
-from insightloop.storage.warehouse import Warehouse
+from insightloop.services.context import Context
 
 
-def quality_report(warehouse: Warehouse) -> QualityReport:
+def quality_report(ctx: Context) -> QualityReport:
     """Measure missing values, duplicates, outliers, cancellations and quarantine.
 
     Parameters
     ----------
-    warehouse : Warehouse
-        The warehouse to inspect; opened read-only, nothing is changed.
+    ctx : Context
+        Its warehouse is inspected; opened read-only, nothing is changed.
 
     Returns
     -------
@@ -26,5 +26,6 @@ def quality_report(warehouse: Warehouse) -> QualityReport:
     WarehouseError
         If the warehouse file does not exist.
     """
+    warehouse = ctx.warehouse
     with warehouse.connect(read_only=isinstance(warehouse.path, Path)) as con:
         return compute_quality(con)

@@ -25,7 +25,6 @@ from insightloop import capabilities
 from insightloop.api.errors import ApiError
 from insightloop.api.server import Server, server_of
 from insightloop.errors import InsightloopError
-from insightloop.report.builder import ReportContext
 from insightloop.services.customers import kpis
 from insightloop.services.keys import KeyRecord
 
@@ -157,7 +156,7 @@ def report_blocks(srv: Server, modules: tuple[str, ...], missing: str) -> Blocks
     def compute() -> Blocks:
         import plotly.io as pio  # lazy: plotly (0.4-0.5 s) only once a page has figures
 
-        ctx = ReportContext(settings=srv.settings, warehouse=srv.ctx.warehouse)
+        ctx = srv.ctx
         blocks: Blocks = []
         for name in modules:
             module = importlib.import_module(f"insightloop.report.pages.{name}")

@@ -56,7 +56,7 @@ def build(ctx: ReportContext) -> list[Section]:
     import plotly.graph_objects as go
 
     try:
-        report = quality_report(ctx.warehouse)
+        report = quality_report(ctx)
     except InsightloopError:
         return []
     if not report.tables and not report.quarantine.total:

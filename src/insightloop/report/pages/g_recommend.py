@@ -32,11 +32,9 @@ def build(ctx: ReportContext) -> list[Section]:
     if top.empty:
         return []
     # lazy: the recommend service loads scipy and scikit-learn, only when recommendations exist
-    from insightloop.services.context import Context
     from insightloop.services.recommend import load_catalogue, load_recommender
 
-    services = Context.from_settings(ctx.settings)
-    desc = load_catalogue(services).set_index("product_id")["description"]
+    desc = load_catalogue(ctx).set_index("product_id")["description"]
     top["description"] = top["product_id"].map(desc).fillna("")
     labels = (top["product_id"] + " " + top["description"].str.slice(0, 30)).tolist()
     bar = go.Figure(go.Bar(x=top["customers"].tolist()[::-1], y=labels[::-1],
@@ -56,7 +54,7 @@ def build(ctx: ReportContext) -> list[Section]:
                            "customers": int(r.customers), "mean rank": float(r.mean_rank)}
                           for r in top.itertuples()])]
     try:
-        server = load_recommender(services)
+        server = load_recommender(ctx)
         rows = []
         for pid in top["product_id"].head(5):
             for it in server.similar_items(str(pid), 3)["items"]:

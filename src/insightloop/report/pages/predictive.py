@@ -116,19 +116,16 @@ def _section(ctx: ReportContext, meta: dict[str, Any], ev: pd.DataFrame) -> Sect
 
 def build(ctx: ReportContext) -> list[Section]:
     """One section per registered model (latest version); [] when none is registered."""
-    # lazy: the model registry loads scipy, only when the report or dashboard shows models
-    from insightloop.services.registry import list_models, load_evaluation, read_metadata
-
     try:
-        latest = {m["name"]: m["version"] for m in list_models(ctx.settings)}
+        latest = {m["name"]: m["version"] for m in ctx.models.list()}
     except (InsightloopError, OSError, ValueError):
         return []
     sections = []
     for name, version in sorted(latest.items()):
         ref = f"{name}:{version}"
         try:
-            meta = read_metadata(ctx.settings, ref)
-            ev = load_evaluation(ctx.settings, ref)
+            meta = ctx.models.metadata(ref)
+            ev = ctx.models.evaluation(ref)
         except (InsightloopError, OSError, ValueError):
             continue
         if ev is None or ev["y"].nunique() < 2 or "metrics" not in meta:
