@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 #: scikit-learn (and numpy) types a skops artifact may contain; anything else is refused.
 SKOPS_TRUSTED: tuple[str, ...] = (
@@ -109,8 +109,11 @@ def _enc(v: Any, path: str, arrays: dict[str, np.ndarray]) -> Any:
                 "values": _column(v.array, path, arrays)}
     if isinstance(v, pd.Index):
         return {"__index__": _enc(v.name, path, arrays), "values": _column(v.array, path, arrays)}
-    if sp.issparse(v):
-        m = sp.csr_matrix(v)
+    # A sparse matrix exists only once scipy.sparse is loaded: no import here, so loading the
+    # registry (the server does at start-up) does not load scipy.
+    sparse = sys.modules.get("scipy.sparse")
+    if sparse is not None and sparse.issparse(v):
+        m = sparse.csr_matrix(v)
         return {"__sparse__": v.format, "shape": list(m.shape),
                 "data": _put(arrays, path, m.data), "indices": _put(arrays, path, m.indices),
                 "indptr": _put(arrays, path, m.indptr)}
@@ -178,6 +181,8 @@ def _dec(t: Any, arrays: dict[str, np.ndarray]) -> Any:
     if "__index__" in t:
         return pd.Index(_uncolumn(t["values"], arrays), name=_dec(t["__index__"], arrays))
     if "__sparse__" in t:
+        import scipy.sparse as sp  # lazy: scipy.sparse (~0.8 s), only for sparse model parts
+
         m = sp.csr_matrix((_dec(t["data"], arrays), _dec(t["indices"], arrays),
                            _dec(t["indptr"], arrays)), shape=tuple(t["shape"]))
         return m.asformat(t["__sparse__"])
