@@ -28,7 +28,7 @@ OPTIONAL_INPUTS = ("products", "customers", "events")
 ENRICHMENTS = ("rfm", "clv", "segment_members", "scores", "customer_sentiment")
 
 
-def default_as_of(con: duckdb.DuckDBPyConnection) -> datetime:
+def _default_as_of(con: duckdb.DuckDBPyConnection) -> datetime:
     """Midnight after the last order: every loaded order counts."""
     row = con.execute("SELECT max(order_time) FROM orders").fetchone()
     if not row or row[0] is None:
@@ -58,7 +58,7 @@ def compute_profiles(ctx: Context, as_of: datetime | None = None) -> pd.DataFram
     on the context's engine."""
     warehouse = ctx.warehouse
     with warehouse.connect(read_only=warehouse.exists) as con:
-        as_of = as_of or default_as_of(con)
+        as_of = as_of or _default_as_of(con)
         names = _inputs(con)
         if ctx.engine.is_spark:
             # The Parquet copies Spark reads are removed once the result is collected.
@@ -89,7 +89,7 @@ def build_profiles(ctx: Context, as_of: datetime | None = None) -> ProfilesBuilt
             refresh_customer_360(con)
     else:
         with wh.transaction() as con:
-            as_of = as_of or default_as_of(con)
+            as_of = as_of or _default_as_of(con)
             expr = _expr(wh.ibis(con), _inputs(con), as_of)
             # Compiled SQL runs inside DuckDB: out-of-core, no round trip through pandas.
             sql = ibis.to_sql(expr, dialect="duckdb")
