@@ -10,7 +10,9 @@ A front end (the CLI, the API server, a notebook) builds it once with
 The warehouse is built here, once, from the settings (memory limit and read-only flag
 included), so no service opens the DuckDB file on its own terms; models go through the
 versioned registry (:mod:`insightloop.services.registry`) bound to the settings' model
-folder.
+folder. Services read with ``with ctx.read() as con``: a process that keeps a read-only
+connection open (the API server) gives the context a *reader* (:meth:`Context.with_reader`)
+and every read reuses that connection instead of opening the file again.
 """
 
 from __future__ import annotations
