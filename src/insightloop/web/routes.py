@@ -116,10 +116,14 @@ def logout(request: Request) -> RedirectResponse:
 
 
 def warm(srv: Server) -> None:
-    """Compute the cached pages once (called at start-up, in the background)."""
-    for mods, missing in PAGES.values():
-        guard(lambda m=mods, t=missing: report_blocks(srv, m, t), "")  # type: ignore[misc]
-    guard(lambda: kpi_blocks(srv), "")
+    """Compute the cached pages once (called at start-up, in the background). While another
+    process writes the warehouse (reads answer 503) the pages are left to the first request."""
+    try:
+        for mods, missing in PAGES.values():
+            guard(lambda m=mods, t=missing: report_blocks(srv, m, t), "")  # type: ignore[misc]
+        guard(lambda: kpi_blocks(srv), "")
+    except ApiError:
+        return
     # Load the recommender now; when missing, the API answers 409/501 with the reason. Not
     # when the serving store answers recommendations: then only fallbacks need it, and for a
     # large warehouse it is big (a million customers: ~1 GB and long GC pauses).
