@@ -348,3 +348,12 @@ def test_checker_known_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         "src/insightloop/b.py:9 insightloop.a",  # unmarked, defers sklearn
     ]  # b.py:3-4 pass: plotly is heavy, and the run of imports shares one comment
     assert import_cycles() == [["insightloop.a", "insightloop.b"]]
+
+
+def test_test_module_names_are_unique() -> None:
+    """pytest imports test modules by basename (no packages under tests/): two files of the
+    same name stop the whole collection."""
+    names: dict[str, list[str]] = {}
+    for path in (SRC.parent / "tests").rglob("test_*.py"):
+        names.setdefault(path.name, []).append(str(path.relative_to(SRC.parent)))
+    assert {n: p for n, p in names.items() if len(p) > 1} == {}
