@@ -111,7 +111,8 @@ async def closed_loop(port: int, headers: dict[str, str], paths: list[str], conc
 
 
 async def open_loop(port: int, headers: dict[str, str], paths: list[str], rate: float,
-                    seconds: float, connections: int) -> dict[str, Any]:
+                    seconds: float, connections: int,
+                    timeline: Path | None = None) -> dict[str, Any]:
     """Requests scheduled on a clock at ``rate``; latency counts from the scheduled time.
 
     The generator must not stall itself: a long soak creates ~10^5 requests, and with
@@ -119,6 +120,8 @@ async def open_loop(port: int, headers: dict[str, str], paths: list[str], rate: 
     it for 0.1-1.5 s (measured with ``gc.callbacks``), which the open loop charged to the
     server. So the cyclic collector is off while measuring (nothing here makes cycles that
     outlive a request), results go into preallocated arrays, and finished tasks are not kept.
+    ``timeline``: also write each request's scheduled wall-clock time, latency and status
+    there (``.npz``), to line stalls up with what the server was doing at that moment.
     """
     n = int(rate * seconds)
     lat = np.empty(n)
@@ -132,6 +135,7 @@ async def open_loop(port: int, headers: dict[str, str], paths: list[str], rate: 
     gc.freeze()
     gc.disable()
     start = time.perf_counter()
+    wall_start = time.time()
 
     async def one(i: int, when: float, path: str) -> None:
         conn = await free.get()
@@ -156,6 +160,9 @@ async def open_loop(port: int, headers: dict[str, str], paths: list[str], rate: 
     finally:
         gc.enable()
         gc.unfreeze()
+    if timeline is not None:
+        np.savez(timeline, sent=wall_start + np.arange(n) / rate, latency_s=lat,
+                 status=status_arr)
     return {"mode": "open", "target_rate": rate, "connections": connections,
             **summary(lat.tolist(), status_arr.tolist(), time.perf_counter() - start)}
 
@@ -322,7 +329,12 @@ class Server:
 def scenario(srv: Server, name: str, headers: dict[str, str], paths: list[str],
              args: argparse.Namespace, seconds: float) -> dict[str, Any]:
     cpu = cpu_seconds(srv.proc.pid)
-    r = asyncio.run(open_loop(srv.port, headers, paths, args.rate, seconds, args.connections))
+    timeline = None
+    if args.timeline is not None:
+        args.timeline.mkdir(parents=True, exist_ok=True)
+        timeline = args.timeline / (name.replace(" ", "_").replace("/", "") + ".npz")
+    r = asyncio.run(open_loop(srv.port, headers, paths, args.rate, seconds, args.connections,
+                              timeline))
     # Server CPU per request: robust to other load on the machine.
     r["server_cpu_ms_per_request"] = round(
         (cpu_seconds(srv.proc.pid) - cpu) / r["requests"] * 1000, 3)
@@ -423,6 +435,8 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--dashboard", action="store_true", help="Also the dashboard scenarios.")
     ap.add_argument("--only", default="", help="Run only endpoints whose name contains this.")
+    ap.add_argument("--timeline", type=Path, default=None,
+                    help="Write each open-loop run's per-request times to DIR/<run>.npz.")
     args = ap.parse_args()
     out: dict[str, Any] = {"cpus": os.cpu_count(), "load_average_before": os.getloadavg(),
                            "rate": args.rate, "seconds_per_run": args.seconds,
