@@ -154,3 +154,24 @@ def test_worker_state_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv(ENV, state_env(settings, config)[ENV])
     srv = app_from_env().state.server
     assert srv.settings == settings and srv.config == config
+
+
+def test_store_is_read_into_memory_once_per_file(pair: tuple[Api, Api],
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lookups run on the event loop: the server reads a newly opened store file into the page
+    cache in the background (a cold page on a virtual disk held a worker up to 0.5 s at a
+    million customers), once per file, and every connection maps the file."""
+    from insightloop.storage import serving as serving_storage
+
+    _, store = pair
+    holder = store.client.app.state.server.store  # type: ignore[attr-defined]
+    opened = holder.get()
+    path = Path(opened.path)
+    assert holder._warmed == f"{path}:{opened.stat}"
+    assert serving_storage.warm_file(path) == path.stat().st_size
+    assert opened._con().execute("PRAGMA mmap_size").fetchone()[0] > 0
+    reads: list[Path] = []
+    monkeypatch.setattr(serving_storage, "warm_file", lambda p, *a: reads.append(p) or 0)
+    holder._warm_in_background(opened)  # the same file again: not read twice
+    holder._warm_in_background(serving_storage.ServingStore(path))  # same inode: not read
+    assert reads == []

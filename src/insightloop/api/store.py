@@ -48,6 +48,7 @@ class StoreHolder:
         self._lock = threading.Lock()  # one refresh at a time
         self._starting = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._warmed: str | None = None  # the file (path and inode) last read into memory
 
     def open(self) -> None:
         """Open the store if it exists and matches the warehouse (at server start)."""
@@ -68,6 +69,7 @@ class StoreHolder:
                 self._store = ServingStore(Path(store.path))
             except (FileNotFoundError, OSError):
                 self._store = None
+            self._warm_in_background(self._store)
         return self._store
 
     def refresh(self, build: bool = True) -> None:
@@ -80,6 +82,7 @@ class StoreHolder:
                     if build and not store_status(self.ctx)["fresh"]:
                         build_store(self.ctx)
                     self._store = open_store(self.ctx)
+                    self._warm_in_background(self._store)
                 except (InsightloopError, OSError, duckdb.Error) as exc:
                     log.warning("serving store not used (%s); answering live",
                                 type(exc).__name__)
@@ -93,6 +96,23 @@ class StoreHolder:
             self._thread = threading.Thread(target=self.refresh, args=(False,),
                                             name="insightloop-store", daemon=True)
             self._thread.start()
+
+    def _warm_in_background(self, store: ServingStore | None) -> None:
+        """Read a newly opened store file into the page cache, once per file, off the
+        request path (lookups on the event loop must not wait for the disk)."""
+        if store is None or self._warmed == f"{store.path}:{store.stat}":
+            return
+        self._warmed = f"{store.path}:{store.stat}"
+
+        def warm() -> None:
+            try:
+                n, seconds = store.warm()
+            except OSError as exc:
+                log.warning("serving store not read into memory (%s)", type(exc).__name__)
+                return
+            log.info("serving store read into memory: %.0f MB in %.1f s", n / 1e6, seconds)
+
+        threading.Thread(target=warm, name="insightloop-store-warm", daemon=True).start()
 
     def close(self) -> None:
         """Wait for a running refresh (DuckDB threads must end before the interpreter)."""

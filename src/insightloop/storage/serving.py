@@ -16,6 +16,13 @@ reader keeps a consistent snapshot (the old inode) until it reopens:
 Readers open the file with ``mode=ro&immutable=1``: no locks and no journal, which is
 correct because the file is never changed after it is renamed into place. Any number of
 processes and threads read it concurrently (one connection per thread).
+
+Lookups run on the server's event loop, so they must never wait for the disk: a read of a
+page that is not in memory took up to 0.5 s on a virtual disk and held up every request of
+that worker (seen at a million customers, 1.4 GB store). :meth:`ServingStore.warm` reads the
+file once into the operating system's page cache (one copy, shared by every worker), and
+connections map the file (``mmap_size``), so a lookup is a memory read. The store must fit
+in memory for that; ``serving status`` gives its size.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -33,6 +41,7 @@ from urllib.parse import quote
 import numpy as np
 
 FORMAT = 1
+MMAP_BYTES = 1 << 40  # map the whole file (SQLite caps it at its compile-time maximum)
 SLOT = np.dtype([("item", "<i4"), ("score", "<f8"), ("reason", "<i4")])
 
 
@@ -124,7 +133,24 @@ def read_meta(path: Path) -> dict[str, str] | None:
 
 def _connect(path: Path) -> sqlite3.Connection:
     uri = f"file:{quote(str(path.resolve()))}?mode=ro&immutable=1"
-    return sqlite3.connect(uri, uri=True, check_same_thread=False)
+    con = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    con.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")  # pages read from the page cache directly
+    return con
+
+
+def warm_file(path: Path, chunk: int = 8 << 20) -> int:
+    """Read ``path`` once, sequentially, so its pages are in the page cache; the bytes read.
+
+    I/O-bound (the GIL is released during each read): run it in a background thread.
+    """
+    total = 0
+    buf = bytearray(chunk)
+    with path.open("rb", buffering=0) as f:
+        if hasattr(os, "posix_fadvise"):
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        while n := f.readinto(buf):
+            total += n
+    return total
 
 
 class ServingStore:
@@ -159,6 +185,12 @@ class ServingStore:
             con = _connect(self.path)
             self._local.con = con
         return con
+
+    def warm(self) -> tuple[int, float]:
+        """Bring the whole file into the page cache (see the module notes): (bytes, seconds)."""
+        started = time.perf_counter()
+        n = warm_file(Path(self.path))
+        return n, time.perf_counter() - started
 
     def changed_on_disk(self) -> bool:
         """True when another file has been renamed onto :attr:`path` since opening."""
