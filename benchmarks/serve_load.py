@@ -223,13 +223,15 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its descendants, in MB."""
+def rss_mb(pid: int, kind: str = "VmRSS") -> float:
+    """Resident memory of a process and its descendants, in MB. ``kind``: ``VmRSS`` (all),
+    ``RssAnon`` (the processes' own memory: what a leak grows) or ``RssFile`` (mapped files,
+    e.g. the serving store's pages: shared with the page cache, not a leak)."""
     total = 0
     for p in tree(pid):
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+                if line.startswith(f"{kind}:"):
                     total += int(line.split()[1])
         except OSError:
             continue
@@ -377,6 +379,7 @@ def run_one(label: str, warehouse: Path, workers: int, args: argparse.Namespace,
         # Each process computes the dashboard aggregates in a thread at start: let it finish.
         time.sleep(args.settle_seconds)
         out["rss_mb_start"] = rss_mb(srv.proc.pid)
+        out["rss_anon_mb_start"] = rss_mb(srv.proc.pid, "RssAnon")
         paths = {"profile": [f"/api/v1/customers/{c}" for c in ids],
                  "scores": [f"/api/v1/customers/{c}/scores" for c in ids],
                  "recommendations": [f"/api/v1/customers/{c}/recommendations?n=10"
@@ -389,6 +392,8 @@ def run_one(label: str, warehouse: Path, workers: int, args: argparse.Namespace,
             out["soak"] = scenario(srv, f"{label} w{workers} soak (mixed)", api, mixed, args,
                                    args.soak_seconds)
         out["rss_mb_end"] = rss_mb(srv.proc.pid)
+        out["rss_anon_mb_end"] = rss_mb(srv.proc.pid, "RssAnon")
+        out["rss_file_mb_end"] = rss_mb(srv.proc.pid, "RssFile")
         if args.dashboard and label == "demo" and workers == 1:
             out["dashboard"] = dashboard(srv, key, ids, args)
         out["server_side_ms"] = server_side(log_path, srv.log)
