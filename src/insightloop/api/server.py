@@ -25,7 +25,6 @@ from insightloop.api.store import StoreHolder
 from insightloop.errors import NotFoundError
 from insightloop.services.context import Context
 from insightloop.services.keys import KeyRecord, role_allows
-from insightloop.services.recommend import load_recommender
 from insightloop.settings import Settings
 from insightloop.storage.operational import open_ops
 
@@ -122,6 +121,9 @@ class Server:
             return rec
         with self._rec_lock:
             if self._recommender is None:
+                # lazy: model code (scikit-learn, scipy) only once a request needs it live
+                from insightloop.services.recommend import load_recommender
+
                 try:
                     self._recommender = self.read(load_recommender, self.ctx)
                 except NotFoundError as exc:

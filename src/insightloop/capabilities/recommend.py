@@ -7,6 +7,9 @@ from pydantic import Field, field_validator
 
 from insightloop.capabilities.spec import Capability, Job, Page, Params, Stage, Table, member
 
+#: The registry name of the trained recommender (the serving store's fingerprint reads its
+#: version without loading the model code).
+MODEL_NAME = "recommender"
 #: Recommender families (the keys of ``models.recommend.MODELS``; a test checks it).
 MODELS = ("popularity", "itemknn", "rp3beta", "sar", "ease", "als", "bpr", "content", "hybrid")
 #: Product text embedders (``services.recommend`` validates against this tuple).

@@ -28,6 +28,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from insightloop.capabilities.recommend import MODEL_NAME
 from insightloop.errors import ConfigError, InsightloopError, NotFoundError, WarehouseError
 from insightloop.services.context import Context
 from insightloop.services.customers import PROFILE_PARTS
@@ -88,9 +89,6 @@ def _fingerprint(ctx: Context, con: duckdb.DuckDBPyConnection) -> str:
 
 
 def _recommender_version(ctx: Context) -> list[Any] | None:
-    # lazy: the recommender's package loads scikit-learn; a store without one never needs it
-    from insightloop.services.recommend import MODEL_NAME
-
     try:
         meta = ctx.models.metadata(MODEL_NAME)
     except (NotFoundError, InsightloopError):

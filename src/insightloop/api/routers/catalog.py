@@ -22,10 +22,6 @@ from insightloop.services.results import (
     SimilarItems,
     Topics,
 )
-from insightloop.services.segments import show_segments
-from insightloop.services.sentiment import list_topics, score_texts
-from insightloop.services.sentiment import product_insights as insights
-from insightloop.services.sentiment import satisfaction as sat
 
 router = APIRouter()
 MAX_TEXTS = 64
@@ -45,6 +41,9 @@ def headline(request: Request) -> Kpis:
             responses=responses(*READ, 409))
 def segments(request: Request) -> SegmentSummary:
     """Every behavioural segment: size, value share, description and strategy."""
+    # lazy: segment and sentiment services load scikit-learn and ibis; not at server start
+    from insightloop.services.segments import show_segments
+
     srv = server_of(request)
     out: SegmentSummary = plain(srv.cached("segments", lambda: show_segments(srv.ctx)))
     return out
@@ -75,6 +74,9 @@ def similar(request: Request, product_id: ProductId,
             response_model=ProductInsights, responses=responses(*READ, 404, 409, 422))
 def product_insights(request: Request, product_id: ProductId) -> ProductInsights:
     """Review count, positive/negative shares, top complaints and monthly net sentiment."""
+    # lazy: see segments()
+    from insightloop.services.sentiment import product_insights as insights
+
     srv = server_of(request)
     out: ProductInsights = plain(srv.query(insights, product_id))
     return out
@@ -92,6 +94,9 @@ class SentimentRequest(BaseModel):
              responses=responses(*READ, 409, 413, 422))
 def sentiment(request: Request, body: SentimentRequest) -> SentimentResults:
     """Label, score in [-1, 1], P(positive), language and aspects per text."""
+    # lazy: see segments()
+    from insightloop.services.sentiment import score_texts
+
     srv = server_of(request)
     return {"results": plain(score_texts(srv.ctx, body.texts, lang=body.lang))}
 
@@ -100,6 +105,9 @@ def sentiment(request: Request, body: SentimentRequest) -> SentimentResults:
             summary="Review topics", response_model=Topics, responses=responses(*READ, 409))
 def topics(request: Request) -> Topics:
     """Topics discovered in reviews (``insightloop`` topics build)."""
+    # lazy: see segments()
+    from insightloop.services.sentiment import list_topics
+
     srv = server_of(request)
     return {"topics": plain(srv.cached("topics", lambda: list_topics(srv.ctx)))}
 
@@ -110,6 +118,9 @@ def topics(request: Request) -> Topics:
 def satisfaction(request: Request,
                  by: Literal["product", "category", "customer", "month"] = "month"
                  ) -> Satisfaction:
+    # lazy: see segments()
+    from insightloop.services.sentiment import satisfaction as sat
+
     srv = server_of(request)
     return {"by": by, "items": plain(srv.cached(f"satisfaction:{by}",
                                                 lambda: sat(srv.ctx, by)))}
