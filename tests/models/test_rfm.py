@@ -35,15 +35,38 @@ def test_quintiles_on_distinct_values() -> None:
     assert out["customer_id"].tolist() == _frame()["customer_id"].tolist()
 
 
-def test_ties_share_a_score_and_order_does_not_matter() -> None:
+def test_ties_are_broken_by_the_tiebreaker_then_the_id_and_order_does_not_matter() -> None:
     values = pd.Series([1, 1, 1, 1, 1, 1, 2, 3, 4, 5])
-    assert quantile_score(values).tolist() == [2, 2, 2, 2, 2, 2, 4, 4, 5, 5]
-    shuffled = values.sample(frac=1.0, random_state=3)
-    assert quantile_score(shuffled).sort_index().tolist() == quantile_score(values).tolist()
+    spend = pd.Series([60.0, 10, 50, 20, 40, 30, 0, 0, 0, 0])
+    # The six one-order customers are ordered by spend: 10, 20, 30, 40, 50, 60.
+    assert quantile_score(values, tiebreak=(spend,)).tolist() == [3, 1, 3, 1, 2, 2, 4, 4, 5, 5]
+    # Without a tie-breaker the row label decides (as text): still every score is used.
+    assert quantile_score(values).tolist() == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    order = np.random.default_rng(3).permutation(10)
+    shuffled = quantile_score(values.iloc[order], tiebreak=(spend.iloc[order],))
+    assert shuffled.sort_index().tolist() == quantile_score(values, tiebreak=(spend,)).tolist()
 
 
-def test_constant_column_does_not_fail() -> None:
-    assert set(quantile_score(pd.Series([7.0] * 8)).tolist()) == {3}
+def test_constant_column_still_uses_every_score() -> None:
+    out = quantile_score(pd.Series([7.0] * 8))
+    assert sorted(set(out.tolist())) == [1, 2, 3, 4, 5]
+    assert out.tolist() == sorted(out.tolist())  # ids 0..7 in order
+
+
+def test_heavily_tied_frequency_uses_every_f_score() -> None:
+    n = 100
+    frame = pd.DataFrame({
+        "customer_id": [f"c{i:03d}" for i in range(n)],
+        "recency_days": np.arange(n, dtype=float) % 30,
+        "frequency": np.where(np.arange(n) < 70, 1, np.arange(n) // 10),  # 70% buy once
+        "monetary": (np.arange(n) * 7 % 100).astype(float),
+    })
+    out = score_rfm(frame)
+    for col in ("r_score", "f_score", "m_score"):
+        assert out[col].value_counts().reindex(range(1, 6)).tolist() == [20] * 5, col
+    # A one-order customer never outranks a repeat buyer on F.
+    assert out["f_score"][frame["frequency"] == 1].max() <= \
+        out["f_score"][frame["frequency"] > 1].min()
 
 
 @pytest.mark.parametrize(("r", "f", "m", "name"), [

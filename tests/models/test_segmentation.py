@@ -72,10 +72,38 @@ def test_describe_and_strategies() -> None:
     top, bottom = out.iloc[0], out.iloc[2]
     assert top["strategy"] == "retain"
     assert bottom["strategy"] == "reactivate"
-    assert "recent (median 5 days vs 59)" in top["description"]
+    assert "recent (median 5 days vs 59, 100% of members)" in top["description"]
     assert "high frequency" in top["description"]
-    assert "long gaps between orders (median 314 days vs 60)" in bottom["description"]
+    # One-time buyers have no gap between orders: their tenure-imputed gap is not a trait.
+    assert "gaps" not in bottom["description"]
+    assert "lapsed (median 299 days vs 59, 100% of members)" in bottom["description"]
     assert out["name"].is_unique
+
+
+def test_a_trait_most_members_lack_is_not_named() -> None:
+    """61% one-time buyers imputed with a short tenure must not be "short gaps between orders"."""
+    rng = np.random.default_rng(1)
+    n = 200
+    frame = pd.DataFrame({
+        "customer_id": [f"c{i:04d}" for i in range(2 * n)],
+        "recency_days": np.r_[rng.uniform(1, 20, n), rng.uniform(100, 300, n)],
+        "frequency": np.r_[np.where(np.arange(n) < 122, 1, 3), rng.integers(2, 6, n)],
+        "monetary": rng.uniform(100, 200, 2 * n),
+        "avg_order_value": rng.uniform(40, 60, 2 * n),
+        "tenure_days": np.r_[rng.uniform(5, 25, n), rng.uniform(300, 400, n)],
+        "inter_purchase_days": np.r_[np.where(np.arange(n) < 122, np.nan, 8.0),
+                                     rng.uniform(60, 90, n)],
+    })
+    labels = np.r_[np.zeros(n, dtype=int), np.ones(n, dtype=int)]
+    seg = CustomerSegmenter(k=2).fit(frame)
+    out = describe_segments(frame, labels, seg.transform(frame), score_rfm(frame),
+                            frame["monetary"])
+    new = out.iloc[0]
+    assert new["z_inter_purchase_days"] < -0.5  # the imputed gaps do look short ...
+    assert "short gaps between orders" not in new["traits"]  # ... but 61% have no gap
+    assert "one order only" in new["traits"]
+    assert "61% of members" in new["description"]
+    assert new["traits"][:2] == [w.strip() for w in new["name"].lower().split(",")][:2]
 
 
 @pytest.mark.parametrize(("r", "fm", "share", "vshare", "expected"), [

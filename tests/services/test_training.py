@@ -69,6 +69,12 @@ def test_train_churn_registers_with_test_metrics(settings: Settings) -> None:
     assert meta["metrics"]["auc"] > 0.65
     assert "recency_days" in meta["features"] and "customer_id" not in meta["features"]
     assert set(meta["training_summary"]) == set(meta["features"])
+    # Tenure grows with the as-of date: summarised relative to the history loaded.
+    assert meta["training_summary"]["tenure_days"]["relative"] is True
+    assert max(meta["training_summary"]["tenure_days"]["edges"]) <= 1.0
+    # No product categories in this warehouse: those columns are left out, with the reason.
+    assert "fav_category_1" not in meta["features"]
+    assert "not loaded" in meta["dropped"]["fav_category_1"]
     model, _ = load_model(settings, "churn-test")
     ev = load_evaluation(settings, "churn-test")
     assert ev is not None and set(ev["split"]) == {"test"}

@@ -7,18 +7,28 @@ columns ``recency_days``, ``frequency`` and ``monetary`` (see
 Scores
 ------
 Each dimension is scored 1-5 by rank-based quintiles over the customers that
-made at least one purchase::
+made at least one purchase; every customer gets a distinct rank::
 
-    pct   = rank(value, method="average") / n        # in (0, 1]
-    score = clip(ceil(5 * pct), 1, 5)
+    rank  = position in the order (value, tie-breaker, customer id)   # 1..n
+    score = ceil(5 * rank / n)
 
-Recency is ranked in reverse (the most recent customers get 5). Ranks rather
-than ``pandas.qcut`` are used because frequency is heavily tied (most
-customers buy once) and ``qcut`` fails on duplicate bin edges; tied customers
-always share a score (the average rank of their tie group decides it), and the
-result does not depend on row order, so it is deterministic. With heavy ties a
-score can be unused (e.g. no F=1 when more than 20% of customers share the
-lowest frequency).
+Recency is ranked in reverse (the most recent customers get 5). Ties are broken
+consistently so that every score 1..5 is used whenever there are at least five
+buyers: frequency is heavily tied (most customers buy once; on the full Online
+Retail export scoring tied customers alike left F2 empty), so customers with the
+same value are ordered by a second dimension, then by customer id:
+
+=========  ==============================  ===================================
+score      ranked by                       ties broken by (higher ranks higher)
+=========  ==============================  ===================================
+R          recency_days (fewer is better)  frequency, then monetary
+F          frequency                       monetary, then recency (fewer days)
+M          monetary                        frequency, then recency (fewer days)
+=========  ==============================  ===================================
+
+So of two one-order customers the one who spent more gets the higher F. The
+result does not depend on row order (the last tie-breaker is the customer id, or
+the row label when there is no ``customer_id`` column), so it is deterministic.
 
 ``rfm_score`` is the three-digit cell code, e.g. ``"545"``.
 
@@ -55,6 +65,8 @@ Absolute thresholds can be given instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -90,8 +102,10 @@ SEGMENTS: tuple[str, ...] = (
 TIERS: tuple[str, ...] = ("high", "medium", "low")
 
 
-def quantile_score(values: pd.Series, *, reverse: bool = False) -> pd.Series:
-    """Score values 1-5 by rank-based quintiles; ties share a score.
+def quantile_score(values: pd.Series, *, reverse: bool = False,
+                   tiebreak: Sequence[pd.Series] = (), ids: pd.Series | None = None
+                   ) -> pd.Series:
+    """Score values 1-5 by rank-based quintiles; ties broken so every score is used.
 
     Parameters
     ----------
@@ -99,18 +113,39 @@ def quantile_score(values: pd.Series, *, reverse: bool = False) -> pd.Series:
         Numeric values; nulls are not ranked and score ``NA``.
     reverse : bool, default False
         Score small values high (used for recency).
+    tiebreak : sequence of pandas.Series
+        Values (aligned with ``values``) ordering customers tied on ``values``, first one
+        first; a higher tie-break value ranks higher (missing ones lowest).
+    ids : pandas.Series, optional
+        Last tie-breaker (e.g. the customer id; default the index labels), compared as
+        text, so the scores do not depend on row order.
 
     Returns
     -------
     pandas.Series
-        Nullable ``Int64`` scores in 1..5, same index as ``values``.
+        Nullable ``Int64`` scores in 1..5, same index as ``values``; each of the five
+        scores is used when at least five values are present.
     """
-    numeric = pd.to_numeric(values, errors="coerce").astype("float64")
-    ranks = numeric.rank(method="average", ascending=not reverse)
-    n = int(numeric.notna().sum())
-    pct = ranks / max(n, 1)
-    scores = np.clip(np.ceil(N_SCORES * pct.to_numpy() - 1e-9), 1, N_SCORES)
-    return pd.Series(scores, index=values.index).astype("Int64")
+    numeric = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    present = ~np.isnan(numeric)
+    n = int(present.sum())
+    scores = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    if n == 0:
+        return scores
+    labels = (pd.Series(values.index, index=values.index) if ids is None else ids)
+    label_rank = np.argsort(np.argsort(labels.astype(str).to_numpy()[present], kind="stable"),
+                            kind="stable")
+    keys: list[np.ndarray] = [label_rank.astype(float)]
+    for extra in reversed(list(tiebreak)):
+        col = pd.to_numeric(extra, errors="coerce").astype("float64").to_numpy()[present]
+        keys.append(np.where(np.isnan(col), -np.inf, col))
+    keys.append(-numeric[present] if reverse else numeric[present])
+    order = np.lexsort(keys)  # last key is the primary one
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(1, n + 1)
+    score = np.clip(np.ceil(N_SCORES * rank / n - 1e-9), 1, N_SCORES).astype("int64")
+    scores[present] = score
+    return scores
 
 
 def rfm_segment(r: pd.Series | np.ndarray, f: pd.Series | np.ndarray,
@@ -162,9 +197,12 @@ def score_rfm(profiles: pd.DataFrame) -> pd.DataFrame:
         raise SchemaError(f"RFM scoring needs columns {list(RFM_COLUMNS)}; missing {missing}")
     freq = pd.to_numeric(profiles["frequency"], errors="coerce").fillna(0)
     buyer = (freq > 0) & profiles["recency_days"].notna()
-    r = quantile_score(profiles["recency_days"].where(buyer), reverse=True)
-    f = quantile_score(freq.where(buyer))
-    m = quantile_score(profiles["monetary"].where(buyer))
+    recency = pd.to_numeric(profiles["recency_days"], errors="coerce")
+    money = pd.to_numeric(profiles["monetary"], errors="coerce")
+    ids = profiles["customer_id"] if "customer_id" in profiles.columns else None
+    r = quantile_score(recency.where(buyer), reverse=True, tiebreak=(freq, money), ids=ids)
+    f = quantile_score(freq.where(buyer), tiebreak=(money, -recency), ids=ids)
+    m = quantile_score(money.where(buyer), tiebreak=(freq, -recency), ids=ids)
     # Non-buyers (returns/cancellations only) are "lost" with the lowest scores.
     r, f, m = (s.fillna(1).astype("int64") for s in (r, f, m))
     out = pd.DataFrame(index=profiles.index)

@@ -34,10 +34,25 @@ mean ``monetary`` (segment 0 spends most), so ids do not depend on the seed.
 Descriptions and strategies
 ---------------------------
 :func:`describe_segments` states each segment's size, share of customers,
-share of value, and its distinguishing features: features whose segment mean
-(on the prepared scale) differs from the population mean by at least
-``0.5`` population standard deviations, largest first, in words with medians
-(``"recent (median 12 days vs 50)"``). Strategies follow
+share of value, and its distinguishing features. A feature is a candidate when
+its segment mean (on the prepared scale) differs from the population mean by at
+least ``0.5`` population standard deviations (largest first); it becomes a trait
+of the name and description only when **most members** (more than
+:data:`MAJORITY`) have the property it claims, measured on the members' own
+values before imputation:
+
+* "high X" / "low X": the member's value is above / below the population median
+  (over customers that have a value);
+* "short gaps between orders" / "long gaps between orders": the member has a
+  second order (one-time buyers have no gap) and a gap below / above the median
+  gap of repeat buyers;
+* "one order only" (the low side of frequency when most members bought once):
+  the member has exactly one order.
+
+So a segment of mostly one-time buyers is never called "short gaps between
+orders" (a tenure-imputed gap is a clustering aid, not a fact about them). Each
+trait says its medians and the share of members that have it
+(``"recent (median 12 days vs 50, 81% of members)"``). Strategies follow
 :func:`recommend_strategy` from the segment's mean RFM scores and value share.
 """
 
@@ -68,6 +83,9 @@ METHODS = ("kmeans", "gmm")
 Z_THRESHOLD = 0.5
 CLIP = 5.0
 MAX_TRAITS = 3
+#: A trait names a segment only when more than this share of its members have it.
+MAJORITY = 0.5
+ONE_ORDER = "one order only"
 
 # feature -> (word when high, word when low, unit)
 FEATURE_WORDS: dict[str, tuple[str, str, str]] = {
@@ -321,14 +339,39 @@ class CustomerSegmenter(ClusterMixin, BaseEstimator):  # type: ignore[misc]
         return pd.DataFrame(self._matrix(frame), columns=list(self.features), index=frame.index)
 
 
-def _trait(feature: str, z: float, seg_median: float, pop_median: float) -> str:
+def trait_flags(profiles: pd.DataFrame, features: Sequence[str]
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per customer, whether each feature is above / below the population median.
+
+    Values are the customers' own (no imputation: a one-time buyer has no
+    ``inter_purchase_days`` and is neither above nor below). Returns ``(high, low)``
+    boolean frames with one column per feature; for ``frequency`` the low flag is
+    "exactly one order" when the median is one order (nobody is below it).
+    """
+    raw = _own_values(profiles, features)
+    median = raw.median()
+    high, low = raw.gt(median), raw.lt(median)
+    if "frequency" in raw and median.get("frequency", np.nan) <= 1:
+        low["frequency"] = raw["frequency"].eq(1)
+    return high, low
+
+
+def _own_values(profiles: pd.DataFrame, features: Sequence[str]) -> pd.DataFrame:
+    """The features as numbers, missing values kept missing."""
+    return profiles.loc[:, list(features)].apply(pd.to_numeric, errors="coerce"
+                                                 ).astype("float64")
+
+
+def _trait(feature: str, z: float, seg_median: float, pop_median: float, share: float,
+           one_order: bool) -> str:
     high, low, unit = FEATURE_WORDS.get(feature, (f"high {feature}", f"low {feature}", ""))
-    word = high if z > 0 else low
+    word = ONE_ORDER if one_order else (high if z > 0 else low)
     if feature == "return_rate":
-        return f"{word} (median {seg_median:.0%} vs {pop_median:.0%})"
+        return f"{word} (median {seg_median:.0%} vs {pop_median:.0%}, {share:.0%} of members)"
     fmt = ",.0f" if max(abs(seg_median), abs(pop_median)) >= 10 else ",.1f"
     unit = f" {unit}" if unit else ""
-    return f"{word} (median {seg_median:{fmt}}{unit} vs {pop_median:{fmt}})"
+    return (f"{word} (median {seg_median:{fmt}}{unit} vs {pop_median:{fmt}}, "
+            f"{share:.0%} of members)")
 
 
 def describe_segments(profiles: pd.DataFrame, labels: np.ndarray, scaled: pd.DataFrame,
@@ -338,7 +381,7 @@ def describe_segments(profiles: pd.DataFrame, labels: np.ndarray, scaled: pd.Dat
     Parameters
     ----------
     profiles : pandas.DataFrame
-        Raw profiles (medians in the descriptions are on this scale).
+        Raw profiles (medians and member shares in the descriptions are on this scale).
     labels : numpy.ndarray
         Segment id per row.
     scaled : pandas.DataFrame
@@ -354,18 +397,25 @@ def describe_segments(profiles: pd.DataFrame, labels: np.ndarray, scaled: pd.Dat
     pandas.DataFrame
         One row per segment: ``segment_id``, ``name``, ``size``, ``share``,
         ``value_share``, ``description``, ``strategy``, ``mean_r``, ``mean_fm``,
-        plus ``z_<feature>`` (segment mean minus population mean, in population SDs).
+        ``traits`` (the trait words of the name and description, each held by most
+        members), plus ``z_<feature>`` (segment mean minus population mean, in
+        population SDs).
     """
     labels = np.asarray(labels)
     n = len(labels)
+    features = list(scaled.columns)
     z_all = (scaled - scaled.mean()) / scaled.std(ddof=0).replace(0.0, 1.0)
-    raw = prepare_raw(profiles, list(scaled.columns))
-    pop_median = raw.median()
+    own = _own_values(profiles, features).reset_index(drop=True)
+    pop_median = own.median()
+    high, low = (f.reset_index(drop=True) for f in trait_flags(profiles, features))
+    share_high, share_low = high.groupby(labels).mean(), low.groupby(labels).mean()
+    one_order = (own["frequency"].eq(1).groupby(labels).mean() if "frequency" in own
+                 else pd.Series(0.0, index=np.unique(labels)))  # share with a single order
     val = pd.Series(np.clip(pd.to_numeric(value, errors="coerce").fillna(0.0).to_numpy(), 0,
                             None))
     total_value = float(val.sum())
-    grouped_z = z_all.groupby(labels).mean()
-    seg_median = raw.groupby(labels).median()
+    grouped_z = z_all.reset_index(drop=True).groupby(labels).mean()
+    seg_median = own.groupby(labels).median()
     sizes = pd.Series(labels).value_counts().sort_index()
     value_by = val.groupby(labels).sum()
     r = pd.Series(rfm["r_score"].to_numpy(dtype=float)).groupby(labels).mean()
@@ -379,15 +429,25 @@ def describe_segments(profiles: pd.DataFrame, labels: np.ndarray, scaled: pd.Dat
     out["mean_fm"] = fm.reindex(sizes.index).to_numpy()
     out["strategy"] = recommend_strategy(out["mean_r"], out["mean_fm"], out["share"],
                                          out["value_share"])
-    names, descriptions = [], []
+    names, descriptions, kept_words = [], [], []
     # One row per segment (k <= 8): this loop is over segments, not customers.
     for seg in sizes.index:
         zs = grouped_z.loc[seg]
         ranked = zs[zs.abs() >= Z_THRESHOLD].abs().sort_values(ascending=False).index
-        traits = [_trait(f, float(zs[f]), float(seg_median.loc[seg, f]), float(pop_median[f]))
-                  for f in ranked[:MAX_TRAITS]]
-        words = [t.split(" (")[0] for t in traits[:2]]
-        names.append(", ".join(words).capitalize() if words else "Typical customers")
+        traits = []
+        for f in ranked:
+            single = f == "frequency" and zs[f] < 0 and one_order.loc[seg] > MAJORITY
+            share = float(one_order.loc[seg] if single else
+                          (share_high if zs[f] > 0 else share_low).loc[seg, f])
+            if share <= MAJORITY:  # most members do not have it: not a trait of the segment
+                continue
+            traits.append(_trait(f, float(zs[f]), float(seg_median.loc[seg, f]),
+                                 float(pop_median[f]), share, single))
+            if len(traits) == MAX_TRAITS:
+                break
+        words = [t.split(" (")[0] for t in traits]
+        kept_words.append(words)
+        names.append(", ".join(words[:2]).capitalize() if words else "Typical customers")
         row = out.loc[out["segment_id"] == seg].iloc[0]
         descriptions.append(
             f"{int(row['size']):,} customers ({row['share']:.0%}) holding "
@@ -395,6 +455,7 @@ def describe_segments(profiles: pd.DataFrame, labels: np.ndarray, scaled: pd.Dat
             + (": " + "; ".join(traits) if traits else "; close to the average customer"))
     out["name"] = _unique(names)
     out["description"] = descriptions
+    out["traits"] = kept_words
     for f in scaled.columns:
         out[f"z_{f}"] = grouped_z[f].reindex(sizes.index).to_numpy()
     first = ["segment_id", "name", "size", "share", "value_share", "description", "strategy"]

@@ -7,7 +7,8 @@ as_of, scored_at, reasons``) in one transaction. It also computes the
 population stability index of every feature against the training summary
 stored with the model, appends it to table ``drift`` and raises a
 :class:`~insightloop.models.classify.drift.DriftWarning` for features with
-PSI > 0.25.
+PSI > 0.25. Tenure, which grows with the as-of date by construction, is compared
+relative to the history the warehouse holds at each as-of date.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from insightloop.services.context import Context
 from insightloop.services.evaluation import read_table_file
 from insightloop.services.registry import check_features
 from insightloop.services.results import FileScored, LiveScore, Reason, ScoresBuilt
-from insightloop.services.training import feature_frame
+from insightloop.services.training import feature_frame, history_relative
 from insightloop.storage.warehouse import has_table, write_frame
 
 
@@ -57,10 +58,15 @@ def predict_frame(model: Any, metadata: dict[str, Any], X: pd.DataFrame, top: in
     return out
 
 
-def drift_report(metadata: dict[str, Any], X: pd.DataFrame) -> pd.DataFrame:
-    """PSI per feature against the model's training summary; warns on large drift."""
+def drift_report(metadata: dict[str, Any], X: pd.DataFrame,
+                 relative: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """PSI per feature against the model's training summary; warns on large drift.
 
-    drift = population_stability(metadata.get("training_summary", {}), X)
+    ``relative`` gives, for features bounded by the data's history (tenure), each row's
+    history in days (:func:`~insightloop.services.training.history_relative`): they are
+    compared relative to it, since they grow with the as-of date by construction.
+    """
+    drift = population_stability(metadata.get("training_summary", {}), X, relative)
     high = drift[drift["psi"] > PSI_HIGH]
     if not high.empty:
         listed = ", ".join(f"{f} (PSI {v:.2f})" for f, v in zip(high["feature"], high["psi"],
@@ -114,7 +120,7 @@ def score_warehouse(ctx: Context, ref: str, as_of: datetime | None = None,
         "scored_at": pd.Timestamp(now),
         "reasons": pred["reasons"].to_numpy(),
     })
-    drift = drift_report(meta, X)
+    drift = drift_report(meta, X, history_relative(ctx, X, profiles["as_of"]))
     drift_rows = drift.assign(model=meta["name"], version=int(meta["version"]),
                               computed_at=pd.Timestamp(now))
     with wh.transaction() as con:

@@ -35,6 +35,11 @@ from insightloop.storage.warehouse import has_table
 LABELS = {"churn": "churn risk", "propensity": "purchase probability",
           "response": "response probability"}
 NOT_FEATURES = ("customer_id", "as_of", "label")
+#: Profile columns bounded by the history the warehouse holds at the as-of date: a
+#: customer's tenure cannot exceed the days since the first order loaded, so it grows with
+#: the as-of date by construction. The drift check compares them relative to that history
+#: (:mod:`insightloop.models.classify.drift`).
+HISTORY_BOUNDED = ("tenure_days",)
 IMPORTANCE_SAMPLE = 2000
 
 
@@ -43,6 +48,37 @@ def feature_frame(profiles: pd.DataFrame) -> pd.DataFrame:
     drop = [c for c in profiles.columns
             if c in NOT_FEATURES or str(c).endswith("_time")]
     return profiles.drop(columns=drop)
+
+
+def available_features(X: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Profile features without the columns this warehouse has no data for.
+
+    A profile always has every column of
+    :data:`~insightloop.features.profiles.PROFILE_COLUMNS`; those whose source is not
+    loaded (``fav_category_*`` without product categories, ``channel`` without a channel
+    column) are missing on every row. They are left out here, and recorded, instead of
+    reaching the classifier, whose warning about empty columns is meant for a user's own
+    table.
+    """
+    empty = [str(c) for c in X.columns if X[c].isna().all()]
+    reason = "no values in this warehouse (its source table or column is not loaded)"
+    return X.drop(columns=empty), dict.fromkeys(empty, reason)
+
+
+def history_relative(ctx: Context, X: pd.DataFrame, as_of: pd.Series | None
+                     ) -> dict[str, np.ndarray] | None:
+    """The history (days from the first customer order loaded to each row's as-of date)
+    of the profile columns bounded by it (``HISTORY_BOUNDED``), for the drift check."""
+    cols = [c for c in HISTORY_BOUNDED if c in X.columns]
+    if as_of is None or not cols:
+        return None
+    with ctx.read() as con:
+        row = con.execute("SELECT min(order_time) FROM orders WHERE customer_id IS NOT NULL"
+                          ).fetchone()
+    if not row or row[0] is None:
+        return None
+    days = ((pd.to_datetime(as_of) - pd.Timestamp(row[0])) / pd.Timedelta(days=1)).to_numpy()
+    return dict.fromkeys(cols, np.asarray(days, dtype=float))
 
 
 def _data_end(con: Any, task: str) -> datetime:
@@ -124,7 +160,9 @@ def training_set(ctx: Context, task: str, as_of_dates: Sequence[datetime],
 
 def _fit_and_register(ctx: Context, name: str, X: pd.DataFrame, y: np.ndarray,
                       meta: dict[str, Any], model: str, groups: np.ndarray | None,
-                      test: tuple[pd.DataFrame, np.ndarray] | None) -> ModelInfo:
+                      test: tuple[pd.DataFrame, np.ndarray] | None,
+                      absent: dict[str, str] | None = None,
+                      relative: dict[str, np.ndarray] | None = None) -> ModelInfo:
     # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
     from insightloop.models.classify.explain import global_importance
     from insightloop.models.classify.metrics import classification_report
@@ -150,12 +188,12 @@ def _fit_and_register(ctx: Context, name: str, X: pd.DataFrame, y: np.ndarray,
         "threshold": clf.threshold_,
         "calibration": info["calibration"],
         "features": {f: clf.encoder_.kinds_[f] for f in features},
-        "dropped": clf.encoder_.dropped_,
+        "dropped": {**(absent or {}), **clf.encoder_.dropped_},
         "rows": len(X),
         "positive_rate": float(np.mean(y)),
         "metrics": metrics,
         "importance": importance.head(30).to_dict(orient="records"),
-        "training_summary": distribution_summary(X[features]),
+        "training_summary": distribution_summary(X[features], relative=relative),
     }
     return ctx.models.save(name, clf, full_meta, evaluation)
 
@@ -218,9 +256,10 @@ def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None =
         "test_as_of": test_as_of.isoformat() if test_as_of else None,
         "source": str(ctx.settings.warehouse),
     }
-    return _fit_and_register(ctx, name or task, feature_frame(frame),
-                             frame["label"].to_numpy(), meta, model,
-                             frame["customer_id"].to_numpy(), test)
+    X, absent = available_features(feature_frame(frame))
+    return _fit_and_register(ctx, name or task, X, frame["label"].to_numpy(), meta, model,
+                             frame["customer_id"].to_numpy(), test, absent,
+                             history_relative(ctx, X, frame["as_of"]))
 
 
 def train_target_file(ctx: Context, path: Path | str, target: str, positive: Any = None,
@@ -237,7 +276,9 @@ def train_target_file(ctx: Context, path: Path | str, target: str, positive: Any
 
     frame = read_table_file(path)
     X, y_raw = split_target(frame, target, drop)
-    groups = None
+    groups: np.ndarray | None = None
+    absent: dict[str, str] = {}
+    relative: dict[str, np.ndarray] | None = None
     if as_of is not None:
         # lazy: pulls in scikit-learn/LightGBM/ibis; only this path needs it
         from insightloop.services.profiles import compute_profiles
@@ -250,8 +291,9 @@ def train_target_file(ctx: Context, path: Path | str, target: str, positive: Any
         joined = profiles.merge(keyed, on="customer_id", how="inner")
         if joined.empty:
             raise ModelFitError(f"no customer of {path} has a profile before {as_of:%Y-%m-%d}")
-        X, y_raw = feature_frame(joined.drop(columns="__y")), joined["__y"]
-        groups = joined["customer_id"].to_numpy()
+        X, absent = available_features(feature_frame(joined.drop(columns="__y")))
+        y_raw, groups = joined["__y"], joined["customer_id"].to_numpy()
+        relative = history_relative(ctx, X, joined["as_of"])
     y = binary_target(y_raw, positive)
     meta = {
         "task": "target",
@@ -262,4 +304,4 @@ def train_target_file(ctx: Context, path: Path | str, target: str, positive: Any
     }
     default = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{Path(path).stem}-{target}").strip("_.-")
     return _fit_and_register(ctx, name or default or "target", X, y, meta, model, groups,
-                             None)
+                             None, absent, relative)

@@ -43,3 +43,30 @@ def test_features_missing_from_scoring_data_are_skipped() -> None:
     summary = distribution_summary(pd.DataFrame({"x": [1.0, 2.0, 3.0], "y": [1, 2, 3]}))
     res = population_stability(summary, pd.DataFrame({"x": [1.0, 2.0]}))
     assert res["feature"].tolist() == ["x"]
+
+
+def _tenure(rng: np.random.Generator, history: float, n: int, new_share: float = 0.0
+            ) -> np.ndarray:
+    """Tenure of a steady customer stream over ``history`` days (+ a surge of new ones)."""
+    steady = rng.uniform(0, history, n)
+    return np.where(rng.random(n) < new_share, rng.uniform(0, 10, n), steady)
+
+
+def test_history_bounded_feature_compared_relative_to_its_history() -> None:
+    rng = np.random.default_rng(4)
+    n = 4000
+    hist_train = np.resize(np.repeat([100.0, 200.0, 300.0], n // 3), n)
+    train = pd.DataFrame({"tenure_days": _tenure(rng, 1.0, n) * hist_train})
+    summary = distribution_summary(train, relative={"tenure_days": hist_train})
+    assert summary["tenure_days"]["relative"] is True
+    later = pd.DataFrame({"tenure_days": _tenure(rng, 400.0, n)})  # the clock moved on
+    history = np.full(n, 400.0)
+    raw = population_stability(distribution_summary(train), later)
+    assert raw.loc[0, "status"] == "high"  # in days, tenure "drifts" by construction
+    rel = population_stability(summary, later, {"tenure_days": history})
+    assert rel.loc[0, "status"] == "stable", rel
+    surge = pd.DataFrame({"tenure_days": _tenure(rng, 400.0, n, new_share=0.5)})
+    real = population_stability(summary, surge, {"tenure_days": history})
+    assert real.loc[0, "status"] == "high", real  # a real shift still shows
+    # Without the history the relative summary cannot be compared: skipped, not guessed.
+    assert population_stability(summary, later).empty

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -71,11 +73,28 @@ def test_high_cardinality_capped_and_unseen_levels_mapped() -> None:
     assert len(enc.categories_["sku"]) == 10
     rare = next(f"s{i}" for i in range(80) if f"s{i}" not in enc.categories_["sku"])
     new = pd.DataFrame({"sku": ["s1", "never-seen", None, rare], "x": [1, 2, 3, 4]})
-    # only the never-seen level counts as unseen; a rare training level is just "other"
-    with pytest.warns(UnseenCategoryWarning, match="'sku': 1}"):
+    # An open column (training had rare levels in "other"): a new level is scored like the
+    # rare ones, without a warning (the drift check measures the share of "other").
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnseenCategoryWarning)
         out = enc.transform(new)
     codes = out["sku"].astype(str).tolist()
     assert codes[1:] == [OTHER, MISSING, OTHER]
+
+
+def test_unseen_level_of_a_closed_column_warns_in_plain_words() -> None:
+    n = 300
+    frame = pd.DataFrame({"contract": np.array(["monthly", "yearly", "two-year"])[np.arange(n) % 3],
+                          "x": np.arange(n) % 7})
+    enc = TableEncoder().fit(frame)
+    assert enc.rare_["contract"] == []
+    new = pd.DataFrame({"contract": ["monthly", "four-year", "four-year", None],
+                        "x": [1, 2, 3, 4]})
+    with pytest.warns(UnseenCategoryWarning,
+                      match=r"column 'contract': 2 rows \('four-year'\)") as caught:
+        out = enc.transform(new)
+    assert "__other__" not in str(caught[0].message)
+    assert out["contract"].astype(str).tolist() == ["monthly", OTHER, OTHER, MISSING]
 
 
 def test_missing_columns_and_text_in_numeric_column_raise() -> None:

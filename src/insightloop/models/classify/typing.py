@@ -9,7 +9,13 @@ Every column is given one *kind*:
     other text/categorical columns. The ``max_categories`` most frequent levels
     seen at least ``min_category_count`` times are kept; rarer levels and levels
     never seen in training fall into ``"__other__"``, missing values into
-    ``"__missing__"``.
+    ``"__missing__"``. A level never seen in training raises an
+    :class:`UnseenCategoryWarning` only in a column whose training levels were all
+    kept (a closed set such as a contract type: the model never learned an "other"
+    there). In an open column (product ids, countries: training already had rare
+    levels in ``"__other__"``) a new level is routine and scored like the rare ones;
+    a shift in how many rows fall there is what the drift check
+    (:mod:`insightloop.models.classify.drift`) measures.
 ``date``
     datetime columns and text columns that look like dates; expanded into
     ``<col>__days`` (days since 1970-01-01), ``<col>__month`` and ``<col>__dow``.
@@ -246,7 +252,7 @@ class TableEncoder(TransformerMixin, BaseEstimator,  # type: ignore[misc,call-ar
         self.check_columns(X)
         X = X.rename(columns=str)
         out: dict[str, pd.Series] = {}
-        unseen: dict[str, int] = {}
+        unseen: list[str] = []
         for name in self.feature_columns:
             s = X[name]
             kind = self.kinds_[name]
@@ -262,15 +268,17 @@ class TableEncoder(TransformerMixin, BaseEstimator,  # type: ignore[misc,call-ar
                 levels = self.categories_[name]
                 text = _blank_to_na(s)
                 known = text.isin(levels) | text.isna()
-                n_unseen = int((~known & ~text.isin(self.rare_.get(name, []))).sum())
-                if n_unseen:
-                    unseen[name] = n_unseen
+                if not self.rare_.get(name):  # a closed set: the model has no "other" here
+                    new_levels = text[~known]
+                    if len(new_levels):
+                        examples = ", ".join(repr(v) for v in new_levels.unique()[:3])
+                        unseen.append(f"column {name!r}: {len(new_levels)} rows ({examples})")
                 mapped = text.where(known, OTHER).fillna(MISSING)
                 out[name] = pd.Categorical(mapped, categories=[*levels, OTHER, MISSING])
         if unseen:
             warnings.warn(
-                f"category levels never seen in training were scored as '{OTHER}': "
-                f"{unseen} (column: rows)",
+                "values never seen in training, scored like an unknown value: "
+                + "; ".join(unseen) + ". Retrain on data that has them if they matter.",
                 UnseenCategoryWarning,
                 stacklevel=2,
             )
