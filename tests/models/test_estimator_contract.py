@@ -162,6 +162,22 @@ CASES["recommend.hybrid"] = Case(
                                                 content_weight=0.3,
                                                 item_vectors=item_vectors()),
     _recommender("hybrid").fit, _recommender("hybrid").predict)
+
+
+@cache
+def uplift_test() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A randomised test of 600 customers: contact helps those with x0 > 0."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(600, 3)).astype(np.float32)
+    t = rng.integers(0, 2, 600)
+    return X, (rng.random(600) < 0.3 + 0.2 * t * (X[:, 0] > 0)).astype(float), t
+
+
+for _learner in ("two_model", "class_transformation", "x", "r", "dr"):
+    CASES[f"uplift.{_learner}"] = Case(
+        (lambda f: lambda: estimator_class(f)(n_estimators=10, min_child_samples=20,
+                                              n_jobs=1))(f"uplift.{_learner}"),
+        lambda m: m.fit(*uplift_test()), lambda m: m.predict(uplift_test()[0]))
 # the penalties these 255 customers need (without one BG/NBD's parameters run off)
 for _family, _penalizer in (("clv.bgnbd", 0.01), ("clv.pareto_nbd", 0.0),
                             ("clv.gamma_gamma", 0.0)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from insightloop.capabilities import ingest, predict, profiles, recommend, value, voice
+from insightloop.capabilities import ingest, predict, profiles, recommend, uplift, value, voice
 from insightloop.capabilities.spec import Capability, Columns360, Job, Page, Stage, Table
 from insightloop.errors import ConfigError
 
@@ -21,6 +21,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     predict.CAPABILITY,
     recommend.CAPABILITY,
     voice.CAPABILITY,
+    uplift.CAPABILITY,
 )
 
 

@@ -30,6 +30,11 @@ ESTIMATORS: dict[str, str] = {
     "recommend.bpr": "insightloop.models.recommend.factors:BPR",
     "recommend.content": "insightloop.models.recommend.content:ContentRecommender",
     "recommend.hybrid": "insightloop.models.recommend.content:Hybrid",
+    "uplift.two_model": "insightloop.models.uplift.learners:TwoModelUplift",
+    "uplift.class_transformation": "insightloop.models.uplift.learners:ClassTransformationUplift",
+    "uplift.x": "insightloop.models.uplift.learners:XLearnerUplift",
+    "uplift.r": "insightloop.models.uplift.learners:RLearnerUplift",
+    "uplift.dr": "insightloop.models.uplift.learners:DRLearnerUplift",
 }
 
 

@@ -1,0 +1,8 @@
+"""Uplift: evaluate learners on a file, fit on the warehouse's sends, plan whom to contact.
+
+Every public name is importable from the package itself."""
+
+from insightloop.services.uplift.build import OUTCOMES, build_uplift, plan_uplift
+from insightloop.services.uplift.evaluate import MODEL_CHOICES, evaluate_uplift_file
+
+__all__ = ["MODEL_CHOICES", "OUTCOMES", "build_uplift", "evaluate_uplift_file", "plan_uplift"]
