@@ -55,6 +55,7 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
     app.state.server = srv
     srv.start()
     errors.install(app)
+    web.install_error_pages(app)  # HTML 404s outside /api/ (the API keeps its JSON)
     for module in (admin, customers, catalog):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(docs.router, prefix=API_PREFIX)

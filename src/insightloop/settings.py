@@ -49,6 +49,12 @@ class Settings:
         ``INSIGHTLOOP_OPS_URL``): empty means a SQLite file beside the warehouse
         (``<stem>.ops.sqlite``); ``postgresql+psycopg://...`` for production. See
         ``docs/operations.md``.
+    currency : str
+        ISO 4217 code money is shown in (``INSIGHTLOOP_CURRENCY``); empty: the currency
+        most orders carry, else GBP (the bundled Online Retail sample's).
+    locale : str
+        How numbers are written on the dashboard and in the report (``INSIGHTLOOP_LOCALE``:
+        ``en``, ``de``, ``fr``...; see ``insightloop.report.format``).
     """
 
     warehouse: Path = DEFAULT_HOME / "warehouse.duckdb"
@@ -59,6 +65,8 @@ class Settings:
     memory_limit: str = "2GB"
     read_only: bool = False
     ops_url: str = ""
+    currency: str = ""
+    locale: str = "en"
 
     @classmethod
     def load(
@@ -86,6 +94,8 @@ class Settings:
             ("memory_limit", "INSIGHTLOOP_MEMORY_LIMIT"),
             ("read_only", "INSIGHTLOOP_READ_ONLY"),
             ("ops_url", "INSIGHTLOOP_OPS_URL"),
+            ("currency", "INSIGHTLOOP_CURRENCY"),
+            ("locale", "INSIGHTLOOP_LOCALE"),
         ):
             if environ.get(var):
                 values[key] = environ[var]
@@ -118,6 +128,8 @@ class Settings:
             memory_limit=str(values.get("memory_limit", "2GB")),
             read_only=_flag(values.get("read_only", False)),
             ops_url=str(values.get("ops_url", "") or ""),
+            currency=_currency(values.get("currency", "")),
+            locale=str(values.get("locale", "") or "en"),
         )
 
     def with_warehouse(self, warehouse: Path) -> Settings:
@@ -128,6 +140,14 @@ def env_flag(name: str, env: dict[str, str] | None = None) -> bool:
     """Whether environment variable ``name`` is set to a true value (1, true, yes, on)."""
     value = (os.environ if env is None else env).get(name, "")
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _currency(value: Any) -> str:
+    text = str(value or "").strip().upper()
+    if text and not (len(text) == 3 and text.isascii() and text.isalpha()):
+        raise ConfigError(f"currency must be an ISO 4217 code such as GBP, EUR or USD "
+                          f"(INSIGHTLOOP_CURRENCY), got {value!r}")
+    return text
 
 
 def _flag(value: Any) -> bool:

@@ -117,7 +117,8 @@ def test_customer_360_from_the_declarations_has_the_columns_of_the_hand_written_
         "clv_expected_purchases_12m", "clv_expected_avg_value", "clv", "clv_model",
         "clv_fitted_at", "segment_id", "segment_name", "strategy",
         "churn_score", "churn_version", "churn_reasons",
-        "sentiment_reviews", "sentiment_avg", "sentiment_last", "complaint_count"]
+        "sentiment_reviews", "sentiment_avg", "sentiment_last", "complaint_count",
+        "value_at_risk"]
     assert counts is not None and clv is not None
     n, rows, distinct, with_clv, scored, with_rfm = counts
     assert rows == distinct == n == scored == with_rfm and with_clv == clv[0]

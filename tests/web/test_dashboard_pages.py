@@ -63,7 +63,7 @@ def test_every_page_renders_with_real_numbers(web: Api) -> None:
         revenue = con.execute("SELECT sum(quantity * unit_price) FROM orders").fetchone()[0]  # type: ignore[index]
         names = [r[0] for r in con.execute("SELECT name FROM segments").fetchall()]
     html = {p: web.client.get(p).text for p in PAGES}
-    assert f">{customers:,}<" in html["/"] and f">{revenue:,.2f}<" in html["/"]
+    assert f">{customers:,}<" in html["/"] and f">£{revenue:,.2f}<" in html["/"]
     assert f">{active * 100:.1f}%<" in html["/"]
     assert f"{customers:,} customers scored" in html["/rfm"]
     for name in names:

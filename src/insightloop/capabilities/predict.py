@@ -14,6 +14,7 @@ from insightloop.capabilities.spec import (
     Job,
     Page,
     Params,
+    Product360,
     Stage,
     Table,
     member,
@@ -77,6 +78,9 @@ CAPABILITY = Capability(
                 missing="No scored model yet: run `insightloop train churn` then "
                         "`insightloop score`.", order=70),),
     customer_360=(Columns360("scores", ("score", "version", "reasons"), pivot="model"),),
+    # Ranks whom to win back first: churn probability x predicted 12-month CLV (value's).
+    derived_360=(Product360("value_at_risk", ("churn_score", "clv"),
+                            doc="churn probability x predicted CLV"),),
     demo=(
         Stage("training a 90-day churn model", run="insightloop.services.training:train_task",
               args=(("task", "churn"), ("horizon_days", 90)),

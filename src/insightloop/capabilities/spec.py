@@ -116,6 +116,18 @@ class Columns360:
 
 
 @dataclass(frozen=True)
+class Product360:
+    """A ``customer_360`` column computed from others of the view: the product of
+    ``factors`` (column names as the view shows them), present when every factor is. Value
+    at risk is ``Product360("value_at_risk", ("churn_score", "clv"))``: churn probability
+    times predicted CLV."""
+
+    name: str
+    factors: tuple[str, ...]
+    doc: str = ""
+
+
+@dataclass(frozen=True)
 class Stage:
     """A stage of ``insightloop demo``: ``resolve(run)(ctx, **dict(args))``, announced with
     ``label`` and reported under ``key`` (default: the label), a dict result trimmed to
@@ -144,6 +156,7 @@ class Capability:
     pages: tuple[Page, ...] = ()
     customer_360: tuple[Columns360, ...] = ()
     demo: tuple[Stage, ...] = ()
+    derived_360: tuple[Product360, ...] = ()
 
 
 def resolve(ref: str) -> Callable[..., Any]:

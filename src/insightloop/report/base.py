@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from insightloop.report.format import Formatter
 from insightloop.services.context import Context
 
 if TYPE_CHECKING:
@@ -54,8 +55,4 @@ def _fmt(value: Any) -> str:
     >>> [_fmt(None), _fmt(0.123456), _fmt(12345.678), _fmt(7)]
     ['', '0.1235', '12,346', '7']
     """
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    return str(value)
+    return Formatter().cell(value)

@@ -7,8 +7,12 @@ ever spliced into SQL text.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 import re
+from dataclasses import dataclass
 from typing import Any, cast
 
 import duckdb
@@ -17,15 +21,27 @@ import numpy as np
 from insightloop.errors import ConfigError, NotFoundError, WarehouseError
 from insightloop.services.context import Context
 from insightloop.services.records import plain, records
-from insightloop.services.results import CustomerPage, CustomerProfile, CustomerRow, Kpis, Review
-from insightloop.storage.sql import ident
+from insightloop.services.results import (
+    CsvChunk,
+    CustomerFilters,
+    CustomerPage,
+    CustomerProfile,
+    CustomerRow,
+    Kpis,
+    Review,
+)
+from insightloop.storage.sql import ident, literal
 from insightloop.storage.warehouse import has_table
 
 SORT_COLUMNS = ("customer_id", "monetary", "frequency", "recency_days", "avg_order_value",
-                "clv", "churn_score")
+                "clv", "churn_score", "value_at_risk", "country", "rfm_segment",
+                "segment_name")
 LIST_COLUMNS = ("customer_id", "country", "frequency", "monetary", "recency_days",
                 "avg_order_value", "rfm_segment", "value_tier", "segment_id", "segment_name",
-                "clv", "churn_score")
+                "clv", "churn_score", "value_at_risk")
+#: Columns whose distinct values the list offers as filter choices.
+CHOICE_COLUMNS = ("segment_name", "rfm_segment", "value_tier", "country")
+MAX_CHOICES = 500
 ACTIVE_DAYS = 90
 # Enrichments of one customer (table -> one row or, for scores, one row per model).
 PROFILE_PARTS = ("rfm", "clv", "segment_members", "scores")
@@ -101,28 +117,166 @@ def _need_360(con: duckdb.DuckDBPyConnection) -> list[str]:
                              "(or `insightloop demo`) first") from None
 
 
+@dataclass(frozen=True)
+class CustomerQuery:
+    """Which customers a list or an export holds, and in which order. Every value is bound
+    as an SQL parameter; the sort column is one of :data:`SORT_COLUMNS`."""
+
+    segment_id: int | None = None
+    segment_name: str | None = None
+    rfm_segment: str | None = None
+    value_tier: str | None = None
+    country: str | None = None
+    id_prefix: str | None = None
+    min_monetary: float | None = None
+    min_churn: float | None = None
+    max_churn: float | None = None
+    min_clv: float | None = None
+    max_clv: float | None = None
+    min_value_at_risk: float | None = None
+    sort: str = "customer_id"
+    descending: bool = False
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORT_COLUMNS:
+            raise ConfigError(f"sort must be one of {', '.join(SORT_COLUMNS)}, got "
+                              f"{str(self.sort)[:64]!r}")
+        for name in _NUMERIC:
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise ConfigError(f"{name} must be a finite number, got {value!r}")
+        for name in ("min_churn", "max_churn"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ConfigError(f"{name} is a churn probability: give a number from 0 to "
+                                  f"1, got {value!r}")
+
+    def filters(self) -> list[tuple[str, str, Any]]:
+        """(column, SQL condition with one ``?``, value) of every filter, set or not."""
+        return [
+            ("segment_id", "segment_id = ?", self.segment_id),
+            ("segment_name", "segment_name = ?", self.segment_name),
+            ("rfm_segment", "rfm_segment = ?", self.rfm_segment),
+            ("value_tier", "value_tier = ?", self.value_tier),
+            ("country", "country = ?", self.country),
+            ("customer_id", "starts_with(customer_id, ?)", self.id_prefix),
+            ("monetary", "monetary >= ?", self.min_monetary),
+            ("churn_score", "churn_score >= ?", self.min_churn),
+            ("churn_score", "churn_score <= ?", self.max_churn),
+            ("clv", "clv >= ?", self.min_clv),
+            ("clv", "clv <= ?", self.max_clv),
+            ("value_at_risk", "value_at_risk >= ?", self.min_value_at_risk),
+        ]
+
+    def describe(self) -> str:
+        """The applied filter and order in words: ``country = France; churn_score >= 0.5;
+        sort value_at_risk desc`` (``all customers; sort ...`` without a filter)."""
+        parts = [clause.replace("starts_with(customer_id, ?)", "customer_id starts with ?")
+                 .replace("?", str(value)) for _, clause, value in self.filters()
+                 if value is not None]
+        order = f"sort {self.sort} {'desc' if self.descending else 'asc'}"
+        return "; ".join([*(parts or ["all customers"]), order])
+
+
+_NUMERIC = ("min_monetary", "min_churn", "max_churn", "min_clv", "max_clv",
+            "min_value_at_risk")
+
+
 def list_customers(ctx: Context, *, limit: int = 50, offset: int = 0,
-                   segment_id: int | None = None, rfm_segment: str | None = None,
-                   value_tier: str | None = None, country: str | None = None,
-                   min_monetary: float | None = None, id_prefix: str | None = None,
-                   sort: str = "customer_id", descending: bool = False) -> CustomerPage:
+                   query: CustomerQuery | None = None, **filters: Any) -> CustomerPage:
     """One page of customers with their main enrichments, and the filtered total.
 
-    Returns ``{"items": [...], "total", "limit", "offset", "next_offset"}``
-    (``next_offset`` is None on the last page).
+    ``query`` (or its fields as keywords: ``country=``, ``min_churn=``, ``sort=``...) says
+    which customers and in which order. Returns ``{"items": [...], "total", "limit",
+    "offset", "next_offset", "filter"}`` (``next_offset`` is None on the last page).
     """
-    if sort not in SORT_COLUMNS:
-        raise ConfigError(f"sort must be one of {SORT_COLUMNS}, got {sort!r}")
-    filters: list[tuple[str, str, Any]] = [
-        ("segment_id", "segment_id = ?", segment_id),
-        ("rfm_segment", "rfm_segment = ?", rfm_segment),
-        ("value_tier", "value_tier = ?", value_tier),
-        ("country", "country = ?", country),
-        ("monetary", "monetary >= ?", min_monetary),
-        ("customer_id", "starts_with(customer_id, ?)", id_prefix),
-    ]
+    query = query or CustomerQuery(**filters)
     with ctx.read() as con:
-        return _page(con, limit, offset, filters, sort, descending)
+        page = _page(con, limit, offset, query.filters(), query.sort, query.descending)
+    page["filter"] = query.describe()
+    return page
+
+
+def customer_filters(ctx: Context) -> CustomerFilters:
+    """The values each choice column holds (most customers first), and the sort columns
+    this warehouse has built."""
+    with ctx.read() as con:
+        cols = _need_360(con)
+        out: dict[str, Any] = {"sort": [c for c in SORT_COLUMNS if c in cols]}
+        for col in CHOICE_COLUMNS:
+            out[col] = [str(r[0]) for r in con.execute(
+                f"SELECT {ident(col)} FROM customer_360 WHERE {ident(col)} IS NOT NULL "
+                f"GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?", [MAX_CHOICES]).fetchall()
+                ] if col in cols else []
+    return cast(CustomerFilters, out)
+
+
+def export_chunk(ctx: Context, query: CustomerQuery, offset: int = 0,
+                 limit: int = 10_000) -> CsvChunk:
+    """Rows ``offset`` to ``offset + limit`` of the customers ``query`` selects, as CSV
+    lines without a header (the columns of the list, in :data:`LIST_COLUMNS` order).
+
+    Numbers are written plain (``1234.5``: no separators, no currency), timestamps ISO;
+    NULL and NaN are empty. A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or
+    a carriage return gets a leading ``'`` so spreadsheets do not run it as a formula
+    (OWASP "CSV injection"). Exports stream in these chunks: each is one short read.
+    """
+    if not (1 <= limit <= 100_000) or offset < 0:
+        raise ConfigError("limit must be in 1..100000 and offset >= 0")
+    with ctx.read() as con:
+        cols = _need_360(con)
+        types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE customer_360").fetchall()}
+        if query.sort not in cols:
+            raise ConfigError(f"cannot sort by {query.sort!r}: it is not built yet in this "
+                              "warehouse")
+        where, params = _where(cols, query.filters())
+        shown = [c for c in LIST_COLUMNS if c in cols]
+        cells = ", ".join(_csv_cell(c, types[c]) for c in shown)
+        order = (f"{ident(query.sort)} {'DESC' if query.descending else 'ASC'} NULLS LAST, "
+                 "customer_id")
+        rows = con.execute(f"SELECT {cells}, count(*) OVER () FROM customer_360{where} "
+                           f"ORDER BY {order} LIMIT ? OFFSET ?",
+                           [*params, limit, offset]).fetchall()
+        total = int(rows[0][-1]) if rows else _count(con, where, params)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(r[:-1] for r in rows)
+    return {"columns": shown, "text": buffer.getvalue(), "rows": len(rows), "total": total}
+
+
+# A text cell starting with one of these is a formula to a spreadsheet.
+_FORMULA = r"^[=+\-@\t\r]"
+
+
+def _csv_cell(col: str, sql_type: str) -> str:
+    """The SQL of one CSV cell: text guarded against formulas, NaN/inf as NULL, the rest
+    as it is (names from :data:`LIST_COLUMNS` only)."""
+    name = ident(col)
+    if sql_type.startswith("VARCHAR"):
+        return (f"CASE WHEN regexp_matches({name}, {literal(_FORMULA)}) "
+                f"THEN {literal(QUOTE)} || {name} ELSE {name} END")
+    if sql_type in ("DOUBLE", "FLOAT", "REAL"):
+        return f"CASE WHEN isfinite({name}) THEN {name} END"
+    return name
+
+
+QUOTE = "'"
+
+
+def _where(cols: list[str], filters: list[tuple[str, str, Any]]) -> tuple[str, list[Any]]:
+    where, params = [], []
+    for col, clause, value in filters:
+        if value is None:
+            continue
+        if col not in cols:
+            raise ConfigError(f"cannot filter on {col!r}: it is not built yet")
+        where.append(clause)
+        params.append(value)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+def _count(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> int:
+    row = con.execute(f"SELECT count(*) FROM customer_360{where}", params).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _page(con: duckdb.DuckDBPyConnection, limit: int, offset: int,
@@ -133,15 +287,7 @@ def _page(con: duckdb.DuckDBPyConnection, limit: int, offset: int,
     cols = _need_360(con)
     if sort not in cols:
         raise ConfigError(f"cannot sort by {sort!r}: it is not built yet in this warehouse")
-    where, params = [], []
-    for col, clause, value in filters:
-        if value is None:
-            continue
-        if col not in cols:
-            raise ConfigError(f"cannot filter on {col!r}: it is not built yet")
-        where.append(clause)
-        params.append(value)
-    cond = (" WHERE " + " AND ".join(where)) if where else ""
+    cond, params = _where(cols, filters)
     # Names from the fixed lists above only (sort checked against SORT_COLUMNS).
     shown = ", ".join(ident(c) for c in LIST_COLUMNS if c in cols)
     order = f'{ident(sort)} {"DESC" if descending else "ASC"} NULLS LAST, customer_id'
@@ -150,16 +296,36 @@ def _page(con: duckdb.DuckDBPyConnection, limit: int, offset: int,
                       f"{cond} ORDER BY {order} LIMIT ? OFFSET ?", [*params, limit, offset])
     names = [d[0] for d in cur.description]
     rows = cur.fetchall()
-    if rows or offset == 0:
-        total = int(rows[0][-1]) if rows else 0
-    else:  # past the end: count separately
-        row = con.execute(f"SELECT count(*) FROM customer_360{cond}", params).fetchone()
-        total = int(row[0]) if row else 0
+    # Past the end the window column is missing: count separately.
+    total = int(rows[0][-1]) if rows else (_count(con, cond, params) if offset else 0)
     items = [cast(CustomerRow, plain(dict(zip(names[:-1], r[:-1], strict=True))))
              for r in rows]
     nxt = offset + limit if offset + limit < total else None
     return {"items": items, "total": total, "limit": limit, "offset": offset,
             "next_offset": nxt}
+
+
+def product_names(ctx: Context, product_ids: list[str]) -> dict[str, str]:
+    """Product id -> name: the ``products`` table's name, else the description most order
+    lines give it (ids with neither are left out)."""
+    ids = sorted({str(p) for p in product_ids if p is not None and str(p) != ""})
+    if not ids:
+        return {}
+    with ctx.read() as con:
+        parts = []
+        if has_table(con, "products"):
+            parts.append("SELECT product_id, nullif(trim(name), '') AS name, 0 AS src FROM "
+                         "products WHERE product_id IN (SELECT unnest(?::VARCHAR[]))")
+        if has_table(con, "orders"):
+            parts.append("SELECT product_id, mode(nullif(trim(description), '')) AS name, "
+                         "1 AS src FROM orders WHERE product_id IN (SELECT "
+                         "unnest(?::VARCHAR[])) GROUP BY product_id")
+        if not parts:
+            return {}
+        rows = con.execute("SELECT product_id, arg_min(name, src) FROM (" + " UNION ALL "
+                           .join(parts) + ") WHERE name IS NOT NULL GROUP BY product_id",
+                           [ids] * len(parts)).fetchall()
+    return {str(r[0]): str(r[1]) for r in rows}
 
 
 def kpis(ctx: Context) -> Kpis:
@@ -220,5 +386,5 @@ def segment_members(ctx: Context, segment_id: int, limit: int = 50, offset: int 
                             [segment_id]).fetchone()
         if not known or not known[0]:
             raise NotFoundError(f"no segment with id {segment_id}")
-        return _page(con, limit, offset, [("segment_id", "segment_id = ?", segment_id)],
+        return _page(con, limit, offset, CustomerQuery(segment_id=segment_id).filters(),
                      "customer_id", False)

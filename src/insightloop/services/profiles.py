@@ -123,7 +123,9 @@ def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
     As declared today: RFM and segment columns keep their names; CLV columns get a ``clv_``
     prefix (``clv_p_alive``, ``clv_expected_avg_value``…, and ``clv`` itself); each scored
     model adds ``<model>_score``, ``<model>_version`` and ``<model>_reasons``; review
-    sentiment adds ``sentiment_*`` and ``complaint_count``. Called inside the transaction of
+    sentiment adds ``sentiment_*`` and ``complaint_count``; then the declared products of
+    those columns (``derived_360``: ``value_at_risk = churn_score * clv``), when every
+    factor is there. Called inside the transaction of
     every command that writes one of these tables, so the view always matches them.
     """
     declared = capabilities.customer_360()
@@ -148,8 +150,14 @@ def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
                            f"{ident(decl.table)} GROUP BY {key}) {alias} {on}")
             selects.append(f"{alias}.* EXCLUDE ({key})")
     # Column and pivot values come from data: quoted above, and one statement only.
-    execute_one(con, "CREATE OR REPLACE VIEW customer_360 AS SELECT " + ", ".join(selects)
-                + " FROM " + " ".join(sources))
+    body = "SELECT " + ", ".join(selects) + " FROM " + " ".join(sources)
+    shown = [d[0] for d in con.execute(f"SELECT * FROM ({body}) LIMIT 0").description]
+    derived = [f"{' * '.join(f'v.{ident(f)}' for f in d.factors)} AS {ident(d.name)}"
+               for c in capabilities.CAPABILITIES for d in c.derived_360
+               if all(f in shown for f in d.factors) and d.name not in shown]
+    if derived:
+        body = f"SELECT v.*, {', '.join(derived)} FROM ({body}) v"
+    execute_one(con, "CREATE OR REPLACE VIEW customer_360 AS " + body)
 
 
 def _declared(con: duckdb.DuckDBPyConnection, decl: Columns360) -> list[str]:

@@ -11,25 +11,83 @@ builds them.
 from __future__ import annotations
 
 import importlib
-import math
-from collections.abc import Callable
+import inspect
+import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from fastapi import Request
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from insightloop import capabilities
-from insightloop.api.errors import ApiError
+from insightloop.api.errors import ApiError, status_of
 from insightloop.api.server import Server, server_of
-from insightloop.errors import InsightloopError
+from insightloop.errors import InsightloopError, NotFoundError
+from insightloop.report.format import Formatter, formatter_for, label
 from insightloop.services.customers import kpis
 from insightloop.services.keys import KeyRecord
 
 COOKIE = "il_session"
+errlog = logging.getLogger("insightloop.api")
 Blocks = list[dict[str, Any]]
+
+
+class PageRoute(APIRoute):
+    """A dashboard route: its errors are HTML pages, never the API's JSON body.
+
+    Parameters that do not validate give a 400 page naming them; an :class:`ApiError` or an
+    insightloop error, a page with its status and message; anything else (a bug) the 500
+    page, logged by exception type and route template only, like the API's.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        path = self.path
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                first: dict[str, Any] = next(iter(exc.errors()), {})
+                where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "a parameter"
+                return error_page(400, f"{where}: {first.get('msg', 'invalid value')}")
+            except ApiError as exc:
+                return error_page(exc.status, exc.message, exc.headers)
+            except InsightloopError as exc:
+                return error_page(status_of(exc)[0], str(exc))
+            except StarletteHTTPException as exc:
+                return error_page(exc.status_code, str(exc.detail),
+                                  dict(exc.headers or {}))
+            except Exception as exc:  # the last line of defence: the HTML 500 page
+                errlog.error("unhandled %s on %s %s", type(exc).__name__, request.method,
+                             path)
+                return error_page(500, "Something went wrong on our side; the server log "
+                                  "says what. Try again, or go back to the overview.")
+
+        return route
+
+
+def install_error_pages(app: FastAPI) -> None:
+    """HTML 404/405 pages for paths outside ``/api/`` that no route serves (the API, its
+    JSON error body). Call after :func:`insightloop.api.errors.install`."""
+    api_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        if request.url.path.startswith("/api/") or not isinstance(exc,
+                                                                   StarletteHTTPException):
+            answer = api_handler(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        message = ("There is no page at this address." if exc.status_code == 404
+                   else str(exc.detail))
+        return error_page(exc.status_code, message, dict(exc.headers or {}))
+
+    app.add_exception_handler(StarletteHTTPException, http_error)
 
 
 def navigation() -> list[tuple[str, str]]:
@@ -55,33 +113,38 @@ PAGES = page_table()
 
 
 def cell(value: Any) -> str:
-    """Table cell text: thousands separators, 4 significant digits for small floats."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:,.4g}" if abs(value) < 1e4 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def money(value: float | None) -> str:
-    """Money as shown on the KPI cards (two decimals, thousands separators)."""
-    return "n/a" if value is None else f"{value:,.2f}"
-
-
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.1f}%"
+    """Table cell text by the value's type (see :meth:`Formatter.cell`)."""
+    return Formatter().cell(value)
 
 
 _env = Environment(loader=PackageLoader("insightloop.web", "templates"), autoescape=True)
 _env.filters["cell"] = cell
+_env.globals["label"] = label
 
 
 def render(name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("fmt", Formatter())
     return HTMLResponse(_env.get_template(name).render(**context), status_code=status)
+
+
+def formatter(srv: Server) -> Formatter:
+    """How this server shows money and numbers: the configured or the data's currency
+    (looked up once per warehouse generation) and the configured locale."""
+    currency = srv.cached("currency", lambda: formatter_for(srv.ctx).currency)
+    return Formatter(currency, srv.settings.locale or "en")
+
+
+def error_page(status: int, message: str, headers: dict[str, str] | None = None
+               ) -> HTMLResponse:
+    """The dashboard's HTML error page (the API keeps its JSON error body)."""
+    titles = {400: "Bad request", 401: "Not logged in", 403: "Not allowed",
+              404: "Page not found", 405: "Not allowed here", 429: "Too many requests",
+              500: "Something went wrong", 503: "Busy"}
+    resp = render("error.html", status=status, title=titles.get(status, f"Error {status}"),
+                  nav=navigation(), active="", code=status, message=message)
+    for name, value in (headers or {}).items():
+        resp.headers[name] = value
+    return resp
 
 
 def session_key(request: Request) -> KeyRecord | None:
@@ -125,11 +188,16 @@ def secure_cookie(request: Request) -> bool:
     return server_of(request).config.secure_cookies or request.url.scheme == "https"
 
 
+def login_redirect(request: Request) -> RedirectResponse:
+    """To the log-in page, coming back to this page (with its query) after."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+
+
 def render_page(request: Request, active: str, title: str, build: Callable[[Server], Blocks]
           ) -> Response:
     if session_key(request) is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
+        return login_redirect(request)
     srv = server_of(request)
     try:
         blocks = build(srv)
@@ -137,9 +205,11 @@ def render_page(request: Request, active: str, title: str, build: Callable[[Serv
         if exc.status not in (409, 503):
             raise
         blocks = [{"kind": "message", "text": exc.message}]
+    except NotFoundError as exc:
+        return error_page(404, str(exc))
     plotly = any(b["kind"] == "html" and "plotly-graph-div" in b["html"] for b in blocks)
     return render("page.html", title=title, nav=navigation(), active=active, blocks=blocks,
-                   plotly=plotly)
+                  plotly=plotly, fmt=formatter(srv))
 
 
 def guard(fn: Callable[[], Blocks], missing: str) -> Blocks:
@@ -176,14 +246,15 @@ def report_blocks(srv: Server, modules: tuple[str, ...], missing: str) -> Blocks
 
 def kpi_blocks(srv: Server) -> Blocks:
     k = srv.cached("kpis", lambda: kpis(srv.ctx))
+    fmt = formatter(srv)
     items = [
-        {"id": "customers", "label": "Customers", "value": f"{k['customers']:,}",
+        {"id": "customers", "label": "Customers", "value": fmt.number(k["customers"]),
          "note": f"profiles as of {str(k['as_of'])[:10]}"},
-        {"id": "revenue", "label": "Net revenue", "value": money(k["net_revenue"]),
-         "note": f"{k['orders']:,} orders"},
-        {"id": "active_rate", "label": "Active rate", "value": percent(k["active_rate"]),
+        {"id": "revenue", "label": "Net revenue", "value": fmt.money(k["net_revenue"]),
+         "note": f"{fmt.number(k['orders'])} orders"},
+        {"id": "active_rate", "label": "Active rate", "value": fmt.share(k["active_rate"]),
          "note": f"ordered in the last {k['active_days']} days"},
-        {"id": "avg_clv", "label": "Average CLV", "value": money(k["avg_clv"]),
+        {"id": "avg_clv", "label": "Average CLV", "value": fmt.money(k["avg_clv"]),
          "note": "12-month predicted value" if k["avg_clv"] is not None
          else "run `insightloop clv build`"},
     ]

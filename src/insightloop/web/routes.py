@@ -19,12 +19,14 @@ from fastapi.staticfiles import StaticFiles
 from insightloop.api.errors import ApiError
 from insightloop.api.server import Server, server_of
 from insightloop.errors import InsightloopError
-from insightloop.web import explore
+from insightloop.web import customers, explore
 from insightloop.web.pages import (
     COOKIE,
     PAGES,
+    PageRoute,
     generic_pages,
     guard,
+    install_error_pages,
     kpi_blocks,
     read_form,
     render,
@@ -35,7 +37,8 @@ from insightloop.web.pages import (
     secure_cookie,
 )
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
+__all__ = ["install_error_pages", "mount_static", "router", "warm"]
 
 
 def mount_static(app: FastAPI) -> None:
@@ -157,4 +160,5 @@ for _path, _title in generic_pages():  # the declared pages without a route of t
                          response_model=None)
 
 
+router.include_router(customers.router)
 router.include_router(explore.router)

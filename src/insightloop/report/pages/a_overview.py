@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from insightloop.errors import InsightloopError
 from insightloop.report.base import ReportContext, Section
+from insightloop.report.format import formatter_for
+from insightloop.report.periods import add_line, notes, partial_periods
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,7 +21,8 @@ def _frames(ctx: ReportContext) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFram
         SELECT date_trunc('month', order_time) AS month,
                sum(quantity * unit_price) AS net_revenue,
                sum(quantity * unit_price) FILTER (WHERE quantity > 0) AS gross_revenue,
-               count(DISTINCT order_id) AS orders
+               count(DISTINCT order_id) AS orders,
+               min(order_time) AS first_time, max(order_time) AS last_time
         FROM orders GROUP BY 1 ORDER BY 1
     """, table="orders")
     if monthly.empty:
@@ -51,11 +54,14 @@ def build(ctx: ReportContext) -> list[Section]:
     if frames is None:
         return []
     monthly, countries, values = frames
-    revenue = go.Figure(go.Scatter(x=monthly["month"], y=monthly["net_revenue"],
-                                   mode="lines+markers", name="net revenue",
-                                   line={"color": _COLOR}))
+    fmt = formatter_for(ctx)
+    partial = partial_periods(monthly["first_time"].min(), monthly["last_time"].max())
+    revenue = go.Figure()
+    add_line(revenue, monthly["month"], monthly["net_revenue"], partial, name="net revenue",
+             color=_COLOR, hover=f"{fmt.symbol}%{{y:,.2f}}")
     revenue.update_layout(title="Net revenue by month (purchases minus cancellations/returns)",
-                          xaxis_title="month", yaxis_title="net revenue", height=380)
+                          xaxis_title="month", yaxis_title=f"net revenue ({fmt.currency})",
+                          height=380, showlegend=bool(partial))
     by_country = go.Figure(go.Bar(x=countries["country"], y=countries["customers"],
                                   marker_color=_COLOR))
     by_country.update_layout(title=f"Customers by country (top {TOP_COUNTRIES})",
@@ -64,11 +70,14 @@ def build(ctx: ReportContext) -> list[Section]:
     shown = values[values["value"] <= cap]
     dist = go.Figure(go.Histogram(x=shown["value"], nbinsx=60, marker_color=_COLOR))
     dist.update_layout(title="Order value distribution (orders up to the 99th percentile)",
-                       xaxis_title="order value", yaxis_title="orders", height=380)
+                       xaxis_title=f"order value ({fmt.currency})", yaxis_title="orders",
+                       height=380)
     total = float(monthly["net_revenue"].sum())
     median = float(values["value"].median()) if len(values) else 0.0
-    intro = (f"{int(monthly['orders'].sum()):,} orders over {len(monthly)} months; net revenue "
-             f"{total:,.2f}; median order value {median:,.2f}; {len(values) - len(shown):,} "
-             f"orders above {cap:,.2f} are left out of the histogram.")
+    intro = (f"{fmt.number(int(monthly['orders'].sum()))} orders over {len(monthly)} months; "
+             f"net revenue {fmt.money(total)}; median order value {fmt.money(median)}; "
+             f"{fmt.number(len(values) - len(shown))} orders above {fmt.money(cap)} are left "
+             "out of the histogram." + (f" {notes(partial, upper=True)}: drawn dashed, not a "
+                                        "drop in sales." if partial else ""))
     return [Section(title="Overview", page="overview", intro=intro,
                     figures=[revenue, by_country, dist])]

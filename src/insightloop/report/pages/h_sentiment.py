@@ -6,6 +6,8 @@ import pandas as pd
 
 from insightloop.errors import InsightloopError
 from insightloop.report.base import ReportContext, Section, table_html
+from insightloop.report.periods import add_line, bar_patterns, notes, partial_periods
+from insightloop.services.customers import product_names
 
 
 def build(ctx: ReportContext) -> list[Section]:
@@ -31,17 +33,22 @@ def build(ctx: ReportContext) -> list[Section]:
         return []
     monthly = sat.monthly_trend(scored)
     forecast = sat.forecast_next(monthly)
+    times = pd.to_datetime(scored["review_time"])
+    partial = partial_periods(times.min(), times.max())
     trend = go.Figure()
     trend.add_trace(go.Bar(x=monthly["month"], y=monthly["reviews"], name="reviews",
-                           yaxis="y2", opacity=0.3))
-    trend.add_trace(go.Scatter(x=monthly["month"], y=monthly["net_sentiment"],
-                               mode="lines+markers", name="net sentiment"))
+                           yaxis="y2", opacity=0.3,
+                           marker={"pattern": {"shape": bar_patterns(monthly["month"],
+                                                                     partial)}}))
+    add_line(trend, monthly["month"], monthly["net_sentiment"], partial, name="net sentiment",
+             color="#1f77b4", hover="%{y:+.2f}")
     if forecast["month"] is not None:
         trend.add_trace(go.Scatter(x=[pd.Period(forecast["month"]).to_timestamp()],
                                    y=[forecast["net_sentiment"]], mode="markers",
                                    marker={"symbol": "diamond-open", "size": 12},
                                    name="forecast"))
-    trend.update_layout(title="Net sentiment (positive − negative share) per month",
+    trend.update_layout(title="Net sentiment (positive − negative share) per month"
+                        + (f" ({notes(partial)}: hatched)" if partial else ""),
                         yaxis={"range": [-1, 1], "title": "net sentiment"},
                         yaxis2={"overlaying": "y", "side": "right", "title": "reviews"},
                         height=420)
@@ -69,11 +76,15 @@ def build(ctx: ReportContext) -> list[Section]:
     top = complaints.groupby("product_id")["aspect"].agg(", ".join)
     worst = products.loc[products["reviews"] >= 3].sort_values(
         ["net_sentiment", "reviews"], ascending=[True, False]).head(15)
-    rows = [{"product": r.product_id, "reviews": int(r.reviews),
+    names = product_names(ctx, [str(p) for p in worst["product_id"]])
+    rows = [{"product": r.product_id, "name": names.get(str(r.product_id), ""),
+             "reviews": int(r.reviews),
              "negative": f"{r.negative_share:.0%}", "net sentiment": f"{r.net_sentiment:+.2f}",
              "top complaints": top.get(r.product_id, "")} for r in worst.itertuples()]
     alerts = sat.drop_alerts(scored)
-    alert_rows = [{"product": a.product_id, "before": f"{a.negative_share_before:.0%}",
+    names |= product_names(ctx, [str(a) for a in alerts["product_id"]]) if len(alerts) else {}
+    alert_rows = [{"product": a.product_id, "name": names.get(str(a.product_id), ""),
+                   "before": f"{a.negative_share_before:.0%}",
                    "recent": f"{a.negative_share_recent:.0%}", "p": f"{a.p_value:.3g}"}
                   for a in alerts.itertuples()]
     labels = scored["label"].value_counts()

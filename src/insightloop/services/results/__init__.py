@@ -74,10 +74,12 @@ from insightloop.services.results.builds import (
     StoreStatus,
     TopicsFound,
 )
+from insightloop.services.results.lists import CsvChunk, CustomerFilters
 
 __all__ = [
     "BasketRules", "ClassifyEvaluation", "ClvBacktest", "ClvBuilt", "CohortSummary", "Complaint",
-    "CustomerPage", "CustomerProfile", "CustomerReviews", "CustomerRow", "CustomerScores",
+    "CsvChunk", "CustomerFilters", "CustomerPage", "CustomerProfile", "CustomerReviews",
+    "CustomerRow", "CustomerScores",
     "CustomerSegment", "FileScored", "Forecast", "Health", "IngestSummary", "JobError", "JobInfo",
     "JobList", "KeyInfo", "KeyList", "Kpis", "LiveScore", "ModelInfo", "ModelSummary",
     "MonthlySentiment", "NewKey", "Number", "ProductInsights", "ProfilesBuilt", "Reason",

@@ -84,16 +84,20 @@ class CustomerRow(TypedDict, total=False):
     segment_name: str | None
     clv: Number | None
     churn_score: Number | None
+    value_at_risk: Number | None
 
 
 class CustomerPage(TypedDict):
-    """One page of customers; ``next_offset`` is null on the last page."""
+    """One page of customers; ``next_offset`` is null on the last page. ``filter`` is the
+    applied filter and order in words (``country = United Kingdom; sort value_at_risk
+    desc``)."""
 
     items: list[CustomerRow]
     total: int
     limit: int
     offset: int
     next_offset: int | None
+    filter: NotRequired[str]
 
 
 class Rfm(TypedDict):
