@@ -20,7 +20,7 @@ from insightloop import __version__
 from insightloop.api import errors
 from insightloop.api.config import ServeConfig
 from insightloop.api.middleware import BodyLimit, Cors, HeadersAndLog
-from insightloop.api.routers import admin, catalog, customers
+from insightloop.api.routers import admin, catalog, customers, experiments
 from insightloop.api.server import API_PREFIX, Server
 from insightloop.api.workers import state_from_env
 from insightloop.settings import Settings
@@ -56,7 +56,7 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
     srv.start()
     errors.install(app)
     web.install_error_pages(app)  # HTML 404s outside /api/ (the API keeps its JSON)
-    for module in (admin, customers, catalog):
+    for module in (admin, customers, catalog, experiments):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(docs.router, prefix=API_PREFIX)
     app.include_router(web.router)

@@ -147,3 +147,27 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class Bandit(Base):
+    """A Thompson-sampling bandit: its arms, the share held out at random, the seed and
+    how many assignments it has drawn (the random stream's position)."""
+
+    __tablename__ = "bandits"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    arms: Mapped[list[str]] = mapped_column(JSON)
+    holdout: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)
+    draws: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+
+class BanditArm(Base):
+    """One arm of a bandit (the holdout included): assignments and rewards so far."""
+
+    __tablename__ = "bandit_arms"
+    bandit_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    arm: Mapped[str] = mapped_column(String(100), primary_key=True)
+    pulls: Mapped[int] = mapped_column(Integer, default=0)
+    successes: Mapped[float] = mapped_column(Float, default=0.0)
+    failures: Mapped[float] = mapped_column(Float, default=0.0)
