@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from insightloop.capabilities.recommend import MODEL_NAME
 from insightloop.errors import NotFoundError
 from insightloop.models.recommend.base import Recommender
 from insightloop.models.recommend.content import ContentRecommender
@@ -20,8 +23,7 @@ from insightloop.services.results import (
     SimilarItem,
     SimilarItems,
 )
-
-MODEL_NAME = "recommender"
+from insightloop.storage.ids import normalize_id
 
 
 class RecommendationServer:
@@ -52,8 +54,8 @@ class RecommendationServer:
         items = model.interactions_.item_ids
         cat = catalogue.set_index("product_id")
         self.descriptions = cat["description"].reindex(items).fillna("").astype(str).to_numpy()
-        self._users = {str(u): i for i, u in enumerate(model.interactions_.user_ids.tolist())}
-        self._items = {str(u): i for i, u in enumerate(items.tolist())}
+        self._users = {_key(u): i for i, u in enumerate(model.interactions_.user_ids.tolist())}
+        self._items = {_key(u): i for i, u in enumerate(items.tolist())}
         self._names = np.where(self.descriptions != "", self.descriptions,
                                items.astype(str)).astype(object)  # reason text per item
 
@@ -67,9 +69,11 @@ class RecommendationServer:
 
         Unknown customers are a cold start, not an error: with a ``history`` (product ids
         viewed or bought this session) and item text the content model ranks; otherwise the
-        most popular products. ``source`` says which.
+        most popular products. ``source`` says which. Ids are normalised as ingestion does
+        (:func:`~insightloop.storage.ids.normalize_id`): ``"17850.0"``, ``17850.0`` and
+        ``" 17850 "`` are customer ``17850``.
         """
-        cid = str(customer_id)
+        cid = _key(customer_id)
         u = self._users.get(cid)
         if u is not None:
             idx, val = self.model.recommend_idx(np.array([u]), n, exclude_seen, self.exclude,
@@ -94,6 +98,54 @@ class RecommendationServer:
                  for i, s, r in zip(idx[0], val[0], reasons[0], strict=True) if i >= 0]
         return {"customer_id": cid, "model": label, "source": source, "items": items}
 
+    def recommend_many(self, customer_ids: Sequence[object], n: int = 10,
+                       exclude_seen: bool = True) -> pd.DataFrame:
+        """Top-``n`` products for many customers at once, one row per recommendation.
+
+        Known customers are ranked in one call of the model; unknown ones get the popular
+        products (no session history here). Ids are normalised like :meth:`recommend`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``customer_id, rank, product_id, description, score, reason, source``,
+            customers in the order given.
+        """
+        keys = np.array([_key(c) for c in customer_ids], dtype=object)
+        rows = pd.Series(keys, dtype=object).map(self._users)
+        known = rows.notna().to_numpy()
+        idx = np.full((len(keys), n), -1, dtype=np.int64)
+        val = np.zeros((len(keys), n), dtype=np.float64)
+        reasons = np.empty((len(keys), n), dtype=object)
+        source = np.where(known, "model", "cold_start:popularity").astype(object)
+        if known.any():
+            users = rows[known].astype(np.int64).to_numpy()
+            k_idx, k_val = self.model.recommend_idx(users, n, exclude_seen, self.exclude,
+                                                    self.purchased)
+            idx[known, :k_idx.shape[1]], val[known, :k_idx.shape[1]] = k_idx, k_val
+            reasons[known, :k_idx.shape[1]] = self.reasons(
+                self.purchased[users], self.model.seen_[users], k_idx, "model")
+        if (~known).any():
+            pop = self.model.popularity_[None, :].copy()
+            mask_rows(pop, None, self.exclude)
+            p_idx, p_val = top_k(pop, n)
+            empty = sp.csr_matrix((1, len(self.item_ids)), dtype=np.float32)
+            p_why = self.reasons(empty, empty, p_idx, "cold_start:popularity")
+            width = p_idx.shape[1]
+            idx[~known, :width], val[~known, :width] = p_idx[0], p_val[0]
+            reasons[~known, :width] = p_why[0]
+        ok = (idx >= 0).ravel()
+        flat = idx.ravel()[ok]
+        return pd.DataFrame({
+            "customer_id": np.repeat(keys, n)[ok],
+            "rank": np.tile(np.arange(1, n + 1, dtype=np.int32), len(keys))[ok],
+            "product_id": self.item_ids[flat].astype(str),
+            "description": self.descriptions[flat],
+            "score": val.ravel()[ok],
+            "reason": reasons.ravel()[ok],
+            "source": np.repeat(source, n)[ok],
+        })
+
     def reasons(self, bought: sp.csr_matrix, seen: sp.csr_matrix, idx: np.ndarray,
                 source: str) -> np.ndarray:
         """Reason text per recommended cell from item neighbours: "because you bought X"
@@ -117,7 +169,7 @@ class RecommendationServer:
         NotFoundError
             The product is not in the catalogue the model was built on.
         """
-        pid = str(product_id)
+        pid = _key(product_id)
         i = self._items.get(pid)
         if i is None:
             raise NotFoundError(f"unknown product {pid!r}: not among the {len(self._items):,} "
@@ -134,11 +186,18 @@ class RecommendationServer:
         return {"product_id": pid, "description": self.descriptions[i], "items": items}
 
     def _history_rows(self, history: list[str]) -> sp.csr_matrix:
-        cols = np.array(sorted({self._items[str(h)] for h in history if str(h) in self._items}),
+        keys = [_key(h) for h in history]
+        cols = np.array(sorted({self._items[k] for k in keys if k in self._items}),
                         dtype=np.int64)
         return sp.csr_matrix((np.ones(len(cols), dtype=np.float32),
                               (np.zeros(len(cols), dtype=np.int64), cols)),
                              shape=(1, len(self.item_ids)))
+
+
+def _key(value: object) -> str:
+    """An id as the warehouse stores it: text, normalised like ingestion (a float id read by
+    pandas, ``17850.0``, is ``"17850"``)."""
+    return normalize_id(str(value))
 
 
 _LOADED: dict[tuple[str, int], RecommendationServer] = {}
