@@ -156,8 +156,9 @@ def test_segment_names_hold_for_most_members_on_the_sample(warehouse: Path) -> N
 
 @pytest.mark.slow
 def test_segment_names_and_rfm_scores_on_online_retail(tmp_path: Path) -> None:
-    """Full UCI Online Retail at as-of 2011-09-01: 61% of a segment named "short gaps between
-    orders" had one order before the names were computed from members."""
+    """Full UCI Online Retail at as-of 2011-09-01 (3,360 customers). Measured before names
+    were computed from members: "Newly acquired, short gaps between orders" for a segment of
+    447 whose 67% had one order; F scores 1..5 held 43 / 1,376 / 651 / 642 / 648 customers."""
     source = shared_file("online_retail/online_retail.csv")
     path = tmp_path / "warehouse.duckdb"
     ingest_file(Warehouse(path), "orders", source, preset="online-retail")
