@@ -90,33 +90,38 @@ def worker_pids(pid: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_two_workers_share_jobs_keys_sessions_and_limits(demo_warehouse: Path,
-                                                         tmp_path: Path) -> None:
+def test_four_workers_share_jobs_keys_sessions_and_limits(demo_warehouse: Path,
+                                                          tmp_path: Path) -> None:
+    """`serve --workers 4` (the issue's figure; more workers than this machine's 2 cores)."""
     settings = copy_warehouse(demo_warehouse, tmp_path / "wh")
     store_path(ctx_of(settings)).unlink(missing_ok=True)
     keys = make_keys(settings)
-    with serving(settings, tmp_path / "server.log", "--workers", "2", "--rate", "0.5",
+    with serving(settings, tmp_path / "server.log", "--workers", "4", "--rate", "0.5",
                  "--burst", "60") as (base, proc):
         api = base + "/api/v1"
-        assert len(worker_pids(proc.pid)) >= 2  # uvicorn's two worker processes
+        assert len(worker_pids(proc.pid)) >= 4  # uvicorn's four worker processes
         assert store_status(ctx_of(settings))["fresh"]  # built before the workers started
         with duckdb.connect(str(settings.warehouse), read_only=True) as con:
             cid = con.execute("SELECT customer_id FROM profiles ORDER BY 1 LIMIT 1 OFFSET 1"
                               ).fetchone()[0]  # type: ignore[index]
         bodies = {fresh("GET", f"{api}/customers/{cid}", keys["admin"]).content
-                  for _ in range(12)}  # both workers answer from the serving store alike
+                  for _ in range(12)}  # every worker answers from the serving store alike
         assert len(bodies) == 1 and json.loads(next(iter(bodies)))["customer_id"] == cid
         # A key made through one worker works on all of them (they reload within ~0.5 s).
         made = fresh("POST", f"{api}/keys", keys["admin"], json={"role": "read"})
         assert made.status_code == 201, made.text
         time.sleep(1.5)
+        started = time.monotonic()
         assert {fresh("GET", f"{api}/segments", made.json()["key"]).status_code
                 for _ in range(8)} == {200}
-        # Rate limits are shared: 60 at once for a key, whichever worker answers.
+        # Rate limits are shared: a burst of 60 for a key, whichever worker answers, plus
+        # what the rate (0.5/s) refills while the requests run (slow on a loaded machine).
         codes = [fresh("GET", f"{api}/segments", made.json()["key"]).status_code
                  for _ in range(70)]
+        refilled = int(0.5 * (time.monotonic() - started)) + 1
         allowed = 8 + codes.count(200)
-        assert 60 <= allowed <= 64 and codes.count(429) >= 6, codes
+        assert 60 <= allowed <= 60 + refilled, (refilled, codes)  # 4 own limits: all 78
+        assert codes.count(429) >= 1 or refilled >= 18, (refilled, codes)
         # A job accepted by one worker runs once; every worker reports it and reads after.
         r = fresh("POST", f"{api}/jobs", keys["write"], json={"kind": "cohorts"})
         assert r.status_code == 202, r.text
