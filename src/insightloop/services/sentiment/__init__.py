@@ -18,13 +18,15 @@ sentiment train`` saved one under ``settings.models_dir/sentiment/``.
 
 Modules: :mod:`.model` (loading, text scoring), :mod:`.scoring` (warehouse reviews),
 :mod:`.insights` (satisfaction, trend), :mod:`.topics`, :mod:`.labelled` (evaluate and
-train on labelled files), :mod:`.demo` (the demo's reviews). Every public name stays
+train on labelled files), :mod:`.aspects` (aspect sentiment against labelled mentions),
+:mod:`.demo` (the demo's reviews). Every public name stays
 importable from this package.
 """
 
 from __future__ import annotations
 
 from insightloop.features.sentiment import customer_sentiment_features
+from insightloop.services.sentiment.aspects import evaluate_aspects, read_aspect_labels
 from insightloop.services.sentiment.demo import REVIEWS_SAMPLE, demo_reviews, ingest_demo_reviews
 from insightloop.services.sentiment.insights import (
     BY,
@@ -61,7 +63,8 @@ __all__ = [
     "BATCH", "BY", "DEFAULT_KIND", "NEGATIVE", "PACKAGED_BASELINE", "PACKAGED_E5",
     "PACKAGED_FILES", "PACKAGED_MODEL", "POSITIVE", "REVIEWS_SAMPLE", "USER_MODEL", "_CACHE",
     "ProgressFn", "customer_sentiment_features", "demo_reviews", "discover_topics",
-    "evaluate_file", "ingest_demo_reviews", "list_topics", "load_sentiment_model", "model_path",
-    "packaged_model_path", "product_insights", "read_labelled", "satisfaction", "score_reviews",
-    "score_texts", "sentiment_trend", "train_model",
+    "evaluate_aspects", "evaluate_file", "ingest_demo_reviews", "list_topics",
+    "load_sentiment_model", "model_path", "packaged_model_path", "product_insights",
+    "read_aspect_labels", "read_labelled", "satisfaction", "score_reviews", "score_texts",
+    "sentiment_trend", "train_model",
 ]
