@@ -16,7 +16,8 @@ without it only insightloop's learners run.
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/uplift_speed.py --rows 1000000 \\
         --sklift /tmp/sklift_pkg
-    .venv/bin/python benchmarks/uplift_speed.py --rows 10000000 --learners two_model
+    .venv/bin/python benchmarks/uplift_speed.py --rows 10000000 --learners two_model \\
+        --rounds 30 --sklift /tmp/sklift_pkg   # peak memory at 10M rows
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-PARAMS = {"n_estimators": 100, "learning_rate": 0.05, "num_leaves": 15,
-          "min_child_samples": 100}
+PARAMS = {"n_estimators": 300, "learning_rate": 0.03, "num_leaves": 4,
+          "min_child_samples": 1000}  # the learners' defaults at this size
 
 
 def make_data(rows: int, features: int, seed: int) -> tuple[np.ndarray, ...]:
@@ -93,10 +94,13 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--features", type=int, default=12)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=PARAMS["n_estimators"],
+                    help="boosting rounds (fewer for a memory-only run at 10M rows)")
     ap.add_argument("--learners", default="two_model,class_transformation,x,r,dr")
     ap.add_argument("--sklift", default=None, help="folder holding scikit-uplift (reference)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    PARAMS["n_estimators"] = args.rounds
     if args.child:
         child(args.child, args.rows, args.features, args.threads, args.sklift)
         return
@@ -104,7 +108,8 @@ def main() -> None:
     results = []
     for kind in kinds:
         cmd = [sys.executable, __file__, "--child", kind, "--rows", str(args.rows),
-               "--features", str(args.features), "--threads", str(args.threads)]
+               "--features", str(args.features), "--threads", str(args.threads),
+               "--rounds", str(args.rounds)]
         if args.sklift:
             cmd += ["--sklift", args.sklift]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

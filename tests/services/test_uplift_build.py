@@ -17,6 +17,7 @@ from contexts import ctx_of
 from insightloop.capabilities import uplift as uplift_capability
 from insightloop.errors import ConfigError, WarehouseError
 from insightloop.models.uplift.learners import LEARNERS
+from insightloop.report.pages import uplift as page
 from insightloop.services.context import Context
 from insightloop.services.ingest import ingest
 from insightloop.services.uplift import OUTCOMES, build_uplift, plan_uplift
@@ -111,3 +112,15 @@ def test_bad_requests_are_clear(campaign_ctx: Context, tmp_path: Path) -> None:
 def test_declared_choices_are_the_code_s() -> None:
     assert tuple(LEARNERS) == uplift_capability.LEARNERS
     assert uplift_capability.OUTCOMES == OUTCOMES
+
+
+def test_report_page_shows_the_curves_and_the_plan(campaign_ctx: Context, tmp_path: Path
+                                                   ) -> None:
+    build_uplift(campaign_ctx, campaign_id="jan", model="x")
+    plan_uplift(campaign_ctx, budget=50.0, value=20.0, cost=0.5)
+    sections = page.build(campaign_ctx)
+    assert [s.title for s in sections] == ["Uplift model", "Targeting plan"]
+    model, plan = sections
+    assert len(model.figures) == 2 and "Model x" in model.intro
+    assert "100 customers selected" in plan.intro and "<table>" in plan.tables_html[0]
+    assert page.build(ctx_of(tmp_path / "none.duckdb")) == []
