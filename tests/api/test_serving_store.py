@@ -175,3 +175,20 @@ def test_store_is_read_into_memory_once_per_file(pair: tuple[Api, Api],
     holder._warm_in_background(opened)  # the same file again: not read twice
     holder._warm_in_background(serving_storage.ServingStore(path))  # same inode: not read
     assert reads == []
+
+
+def test_a_store_larger_than_memory_is_logged(pair: tuple[Api, Api],
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    from insightloop.api import store as store_module
+    from insightloop.storage import serving as serving_storage
+
+    assert (serving_storage.memory_available() or 1) > 0
+    _, store = pair
+    holder = store.client.app.state.server.store  # type: ignore[attr-defined]
+    opened = serving_storage.ServingStore(Path(holder.get().path))
+    monkeypatch.setattr(store_module, "memory_available", lambda: opened.stat[1] // 2)
+    holder._warmed = None
+    with caplog.at_level("WARNING", logger="insightloop.api.store"):
+        holder._warm_in_background(opened)
+    assert "larger than the memory available" in caplog.text

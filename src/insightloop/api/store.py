@@ -23,7 +23,7 @@ import duckdb
 from insightloop.errors import InsightloopError
 from insightloop.services.context import Context
 from insightloop.services.serving import build_store, open_store, store_status
-from insightloop.storage.serving import ServingStore
+from insightloop.storage.serving import ServingStore, memory_available
 
 log = logging.getLogger("insightloop.api.store")
 RECHECK_S = 2.0
@@ -103,6 +103,12 @@ class StoreHolder:
         if store is None or self._warmed == f"{store.path}:{store.stat}":
             return
         self._warmed = f"{store.path}:{store.stat}"
+
+        size, free = store.stat[1], memory_available()
+        if free is not None and size > free:
+            log.warning("the serving store (%.1f GB) is larger than the memory available "
+                        "(%.1f GB): lookups will wait for the disk and stall requests; "
+                        "give the server more memory", size / 1e9, free / 1e9)
 
         def warm() -> None:
             try:

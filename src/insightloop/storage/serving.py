@@ -138,6 +138,18 @@ def _connect(path: Path) -> sqlite3.Connection:
     return con
 
 
+def memory_available() -> int | None:
+    """Bytes of memory available for new use (Linux ``MemAvailable``); None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def warm_file(path: Path, chunk: int = 8 << 20) -> int:
     """Read ``path`` once, sequentially, so its pages are in the page cache; the bytes read.
 
