@@ -60,8 +60,8 @@ def test_a_bad_reference_is_a_clear_error() -> None:
 def test_pages_render_report_modules_and_name_the_command_that_builds_them() -> None:
     pages = capabilities.pages()
     assert [p.path for p in pages] == ["/", "/rfm", "/segments", "/customers",
-                                       "/recommendations", "/sentiment", "/quality", "/models",
-                                       "/uplift"]
+                                       "/recommendations", "/sentiment", "/experiments",
+                                       "/quality", "/models", "/uplift"]
     for page in pages:
         for name in page.reports:
             module = importlib.import_module(f"insightloop.report.pages.{name}")
@@ -139,7 +139,7 @@ def test_allowed_values_are_the_ones_the_code_uses() -> None:
 def test_job_kinds_are_the_declared_ones_and_the_demo() -> None:
     assert list(kinds()) == ["ingest", "profiles", "clv", "segments", "cohorts", "train",
                              "score", "recommendations", "sentiment", "topics", "uplift",
-                             "uplift_plan", DEMO.kind]
+                             "uplift_plan", "experiments", DEMO.kind]
     assert validate_params("score", {"model": "churn:2"}).model_dump(by_alias=True) == {
         "model": "churn:2"}
     with pytest.raises(ConfigError, match="unknown parameter for a score job"):

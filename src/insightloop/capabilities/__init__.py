@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from insightloop.capabilities import ingest, predict, profiles, recommend, uplift, value, voice
+from insightloop.capabilities import (
+    experiments,
+    ingest,
+    predict,
+    profiles,
+    recommend,
+    uplift,
+    value,
+    voice,
+)
 from insightloop.capabilities.spec import Capability, Columns360, Job, Page, Stage, Table
 from insightloop.errors import ConfigError
 
@@ -22,6 +31,7 @@ CAPABILITIES: tuple[Capability, ...] = (
     recommend.CAPABILITY,
     voice.CAPABILITY,
     uplift.CAPABILITY,
+    experiments.CAPABILITY,
 )
 
 
