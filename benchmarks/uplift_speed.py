@@ -3,7 +3,9 @@
 Each measurement runs in its own process (so its peak RSS is its own): a synthetic
 randomised test of ``--rows`` customers x ``--features`` float features with a known
 heterogeneous effect is generated (float32), the learner is fitted and every row is
-scored. Reported per run: fit and predict seconds, peak RSS (``ru_maxrss``), and the
+scored. Reported per run: fit and predict seconds (wall), the fit's CPU seconds (user +
+system, all threads: on a busy machine wall time overstates what a quiet one takes, CPU
+time divided by the threads does not), peak RSS (``ru_maxrss``), and the
 Qini AUC on 200,000 fresh rows (the two must rank equally well for the time ratio to mean
 anything).
 
@@ -46,6 +48,11 @@ def make_data(rows: int, features: int, seed: int) -> tuple[np.ndarray, ...]:
     return X, y, t
 
 
+def _cpu_s() -> float:
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -56,7 +63,7 @@ def child(kind: str, rows: int, features: int, threads: int, sklift: str | None)
     X, y, t = make_data(rows, features, 0)
     Xv, yv, tv = make_data(200_000, features, 1)
     after_data = _peak_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_s()
     if kind.startswith("sklift"):
         if sklift:
             sys.path.insert(0, sklift)
@@ -69,7 +76,7 @@ def child(kind: str, rows: int, features: int, threads: int, sklift: str | None)
         model: Any = TwoModels(estimator_trmnt=lgb.LGBMClassifier(**est),
                                estimator_ctrl=lgb.LGBMClassifier(**est), method="vanilla")
         model.fit(frame, pd.Series(y), pd.Series(t))
-        fit_s = time.perf_counter() - start
+        fit_s, fit_cpu = time.perf_counter() - start, _cpu_s() - cpu
         start = time.perf_counter()
         model.predict(frame)
         predict_s = time.perf_counter() - start
@@ -78,13 +85,14 @@ def child(kind: str, rows: int, features: int, threads: int, sklift: str | None)
         from insightloop.models.uplift.learners import make_learner
 
         model = make_learner(kind, n_jobs=threads, **PARAMS).fit(X, y, t)
-        fit_s = time.perf_counter() - start
+        fit_s, fit_cpu = time.perf_counter() - start, _cpu_s() - cpu
         start = time.perf_counter()
         model.predict(X)
         predict_s = time.perf_counter() - start
         score = model.predict(Xv)
     json.dump({"learner": kind, "rows": rows, "features": features, "threads": threads,
-               "fit_s": round(fit_s, 2), "predict_s": round(predict_s, 2),
+               "fit_s": round(fit_s, 2), "fit_cpu_s": round(fit_cpu, 2),
+               "predict_s": round(predict_s, 2),
                "peak_rss_mb": round(_peak_mb(), 1), "rss_after_data_mb": round(after_data, 1),
                "qini_auc_fresh": round(qini_auc_score(yv, score, tv), 4)}, sys.stdout)
 

@@ -12,6 +12,7 @@ import pytest
 
 from insightloop.cli.main import main
 from shared_data import shared_file
+from uplift_campaign import N, campaign_files
 
 KEYS = {"uplift@30", "qini_auc", "auuc", "model", "rows", "train_rows", "test_rows",
         "balance", "arms", "selection", "features"}
@@ -107,6 +108,24 @@ def test_more_arms_than_asked_and_a_constant_outcome(tmp_path: Path,
     rc = main(_evaluate(tmp_path / "zero.csv", "--outcome", "bought", "--drop-other"))
     err = capsys.readouterr().err
     assert rc != 0 and "column 'bought': the outcome is 0 on every row" in err
+
+
+def test_uplift_build_and_plan_on_the_warehouse(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    wh = str(tmp_path / "wh.duckdb")
+    for table, path in campaign_files(tmp_path).items():
+        assert main(["ingest", table, str(path), "--warehouse", wh, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["uplift", "build", "--campaign", "jan", "--warehouse", wh, "--json"]) == 0
+    built = _one_json(capsys.readouterr().out)
+    assert built["sends"] == N and built["customers_scored"] == N
+    assert main(["uplift", "plan", "--budget", "30", "--value", "20", "--cost", "0.5",
+                 "--arm-cost", "email=0.3", "--warehouse", wh]) == 0
+    out = capsys.readouterr().out
+    assert "selected 100 of 2,400 customers, cost 30.00" in out and "top_30pct_uplift" in out
+    assert main(["uplift", "plan", "--arm-cost", "sms=1", "--warehouse", wh]) != 0
+    assert "costs name arm(s) ['sms'] that were not scored" in capsys.readouterr().err
+    assert main(["uplift", "plan", "--arm-cost", "email", "--warehouse", wh]) != 0
 
 
 @pytest.mark.slow

@@ -35,6 +35,11 @@ def test_no_budget_takes_every_profitable_customer_and_sleeping_dogs_never() -> 
     np.testing.assert_array_equal(free["selected"], UPLIFT[:, 1] > 0)
 
 
+def test_a_budget_spent_exactly_is_not_lost_to_rounding() -> None:
+    plan = targeting_plan(np.full(100, 0.5), value=1.0, cost=0.3, budget=30.0)
+    assert plan["selected"].sum() == 100  # 100 x 0.3 sums to 30.000000000000004
+
+
 def test_negative_cost_is_refused() -> None:
     with pytest.raises(ModelFitError, match="must be >= 0"):
         targeting_plan(UPLIFT, cost=-1.0)

@@ -95,7 +95,9 @@ def targeting_plan(uplift: np.ndarray, value: float | np.ndarray = 1.0,
     order = np.argsort(-np.where(eligible, profit, -np.inf), kind="stable")
     ranked = order[: int(eligible.sum())]
     spent = np.cumsum(cost_i[ranked])
-    within = spent <= budget if budget is not None else np.ones(len(ranked), dtype=bool)
+    # a relative tolerance: 100 contacts at 0.3 sum to 30.000000000000004, within a budget of 30
+    within = (spent <= budget * (1 + 1e-12) + 1e-12 if budget is not None
+              else np.ones(len(ranked), dtype=bool))
     selected = np.zeros(len(u), dtype=bool)
     selected[ranked[within]] = True
     rank = np.zeros(len(u), dtype=np.int64)
