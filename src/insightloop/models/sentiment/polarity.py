@@ -160,24 +160,36 @@ NEGATORS_ZH = r"没有|不是|缺乏|缺少|没|不|无|别|未|非"
 _GAP_EN = r"(?:[ \w'\-\ue005\ue006]{0,30}?)"  # up to a few words (no opinion, no punctuation)
 _GAP_ZH = r"[^\ue001-\ue004\ue007\ue008，。！？、,.!?;；:： ]{0,5}?"
 _POLAR = (POS, POS_WEAK, NEG, NEG_WEAK, LUKEWARM)
+_CJK_CHAR = r"[\u3400-\u9fff\uf900-\ufaff]"
 
 
-def _alternation(entries: Sequence[str]) -> str:
-    """One regex for a lexicon class: English entries on word boundaries, longest first."""
+def _latin(entries: Sequence[str]) -> re.Pattern[str] | None:
+    """English entries of a lexicon class as one regex on whole words, longest first."""
     latin = sorted((e for e in entries if e.isascii()), key=len, reverse=True)
-    cjk = sorted((e for e in entries if not e.isascii()), key=len, reverse=True)
-    parts = []
-    if latin:
-        parts.append(r"(?<![\w'-])(?:" + "|".join(latin) + r")(?![\w'-])")
-    if cjk:
-        parts.append("(?:" + "|".join(cjk) + ")")
-    return "|".join(parts)
+    return re.compile(r"(?<![\w'-])(?:" + "|".join(latin) + r")(?![\w'-])") if latin else None
 
 
-_PASSES: list[tuple[re.Pattern[str], str]] = [
-    *((re.compile(_alternation(v)), k) for k, v in PHRASES.items()),
-    *((re.compile(_alternation(v)), k) for k, v in WORDS.items()),
-    (re.compile(NEGATORS_EN), NOT_EN), (re.compile(NEGATORS_ZH), NOT_ZH),
+def _cjk(entries: Sequence[str]) -> re.Pattern[str] | None:
+    """Chinese entries as one regex: longest first, single characters as one class, last."""
+    cjk = sorted((e for e in entries if not e.isascii() and len(e) > 1), key=len, reverse=True)
+    chars = "".join(e for e in entries if not e.isascii() and len(e) == 1)
+    parts = (["(?:" + "|".join(cjk) + ")"] if cjk else []) + ([f"[{chars}]"] if chars else [])
+    return re.compile("|".join(parts)) if parts else None
+
+
+def _count(s: pd.Series, pattern: str, rows: np.ndarray) -> np.ndarray:
+    """Matches of ``pattern`` per text, counted only on ``rows`` (zero elsewhere)."""
+    out = np.zeros(len(s))
+    if rows.any():
+        out[rows] = s[rows].str.count(pattern).to_numpy(dtype=float)
+    return out
+
+
+# (English regex, Chinese regex, marker) in the order they run.
+_PASSES: list[tuple[re.Pattern[str] | None, re.Pattern[str] | None, str]] = [
+    *((_latin(v), _cjk(v), k) for k, v in PHRASES.items()),
+    *((_latin(v), _cjk(v), k) for k, v in WORDS.items()),
+    (re.compile(NEGATORS_EN), None, NOT_EN), (None, re.compile(NEGATORS_ZH), NOT_ZH),
 ]
 
 
@@ -189,8 +201,14 @@ def mark(clauses: Sequence[str] | pd.Series) -> pd.Series:
     """
     s = pd.Series(list(clauses), dtype=object).fillna("").astype(str).str.lower()
     s = s.str.replace("’", "'", regex=False)
-    for pattern, marker in _PASSES:
-        s = s.str.replace(pattern, marker, regex=True)
+    latin = s.str.contains("[a-z]", regex=True).to_numpy()
+    cjk = s.str.contains(_CJK_CHAR, regex=True).to_numpy()
+    for rows, pattern, marker in ((latin, p, m) for p, _, m in _PASSES if p is not None):
+        if rows.any():  # each script's regexes run only on the clauses holding that script
+            s[rows] = s[rows].str.replace(pattern, marker, regex=True)
+    for rows, pattern, marker in ((cjk, p, m) for _, p, m in _PASSES if p is not None):
+        if rows.any():
+            s[rows] = s[rows].str.replace(pattern, marker, regex=True)
     return s
 
 
@@ -210,18 +228,23 @@ def lexicon_scores(clauses: Sequence[str] | pd.Series
     """
     s = mark(clauses)
     score = np.zeros(len(s))
-    bare = (s.str.count(NOT_EN).to_numpy(dtype=float) + s.str.count(NOT_ZH).to_numpy(dtype=float))
+    not_en = s.str.count(NOT_EN).to_numpy(dtype=float)
+    not_zh = s.str.count(NOT_ZH).to_numpy(dtype=float)
+    bare = not_en + not_zh
     found = bare > 0
+    has_strong = s.str.contains(INTENSE, regex=False).to_numpy()
+    has_soft = s.str.contains(DOWN, regex=False).to_numpy()
     for m in _POLAR:
         w = WEIGHTS[m]
         total = s.str.count(m).to_numpy(dtype=float)
         if not total.any():
             continue
-        negated = (s.str.count(f"{NOT_EN}{_GAP_EN}{m}").to_numpy(dtype=float)
-                   + s.str.count(f"{NOT_ZH}{_GAP_ZH}{m}").to_numpy(dtype=float))
+        here = total > 0
+        negated = (_count(s, f"{NOT_EN}{_GAP_EN}{m}", here & (not_en > 0))
+                   + _count(s, f"{NOT_ZH}{_GAP_ZH}{m}", here & (not_zh > 0)))
         negated = np.minimum(negated, total)
-        strong = s.str.count(f"{INTENSE} ?{m}").to_numpy(dtype=float)
-        soft = s.str.count(f"{DOWN} ?{m}").to_numpy(dtype=float)
+        strong = _count(s, f"{INTENSE} ?{m}", here & has_strong)
+        soft = _count(s, f"{DOWN} ?{m}", here & has_soft)
         flip = -NEGATED_POSITIVE if w > 0 else -NEGATED_NEGATIVE
         plain = total - negated
         score += w * (plain + 0.5 * np.minimum(strong, plain) - 0.5 * np.minimum(soft, plain))
