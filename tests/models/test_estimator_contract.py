@@ -124,6 +124,10 @@ CLASSIFY_FEATURES = ["frequency", "recency_days", "monetary", "avg_order_value",
 CASES: dict[str, Case] = {
     "clv.bgnbd": _clv(("frequency", "recency", "T"),
                       lambda m, d: m.probability_alive(d["frequency"], d["recency"], d["T"])),
+    "clv.mbgnbd": _clv(("frequency", "recency", "T"),
+                       lambda m, d: (m.probability_alive(d["frequency"], d["recency"], d["T"]),
+                                     m.expected_purchases(13, d["frequency"], d["recency"],
+                                                          d["T"]))),
     "clv.pareto_nbd": _clv(("frequency", "recency", "T"),
                            lambda m, d: m.expected_purchases(13, d["frequency"], d["recency"],
                                                              d["T"])),
@@ -183,6 +187,8 @@ for _family, _penalizer in (("clv.bgnbd", 0.01), ("clv.pareto_nbd", 0.0),
                             ("clv.gamma_gamma", 0.0)):
     CASES[_family].make = (lambda f, p: lambda: estimator_class(f)(penalizer=p))(_family,
                                                                                    _penalizer)
+# MBG/NBD with a prior on its dropout parameters (a MAP fit), as `clv build` fits it
+CASES["clv.mbgnbd"].make = lambda: estimator_class("clv.mbgnbd")(dropout_prior=0.01)
 
 
 def _same(a: Any, b: Any) -> None:

@@ -17,8 +17,8 @@ def _transactions(path: Path) -> pd.DataFrame:
     rows = []
     for cid in range(300):
         start = pd.Timestamp("2020-01-01") + pd.Timedelta(days=int(rng.integers(0, 60)))
-        n = int(rng.poisson(2.0))
-        days = np.sort(rng.integers(0, 360, size=n))
+        n = int(rng.poisson(rng.gamma(1.0, 3.0)))  # rates differ, customers drop out
+        days = np.sort(rng.integers(0, int(rng.integers(30, 360)), size=n))
         for d in [0, *days.tolist()]:
             rows.append((cid, (start + pd.Timedelta(days=int(d))).date().isoformat(), 10.0))
     frame = pd.DataFrame(rows, columns=["cid", "date", "amt"])
@@ -35,6 +35,6 @@ def test_future_rows_need_an_explicit_holdout_end(tmp_path: Path) -> None:
                                              rf"\(first: 2031-01-01 00:00:00 at data row {row}\)"):
         evaluate_clv_file(path, "cid", "date", "amt", "2020-06-30", model="bgnbd")
     out = evaluate_clv_file(path, "cid", "date", "amt", "2020-06-30", "2020-12-31",
-                            model="bgnbd")
+                            model="mbgnbd", dropout_prior="auto")
     assert out["holdout_end"] == "2020-12-31"
     assert out["customers"] == 300

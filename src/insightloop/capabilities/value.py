@@ -1,5 +1,6 @@
-"""Customer value: CLV (BG/NBD or Pareto/NBD + Gamma-Gamma), RFM scores and value tiers,
-behavioural segments, monthly acquisition cohorts."""
+"""Customer value: CLV (MBG/NBD, BG/NBD or Pareto/NBD, family and dropout prior chosen on the
+calibration period, + Gamma-Gamma), RFM scores and value tiers, behavioural segments, monthly
+acquisition cohorts."""
 
 from __future__ import annotations
 
@@ -41,7 +42,9 @@ CAPABILITY = Capability(
     ),
     demo=(
         Stage("fitting CLV models (BG/NBD + Gamma-Gamma)",
-              run="insightloop.services.clv:build_clv"),
+              run="insightloop.services.clv:build_clv",
+              omit=("purchase_summary", "spend_summary", "validation_auc",
+                    "validation_loglik")),
         Stage("segmenting customers (RFM, tiers, clusters)",
               run="insightloop.services.segments:build_segments"),
         Stage("building monthly acquisition cohorts",

@@ -15,6 +15,7 @@ import importlib
 #: family -> "module:Class"
 ESTIMATORS: dict[str, str] = {
     "clv.bgnbd": "insightloop.models.clv.bgnbd:BetaGeoModel",
+    "clv.mbgnbd": "insightloop.models.clv.mbgnbd:ModifiedBetaGeoModel",
     "clv.pareto_nbd": "insightloop.models.clv.pareto_nbd:ParetoNBDModel",
     "clv.gamma_gamma": "insightloop.models.clv.gamma_gamma:GammaGammaModel",
     "segmentation": "insightloop.models.segmentation:CustomerSegmenter",

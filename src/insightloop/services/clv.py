@@ -15,9 +15,15 @@ import pandas as pd
 
 from insightloop.errors import InputFileError, ModelFitError, SchemaError, WarehouseError
 from insightloop.models.clv.data import summary_from_transactions
+from insightloop.models.clv.diagnostics import roc_auc
 from insightloop.models.clv.gamma_gamma import GammaGammaModel
 from insightloop.models.clv.lifetime_value import customer_lifetime_value
-from insightloop.models.clv.selection import CANDIDATES, make_model, select_purchase_model
+from insightloop.models.clv.selection import (
+    CANDIDATES,
+    PRIOR_GRID,
+    Selection,
+    select_purchase_model,
+)
 from insightloop.services.context import Context
 from insightloop.services.profiles import refresh_customer_360
 from insightloop.services.results import ClvBacktest, ClvBuilt
@@ -26,6 +32,38 @@ from insightloop.storage.warehouse import has_table, write_frame
 
 WEEK_DAYS = 7.0
 MODELS = ("auto", *CANDIDATES)
+#: the fitted purchase + spend models are registered under this name (metadata: the
+#: choice, its reason, warnings and the parameters with standard errors)
+MODEL_NAME = "clv"
+
+
+def _select(df: pd.DataFrame, customer_col: str, time_col: str, cal: pd.Timestamp,
+            summ: pd.DataFrame, model: str, dropout_prior: float | str | None) -> Selection:
+    """The purchase model: ``model`` "auto" or a family; ``dropout_prior`` "auto" (chosen
+    on the calibration period), a number, or None ("auto" for model "auto", else 0: the
+    plain maximum-likelihood fit of the family asked for). A degenerate fit is refused."""
+    if model not in MODELS:
+        raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    prior = dropout_prior if dropout_prior is not None else ("auto" if model == "auto" else 0.0)
+    if prior == "auto":
+        priors = PRIOR_GRID
+    else:
+        try:
+            priors = (float(prior),)
+        except ValueError:
+            raise SchemaError(f"dropout prior must be 'auto' or a number >= 0, got {prior!r}"
+                              ) from None
+        if not np.isfinite(priors[0]) or priors[0] < 0:
+            raise SchemaError(f"dropout prior must be 'auto' or a number >= 0, got {prior!r}")
+    families = tuple(CANDIDATES) if model == "auto" else (model,)
+    try:
+        return select_purchase_model(df, customer_col, time_col, cal, full_summary=summ,
+                                     candidates=families, priors=priors,
+                                     time_unit_days=WEEK_DAYS)
+    except ModelFitError as exc:
+        if model == "auto" and prior == "auto":
+            raise
+        raise ModelFitError(f"{exc}; try --model auto --dropout-prior auto") from None
 
 
 # -- file reading ----------------------------------------------------------------------------
@@ -74,10 +112,15 @@ def evaluate_clv_frame(
     calibration_end: Any,
     holdout_end: Any = None,
     model: str = "auto",
+    dropout_prior: float | str | None = None,
 ) -> ClvBacktest:
     """Backtest on a parsed transaction frame (see :func:`evaluate_clv_file`)."""
     if model not in MODELS:
         raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    no_customer = df[customer_col].isna().to_numpy()
+    if no_customer.all():
+        raise ValueError(f"all {len(df):,} rows lack a {customer_col!r}: nothing to fit")
+    df = df[~no_customer]
     times = pd.to_datetime(df[time_col])
     cal = pd.Timestamp(calibration_end)
     if holdout_end is None:
@@ -99,22 +142,20 @@ def evaluate_clv_frame(
                                      time_unit_days=WEEK_DAYS)
     horizon = float(summ["duration_holdout"].iloc[0])
     x, t_x, t_big = summ["frequency"], summ["recency"], summ["T"]
-    validation: dict[str, float] = {}
-    if model == "auto":
-        sel = select_purchase_model(df, customer_col, time_col, cal, full_summary=summ,
-                                    time_unit_days=WEEK_DAYS)
-        fitted, chosen, validation = sel.model, sel.name, sel.validation_mae
-    else:
-        fitted, chosen = make_model(model).fit(x, t_x, t_big), model
+    sel = _select(df, customer_col, time_col, cal, summ, model, dropout_prior)
+    fitted = sel.model
     pred = np.asarray(fitted.expected_purchases(horizon, x, t_x, t_big), dtype=np.float64)
+    alive = np.asarray(fitted.probability_alive(x, t_x, t_big), dtype=np.float64)
     actual = summ["frequency_holdout"].to_numpy(np.float64)
     t_arr = t_big.to_numpy(np.float64)
     rate = np.divide(x.to_numpy(np.float64), t_arr, out=np.zeros_like(t_arr), where=t_arr > 0)
     naive = rate * horizon
     err = pred - actual
     corr = float(np.corrcoef(pred, actual)[0, 1]) if pred.std() > 0 and actual.std() > 0 else 0.0
+    silent = actual == 0  # no repeat purchase in the holdout
     return {
         "customers": len(summ),
+        "rows_without_customer": int(no_customer.sum()),
         "actual_total": float(actual.sum()),
         "predicted_total": float(pred.sum()),
         "mae": float(np.mean(np.abs(err))),
@@ -123,9 +164,19 @@ def evaluate_clv_frame(
         "naive_mae": float(np.mean(np.abs(naive - actual))),
         "predicted_vs_actual_pct": float(100.0 * (pred.sum() / actual.sum() - 1.0))
         if actual.sum() > 0 else None,
-        "model": chosen,
+        "model": sel.name,
         "params": {k: float(v) for k, v in fitted.params_.items()},
-        "validation_mae": validation,
+        "param_summary": fitted.summary(),
+        "dropout_prior": sel.prior,
+        "selection": sel.reason,
+        "warnings": sel.warnings,
+        "validation_mae": sel.validation_mae,
+        "validation_auc": sel.validation_auc,
+        "validation_loglik": sel.validation_loglik,
+        "holdout_no_purchase_share": float(silent.mean()),
+        "p_alive_auc": roc_auc(silent, 1.0 - alive),
+        "recency_auc": roc_auc(silent, t_arr - t_x.to_numpy(np.float64)),
+        "frequency_auc": roc_auc(silent, -x.to_numpy(np.float64)),
         "calibration_end": cal.date().isoformat(),
         "holdout_end": hold.date().isoformat(),
         "holdout_weeks": horizon,
@@ -143,22 +194,29 @@ def evaluate_clv_file(
     *,
     sep: str | None = None,
     date_format: str | None = None,
+    dropout_prior: float | str | None = None,
 ) -> ClvBacktest:
     """Fit on transactions up to ``calibration_end``; score repeat purchases in the holdout.
 
     Holdout purchases are repeat transaction days in ``(calibration_end,
     holdout_end]`` of customers first seen by ``calibration_end``; the default
-    ``holdout_end`` is the last date in the file. ``model="auto"`` chooses
-    between BG/NBD and Pareto/NBD by validation inside the calibration period
-    (:mod:`insightloop.models.clv.selection`). ``naive_mae`` extrapolates each
-    customer's calibration rate ``frequency / T`` over the holdout. Time unit:
-    weeks.
+    ``holdout_end`` is the last date in the file. ``model="auto"`` chooses the
+    family (MBG/NBD, BG/NBD, Pareto/NBD) and the strength of the prior on its dropout
+    parameters by validation inside the calibration period
+    (:mod:`insightloop.models.clv.selection`); a named family is fitted by plain maximum
+    likelihood unless ``dropout_prior`` is given ("auto" or a number). A degenerate fit
+    is refused (:class:`~insightloop.errors.ModelFitError`). ``naive_mae`` extrapolates
+    each customer's calibration rate ``frequency / T`` over the holdout; ``p_alive_auc``
+    is the ROC AUC of 1 - P(alive) for "no repeat purchase in the holdout", beside the
+    recency-only (``recency_auc``) and frequency-only (``frequency_auc``) rankings. Rows
+    without a customer id are dropped and counted (``rows_without_customer``). Time
+    unit: weeks.
     """
     cols = [customer_col, time_col] + ([amount_col] if amount_col else [])
     df = read_transactions(path, cols, sep=sep, time_col=time_col, date_format=date_format)
     try:
         return evaluate_clv_frame(df, customer_col, time_col, amount_col, calibration_end,
-                                  holdout_end, model)
+                                  holdout_end, model, dropout_prior)
     except SchemaError:
         raise
     except ValueError as exc:
@@ -191,17 +249,25 @@ def build_clv(
     as_of: Any = None,
     horizon_months: int = 12,
     discount_rate: float = 0.01,
-    model: str = "bgnbd",
+    model: str = "auto",
+    dropout_prior: float | str | None = None,
 ) -> ClvBuilt:
-    """Fit BG/NBD (or ``model``) + Gamma-Gamma on ``orders`` and write table ``clv``.
+    """Fit the purchase model + Gamma-Gamma on ``orders`` and write table ``clv``.
 
     Orders: known customer, status not cancelled, amounts netted per customer
     per day (``quantity * unit_price``, returns are negative lines); a day whose
-    net is <= 0 (only returns) is not a purchase. ``as_of`` (default: the last
-    order time) ends the calibration period; later orders are ignored. Weekly
-    time unit; monthly ``discount_rate``. The table is replaced in one
-    transaction. Customers with no repeat purchase get the population mean spend. The
-    warehouse is the context's (its memory limit and read-only flag hold).
+    net is <= 0 (only returns) is not a purchase: the models count purchase *days*.
+    ``as_of`` (default: the last order time) ends the calibration period; later orders
+    are ignored. ``model`` "auto" (default) chooses the family (MBG/NBD, BG/NBD,
+    Pareto/NBD) and the strength of the prior on its dropout parameters on the
+    calibration period (:mod:`insightloop.models.clv.selection`); a named family is
+    fitted by plain maximum likelihood unless ``dropout_prior`` is given. A degenerate
+    fit (nobody drops out, customers silent for a year still "alive") is refused with
+    the reason. The result records the model chosen, why, warnings, and the
+    parameters with standard errors. Weekly time unit; monthly ``discount_rate``. The
+    table is replaced in one transaction. Customers with no repeat purchase get the
+    population mean spend. The warehouse is the context's (its memory limit and
+    read-only flag hold).
     """
     wh = ctx.warehouse
     if model not in MODELS:
@@ -224,14 +290,8 @@ def build_clv(
     summ = summary_from_transactions(daily, "customer_id", "day", "net", cutoff.floor("D"),
                                      time_unit_days=WEEK_DAYS)
     x, t_x, t_big, m = summ["frequency"], summ["recency"], summ["T"], summ["monetary_value"]
-    if model == "auto":
-        sel = select_purchase_model(daily, "customer_id", "day", cutoff.floor("D"),
-                                    full_summary=summ, time_unit_days=WEEK_DAYS)
-        purchase, chosen = sel.model, sel.name
-    else:
-        chosen = model
-        cls = CANDIDATES[model]
-        purchase = _fit_with_fallback(lambda pen: cls(penalizer=pen), x, t_x, t_big)  # type: ignore[call-arg]
+    sel = _select(daily, "customer_id", "day", cutoff.floor("D"), summ, model, dropout_prior)
+    purchase, chosen = sel.model, sel.name
     spend = _fit_with_fallback(lambda pen: GammaGammaModel(penalizer=pen), x, m)
     if spend.q_ <= 1:
         spend = GammaGammaModel(penalizer=0.01).fit(x, m)
@@ -259,6 +319,14 @@ def build_clv(
     with wh.transaction() as con:
         write_frame(con, "clv", frame, replace=True)
         refresh_customer_360(con)
+    p_summary, s_summary = purchase.summary(), spend.summary()
+    info = ctx.models.save(MODEL_NAME, {"purchase": purchase, "spend": spend}, {
+        "task": "clv", "model": f"{chosen}+gamma_gamma", "as_of": cutoff.isoformat(),
+        "metrics": {"rows": len(frame)}, "purchase_summary": p_summary,
+        "dropout_prior": sel.prior, "selection": sel.reason, "warnings": sel.warnings,
+        "validation_auc": sel.validation_auc, "validation_loglik": sel.validation_loglik,
+        "p_alive_mean": float(np.mean(p_alive)),
+        "spend_summary": s_summary})
     return {
         "table": "clv",
         "customers": len(frame),
@@ -267,6 +335,15 @@ def build_clv(
         "model": f"{chosen}+gamma_gamma",
         "purchase_params": {k: float(v) for k, v in purchase.params_.items()},
         "spend_params": {k: float(v) for k, v in spend.params_.items()},
+        "purchase_summary": p_summary,
+        "dropout_prior": sel.prior,
+        "selection": sel.reason,
+        "warnings": sel.warnings,
+        "validation_auc": sel.validation_auc,
+        "validation_loglik": sel.validation_loglik,
+        "p_alive_mean": float(np.mean(p_alive)),
+        "spend_summary": s_summary,
+        "model_ref": f"{MODEL_NAME}:v{info['version']}",
         "horizon_months": horizon_months,
         "discount_rate": discount_rate,
         "expected_purchases_column": exp_col,

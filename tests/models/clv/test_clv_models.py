@@ -12,20 +12,22 @@ from insightloop.errors import ModelFitError, NotFittedError
 from insightloop.models.clv import (
     BetaGeoModel,
     GammaGammaModel,
+    ModifiedBetaGeoModel,
     ParetoNBDModel,
     customer_lifetime_value,
     summary_from_transactions,
 )
 
-ESTIMATORS = [BetaGeoModel, GammaGammaModel, ParetoNBDModel]
+ESTIMATORS = [BetaGeoModel, GammaGammaModel, ModifiedBetaGeoModel, ParetoNBDModel]
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)
 def test_sklearn_contract(cls: type) -> None:
     est = cls(penalizer=0.05)
-    sig = inspect.signature(cls.__init__)
-    assert list(sig.parameters) == ["self", "penalizer"]
-    assert est.get_params() == {"penalizer": 0.05}
+    sig = inspect.signature(cls)
+    purchase = cls is not GammaGammaModel  # purchase models also take the dropout prior
+    assert list(sig.parameters) == ["penalizer"] + ["dropout_prior"] * purchase
+    assert est.get_params() == {"penalizer": 0.05, **({"dropout_prior": 0.0} if purchase else {})}
     assert est.set_params(penalizer=0.1) is est and est.penalizer == 0.1
     assert not [k for k in vars(est) if k.endswith("_")]
     with pytest.raises(NotFittedError, match="not fitted"):

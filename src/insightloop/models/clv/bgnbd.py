@@ -11,11 +11,13 @@ from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 from insightloop.errors import ModelFitError
 from insightloop.models.clv._base import (
     FloatArray,
-    PenalizedEstimator,
+    PurchaseEstimator,
     as_float_array,
     check_fitted,
     check_penalizer,
+    check_prior,
     compress,
+    log_covariance,
     minimize_log_params,
     validate_rft,
 )
@@ -23,7 +25,7 @@ from insightloop.models.clv._base import (
 _PARAMS = ("r_", "alpha_", "a_", "b_")
 
 
-class BetaGeoModel(PenalizedEstimator):
+class BetaGeoModel(PurchaseEstimator):
     """BG/NBD model (Fader, Hardie & Lee 2005) fitted by maximum likelihood.
 
     Assumptions
@@ -51,6 +53,9 @@ class BetaGeoModel(PenalizedEstimator):
         (``penalizer * sum(theta**2)`` with time rescaled so that max(T) = 10, as
         in *lifetimes*, which makes the penalty unit-free). Use 0.01-0.1 when the
         plain fit fails or runs a parameter to infinity.
+    dropout_prior : float, default 0.0
+        Strength of the log-normal prior on ``a`` and ``b`` (a MAP fit, see
+        :class:`~insightloop.models.clv._base.PurchaseEstimator`); 0 = maximum likelihood.
 
     Attributes
     ----------
@@ -60,21 +65,28 @@ class BetaGeoModel(PenalizedEstimator):
         Total (weighted) log-likelihood at the optimum, without penalty.
     n_customers_ : float
         Total weight of the customers fitted.
+    log_covariance_ : ndarray (4, 4)
+        Inverse observed information of the penalised fit in log-parameters (standard
+        errors: :meth:`summary`); NaN where the Hessian is not positive definite.
     """
 
     _fitted = _PARAMS
+    #: 0: dropout possible only after a repeat purchase (BG/NBD); 1: after the first
+    #: purchase too (MBG/NBD, Batislam, Denizel & Filiztekin 2007)
+    _shift = 0
 
     # -- likelihood --------------------------------------------------------------------
-    @staticmethod
-    def _loglik_terms(log_params: FloatArray, x: FloatArray, t_x: FloatArray, T: FloatArray,
-                      with_grad: bool) -> tuple[FloatArray, FloatArray | None]:
+    @classmethod
+    def _loglik_terms(cls, log_params: FloatArray, x: FloatArray, t_x: FloatArray,
+                      T: FloatArray, with_grad: bool) -> tuple[FloatArray, FloatArray | None]:
         r, alpha, a, b = np.exp(log_params)
-        pos = x > 0
+        d = cls._shift
+        pos = (x > 0) | (d == 1)
         a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        a2 = betaln(a, b + x) - betaln(a, b)
+        a2 = betaln(a, b + x + d) - betaln(a, b)
         log_at = np.log(alpha + T)
         log_atx = np.log(alpha + t_x)
-        bx1 = np.where(pos, b + x - 1.0, 1.0)
+        bx1 = np.where(pos, b + x + d - 1.0, 1.0)
         a3 = -(r + x) * log_at
         a4 = np.where(pos, np.log(a) - np.log(bx1) - (r + x) * log_atx, -np.inf)
         mx = np.maximum(a3, a4)
@@ -85,17 +97,17 @@ class BetaGeoModel(PenalizedEstimator):
         w4 = np.exp(a4 - lse)
         w3 = 1.0 - w4
         dig_ab = digamma(a + b)
-        dig_abx = digamma(a + b + x)
+        dig_abx = digamma(a + b + x + d)
         d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * log_at - w4 * log_atx
         d_alpha = r / alpha - w3 * (r + x) / (alpha + T) - w4 * (r + x) / (alpha + t_x)
         d_a = dig_ab - dig_abx + w4 / a
-        d_b = dig_ab + digamma(b + x) - digamma(b) - dig_abx - w4 / bx1
+        d_b = dig_ab + digamma(b + x + d) - digamma(b) - dig_abx - w4 / bx1
         grad = np.column_stack([d_r * r, d_alpha * alpha, d_a * a, d_b * b])
         return ll, grad
 
-    @staticmethod
-    def _objective_factory(x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray,
-                           penalizer: float) -> Any:
+    @classmethod
+    def _objective_factory(cls, x: FloatArray, t_x: FloatArray, T: FloatArray, w: FloatArray,
+                           penalizer: float, prior: float = 0.0) -> Any:
         """Mean negative log-likelihood and gradient in log-parameters, fast path.
 
         Special functions and logs are evaluated on the *unique* values of
@@ -106,8 +118,9 @@ class BetaGeoModel(PenalizedEstimator):
         ux, ix = np.unique(x, return_inverse=True)
         ut, it = np.unique(t_x, return_inverse=True)
         uT, iT = np.unique(T, return_inverse=True)
-        pos = x > 0
-        upos = ux > 0
+        d = cls._shift
+        pos = (x > 0) | (d == 1)
+        upos = (ux > 0) | (d == 1)
         # x-only weighted sums for the terms that do not depend on (t_x, T)
         wx = np.bincount(ix, weights=w, minlength=ux.size)
 
@@ -115,11 +128,11 @@ class BetaGeoModel(PenalizedEstimator):
             r, alpha, a, b = np.exp(u)
             lg_rx = gammaln(r + ux)
             dg_rx = digamma(r + ux)
-            bl = betaln(a, b + ux)
+            bl = betaln(a, b + ux + d)
             dg_ab = digamma(a + b)
-            dg_abx = digamma(a + b + ux)
-            dg_bx = digamma(b + ux)
-            bx1 = np.where(upos, b + ux - 1.0, 1.0)
+            dg_abx = digamma(a + b + ux + d)
+            dg_bx = digamma(b + ux + d)
+            bx1 = np.where(upos, b + ux + d - 1.0, 1.0)
             log_bx1 = np.log(bx1)
             log_at = np.log(alpha + uT)[iT]
             log_atx = np.log(alpha + ut)[it]
@@ -133,7 +146,9 @@ class BetaGeoModel(PenalizedEstimator):
             wx4 = np.bincount(ix, weights=ww4, minlength=ux.size)
             # x-only part of the log-likelihood
             ll_x = wx @ (lg_rx - gammaln(r) + r * np.log(alpha) + bl - betaln(a, b))
-            f = -(ll_x + w @ lse) / total + penalizer * (r * r + alpha * alpha + a * a + b * b)
+            f = (-(ll_x + w @ lse) / total
+                 + penalizer * (r * r + alpha * alpha + a * a + b * b)
+                 + prior * (u[2] * u[2] + u[3] * u[3]))
             if not np.isfinite(f):
                 return np.inf, np.zeros(4)
             w3 = w - ww4
@@ -145,6 +160,7 @@ class BetaGeoModel(PenalizedEstimator):
             d_b = wx @ (dg_ab + dg_bx - digamma(b) - dg_abx) - wx4 @ (1.0 / bx1)
             theta = np.array([r, alpha, a, b])
             grad = -np.array([d_r, d_alpha, d_a, d_b]) * theta / total
+            grad[2:] += 2.0 * prior * u[2:]
             return float(f), grad + 2.0 * penalizer * theta * theta
 
         return objective
@@ -152,21 +168,24 @@ class BetaGeoModel(PenalizedEstimator):
     # -- fitting -----------------------------------------------------------------------
     def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
             weights: ArrayLike | None = None) -> BetaGeoModel:
-        """Fit by maximum likelihood (L-BFGS-B on log-parameters, analytic gradient).
+        """Fit by maximum likelihood, or MAP with ``dropout_prior`` (L-BFGS-B on
+        log-parameters, analytic gradient); standard errors from the observed information.
 
         ``weights`` are counts of identical customers; identical rows are also
         merged internally, so a million customers fit as a few thousand patterns.
         """
-        penalizer = check_penalizer(self.penalizer, "BetaGeoModel")
+        name = type(self).__name__
+        penalizer = check_penalizer(self.penalizer, name)
+        prior = check_prior(self.dropout_prior, name)
         x, t_x, t_big = validate_rft(frequency, recency, T)
         w, (x, t_x, t_big) = compress(weights, x, t_x, t_big)
         total = float(w.sum())
         if total <= 0:
-            raise ModelFitError("BetaGeoModel needs at least one customer, got 0")
+            raise ModelFitError(f"{name} needs at least one customer, got 0")
         repeat = float(w[x > 0].sum())
         if repeat == 0:
             raise ModelFitError(
-                f"BetaGeoModel needs at least one repeat buyer, got 0 (frequency > 0 for 0 of "
+                f"{name} needs at least one repeat buyer, got 0 (frequency > 0 for 0 of "
                 f"{total:g} customers); extend the calibration period"
             )
         if x.size == 1:
@@ -176,13 +195,14 @@ class BetaGeoModel(PenalizedEstimator):
                 "rate from dropout with no variation in the data"
             )
         if np.max(t_big) <= 0:
-            raise ModelFitError("BetaGeoModel needs T > 0 for some customer, got all 0")
+            raise ModelFitError(f"{name} needs T > 0 for some customer, got all 0")
         scale = 10.0 / float(np.max(t_big))
         xs, ts, tbs = x, t_x * scale, t_big * scale
 
-        objective = self._objective_factory(xs, ts, tbs, w, penalizer)
+        objective = self._objective_factory(xs, ts, tbs, w, penalizer, prior)
         starts = [np.zeros(4), np.log([0.5, 1.0, 0.8, 2.5]), np.full(4, 0.1)]
-        u, _ = minimize_log_params(objective, starts, jac=True, model="BetaGeoModel")
+        u, _ = minimize_log_params(objective, starts, jac=True, model=name)
+        self.log_covariance_ = log_covariance(objective, u, total, jac=True)
         r, alpha, a, b = np.exp(u)
         self.r_, self.alpha_, self.a_, self.b_ = float(r), float(alpha / scale), float(a), float(b)
         ll, _ = self._loglik_terms(np.log([self.r_, self.alpha_, self.a_, self.b_]),
@@ -208,9 +228,10 @@ class BetaGeoModel(PenalizedEstimator):
         """P(customer still active at T | frequency, recency, T)."""
         r, alpha, a, b = self._p()
         x, t_x, t_big = validate_rft(frequency, recency, T)
+        d = self._shift
         log_div = ((r + x) * (np.log(alpha + t_big) - np.log(alpha + t_x))
-                   + np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0))
-        return np.where(x == 0, 1.0, expit(-log_div))
+                   + np.log(a) - np.log(b + np.maximum(x, 1.0 - d) + d - 1.0))
+        return np.where((x == 0) & (d == 0), 1.0, expit(-log_div))
 
     def expected_purchases(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
                            T: ArrayLike) -> FloatArray:
@@ -226,16 +247,17 @@ class BetaGeoModel(PenalizedEstimator):
         if np.any(tt < 0) or not np.all(np.isfinite(tt)):
             raise ValueError("t must be finite and >= 0")
         a_eff = a if abs(a - 1.0) > 1e-6 else 1.0 + 1e-6  # removable singularity at a = 1
-        h_a, h_b, h_c = r + x, b + x, a_eff + b + x - 1.0
+        d = self._shift  # MBG/NBD: b + x + 1 where BG/NBD has b + x
+        h_a, h_b, h_c = r + x, b + x + d, a_eff + b + x + d - 1.0
         z = tt / (alpha + t_big + tt)
         log_hyp = _log_hyp2f1(h_a, h_b, h_c, z)
         log_ratio = (r + x) * (np.log(alpha + t_big) - np.log(alpha + t_big + tt))
         # 1 - ((alpha+T)/(alpha+T+t))^(r+x) * 2F1(...)  in a cancellation-safe form
         second = -np.expm1(log_hyp + log_ratio)
-        first = (a_eff + b + x - 1.0) / (a_eff - 1.0)
+        first = (a_eff + b + x + d - 1.0) / (a_eff - 1.0)
         log_odds = np.where(
-            x > 0,
-            np.log(a) - np.log(b + np.maximum(x, 1.0) - 1.0)
+            (x > 0) | (d == 1),
+            np.log(a) - np.log(b + np.maximum(x, 1.0 - d) + d - 1.0)
             + (r + x) * (np.log(alpha + t_big) - np.log(alpha + t_x)),
             -np.inf,
         )
@@ -243,15 +265,33 @@ class BetaGeoModel(PenalizedEstimator):
         out = first * second * np.exp(-log_den)
         return np.where(tt == 0, 0.0, np.maximum(out, 0.0))
 
+    def probability_of_purchase(self, t: ArrayLike, frequency: ArrayLike, recency: ArrayLike,
+                                T: ArrayLike) -> FloatArray:
+        """P(at least one purchase in the next ``t`` periods | history).
+
+        Alive at ``T`` (``probability_alive``) and at least one purchase of the Poisson
+        process before any dropout can happen (dropout follows a purchase):
+        ``P(alive) * (1 - ((alpha+T)/(alpha+T+t))^(r+x))``, the rate drawn from its
+        posterior ``Gamma(r+x, alpha+T)``.
+        """
+        r, alpha, _, _ = self._p()
+        x, t_x, t_big = validate_rft(frequency, recency, T)
+        tt = np.broadcast_to(as_float_array(t, "t"), x.shape).astype(np.float64)
+        quiet = np.exp((r + x) * (np.log(alpha + t_big) - np.log(alpha + t_big + tt)))
+        return self.probability_alive(x, t_x, t_big) * (1.0 - quiet)
+
     def expected_purchases_new(self, t: ArrayLike) -> FloatArray:
         """Unconditional expected repeat purchases in (0, t] of a customer just acquired."""
         r, alpha, a, b = self._p()
         tt = as_float_array(t, "t")
         a_eff = a if abs(a - 1.0) > 1e-6 else 1.0 + 1e-6
-        log_hyp = _log_hyp2f1(np.full_like(tt, r), np.full_like(tt, b),
-                              np.full_like(tt, a_eff + b - 1.0), tt / (alpha + tt))
+        d = self._shift
+        log_hyp = _log_hyp2f1(np.full_like(tt, r), np.full_like(tt, b + d),
+                              np.full_like(tt, a_eff + b + d - 1.0), tt / (alpha + tt))
         inner = -np.expm1(log_hyp + r * (np.log(alpha) - np.log(alpha + tt)))
-        return (a_eff + b - 1.0) / (a_eff - 1.0) * inner
+        # BG/NBD: (a+b-1)/(a-1); MBG/NBD: b/(a-1) (the first purchase may be the last)
+        lead = (a_eff + b - 1.0) if d == 0 else b
+        return lead / (a_eff - 1.0) * inner
 
     def sample(self, n: int, T: ArrayLike, seed: int | None = None) -> dict[str, FloatArray]:
         """Draw ``n`` synthetic customers from the fitted process (vectorised).
@@ -265,7 +305,8 @@ class BetaGeoModel(PenalizedEstimator):
         lam = rng.gamma(shape=r, scale=1.0 / alpha, size=n)
         p = rng.beta(a, b, size=n)
         # number of repeat purchases before dropout (dropout right after the Nth)
-        n_alive = rng.geometric(np.clip(p, 1e-300, 1.0))
+        # (MBG/NBD: the first purchase is a dropout opportunity too)
+        n_alive = rng.geometric(np.clip(p, 1e-300, 1.0)) - self._shift
         k = rng.poisson(lam * ages)
         x = np.minimum(n_alive, k)
         # x-th order statistic of k uniform event times on (0, T]

@@ -14,6 +14,7 @@ from insightloop.models.clv._base import (
     check_fitted,
     check_penalizer,
     compress,
+    log_covariance,
     minimize_log_params,
 )
 
@@ -121,6 +122,7 @@ class GammaGammaModel(PenalizedEstimator):
         starts = [np.array([0.0, 0.0, np.log(scale)]), np.array([1.0, 1.0, np.log(scale)]),
                   np.zeros(3)]
         u, _ = minimize_log_params(objective, starts, jac=True, model="GammaGammaModel")
+        self.log_covariance_ = log_covariance(objective, u, total, jac=True)
         self.p_, self.q_, self.v_ = (float(val) for val in np.exp(u))
         self.log_likelihood_ = float(w @ self._loglik(u, x, m)[0])
         self.n_customers_ = total

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from insightloop.errors import InsightloopError
 from insightloop.report.base import ReportContext, Section, table_html
 
@@ -32,7 +34,36 @@ def build(ctx: ReportContext) -> list[Section]:
     total = float(frame["clv"].sum())
     share = float(top["clv"].sum()) / total * 100 if total > 0 else 0.0
     intro = (f"{len(frame):,} customers, model {model}; total CLV {total:,.0f}, median "
-             f"{float(frame['clv'].median()):,.2f}. The top 20 customers hold {share:.1f}% "
+             f"{float(frame['clv'].median()):,.2f}; mean P(alive) "
+             f"{float(frame['p_alive'].mean()):.3f}. The top 20 customers hold {share:.1f}% "
              "of the total.")
+    tables = [table_html(rows, max_rows=20)]
+    fit = _fit_metadata(ctx, model)
+    if fit is not None:
+        intro += (f" Purchase model chosen with dropout prior {fit.get('dropout_prior', 0):g}: "
+                  f"{fit.get('selection', '')}.")
+        for warning in fit.get("warnings") or []:
+            intro += f" Warning: {warning}."
+        tables.append(table_html(_param_rows(fit), max_rows=20))
     return [Section(title="Customer lifetime value", page="clv", intro=intro, figures=[fig],
-                    tables_html=[table_html(rows, max_rows=20)])]
+                    tables_html=tables)]
+
+
+def _fit_metadata(ctx: ReportContext, model: str) -> dict[str, Any] | None:
+    """The registered fit of the table's model (``clv build`` saves it), if it matches."""
+    try:
+        meta = ctx.models.metadata("clv")
+    except (InsightloopError, OSError, ValueError):
+        return None
+    return meta if meta.get("model") == model else None
+
+
+def _param_rows(fit: dict[str, Any]) -> list[dict[str, Any]]:
+    """Parameters with standard errors and 95% bounds, as lifetimes' ``summary`` shows them."""
+    rows = []
+    for part in ("purchase_summary", "spend_summary"):
+        for name, cells in (fit.get(part) or {}).items():
+            rows.append({"model": part.split("_")[0], "parameter": name,
+                         **{k: (float(v) if v is not None else "n/a")
+                            for k, v in cells.items()}})
+    return rows

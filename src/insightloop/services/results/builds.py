@@ -46,7 +46,16 @@ class ClvBuilt(TypedDict):
     as_of: str
     model: str
     purchase_params: dict[str, float]
+    purchase_summary: dict[str, dict[str, float | None]]
+    dropout_prior: float
+    selection: str
+    warnings: list[str]
+    validation_auc: dict[str, float]
+    validation_loglik: dict[str, float]
+    p_alive_mean: float
     spend_params: dict[str, float]
+    spend_summary: dict[str, dict[str, float | None]]
+    model_ref: str
     horizon_months: int
     discount_rate: float
     expected_purchases_column: str
@@ -278,6 +287,7 @@ class ClvBacktest(TypedDict):
     """Repeat purchases predicted for a holdout against those made (``evaluate clv``)."""
 
     customers: int
+    rows_without_customer: int
     actual_total: float
     predicted_total: float
     mae: float
@@ -287,7 +297,17 @@ class ClvBacktest(TypedDict):
     predicted_vs_actual_pct: float | None
     model: str
     params: dict[str, float]
+    param_summary: dict[str, dict[str, float | None]]
+    dropout_prior: float
+    selection: str
+    warnings: list[str]
     validation_mae: dict[str, float]
+    validation_auc: dict[str, float]
+    validation_loglik: dict[str, float]
+    holdout_no_purchase_share: float
+    p_alive_auc: float | None
+    recency_auc: float | None
+    frequency_auc: float | None
     calibration_end: str
     holdout_end: str
     holdout_weeks: float
