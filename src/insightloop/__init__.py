@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from insightloop.services.clv import build_clv
     from insightloop.services.context import Context
     from insightloop.services.library import (
+        fit_churn,
         fit_classifier,
         fit_clv,
         fit_recommender,
@@ -79,6 +80,7 @@ _EXPORTS: dict[str, str] = {
     "build_recommendations": "insightloop.services.recommend:build_recommendations",
     "recommend": f"{_LIBRARY}:recommend",
     "fit_clv": f"{_LIBRARY}:fit_clv",
+    "fit_churn": f"{_LIBRARY}:fit_churn",
     "fit_recommender": f"{_LIBRARY}:fit_recommender",
     "fit_classifier": f"{_LIBRARY}:fit_classifier",
     "predict": f"{_LIBRARY}:predict",
@@ -89,8 +91,8 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "Context", "InsightloopError", "Settings", "__version__", "build_clv",
-    "build_profiles", "build_recommendations", "build_segments", "fit_classifier", "fit_clv",
-    "fit_recommender", "fit_sentiment", "ingest", "normalize_id", "open_warehouse",
+    "build_profiles", "build_recommendations", "build_segments", "fit_churn", "fit_classifier",
+    "fit_clv", "fit_recommender", "fit_sentiment", "ingest", "normalize_id", "open_warehouse",
     "predict", "recommend", "score", "sentiment", "table", "train",
 ]
 

@@ -7,10 +7,11 @@ warehouse services they build on; ``docs/python-api.md`` shows them at work. Two
   one with :func:`open_warehouse`): :func:`ingest` a frame or a file, :func:`table` reads any
   table back as a frame indexed by ``customer_id``, :func:`recommend` answers a list of
   customer ids;
-* **frame** functions need no warehouse: :func:`fit_clv` and :func:`fit_recommender` run
-  the product's own builds on an orders frame (in a throw-away warehouse, so the numbers
-  are those the CLI gives), :func:`fit_classifier` / :func:`predict` fit and score any
-  binary target, :func:`fit_sentiment` / :func:`sentiment` score review texts.
+* **frame** functions need no warehouse: :func:`fit_clv`, :func:`fit_churn` and
+  :func:`fit_recommender` run the product's own builds on an orders frame (in a
+  throw-away warehouse, so the numbers are those the CLI gives); :func:`fit_classifier` /
+  :func:`predict` fit and score any binary target; :func:`fit_sentiment` /
+  :func:`sentiment` score review texts.
 
 Customer and product ids are normalised the way ingestion stores them
 (:func:`~insightloop.storage.ids.normalize_id`): an id read by pandas as the float
@@ -38,8 +39,9 @@ from insightloop.services.ingest import ingest as ingest_file
 from insightloop.services.recommend import build_recommendations, load_recommender
 from insightloop.services.recommend.serving import RecommendationServer
 from insightloop.services.results import IngestSummary
-from insightloop.services.scoring import predict_frame
+from insightloop.services.scoring import predict_frame, score_warehouse
 from insightloop.services.sentiment.model import load_sentiment_model
+from insightloop.services.training import train_task
 from insightloop.settings import Settings
 from insightloop.storage.sql import ident
 from insightloop.storage.warehouse import has_table
@@ -165,6 +167,23 @@ def fit_clv(orders: pd.DataFrame, *, preset: str | None = None,
     build_clv(ctx, as_of=pd.Timestamp(as_of) if as_of is not None else None,
               horizon_months=horizon_months, model=model)
     return table(ctx, "clv")
+
+
+def fit_churn(orders: pd.DataFrame, *, preset: str | None = None,
+              mapping: dict[str, str] | None = None, horizon_days: int = 90,
+              model: str = "auto") -> pd.DataFrame:
+    """Churn risk of every customer of an orders frame, as ``insightloop train churn`` then
+    ``insightloop score churn`` compute it (labels with no leakage, three as-of dates spaced
+    by the horizon, profiles at the data's end).
+
+    Returns table ``scores`` indexed by ``customer_id``: ``score`` (probability of no
+    purchase in the next ``horizon_days``), ``decision``, ``threshold``, ``reasons``, ...
+    """
+    ctx = open_warehouse()
+    ingest(ctx, "orders", orders, preset=preset, mapping=mapping)
+    train_task(ctx, "churn", horizon_days=horizon_days, model=model)
+    score_warehouse(ctx, "churn")
+    return table(ctx, "scores")
 
 
 def fit_classifier(X: pd.DataFrame, y: Any, *, positive: Any = None, model: str = "auto",
