@@ -9,6 +9,7 @@
     ├── WarehouseError(RuntimeError)      warehouse missing a table or in a bad state
     ├── NotFoundError(KeyError)           a customer, model or table that is not there
     ├── ModelFitError(ValueError)         the data cannot support a model fit
+    ├── IngestRefusedError(ValueError)    a file read, but too many of its rows refused
     ├── NotFittedError(ValueError, AttributeError)
     └── FeatureMismatchError(ValueError)  scoring data does not match a registered model
 
@@ -47,6 +48,11 @@ class NotFoundError(InsightloopError, KeyError):
 
 class ModelFitError(InsightloopError, ValueError):
     """The data cannot support fitting the model (too few, degenerate, no signal)."""
+
+
+class IngestRefusedError(InsightloopError, ValueError):
+    """A file was read but loads nothing, or more of its rows are quarantined than allowed;
+    the load was rolled back."""
 
 
 class NotFittedError(InsightloopError, ValueError, AttributeError):

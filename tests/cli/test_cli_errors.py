@@ -25,21 +25,7 @@ from insightloop.cli.main import main
 CLI = [sys.executable, "-m", "insightloop.cli.main"]
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.chdir(tmp_path)
-    for var in ("INSIGHTLOOP_WAREHOUSE", "INSIGHTLOOP_CONFIG", "INSIGHTLOOP_REPORTS",
-                "INSIGHTLOOP_MODELS", "INSIGHTLOOP_READ_ONLY", "INSIGHTLOOP_DEBUG"):
-        monkeypatch.delenv(var, raising=False)
-
-
-@pytest.fixture
-def wh(sample_warehouse: Path, tmp_path: Path) -> Path:
-    """A private copy of the sample warehouse (orders + profiles)."""
-    path = tmp_path / "wh" / "warehouse.duckdb"
-    path.parent.mkdir()
-    shutil.copyfile(sample_warehouse, path)
-    return path
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/cli/conftest.py; so is `wh`
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
@@ -71,17 +57,17 @@ def test_unknown_customer(wh: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_usage_errors_exit_2(wh: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = run(["quality", "--no-such-option", "-w", str(wh)], capsys)
     assert code == 2 and "No such option" in err
-    code, err = run(["recommend", "show", "12346", "--n", "many", "-w", str(wh)], capsys)
-    assert code == 2 and "Invalid value for '--n'" in err and "valid integer" in err
-    code, err = run(["recommend", "show", "12346", "--n", "0", "-w", str(wh)], capsys)
-    assert code == 2 and "Invalid value for '--n'" in err and "greater than or equal" in err
+    code, err = run(["recommend", "show", "12346", "--top", "many", "-w", str(wh)], capsys)
+    assert code == 2 and "Invalid value for '--top'" in err and "valid integer" in err
+    code, err = run(["recommend", "show", "12346", "--n", "0", "-w", str(wh)], capsys)  # old
+    assert code == 2 and "Invalid value for '--top'" in err and "greater than or equal" in err
     code, err = run(["profile"], capsys)
     assert code == 2 and "Missing argument" in err
 
 
 def test_wrong_option_value(wh: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, err = run(["profiles", "build", "--as-of", "last tuesday", "-w", str(wh)], capsys)
-    assert code == 1 and "--as-of expects an ISO date like 2011-09-01, got 'last tuesday'" in err
+    assert code == 2 and "--as-of expects an ISO date like 2011-09-01, got 'last tuesday'" in err
 
 
 def test_input_file_not_found(wh: Path, tmp_path: Path,

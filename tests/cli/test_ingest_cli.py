@@ -73,18 +73,19 @@ def test_human_output_shows_accounting(tmp_path: Path, capsys: pytest.CaptureFix
     (["--map", "invoice=Invoice"], "unknown orders column(s) ['invoice']"),
     (["--map", "order_id"], "--map expects CANONICAL=SOURCE"),
     ([], "required orders column(s)"),
-    (["--preset", "nope"], "unknown preset 'nope'"),
+    (["--preset", "nope"], "'nope' is not one of online-retail"),
     (["--delimiter", ";;"], "--delimiter must be one character other than a quote"),
     (["--delimiter", '"'], "--delimiter must be one character other than a quote"),
-    (["--timestamp-format", "%Q"], "--timestamp-format '%Q' is not a valid strptime format"),
+    (["--timestamp-format", "%Q"], "--date-format '%Q' is not a valid strptime format"),
+    (["--date-format", "dd/mm"], "--date-format 'dd/mm' is neither one of iso, day-first"),
 ])
-def test_errors_exit_1_with_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+def test_bad_input_exits_2_with_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                     args: list[str], message: str) -> None:
     src = tmp_path / "src.tsv"
     src.write_text(SOURCE, encoding="utf-8")
     wh = tmp_path / "wh.duckdb"
     code, out, err = _run(capsys, "ingest", "orders", str(src), "-w", str(wh), "--json", *args)
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     assert message in " ".join(err.split())
 
 
@@ -96,7 +97,7 @@ def test_entry_point_empty_file(tmp_path: Path) -> None:
          "-w", str(tmp_path / "wh.duckdb"), "--json"],
         capture_output=True, text=True, timeout=120, check=False,
     )
-    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.returncode == 2 and proc.stdout == ""
     assert "InputFileError" in proc.stderr and "file is empty" in proc.stderr
 
 
@@ -110,7 +111,7 @@ def test_truncated_gzip_is_one_line_naming_the_file(tmp_path: Path,
     src.write_bytes(data[: len(data) // 2])
     code, out, err = _run(capsys, "ingest", "orders", str(src), "-w", str(tmp_path / "w.duckdb"),
                           "--json")
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""
     line = " ".join(err.split())
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert str(src) in line and "gzip data is truncated or corrupt" in line
@@ -129,3 +130,42 @@ def test_json_output_carries_encoding_notes(tmp_path: Path,
     assert json.loads(out)["notes"] == [
         "1 line(s) were not UTF-8 and were decoded as cp1252 (Windows-1252): line 3",
         "1 byte(s) invalid in cp1252 were replaced by U+FFFD: line 3"]
+
+
+def test_refused_load_exits_1_and_writes_nothing(tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "o.csv"
+    src.write_text("order_id,product_id,quantity,unit_price,order_time\n"
+                   "A1,P1,1,1,2024-01-02\nA2,P1,x,1,2024-01-02\nA3,P1,y,1,2024-01-02\n",
+                   encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    code, out, err = _run(capsys, "ingest", "orders", str(src), "-w", str(wh))
+    lines = err.strip().splitlines()
+    assert code == 1 and len(lines) == 1 and "IngestRefusedError" in lines[0]
+    assert "quarantined 2 of 3 rows" in lines[0] and "--max-quarantine-share" in lines[0]
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("SELECT (SELECT count(*) FROM orders), (SELECT count(*) FROM "
+                           "quarantine), (SELECT count(*) FROM ingest_log)").fetchone() == (
+                               0, 0, 0)
+    code, out, _ = _run(capsys, "ingest", "orders", str(src), "-w", str(wh), "--json",
+                        "--max-quarantine-share", "0.9")
+    assert code == 0 and json.loads(out)["rows_loaded"] == 1
+
+
+def test_date_format_option_and_ambiguous_dates(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "o.csv"
+    src.write_text("order_id,product_id,quantity,unit_price,order_time\n"
+                   "A1,P1,1,1,02/01/2024 10:00\nA2,P1,1,1,03/01/2024 10:00\n",
+                   encoding="utf-8")
+    wh = tmp_path / "w.duckdb"
+    code, out, err = _run(capsys, "ingest", "orders", str(src), "-w", str(wh), "--json")
+    payload = json.loads(err)
+    assert code == 2 and out == "" and payload["error"]["code"] == "input_file_error"
+    assert "--date-format day-first" in payload["error"]["message"]
+    code, out, _ = _run(capsys, "ingest", "orders", str(src), "-w", str(wh), "--json",
+                        "--date-format", "day-first")
+    assert code == 0 and json.loads(out)["rows_loaded"] == 2
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("SELECT min(order_time)::VARCHAR FROM orders").fetchone() == (
+            "2024-01-02 10:00:00",)

@@ -26,5 +26,5 @@ def test_several_files_and_a_glob(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert json.loads(capsys.readouterr().out) == {
         "table": "customers", "rows_in": 2, "rows_loaded": 0, "rows_quarantined": 0,
         "rows_duplicate": 2, "notes": []}
-    assert main(["ingest", "customers", "exports/*.parquet", "-w", wh]) == 1
+    assert main(["ingest", "customers", "exports/*.parquet", "-w", wh]) == 2
     assert "no file matches" in capsys.readouterr().err

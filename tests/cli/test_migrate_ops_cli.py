@@ -39,6 +39,6 @@ def test_ops_url_setting_moves_the_keys(tmp_path: Path, monkeypatch: pytest.Monk
     capsys.readouterr()
     assert elsewhere.is_file() and not (wh.parent / "warehouse.ops.sqlite").exists()
     monkeypatch.setenv("INSIGHTLOOP_OPS_URL", "mysql://u@h/db")
-    assert main(["keys", "list", "-w", str(wh)]) == 1
+    assert main(["keys", "list", "-w", str(wh)]) == 2
     err = capsys.readouterr().err
     assert "SQLite or PostgreSQL" in err and "Traceback" not in err

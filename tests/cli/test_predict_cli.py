@@ -59,7 +59,7 @@ def test_evaluate_classify_json(table: Path, capsys: pytest.CaptureFixture[str])
 def test_evaluate_classify_bad_input(table: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["evaluate", "classify", "--data", str(table), "--target", "nope",
-                 "--positive", "yes"]) == 1
+                 "--positive", "yes"]) == 2
     assert "target column 'nope' is not in the data" in capsys.readouterr().err
     one = tmp_path / "one.csv"
     pd.DataFrame({"x": range(20), "t": "yes"}).to_csv(one, index=False)

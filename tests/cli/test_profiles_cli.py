@@ -55,5 +55,5 @@ def test_missing_warehouse_is_a_clear_error(tmp_path: Path,
 def test_bad_as_of_is_a_clear_error(sample_warehouse: Path,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["profiles", "build", "--warehouse", str(sample_warehouse), "--as-of", "junk"])
-    assert code == 1
+    assert code == 2
     assert "ISO date" in capsys.readouterr().err

@@ -59,16 +59,16 @@ def test_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert main(["evaluate", "recommend", "--data", str(empty), "--user", "u", "--item", "i",
-                 "--json"]) == 1
+                 "--json"]) == 2
     assert "empty.csv" in capsys.readouterr().err
     header = tmp_path / "header.csv"
     header.write_text("u,i\n")
     assert main(["evaluate", "recommend", "--data", str(header), "--user", "u", "--item", "i",
-                 "--json"]) == 1
+                 "--json"]) == 2
     assert "header.csv" in capsys.readouterr().err
     data = _ratings(tmp_path / "r.csv")
     assert main(["evaluate", "recommend", "--data", str(data), "--user", "nope", "--item",
-                 "iid", "--json"]) == 1
+                 "iid", "--json"]) == 2
     assert "'nope'" in capsys.readouterr().err
 
 
@@ -123,7 +123,7 @@ def test_recommend_customer_show_similar_and_rules(sample_warehouse: Path, tmp_p
 def test_half_life_needs_time(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = _ratings(tmp_path / "r.csv")
     assert main(["evaluate", "recommend", "--data", str(data), "--user", "uid", "--item", "iid",
-                 "--half-life-days", "30", "--json"]) == 1
+                 "--half-life-days", "30", "--json"]) == 2
     assert "--time" in capsys.readouterr().err
     assert main(["evaluate", "recommend", "--data", str(data), "--user", "uid", "--item", "iid",
                  "--time", "ts", "--half-life-days", "30", "--model", "ease", "--json"]) == 0

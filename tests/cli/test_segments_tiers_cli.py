@@ -31,5 +31,5 @@ def test_tier_shares_and_thresholds(sample_warehouse: Path, tmp_path: Path,
         "count(*) FILTER (WHERE monetary >= 1000 AND monetary < 5000) FROM profiles"
     ).fetchone()
     assert (tiers["high"], tiers["medium"]) == profiles  # no CLV table: value = net spend
-    assert main(["segments", "build", "-w", str(wh), "--high-value", "5000"]) == 1
+    assert main(["segments", "build", "-w", str(wh), "--high-value", "5000"]) == 2
     assert "give both" in capsys.readouterr().err

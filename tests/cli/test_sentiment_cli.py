@@ -74,7 +74,7 @@ def test_evaluate_and_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     broken = tmp_path / "broken.csv"
     broken.write_bytes(b"review,label\n\xff\xfe,1\n")
     assert main(["evaluate", "sentiment", "--data", str(broken), "--text", "review",
-                 "--label", "label", "--json"]) == 1
+                 "--label", "label", "--json"]) == 2
     assert "broken.csv: line 2: invalid UTF-8" in capsys.readouterr().err
 
 

@@ -45,7 +45,7 @@ def test_keys_create_list_revoke(warehouse: Path, capsys: pytest.CaptureFixture[
     revoked = run_json(["keys", "revoke", made["key_id"], "--json", *w], capsys)
     assert revoked["active"] is False
     assert verify_key(load_keys(ctx_of(warehouse)), made["key"]) is None
-    assert main(["keys", "create", "--role", "root", *w]) == 1
+    assert main(["keys", "create", "--role", "root", *w]) == 2
     assert "role must be one of" in capsys.readouterr().err
     assert main(["keys", "revoke", "0123456789ab", *w]) == 1
 

@@ -109,7 +109,7 @@ def test_cli_refusal_is_one_line_without_traceback(good_wh: Path, tmp_path: Path
          "-w", str(good_wh), "--json"],
         capture_output=True, text=True, timeout=120, check=False,
     )
-    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.returncode == 2 and proc.stdout == ""  # bad input: exit 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "InputFileError" in lines[0] and str(bad) in lines[0]

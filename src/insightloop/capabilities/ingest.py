@@ -15,6 +15,9 @@ TABLES = ("customers", "products", "orders", "events", "reviews", "campaigns", "
           "consents")
 #: Column-mapping presets (the keys of ``storage.presets.PRESETS``; a test checks it).
 PRESETS = ("online-retail",)
+#: A load quarantining more than this share of its rows is refused and rolled back
+#: (``insightloop ingest --max-quarantine-share``, job parameter ``max_quarantine_share``).
+MAX_QUARANTINE_SHARE = 0.5
 
 
 class IngestParams(Params):
@@ -22,6 +25,13 @@ class IngestParams(Params):
     path: str = Field(min_length=1, max_length=1024,
                       description="file inside the server's --ingest-root")
     preset: str | None = Field(None, description=f"column mapping: {', '.join(PRESETS)}")
+    date_format: str | None = Field(
+        None, max_length=200,
+        description="how dates are read when the data cannot decide: iso, day-first, "
+                    "month-first or a strptime format (default: decided from the data)")
+    max_quarantine_share: float = Field(
+        MAX_QUARANTINE_SHARE, ge=0.0, le=1.0,
+        description="refuse (and roll back) a load quarantining more than this share")
 
     @field_validator("table")
     @classmethod

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from importlib import metadata
+from pathlib import Path
+
 import typer
 
 app = typer.Typer(
@@ -25,14 +28,38 @@ app.add_typer(segments_app, name="segments")
 app.add_typer(models_app, name="models")
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"insightloop {_package_version()}")
+        raise typer.Exit()
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("insightloop")
+    except metadata.PackageNotFoundError:  # run from a source tree that is not installed
+        return "unknown (not installed)"
+
+
 @app.callback()
 def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True,
+        help="Print the version and exit."),
     debug: bool = typer.Option(
         False, "--debug",
         help="On an error, print the traceback too (also INSIGHTLOOP_DEBUG=1); without it every "
-             "error is one `Error: ...` line.",
+             "error is one `Error: ...` line. Before or after the command.",
     ),
+    warehouse: Path | None = typer.Option(
+        None, "--warehouse", "-w", show_default=False,
+        help="DuckDB warehouse file, for the command that follows (it may also come after "
+             "the command)."),
+    json_: bool = typer.Option(
+        False, "--json",
+        help="The command's output as one JSON object; errors as {\"error\": {\"code\", "
+             "\"message\"}} on stderr. Before or after the command."),
 ) -> None:
-    # ``main`` takes --debug out of the arguments wherever it appears; this option only
-    # documents it in --help.
-    del debug
+    # ``main`` takes --debug out of the arguments wherever it appears and moves
+    # --warehouse and --json after the command; these options only document them in --help.
+    del version, debug, warehouse, json_

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import errno
 import json
+import math
+import re
 import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
-from insightloop.errors import InsightloopError
+from insightloop.errors import ConfigError, InputFileError, InsightloopError, SchemaError
 from insightloop.settings import Settings, env_flag
 
 if TYPE_CHECKING:
     from insightloop.services.context import Context
 
-__all__ = ["DEBUG_ENV", "describe_error", "env_flag"]
+__all__ = ["DEBUG_ENV", "describe_error", "env_flag", "error_code", "exit_code"]
 
 DEBUG_ENV = "INSIGHTLOOP_DEBUG"
 
@@ -43,8 +56,12 @@ UnusedWarehouseOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one machine-readable JSON object.")]
 
-console = Console()
-err_console = Console(stderr=True)
+# log_path=False: user-facing log lines end with the message, not the source file.
+console = Console(log_path=False)
+err_console = Console(stderr=True, log_path=False)
+
+#: Exit codes of every command (docs/cli.md).
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def settings_for(warehouse: Path | None) -> Settings:
@@ -61,18 +78,92 @@ def context_for(warehouse: Path | None) -> Context:
     return Context.from_settings(settings_for(warehouse))
 
 
-def print_json(payload: Any) -> None:
-    """Write one JSON object to stdout (numpy/pandas scalars and dates made plain)."""
-    sys.stdout.write(json.dumps(payload, default=_plain, allow_nan=False) + "\n")
-    sys.stdout.flush()
+def choice(values: Sequence[str], name: str) -> Callable[[str], str]:
+    """A parser for an option or argument taking one of ``values`` (case-insensitive): a
+    value outside them is a usage error (exit 2, with the usage text) at parse time."""
+    allowed = {v.lower(): v for v in values}
+
+    def parse(value: str) -> str:
+        if str(value).lower() not in allowed:
+            raise typer.BadParameter(f"{value!r} is not one of {', '.join(values)}",
+                                     param_hint=f"'{name}'")
+        return allowed[str(value).lower()]
+
+    return parse
+
+
+def print_json(payload: Any, *, stderr: bool = False) -> None:
+    """Write one JSON object to stdout (``stderr``: to stderr); numpy/pandas scalars and
+    dates made plain, NaN and infinities (which JSON cannot hold) as null."""
+    stream = sys.stderr if stderr else sys.stdout
+    stream.write(json.dumps(_finite(payload), default=_plain, allow_nan=False) + "\n")
+    stream.flush()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _plain(value: Any) -> Any:
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _finite(value.tolist())
     if hasattr(value, "item"):
-        return value.item()
+        return _finite(value.item())
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
+
+
+def exit_code(exc: BaseException) -> int:
+    """2 for bad input or options (the user can fix the command), 1 for other errors."""
+    return EXIT_USAGE if isinstance(exc, ConfigError | InputFileError | SchemaError) \
+        else EXIT_ERROR
+
+
+def error_code(exc: BaseException) -> str:
+    """The ``code`` of a JSON error: the error type in snake case (``config_error``,
+    ``not_found_error``, ...), or ``database_error``, ``os_error``, ``internal_error``."""
+    if isinstance(exc, InsightloopError):
+        return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+    if type(exc).__module__.startswith(("duckdb", "_duckdb")):
+        return "database_error"
+    if isinstance(exc, OSError):
+        return "os_error"
+    if isinstance(exc, MemoryError):
+        return "out_of_memory"
+    return "internal_error"
+
+
+def print_json_error(code: str, message: str) -> None:
+    """An error under ``--json``: ``{"error": {"code", "message"}}`` on stderr (stdout
+    carries results only, so it stays empty when a command fails)."""
+    print_json({"error": {"code": code, "message": message}}, stderr=True)
+
+
+@contextmanager
+def progress_bar(label: str, total: float | None = None, *, enabled: bool = True
+                 ) -> Iterator[Callable[..., None]]:
+    """A progress bar on stderr (so ``--json`` output stays clean) with elapsed time and,
+    once a total is known, the ETA. Yields ``update(message=None, done=None, total=None)``
+    for a service's ``on_progress`` callback. Shown only on a terminal."""
+    with Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                  TaskProgressColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+                  TimeRemainingColumn(), console=err_console, transient=True,
+                  disable=not (enabled and err_console.is_terminal)) as bar:
+        task = bar.add_task(label, total=total)
+
+        def update(message: str | None = None, done: float | None = None,
+                   total: float | None = None) -> None:
+            bar.update(task, description=f"{label}: {message}" if message else label,
+                       completed=done, total=total)
+
+        yield update
 
 
 def describe_error(exc: BaseException) -> str:

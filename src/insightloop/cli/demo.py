@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from insightloop.capabilities import stages
 from insightloop.cli.app import app
 from insightloop.cli.common import (
     JsonOpt,
@@ -16,6 +17,7 @@ from insightloop.cli.common import (
     context_for,
     err_console,
     print_json,
+    progress_bar,
 )
 
 DEMO_WAREHOUSE = Path("insightloop_demo") / "warehouse.duckdb"
@@ -69,10 +71,12 @@ def _demo(warehouse: Path | None, json_: bool) -> None:
         print_json({"warehouse": str(result.warehouse), "report": str(report_path),
                     **result.steps})
         return
-    with console.status("demo", spinner="dots") as status:
+    done = [0]
+    with progress_bar("demo", len(stages()) + 1) as update:
 
         def on_step(message: str) -> None:
-            status.update(message)
+            update(message, done=done[0])
+            done[0] += 1
             console.log(message)
 
         result = run_demo(ctx, on_step=on_step)

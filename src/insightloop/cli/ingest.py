@@ -17,8 +17,16 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from insightloop.capabilities.ingest import MAX_QUARANTINE_SHARE, PRESETS, TABLES
 from insightloop.cli.app import app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
+from insightloop.cli.common import (
+    JsonOpt,
+    WarehouseOpt,
+    choice,
+    console,
+    context_for,
+    print_json,
+)
 from insightloop.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -52,8 +60,8 @@ def _expand(files: list[Path]) -> list[Path]:
 
 @app.command()
 def ingest(
-    table: Annotated[str, typer.Argument(help="Canonical table: orders, customers, products, "
-                                              "events, reviews, campaigns, sends, consents.")],
+    table: Annotated[str, typer.Argument(
+        parser=choice(TABLES, "TABLE"), help=f"Canonical table: {', '.join(TABLES)}.")],
     files: Annotated[list[Path], typer.Argument(
         help="CSV (any delimiter), Parquet or JSON lines; several files or a quoted glob "
              "load one after another, each in its own transaction.")],
@@ -62,10 +70,18 @@ def ingest(
     map_: Annotated[list[str] | None, typer.Option(
         "--map", help="CANONICAL=SOURCE column mapping; repeatable.")] = None,
     preset: Annotated[str | None, typer.Option(
-        help="Known export layout, e.g. online-retail.")] = None,
+        parser=choice(PRESETS, "--preset"),
+        help=f"Known export layout: {', '.join(PRESETS)}.")] = None,
     delimiter: Annotated[str | None, typer.Option(help="CSV delimiter (default: sniffed).")] = None,
-    timestamp_format: Annotated[list[str] | None, typer.Option(
-        "--timestamp-format", help="strptime format tried after ISO 8601; repeatable.")] = None,
+    date_format: Annotated[list[str] | None, typer.Option(
+        "--date-format", "--timestamp-format",
+        help="How dates are read: day-first, month-first, iso or a strptime format like "
+             "'%d/%m/%Y %H:%M' (repeatable). Default: decided from the data; a file whose "
+             "dates read two ways is refused.")] = None,
+    max_quarantine_share: Annotated[float, typer.Option(
+        "--max-quarantine-share", min=0.0, max=1.0,
+        help="Refuse the load (exit 1, nothing written) when more than this share of the "
+             "rows is quarantined, or when no row is valid.")] = MAX_QUARANTINE_SHARE,
     warehouse: WarehouseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -107,8 +123,8 @@ def ingest(
                 results.append(ingest_result(
                     ctx, table, file, mapping=cols,
                     preset=preset, delimiter=delimiter,
-                    timestamp_formats=tuple(timestamp_format or ()), on_progress=on_progress,
-                    ingest_id=ingest_id,
+                    timestamp_formats=tuple(date_format or ()), on_progress=on_progress,
+                    ingest_id=ingest_id, max_quarantine_share=max_quarantine_share,
                 ))
             except KeyboardInterrupt:
                 # Ctrl-C may land after DuckDB finished the COMMIT: report what happened.

@@ -5,30 +5,32 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from insightloop.capabilities.predict import TASKS
 from insightloop.cli.app import app, evaluate_app, models_app
 from insightloop.cli.common import (
     JsonOpt,
     UnusedWarehouseOpt,
     WarehouseOpt,
+    choice,
     console,
     context_for,
-    err_console,
     print_json,
+    progress_bar,
 )
 from insightloop.cli.profiles import parse_date
 from insightloop.errors import ConfigError
 
-TASK_CHOICES = ("churn", "propensity", "response", "target")
+TASK_CHOICES = (*TASKS, "target")
+CLASSIFIERS = ("auto", "lightgbm", "logistic", "blend")
 ModelOpt = Annotated[str, typer.Option(
-    "--model", help="auto (choose by inner CV) | lightgbm | logistic | blend.")]
+    "--model", parser=choice(CLASSIFIERS, "--model"),
+    help="auto (choose by inner CV) | lightgbm | logistic | blend.")]
 DropOpt = Annotated[list[str] | None, typer.Option(
     "--drop", help="Column to leave out of the features (repeatable), e.g. a leaking one.")]
 
@@ -56,16 +58,12 @@ def evaluate_classify(
     from insightloop.services.evaluation import evaluate_classify_file
 
     # Progress goes to stderr, so --json output on stdout stays one clean object.
-    with warnings.catch_warnings(), Progress(
-            TextColumn("[bold]cross-validating"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("folds"), TimeElapsedColumn(), console=err_console,
-            transient=True) as progress:
+    with warnings.catch_warnings(), progress_bar("cross-validating", folds) as update:
         if json_out:
             warnings.simplefilter("ignore")
-        bar = progress.add_task("folds", total=folds)
         result = evaluate_classify_file(
             data, target, positive, folds=folds, drop=drop or [], model=model,
-            on_fold=lambda done, _n: progress.update(bar, completed=done))
+            on_fold=lambda done, n: update(f"fold {done}/{n}", done=done))
     if json_out:
         print_json(result)
         return
@@ -76,7 +74,8 @@ def evaluate_classify(
 
 @app.command("train")
 def train(
-    task: Annotated[str, typer.Argument(help="churn | propensity | response | target.")],
+    task: Annotated[str, typer.Argument(parser=choice(TASK_CHOICES, "TASK"),
+                                        help=" | ".join(TASK_CHOICES) + ".")],
     as_of: Annotated[list[str] | None, typer.Option(
         "--as-of", help="Training as-of date (repeatable; default: three dates spaced by the "
                         "horizon). For `target` with --data: join the file to profiles "
@@ -99,11 +98,9 @@ def train(
     # lazy: training loads scikit-learn and LightGBM; the CLI starts without them
     from insightloop.services.training import train_target_file, train_task
 
-    if task not in TASK_CHOICES:
-        raise ConfigError(f"task must be one of {TASK_CHOICES}, got {task!r}")
     ctx = context_for(warehouse)
     dates = [d for d in (parse_date(v) for v in as_of or []) if d is not None]
-    with (console.status(f"training {task}", spinner="dots") if not json_out else nullcontext(),
+    with (progress_bar(f"training {task}", enabled=not json_out),
           warnings.catch_warnings(record=True) as caught):
         warnings.simplefilter("always")
         if task == "target":

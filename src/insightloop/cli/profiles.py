@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -11,7 +10,14 @@ import typer
 from rich.table import Table
 
 from insightloop.cli.app import app, profiles_app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
+from insightloop.cli.common import (
+    JsonOpt,
+    WarehouseOpt,
+    console,
+    context_for,
+    print_json,
+    progress_bar,
+)
 from insightloop.errors import ConfigError
 
 AsOfOpt = Annotated[str | None, typer.Option(
@@ -35,7 +41,7 @@ def build(as_of: AsOfOpt = None, warehouse: WarehouseOpt = None, json_: JsonOpt 
     from insightloop.services.profiles import build_profiles
 
     ctx = context_for(warehouse)
-    with console.status("building profiles", spinner="dots") if not json_ else nullcontext():
+    with progress_bar("building profiles", enabled=not json_):
         summary = build_profiles(ctx, parse_date(as_of))
     if json_:
         print_json(summary)

@@ -16,16 +16,20 @@ from typer._click import Context
 from typer._click.core import Command
 from typer.core import TyperGroup
 
+from insightloop.capabilities.recommend import EMBEDDERS, MODELS
 from insightloop.cli.app import app, evaluate_app
 from insightloop.cli.common import (
     JsonOpt,
     UnusedWarehouseOpt,
     WarehouseOpt,
+    choice,
     console,
     context_for,
-    err_console,
     print_json,
+    progress_bar,
 )
+
+SPLITS = ("stratified", "temporal", "leave-last")
 
 
 class _CustomerFirstGroup(TyperGroup):
@@ -44,18 +48,20 @@ recommend_app = typer.Typer(
          "`insightloop recommend CUSTOMER_ID`.")
 app.add_typer(recommend_app, name="recommend")
 
-NOpt = Annotated[int, typer.Option("--n", min=1, max=1000, help="Number of products.")]
+TopOpt = Annotated[int, typer.Option("--top", min=1, max=1000,
+                                     help="Number of products (old spelling: --n).")]
 
 
 @recommend_app.command("build")
 def build(
     model: Annotated[str, typer.Option(
-        "--model", help="auto (chosen on a validation split) | popularity | itemknn | rp3beta "
-                        "| sar | ease | als | bpr | content | hybrid.")] = "auto",
-    n: NOpt = 10,
+        "--model", parser=choice(("auto", *MODELS), "--model"),
+        help=f"auto (chosen on a validation split) | {' | '.join(MODELS)}.")] = "auto",
+    top: TopOpt = 10,
     embedder: Annotated[str, typer.Option(
-        "--embedder", help="Product text embeddings: use (multilingual USE, cached) | tfidf "
-                           "| none.")] = "use",
+        "--embedder", parser=choice(EMBEDDERS, "--embedder"),
+        help="Product text embeddings: use (multilingual USE, cached) | tfidf | none.")
+    ] = "use",
     half_life_days: Annotated[float | None, typer.Option(
         "--half-life-days", min=0.001, help="Time decay of interactions (default: none).")
     ] = None,
@@ -68,15 +74,14 @@ def build(
     from insightloop.services.recommend import build_recommendations
 
     ctx = context_for(warehouse)
-    with err_console.status("building recommendations") as status:
+    with progress_bar("building recommendations") as update:
         summary = build_recommendations(
-            ctx, model=model, n=n, embedder=embedder, half_life_days=half_life_days,
-            max_per_category=max_per_category,
-            on_progress=lambda m: status.update(f"recommend: {m}"))
+            ctx, model=model, n=top, embedder=embedder, half_life_days=half_life_days,
+            max_per_category=max_per_category, on_progress=lambda m: update(m))
     if json_:
         print_json(summary)
         return
-    console.print(f"{summary['customers']:,} customers × {n} products by "
+    console.print(f"{summary['customers']:,} customers × {top} products by "
                   f"[bold]{summary['model']}[/] {summary['params']} "
                   f"({summary['cold_start_customers']:,} cold start), catalogue coverage "
                   f"{summary['coverage']:.1%}, {summary['seconds']:.1f} s")
@@ -85,7 +90,7 @@ def build(
 
 
 @recommend_app.command("show")
-def show(customer_id: Annotated[str, typer.Argument(help="Customer id.")], n: NOpt = 10,
+def show(customer_id: Annotated[str, typer.Argument(help="Customer id.")], top: TopOpt = 10,
          include_seen: Annotated[bool, typer.Option(
              "--include-seen", help="Allow products the customer already bought.")] = False,
          warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
@@ -93,7 +98,7 @@ def show(customer_id: Annotated[str, typer.Argument(help="Customer id.")], n: NO
     # lazy: the recommenders load scipy and scikit-learn; the CLI starts without them
     from insightloop.services.recommend import show_recommendations
 
-    result = show_recommendations(context_for(warehouse), customer_id, n,
+    result = show_recommendations(context_for(warehouse), customer_id, top,
                                   exclude_seen=not include_seen)
     if json_:
         print_json(result)
@@ -103,13 +108,13 @@ def show(customer_id: Annotated[str, typer.Argument(help="Customer id.")], n: NO
 
 
 @app.command("similar")
-def similar(product_id: Annotated[str, typer.Argument(help="Product id.")], n: NOpt = 10,
+def similar(product_id: Annotated[str, typer.Argument(help="Product id.")], top: TopOpt = 10,
             warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Products similar to one product (bought together; product text for cold items)."""
     # lazy: the recommenders load scipy and scikit-learn; the CLI starts without them
     from insightloop.services.recommend import similar_items
 
-    result = similar_items(context_for(warehouse), product_id, n)
+    result = similar_items(context_for(warehouse), product_id, top)
     if json_:
         print_json(result)
         return
@@ -154,12 +159,16 @@ def evaluate_recommend(
                                              )] = None,
     weight: Annotated[str | None, typer.Option(
         "--weight", help="Weight column (default: every row counts 1).")] = None,
-    split: Annotated[str, typer.Option("--split", help="stratified | temporal | leave-last."
-                                       )] = "stratified",
+    split: Annotated[str, typer.Option(
+        "--split", parser=choice(SPLITS, "--split"), help=" | ".join(SPLITS) + ".")
+    ] = "stratified",
     test_ratio: Annotated[float, typer.Option("--test-ratio", min=0.01, max=0.99)] = 0.25,
     seed: Annotated[int, typer.Option("--seed")] = 42,
-    k: Annotated[int, typer.Option("--k", min=1)] = 10,
-    model: Annotated[str, typer.Option("--model", help="auto or a model name.")] = "auto",
+    top: Annotated[int, typer.Option(
+        "--top", min=1, help="Cut-off k of the metrics @k (old spelling: --k).")] = 10,
+    model: Annotated[str, typer.Option(
+        "--model", parser=choice(("auto", *MODELS), "--model"),
+        help=f"auto | {' | '.join(MODELS)}.")] = "auto",
     half_life_days: Annotated[float | None, typer.Option(
         "--half-life-days", min=0.001, help="Decay interaction weights by age (needs --time).")
     ] = None,
@@ -170,9 +179,9 @@ def evaluate_recommend(
     # lazy: the recommenders load scipy and scikit-learn; the CLI starts without them
     from insightloop.services.recommend import evaluate_recommend_file
 
-    with err_console.status("evaluating") as status:
+    with progress_bar("evaluating") as update:
         result = evaluate_recommend_file(data, user, item, time, weight, split, test_ratio, seed,
-                                         k, model, on_progress=lambda m: status.update(m),
+                                         top, model, on_progress=lambda m: update(m),
                                          half_life_days=half_life_days)
     if json_out:
         print_json(result)

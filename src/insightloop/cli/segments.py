@@ -9,10 +9,18 @@ import typer
 from rich.table import Table
 
 from insightloop.cli.app import segments_app
-from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
+from insightloop.cli.common import (
+    JsonOpt,
+    WarehouseOpt,
+    choice,
+    console,
+    context_for,
+    print_json,
+)
 
 MethodOpt = Annotated[str, typer.Option(
-    "--method", help="kmeans (k by silhouette) or gmm (Gaussian mixture, k by BIC).")]
+    "--method", parser=choice(("kmeans", "gmm"), "--method"),
+    help="kmeans (k by silhouette) or gmm (Gaussian mixture, k by BIC).")]
 KOpt = Annotated[int | None, typer.Option(
     "--k", help="Number of segments; default: chosen automatically over 2..8.", min=1)]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random state of the clustering.")]

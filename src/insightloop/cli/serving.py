@@ -16,8 +16,9 @@ app.add_typer(serving_app, name="serving")
 
 @serving_app.command("build")
 def build(
-    top_n: Annotated[int, typer.Option("--top-n", min=1, max=100,
-                                       help="Recommendations stored per customer.")] = 50,
+    top: Annotated[int, typer.Option(
+        "--top", min=1, max=100,
+        help="Recommendations stored per customer (old spelling: --top-n).")] = 50,
     warehouse: WarehouseOpt = None, json_: JsonOpt = False,
 ) -> None:
     """Write the serving store next to the warehouse (profiles, scores, recommendations).
@@ -32,7 +33,7 @@ def build(
         if not json_:
             console.print(msg, highlight=False)
 
-    out = build_store(context_for(warehouse), top_n=top_n, on_progress=say)
+    out = build_store(context_for(warehouse), top_n=top, on_progress=say)
     if json_:
         print_json(out)
         return

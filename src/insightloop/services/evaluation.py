@@ -54,6 +54,35 @@ def split_target(frame: pd.DataFrame, target: str, drop: Sequence[str] = ()
     return X, y
 
 
+_TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
+_FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
+
+
+def resolve_positive(y: pd.Series, positive: Any) -> Any:
+    """The target's own spelling of ``positive``: exact, else case-insensitive, else, on a
+    target whose every value is a boolean word (True/False, TRUE/FALSE, yes/no, 1/0), the
+    value with the same truth (``--positive TRUE`` on a 1/0 or True/False target).
+
+    Unmatched values are returned as given (the classifier then names the target's
+    values). Looks at the distinct values only.
+    """
+    if positive is None:
+        return None
+    text = [str(v).strip() for v in pd.unique(y.dropna())]
+    pos = str(positive).strip()
+    if pos in text:
+        return pos
+    folded = [t for t in text if t.casefold() == pos.casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    truth = {t: t.casefold() in _TRUE for t in text if t.casefold() in _TRUE | _FALSE}
+    if pos.casefold() in _TRUE | _FALSE and len(truth) == len(text):
+        same = [t for t, flag in truth.items() if flag == (pos.casefold() in _TRUE)]
+        if len(same) == 1:
+            return same[0]
+    return pos
+
+
 def evaluate_classify_file(path: Path | str, target: str, positive: Any = None, folds: int = 5,
                            drop: Sequence[str] = (), model: str = "auto",
                            random_state: int = 0,
@@ -68,7 +97,8 @@ def evaluate_classify_file(path: Path | str, target: str, positive: Any = None, 
     target : str
         Binary target column.
     positive : object, optional
-        Value of ``target`` meaning positive (needed unless 0/1 or boolean).
+        Value of ``target`` meaning positive (needed unless 0/1 or boolean); matched
+        case-insensitively, and by truth on a boolean target (:func:`resolve_positive`).
     folds : int
         Outer stratified folds.
     drop : sequence of str
@@ -87,7 +117,8 @@ def evaluate_classify_file(path: Path | str, target: str, positive: Any = None, 
 
     frame = read_table_file(path)
     X, y = split_target(frame, target, drop)
-    result = cross_validate(X, y, positive=positive, folds=folds, model=model,
+    result = cross_validate(X, y, positive=resolve_positive(y, positive), folds=folds,
+                            model=model,
                             random_state=random_state, on_fold=on_fold)
     result.pop("oof")
     result["dropped"] = list(drop)

@@ -2,13 +2,16 @@
 
 Thin over :mod:`insightloop.storage.ingest` (mapping, validation, quarantine, upsert by
 natural key, all in one transaction): the warehouse is the context's, so its memory
-limit and read-only flag hold.
+limit and read-only flag hold. A load that loads nothing from a file with rows, or
+quarantines more than ``max_quarantine_share`` of them, is refused and rolled back
+(:class:`~insightloop.errors.IngestRefusedError`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from insightloop.capabilities.ingest import MAX_QUARANTINE_SHARE
 from insightloop.services.context import Context
 from insightloop.services.results import IngestSummary
 from insightloop.storage.ingest import (
@@ -19,28 +22,38 @@ from insightloop.storage.ingest import (
     load_mapping_file,
 )
 
-__all__ = ["IngestResult", "committed", "ingest", "ingest_result", "load_mapping_file",
-           "summary"]
+__all__ = ["MAX_QUARANTINE_SHARE", "IngestResult", "committed", "ingest", "ingest_result",
+           "load_mapping_file", "summary"]
 
 
 def ingest_result(ctx: Context, table: str, path: Path | str, *,
                   mapping: dict[str, str] | None = None, preset: str | None = None,
                   delimiter: str | None = None, timestamp_formats: tuple[str, ...] = (),
-                  on_progress: ProgressFn | None = None, ingest_id: str | None = None
+                  on_progress: ProgressFn | None = None, ingest_id: str | None = None,
+                  max_quarantine_share: float | None = MAX_QUARANTINE_SHARE
                   ) -> IngestResult:
     """Load ``path`` into ``table``; the full accounting (per-file notes, top quarantine
-    reasons) for a caller that shows it (the CLI)."""
+    reasons) for a caller that shows it (the CLI). ``timestamp_formats``: the
+    ``--date-format`` values (see :func:`~insightloop.storage.ingest.ingest_file`)."""
     return ingest_file(ctx.warehouse, table, path, mapping=mapping, preset=preset,
                        delimiter=delimiter, timestamp_formats=timestamp_formats,
-                       on_progress=on_progress, ingest_id=ingest_id)
+                       on_progress=on_progress, ingest_id=ingest_id,
+                       max_quarantine_share=max_quarantine_share)
 
 
 def ingest(ctx: Context, table: str, path: Path | str, *, preset: str | None = None,
-           mapping: dict[str, str] | None = None, delimiter: str | None = None
-           ) -> IngestSummary:
-    """Load ``path`` into ``table``: rows in, loaded, quarantined, duplicate, and notes."""
+           mapping: dict[str, str] | None = None, delimiter: str | None = None,
+           date_format: str | None = None,
+           max_quarantine_share: float = MAX_QUARANTINE_SHARE) -> IngestSummary:
+    """Load ``path`` into ``table``: rows in, loaded, quarantined, duplicate, and notes.
+
+    ``date_format``: ``iso``, ``day-first``, ``month-first`` or a strptime format, for a
+    file whose dates the data cannot decide (default: decided from the data).
+    """
     res = ingest_result(ctx, table, path, mapping=mapping, preset=preset,
-                        delimiter=delimiter)
+                        delimiter=delimiter,
+                        timestamp_formats=(date_format,) if date_format else (),
+                        max_quarantine_share=max_quarantine_share)
     return summary(res)
 
 

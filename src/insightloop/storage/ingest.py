@@ -27,7 +27,8 @@ from typing import Any
 import duckdb
 import yaml
 
-from insightloop.errors import ConfigError, SchemaError
+from insightloop.errors import ConfigError, IngestRefusedError, SchemaError
+from insightloop.storage.dates import decide_formats, explicit_formats
 from insightloop.storage.ingest_sql import build_typed
 from insightloop.storage.presets import Preset, get_preset
 from insightloop.storage.readers import DELIMITERS, StagedFile, drop_temp, stage_file
@@ -36,7 +37,6 @@ from insightloop.storage.sql import execute_one, ident, literal
 from insightloop.storage.warehouse import Warehouse, atomic
 
 ProgressFn = Callable[[str], None]
-
 
 
 @dataclass
@@ -143,8 +143,14 @@ def ingest_file(
     timestamp_formats: tuple[str, ...] = (),
     on_progress: ProgressFn | None = None,
     ingest_id: str | None = None,
+    max_quarantine_share: float | None = None,
 ) -> IngestResult:
     """Load ``path`` into canonical ``table``; see the module docstring for the accounting.
+
+    ``timestamp_formats`` (``--date-format``): named readings (``iso``, ``day-first``,
+    ``month-first``) or strptime formats that decide how dates are read; without them the
+    data decides (:mod:`~insightloop.storage.dates`). ``max_quarantine_share`` (None: no
+    limit): see :func:`refuse_if_rejected`.
 
     ``ingest_id`` (default: a fresh random id) is the id written to ``ingest_log`` when
     the load commits; a caller interrupted during the commit looks for it there.
@@ -167,8 +173,7 @@ def ingest_file(
     started = datetime.now()
     ingest_id = ingest_id or uuid.uuid4().hex[:12]
     sha = file_sha256(path) if path.exists() and path.is_file() else ""
-    formats = tuple(timestamp_formats) + (pre.timestamp_formats if pre else ())
-    _check_formats(timestamp_formats)
+    explicit_formats(timestamp_formats)  # a bad --date-format is refused before reading
     with warehouse.connect() as con:
         try:
             # Staging and typing build connection-local temp tables only: every statement
@@ -182,13 +187,16 @@ def ingest_file(
             staged = stage_file(con, path, fmt=fmt, delimiter=delimiter)
             cols = resolve_mapping(spec, staged, mapping or {}, pre)
             step("validating")
-            provided = build_typed(con, spec, cols, pre, formats)
+            dates = decide_formats(con, path, spec, cols, timestamp_formats, pre)
+            staged.notes.extend(dates.notes)
+            provided = build_typed(con, spec, cols, pre, dates.formats, dates.tried)
             with atomic(con):
                 step("deduplicating")
                 counts = _classify(con, spec, provided)
                 step("writing")
                 _write(con, spec, provided, path, ingest_id, sha)
                 result = _result(con, table, path, ingest_id, staged, counts)
+                refuse_if_rejected(result, max_quarantine_share)  # raises: rolled back
                 con.execute(
                     "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [ingest_id, table, str(path.resolve()), sha, result.rows_in,
@@ -202,19 +210,25 @@ def ingest_file(
     return result
 
 
-def _check_formats(formats: tuple[str, ...]) -> None:
-    """Refuse a ``--timestamp-format`` DuckDB cannot use, before anything is read."""
-    con = duckdb.connect()
-    try:
-        for fmt in formats:
-            try:
-                con.execute("SELECT TRY_STRPTIME('2000-01-01', ?)", [fmt])
-            except duckdb.Error as exc:
-                raise ConfigError(
-                    f"--timestamp-format {fmt!r} is not a valid strptime format "
-                    f"({str(exc).splitlines()[0]}); e.g. '%d/%m/%Y %H:%M'") from exc
-    finally:
-        con.close()
+def refuse_if_rejected(result: IngestResult, max_share: float | None) -> None:
+    """Refuse (raise, so the caller's transaction rolls back) a load that loads nothing
+    from a file with rows, or quarantines more than ``max_share`` of them (None: no
+    limit). Nothing of the file is written then, its quarantine rows included."""
+    if max_share is None or not result.rows_in:
+        return
+    share = result.rows_quarantined / result.rows_in
+    if result.rows_loaded + result.rows_duplicate and share <= max_share:
+        return
+    why = (f"quarantined {result.rows_quarantined:,} of {result.rows_in:,} rows "
+           f"({share:.0%}, above --max-quarantine-share {max_share:g})"
+           if share > max_share else "no row of it is valid")
+    reasons = "; ".join(f"{n:,} x {r}" for r, n in result.top_reasons[:3]) or "none"
+    notes = "".join(f" Note: {n}." for n in result.notes)
+    raise IngestRefusedError(
+        f"{result.file}: not loaded: {why}; top reasons: {reasons}.{notes} Nothing was "
+        "written (rolled back). Fix the mapping (--map, --preset) or the dates "
+        "(--date-format), or pass --max-quarantine-share 1 to load the valid rows and "
+        "quarantine the rest")
 
 
 def committed_result(warehouse: Warehouse, ingest_id: str) -> IngestResult | None:

@@ -12,6 +12,8 @@ stored timestamp is naive UTC (see ``docs/data-model.md``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 import duckdb
 
 from insightloop.storage.ids import id_sql
@@ -31,6 +33,7 @@ MIN_TIMESTAMP = "1900-01-01"
 MAX_LINE_AMOUNT = 1e12  # |quantity x unit_price| of an order line
 # A date and time of day followed by a UTC offset: Z, +05, +0530, +05:30 (groups: the
 # local time, the sign, hours and minutes of the offset).
+ISO_START_RE = r"^\s*[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}([ T]|\s*$)"
 OFFSET_RE = (r"^\s*(.*[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.][0-9]+)?)?)\s?"
              r"(?:[zZ]|([+-])([0-9]{2}):?([0-9]{2})?)\s*$")
 
@@ -47,7 +50,24 @@ def _utc_expr(raw: str) -> str:
             f"THEN -{minutes} ELSE {minutes} END)")
 
 
-def _typed_expr(col: ColumnSpec, raw: str, formats: tuple[str, ...]) -> str:
+def iso_sql(raw: str) -> str:
+    """Text ``raw`` read as an ISO 8601 timestamp; NULL when it is not one.
+
+    With an offset: converted to UTC. Without: as written (never via the session's time
+    zone, which a cast to TIMESTAMPTZ would apply).
+    """
+    # Only text starting with a 4-digit year: DuckDB's cast reads '02/01/24' as 0002-01-24.
+    return (f"CASE WHEN NOT regexp_matches({raw}, {literal(ISO_START_RE)}) THEN NULL "
+            f"WHEN regexp_matches({raw}, {literal(OFFSET_RE)}) THEN {_utc_expr(raw)} "
+            f"ELSE TRY_CAST({raw} AS TIMESTAMP) END")
+
+
+def strptime_sql(raw: str, formats: Sequence[str]) -> str:
+    """Text ``raw`` read with the first of the strptime ``formats`` that fits; NULL if none."""
+    return f"TRY_STRPTIME(trim({raw}), [{', '.join(literal(f) for f in formats)}])"
+
+
+def _typed_expr(col: ColumnSpec, raw: str, formats: Sequence[str] = ()) -> str:
     if col.type == "id":
         # Spreadsheet exports write numeric ids as floats ("17850.0", "17850.00"): the
         # rule of storage/ids.py, which the API applies to ids it receives. An id ending
@@ -64,12 +84,9 @@ def _typed_expr(col: ColumnSpec, raw: str, formats: tuple[str, ...]) -> str:
         dbl = f"TRY_CAST({raw} AS DOUBLE)"
         return f"CASE WHEN isfinite({dbl}) THEN {dbl} + 0.0 END"  # + 0.0: -0 becomes 0
     if col.type == "timestamp":
-        # With an offset: converted to UTC. Without: as written (never via the session's
-        # time zone, which a cast to TIMESTAMPTZ would apply).
-        options = [f"CASE WHEN regexp_matches({raw}, {literal(OFFSET_RE)}) THEN "
-                   f"{_utc_expr(raw)} ELSE TRY_CAST({raw} AS TIMESTAMP) END"]
-        options += [f"TRY_STRPTIME({raw}, {literal(f)})" for f in formats]
-        return f"COALESCE({', '.join(options)})"
+        if not formats:
+            return iso_sql(raw)
+        return f"COALESCE({iso_sql(raw)}, {strptime_sql(raw, formats)})"
     if col.type == "bool":
         t = ", ".join(literal(w) for w in TRUE_WORDS)
         f = ", ".join(literal(w) for w in FALSE_WORDS)
@@ -80,8 +97,9 @@ def _typed_expr(col: ColumnSpec, raw: str, formats: tuple[str, ...]) -> str:
     raise AssertionError(col.type)
 
 
-def _error_expr(col: ColumnSpec, raw: str, fk_tables: set[str]) -> str:
+def _error_expr(col: ColumnSpec, raw: str, fk_tables: set[str], tried: str = "") -> str:
     c = ident(col.name)
+    tried_sql = f" || {literal(f' (formats tried: {tried})')}" if tried else ""
     checks = []
     if col.required:
         blank = f" OR ({c} IS NULL AND trim({raw}) = '')" if col.type in UNTRIMMED else ""
@@ -90,7 +108,7 @@ def _error_expr(col: ColumnSpec, raw: str, fk_tables: set[str]) -> str:
         checks.append(f"WHEN {c} IS NULL AND trim({raw}) = '' THEN NULL")
     checks.append(f"WHEN {raw} IS NOT NULL AND {c} IS NULL THEN "
                   f"'not a valid {col.type}: ' || {literal(chr(39))} || left({raw}, 60) || "
-                  f"{literal(chr(39))}")
+                  f"{literal(chr(39))}{tried_sql}")
     if col.minimum is not None:
         checks.append(f"WHEN {c} < {col.minimum} THEN 'value ' || {c} || ' is below the "
                       f"minimum {col.minimum:g}'")
@@ -164,8 +182,13 @@ def _line_numbers(con: duckdb.DuckDBPyConnection, order_id: str) -> tuple[str, s
 
 
 def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str, str],
-                 pre: Preset | None, formats: tuple[str, ...]) -> list[str]:
+                pre: Preset | None, formats: Mapping[str, Sequence[str]],
+                tried: Mapping[str, str] | None = None) -> list[str]:
     """Create ``__typed``: canonical typed columns, ``__reason`` and ``__column``.
+
+    ``formats``: per timestamp column, the strptime formats tried after ISO 8601
+    (:mod:`~insightloop.storage.dates` decides them); ``tried`` describes them for the
+    quarantine reason of a value that fits none.
 
     Returns the canonical columns the rows actually provide (mapped, derived or a
     derived key); the others are NULL placeholders.
@@ -182,7 +205,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str,
         for c, src in cols.items()
     )
     typed_sel = ", ".join(
-        f"{_typed_expr(spec.column(c), ident('__raw_' + c), formats)}::"
+        f"{_typed_expr(spec.column(c), ident('__raw_' + c), formats.get(c, ()))}::"
         f"{spec.column(c).sql_type} AS {ident(c)}"
         for c in cols
     )
@@ -198,7 +221,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str,
         elif col.name in spec.derived_key and col.name == "line_no" and "order_id" in cols:
             source = ident(cols["order_id"])
             order_id = _typed_expr(spec.column("order_id"),
-                                   f"NULLIF(trim(CAST(s.{source} AS VARCHAR)), '')", formats)
+                                   f"NULLIF(trim(CAST(s.{source} AS VARCHAR)), '')")
             ln_cte, ln_join, line_no = _line_numbers(con, order_id)
             rest.append(f"{line_no} AS line_no")
         elif col.name in spec.derived_key and col.name == "line_no":
@@ -217,7 +240,8 @@ def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str,
              or [0])[0]
     }
     errs = [
-        f"{_error_expr(spec.column(c), ident('__raw_' + c), fk_tables)} AS {ident('__err_' + c)}"
+        f"{_error_expr(spec.column(c), ident('__raw_' + c), fk_tables, (tried or {}).get(c, ''))}"
+        f" AS {ident('__err_' + c)}"
         for c in cols
     ]
     for c, expr in _table_rules(spec).items():

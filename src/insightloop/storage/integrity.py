@@ -43,6 +43,10 @@ _DAMAGE_MARKERS = ("corrupt database file", "checksum", "not a valid duckdb data
 _lock = threading.Lock()
 _verified: dict[tuple[str, bool], tuple[int, ...]] = {}
 
+#: What to do when `insightloop serve` holds the warehouse (docs/cli.md).
+SERVE_HINT = ("while `insightloop serve` runs, send writes to it as jobs: POST /api/v1/jobs "
+              "with a write key (GET /api/v1/jobs/kinds lists them)")
+
 
 def damaged(path: Path | str, why: str) -> WarehouseError:
     """The one message for a damaged warehouse file."""
@@ -72,7 +76,7 @@ def check_file(path: Path, *, checksums: bool) -> None:
             if _held_by_writer(path):
                 raise WarehouseError(
                     f"warehouse {path} is being written by another process; wait for it to "
-                    "finish (while `insightloop serve` runs, write through its jobs)") from None
+                    f"finish ({SERVE_HINT})") from None
             raise
         with _lock:
             _verified[(key, checksums)] = sig
@@ -240,8 +244,7 @@ def _open_error(path: Path, exc: duckdb.Error, read_only: bool) -> WarehouseErro
         return WarehouseError(
             f"warehouse {path} is in use by {holder}, which "
             + ("is writing it" if read_only else "has it open")
-            + "; wait for it to finish or stop it (while `insightloop serve` runs, write "
-              "through its jobs)")
+            + f"; wait for it to finish or stop it ({SERVE_HINT})")
     if is_damage(exc):
         return damaged(path, first_line(exc).removeprefix("IO Error: "))
     if "permission denied" in low or "read-only file system" in low:
