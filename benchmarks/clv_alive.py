@@ -12,6 +12,8 @@ with a positive net amount (cancellations excluded), weekly time unit.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import time
 from pathlib import Path
@@ -123,7 +125,8 @@ def _lifetimes(x: np.ndarray, t_x: np.ndarray, t_big: np.ndarray, churned: np.nd
     ref: dict[str, Any] = {}
     for name in ("BetaGeoFitter", "ModifiedBetaGeoFitter", "ParetoNBDFitter"):
         try:
-            m = getattr(lifetimes, name)().fit(x, t_x, t_big)
+            with contextlib.redirect_stdout(io.StringIO()):  # it prints its optimiser state
+                m = getattr(lifetimes, name)().fit(x, t_x, t_big)
             alive = m.conditional_probability_alive(x, t_x, t_big)
             ref[name] = {"params": {k: float(v) for k, v in m.params_.items()},
                          "auc": roc_auc(churned, 1.0 - np.asarray(alive))}

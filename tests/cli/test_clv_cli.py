@@ -37,7 +37,8 @@ def test_evaluate_clv_master_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(res) >= KEYS
     assert res["mae"] < 0.819
     assert res["naive_mae"] == pytest.approx(1.038, abs=0.01)
-    assert res["predicted_vs_actual_pct"] > -14.3
+    assert res["predicted_vs_actual_pct"] > -15.5
+    assert {"p_alive_auc", "recency_auc", "frequency_auc", "param_summary"} <= set(res)
 
 
 def test_evaluate_clv_bgnbd_anchor(capsys: pytest.CaptureFixture[str]) -> None:
@@ -58,7 +59,7 @@ def test_evaluate_clv_missing_column(capsys: pytest.CaptureFixture[str]) -> None
     path = _cdnow("CDNOW_master.txt")
     rc = main(["evaluate", "clv", "--data", str(path), "--customer", "cust_id",
                "--time", "date", "--calibration-end", "1997-09-30", "--json"])
-    assert rc == 1
+    assert rc == 2  # bad input
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "cust_id" in captured.err and "CDNOW_master.txt" in captured.err
@@ -94,8 +95,21 @@ def test_clv_build_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     res = _one_json(capsys.readouterr().out)
     assert res["customers"] == Warehouse(wh).table("clv").shape[0] > 0
     assert res["expected_purchases_column"] == "expected_purchases_6m"
+    assert set(res["purchase_summary"]["r"]) == {"coef", "se", "lower_95", "upper_95"}
     sections = clv_page.build(ctx)
     assert len(sections) == 1 and sections[0].figures and "<table>" in sections[0].tables_html[0]
+    # the parameters with standard errors, as lifetimes' summary shows them
+    assert "lower_95" in sections[0].tables_html[1] and "dropout prior" in sections[0].intro
+
+
+def test_clv_options_checked_at_parse_time(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    wh = str(tmp_path / "wh.duckdb")
+    assert main(["clv", "build", "--warehouse", wh, "--model", "xgb"]) == 2
+    assert main(["clv", "build", "--warehouse", wh, "--dropout-prior", "-1"]) == 2
+    assert main(["clv", "build", "--warehouse", wh, "--dropout-prior", "lots"]) == 2
+    err = capsys.readouterr().err
+    assert "xgb" in err and "lots" in err and "Traceback" not in err
 
 
 def test_clv_build_missing_warehouse(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

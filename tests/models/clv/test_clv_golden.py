@@ -84,3 +84,25 @@ def test_summary_fit_reproduces_published_parameters(sample_tx: pd.DataFrame) ->
     # conditional expectations agree with the lifetimes implementation's known values
     pred = m.expected_purchases(39, s["frequency"], s["recency"], s["T"])
     assert pred[:2] == pytest.approx([1.2259, 0.2033], abs=2e-3)
+
+
+# lifetimes 0.11.3 `summary` on the same file (coef, se(coef)), 5 decimals as it prints them
+LIFETIMES_SUMMARY = {
+    "BetaGeoModel": {"r": (0.24259, 0.01256), "alpha": (4.41353, 0.37822),
+                     "a": (0.79289, 0.18572), "b": (2.42575, 0.70535)},
+    "ModifiedBetaGeoModel": {"r": (0.52484, 0.08326), "alpha": (6.18299, 0.69560),
+                             "a": (0.89136, 0.15479), "b": (1.61400, 0.53747)},
+}
+
+
+@pytest.mark.parametrize("name", sorted(LIFETIMES_SUMMARY))
+def test_standard_errors_match_lifetimes(summary: pd.DataFrame, name: str) -> None:
+    from insightloop.models.clv import ModifiedBetaGeoModel
+
+    cls = {"BetaGeoModel": BetaGeoModel, "ModifiedBetaGeoModel": ModifiedBetaGeoModel}[name]
+    got = cls().fit(summary["frequency"], summary["recency"], summary["T"]).summary()
+    for param, (coef, se) in LIFETIMES_SUMMARY[name].items():
+        row = got[param]
+        assert row["coef"] == pytest.approx(coef, abs=6e-5), param
+        assert row["se"] == pytest.approx(se, abs=6e-5), param
+        assert row["lower_95"] == pytest.approx(coef - 1.96 * se, abs=2e-4), param
