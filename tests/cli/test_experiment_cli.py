@@ -95,3 +95,17 @@ def test_power(capsys: pytest.CaptureFixture[str]) -> None:
     code, _out, err = _run(capsys, "experiment", "power", "--metric", "proportion",
                            "--effect", "0.02")
     assert code == 2 and "--control-rate" in err
+
+
+def test_bandit_create_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wh = str(tmp_path / "wh.duckdb")
+    code, out, err = _run(capsys, "experiment", "bandit", "create", "promo", "--arm", "a",
+                          "--arm", "b", "--holdout", "0.2", "--seed", "4", "--json",
+                          "--warehouse", wh)
+    assert code == 0, err
+    assert [a["arm"] for a in json.loads(out)["arms"]] == ["a", "b", "holdout"]
+    code, out, err = _run(capsys, "experiment", "bandit", "show", "promo", "--warehouse", wh)
+    assert code == 0 and "bandit promo: 0 assignments, holdout 20%" in out
+    code, out, err = _run(capsys, "experiment", "bandit", "create", "solo", "--arm", "a",
+                          "--warehouse", wh)
+    assert code == 2 and "2 to 20 distinct arms" in err

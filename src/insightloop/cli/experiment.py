@@ -192,3 +192,53 @@ def power_cmd(
     console.print(f"{out['control_n']:,} control + {out['variant_n']:,} variant units: power "
                   f"{out['power']:.1%} for an effect of {out['effect']:+g}; minimum detectable "
                   f"effect at {power:.0%} power: {out['minimum_detectable_effect']:.4g}")
+
+
+bandit_app = typer.Typer(help="Thompson-sampling bandits (state in the operational store; "
+                              "assign and reward through the API).", no_args_is_help=True)
+experiment_app.add_typer(bandit_app, name="bandit")
+
+
+@bandit_app.command("create")
+def bandit_create(
+    bandit_id: Annotated[str, typer.Argument(help="Bandit (experiment) id.")],
+    arm: Annotated[list[str], typer.Option("--arm", help="Arm name (repeatable, 2 to 20).")],
+    holdout: Annotated[float, typer.Option("--holdout", help="Share held out at random.")
+                       ] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the random stream.")] = 0,
+    warehouse: WarehouseOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Create a bandit (the same definition again leaves it as it is)."""
+    # lazy: the bandit service loads numpy and the operational store (SQLAlchemy)
+    from insightloop.services.experiments.bandit import create_bandit
+
+    _show_bandit(create_bandit(context_for(warehouse), bandit_id, arm, holdout, seed), json_)
+
+
+@bandit_app.command("show")
+def bandit_show(
+    bandit_id: Annotated[str, typer.Argument(help="Bandit (experiment) id.")],
+    warehouse: WarehouseOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Pulls, rewards and each arm's chance of being best."""
+    # lazy: the bandit service loads numpy and the operational store (SQLAlchemy)
+    from insightloop.services.experiments.bandit import bandit_state
+
+    _show_bandit(bandit_state(context_for(warehouse), bandit_id), json_)
+
+
+def _show_bandit(info: Any, json_: bool) -> None:
+    if json_:
+        print_json(info)
+        return
+    grid = Table(title=f"bandit {info['id']}: {info['draws']:,} assignments, holdout "
+                       f"{info['holdout']:.0%}, seed {info['seed']}")
+    for col in ("arm", "pulls", "successes", "failures", "rate", "chance best"):
+        grid.add_column(col, justify="left" if col == "arm" else "right")
+    for a in info["arms"]:
+        grid.add_row(a["arm"], f"{a['pulls']:,}", f"{a['successes']:g}", f"{a['failures']:g}",
+                     f"{a['mean']:.3f}", "" if a["chance_best"] is None
+                     else f"{a['chance_best']:.1%}")
+    console.print(grid)
