@@ -11,6 +11,9 @@ import pandas as pd
 from contexts import ctx_of
 from insightloop.report.pages import experiments as page
 from insightloop.services.experiments import analyze_file
+from insightloop.settings import Settings
+from insightloop.storage.operational.engine import forget_stores
+from serving_helpers import client_for, make_keys
 
 
 def _file(tmp_path: Path, control_share: float) -> Path:
@@ -40,3 +43,18 @@ def test_page_shows_effects_curve_and_srm_warning(tmp_path: Path) -> None:
     curve = fair.figures[1]
     assert len(curve.data) == 2 and len(curve.data[0].x) == 7
     assert "control_mean" in fair.tables_html[0]
+
+
+def test_dashboard_serves_the_page_from_the_declaration(tmp_path: Path) -> None:
+    settings = Settings.load(warehouse=tmp_path / "wh.duckdb", env={})
+    ctx = ctx_of(settings)
+    analyze_file(ctx, _file(tmp_path, 0.4), "arm", "control", ["buy"], time="day",
+                 save="skewed")
+    keys = make_keys(settings)
+    with client_for(settings) as client:
+        client.post("/login", data={"key": keys["read"], "next": "/experiments"})
+        r = client.get("/experiments")
+        assert r.status_code == 200, r.text[:300]
+        assert "Experiment skewed" in r.text and "SAMPLE RATIO MISMATCH" in r.text
+        assert 'href="/experiments"' in r.text  # in the navigation
+    forget_stores()
