@@ -127,6 +127,7 @@ def main() -> None:
     ref = next((r for r in results if r["learner"] == "sklift_two_models"), None)
     if ours and ref:
         print(json.dumps({"two_model_vs_sklift_fit_ratio": round(ref["fit_s"] / ours["fit_s"], 2),
+                          "fit_cpu_ratio": round(ref["fit_cpu_s"] / ours["fit_cpu_s"], 2),
                           "predict_ratio": round(ref["predict_s"] / ours["predict_s"], 2),
                           "peak_rss_ratio": round(ref["peak_rss_mb"] / ours["peak_rss_mb"], 2)}))
 
