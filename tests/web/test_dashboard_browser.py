@@ -157,9 +157,9 @@ def test_dashboard_in_chromium(live: Live) -> None:
         kpi = {k: page.inner_text(f"[data-kpi='{k}'] .value")
                for k in ("customers", "revenue", "active_rate", "avg_clv")}
         assert kpi == {"customers": f"{expect['customers']:,}",
-                       "revenue": f"{expect['revenue']:,.2f}",
+                       "revenue": f"£{expect['revenue']:,.2f}",
                        "active_rate": f"{expect['active'] * 100:.1f}%",
-                       "avg_clv": f"{expect['avg_clv']:,.2f}"}
+                       "avg_clv": f"£{expect['avg_clv']:,.2f}"}
         assert page.locator(".plotly-graph-div").count() >= 3
 
         text = visit("/rfm", "rfm")
@@ -177,7 +177,7 @@ def test_dashboard_in_chromium(live: Live) -> None:
         page.wait_for_url(f"{live.url}/customers/{expect['top']}")
         page.screenshot(path=str(live.shots / "customer_360.png"), full_page=True)
         text = page.inner_text("main")
-        assert f"{expect['top_monetary']:,.0f}" in text
+        assert f"£{expect['top_monetary']:,.2f}" in text
         assert expect["top_reason"] in text
         shown = page.locator("#recommendations tbody tr td:first-child").all_inner_texts()
         assert shown == expect["top_recs"]

@@ -143,8 +143,8 @@ class CustomerQuery:
                               f"{str(self.sort)[:64]!r}")
         for name in _NUMERIC:
             value = getattr(self, name)
-            if value is not None and not math.isfinite(value):
-                raise ConfigError(f"{name} must be a finite number, got {value!r}")
+            if value is not None and math.isnan(value):  # an infinite bound is fine
+                raise ConfigError(f"{name} must be a number, got {value!r}")
         for name in ("min_churn", "max_churn"):
             value = getattr(self, name)
             if value is not None and not 0 <= value <= 1:

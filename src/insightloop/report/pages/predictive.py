@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from insightloop.errors import InsightloopError
 from insightloop.report.base import ReportContext, Section, table_html
+from insightloop.report.format import label
 from insightloop.storage.warehouse import has_table
 
 if TYPE_CHECKING:
@@ -89,7 +90,8 @@ def _section(ctx: ReportContext, meta: dict[str, Any], ev: pd.DataFrame) -> Sect
     calib, gchart, gains = _calibration_and_gains(ev)
     imp = meta.get("importance", [])[:15]
     importance = go.Figure(go.Bar(x=[r["share"] for r in imp][::-1],
-                                  y=[r["feature"] for r in imp][::-1], orientation="h",
+                                  y=[label(str(r["feature"])) for r in imp][::-1],
+                                  orientation="h",
                                   marker_color=_COLOR))
     importance.update_layout(title="Global importance (share of mean |contribution|, exact "
                              "SHAP)", xaxis_title="share", height=420)
