@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from contexts import ctx_of
+from insightloop.api.job_params import validate_params
 from insightloop.capabilities import uplift as uplift_capability
 from insightloop.errors import ConfigError, WarehouseError
 from insightloop.models.uplift.learners import LEARNERS
@@ -40,6 +41,9 @@ def test_build_fits_on_sends_and_scores_every_customer(campaign_ctx: Context) ->
     assert top is not None and top > arm["ate"] + 0.05
     scores = campaign_ctx.warehouse.table("uplift_scores")
     assert len(scores) == res["customers_scored"] == N
+    # the sends were randomised: the arm is not predictable from the customers' history
+    assert 0.42 < res["balance"]["propensity_auc"] < 0.58
+    assert res["balance"]["max_abs_smd"] < 0.1
     meta = campaign_ctx.models.metadata("uplift")
     assert meta["task"] == "uplift" and meta["outcome"] == "conversion"
 
@@ -72,6 +76,15 @@ def test_bad_requests_are_clear(campaign_ctx: Context, tmp_path: Path) -> None:
     empty = ctx_of(tmp_path / "empty.duckdb")
     with pytest.raises(WarehouseError, match="does not exist yet"):
         plan_uplift(empty)
+
+
+def test_jobs_validate_their_parameters() -> None:
+    assert validate_params("uplift", {"model": "x", "window_days": 14}).model_dump()[
+        "window_days"] == 14
+    with pytest.raises(ConfigError, match=r"params\.model"):
+        validate_params("uplift", {"model": "s"})
+    with pytest.raises(ConfigError, match=r"params\.budget"):
+        validate_params("uplift_plan", {"budget": -1})
 
 
 def test_declared_choices_are_the_code_s() -> None:

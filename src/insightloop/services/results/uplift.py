@@ -78,6 +78,7 @@ class UpliftBuilt(TypedDict):
     control: str
     customers_scored: int
     harm_cutoff: dict[str, float | None]
+    balance: UpliftBalance
     evaluation: list[UpliftArmEvaluation]
 
 

@@ -26,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import ConfigError, ModelFitError, WarehouseError
+from insightloop.models.uplift.balance import propensity_auc, standardised_mean_differences
 from insightloop.models.uplift.learners import make_learner
 from insightloop.models.uplift.plan import REASONS, harm_cutoff, targeting_plan
 from insightloop.services.context import Context
-from insightloop.services.results.uplift import UpliftBuilt, UpliftPlanned
+from insightloop.services.results.uplift import UpliftBalance, UpliftBuilt, UpliftPlanned
 from insightloop.services.uplift.evaluate import MODEL_CHOICES, arm_metrics
 from insightloop.storage.sql import literal
 from insightloop.storage.warehouse import has_table, write_frame
@@ -133,7 +134,14 @@ def build_uplift(ctx: Context, campaign_id: str | None = None, outcome: str = "c
         yt, ut, tt = y[~fold][rows], u[rows, j], arm[~fold][rows] == label
         evaluation.append(arm_metrics(yt, ut, tt, 0.3, str(label)))
         cutoffs[str(label)] = harm_cutoff(yt, ut, tt)
-    meta = {"task": "uplift", "model": model, "features": list(FEATURES), "control": control,
+    treated_any = arm != control
+    smd = standardised_mean_differences(X, treated_any)
+    balance = UpliftBalance(
+        smd={f: round(float(v), 6) for f, v in zip(FEATURES, smd, strict=True)},
+        max_abs_smd=float(np.abs(smd).max()),
+        propensity_auc=propensity_auc(X, treated_any, random_state=seed))
+    meta = {"task": "uplift", "model": model, "balance": balance, "features": list(FEATURES),
+            "control": control,
             "treated": [str(a) for a in fitted.treatments_], "outcome": outcome,
             "window_days": window_days, "campaign_id": campaign_id, "sends": len(y),
             "harm_cutoff": cutoffs, "evaluation": evaluation}
@@ -155,7 +163,7 @@ def build_uplift(ctx: Context, campaign_id: str | None = None, outcome: str = "c
         outcome=outcome, window_days=window_days, sends=len(y), treated=arms, control=control,
         customers_scored=len(now),
         harm_cutoff={a: (c if np.isfinite(c) else None) for a, c in cutoffs.items()},
-        evaluation=evaluation)
+        balance=balance, evaluation=evaluation)
 
 
 def plan_uplift(ctx: Context, budget: float | None = None, value: float = 1.0,
