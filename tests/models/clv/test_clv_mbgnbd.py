@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import integrate, stats
 
+from insightloop.errors import ModelFitError
 from insightloop.models.clv import BetaGeoModel, ModifiedBetaGeoModel, ParetoNBDModel
 from insightloop.models.clv.diagnostics import degenerate_reasons, roc_auc
+from insightloop.models.clv.selection import select_purchase_model
 
 TRUE = (0.6, 4.0, 1.2, 3.0)  # r, alpha, a, b
 
@@ -137,3 +140,28 @@ def test_roc_auc_known_values() -> None:
     assert roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == pytest.approx(0.75)
     assert roc_auc([0, 1], [1.0, 1.0]) == pytest.approx(0.5)
     assert roc_auc([1, 1], [0.2, 0.3]) is None
+
+
+def _never_drop_out(n: int = 1500, seed: int = 5) -> pd.DataFrame:
+    """Transactions of customers who never drop out: Poisson purchase days to day 400."""
+    rng = np.random.default_rng(seed)
+    start = rng.integers(0, 200, size=n)
+    lam = rng.gamma(0.8, 1 / 4.0, size=n) / 7.0  # per day
+    k = rng.poisson(lam * (400 - start))
+    cust = np.repeat(np.arange(n), k)
+    offset = rng.uniform(0, 1, size=cust.size) * (400 - start[cust])
+    days = np.r_[start, start[cust] + offset.astype(np.int64)]
+    ids = np.r_[np.arange(n), cust]
+    return pd.DataFrame({"c": ids, "t": pd.Timestamp("2020-01-01")
+                         + pd.to_timedelta(days, unit="D")})
+
+
+def test_plain_fit_refused_auto_falls_back_to_a_prior() -> None:
+    tx = _never_drop_out()
+    cal = pd.Timestamp("2020-10-27")
+    with pytest.raises(ModelFitError, match="no purchase model gives a sane fit") as err:
+        select_purchase_model(tx, "c", "t", cal, candidates=("bgnbd",), priors=(0.0,))
+    assert "\n" not in str(err.value)  # one line, with the reasons
+    sel = select_purchase_model(tx, "c", "t", cal, candidates=("mbgnbd",))
+    assert sel.name == "mbgnbd" and sel.prior > 0 and "held-out AUC" in sel.reason
+    assert all(k.startswith("mbgnbd@") for k in sel.validation_loglik)
