@@ -45,7 +45,7 @@ _verified: dict[tuple[str, bool], tuple[int, ...]] = {}
 
 #: What to do when `insightloop serve` holds the warehouse (docs/cli.md).
 SERVE_HINT = ("while `insightloop serve` runs, send writes to it as jobs: POST /api/v1/jobs "
-              "with a write key (GET /api/v1/jobs/kinds lists them)")
+              "with a write key; GET /api/v1/jobs/kinds lists the kinds")
 
 
 def damaged(path: Path | str, why: str) -> WarehouseError:
