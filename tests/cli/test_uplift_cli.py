@@ -148,6 +148,14 @@ def test_uplift_build_and_plan_on_the_warehouse(tmp_path: Path,
                  "--arm-cost", "email=0.3", "--warehouse", wh]) == 0
     out = capsys.readouterr().out
     assert "selected 100 of 2,400 customers, cost 30.00" in out and "top_30pct_uplift" in out
+    csv = tmp_path / "audience.csv"
+    assert main(["uplift", "audience", "top_30pct_uplift", "--out", str(csv), "-w", wh]) == 0
+    exported = pd.read_csv(csv)
+    assert list(exported.columns) == ["customer_id", "arm", "rank"]
+    assert len(exported) == 720 and exported["rank"].tolist() == list(range(1, 721))
+    capsys.readouterr()
+    assert main(["uplift", "audience", "nobody", "--out", str(csv), "-w", wh]) != 0
+    assert "no audience 'nobody'" in capsys.readouterr().err
     assert main(["uplift", "plan", "--arm-cost", "sms=1", "--warehouse", wh]) != 0
     assert "costs name arm(s) ['sms'] that were not scored" in capsys.readouterr().err
     assert main(["uplift", "plan", "--arm-cost", "email", "--warehouse", wh]) != 0

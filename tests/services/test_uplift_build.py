@@ -19,7 +19,7 @@ from insightloop.models.uplift.learners import LEARNERS
 from insightloop.report.pages import uplift as page
 from insightloop.services.context import Context
 from insightloop.services.ingest import ingest
-from insightloop.services.uplift import OUTCOMES, build_uplift, plan_uplift
+from insightloop.services.uplift import OUTCOMES, build_uplift, export_audience, plan_uplift
 from uplift_campaign import N, campaign_files
 
 
@@ -73,6 +73,10 @@ def test_bad_requests_are_clear(campaign_ctx: Context, tmp_path: Path) -> None:
         build_uplift(campaign_ctx, outcome="clicks")
     with pytest.raises(WarehouseError, match="no send with a customer in campaign 'feb'"):
         build_uplift(campaign_ctx, campaign_id="feb")
+    with pytest.raises(ConfigError, match=r"a\.xlsx: write the audience to a \.csv"):
+        export_audience(campaign_ctx, "uplift_plan", tmp_path / "a.xlsx")
+    with pytest.raises(ConfigError, match="does not exist"):
+        export_audience(campaign_ctx, "uplift_plan", tmp_path / "no" / "a.csv")
     empty = ctx_of(tmp_path / "empty.duckdb")
     with pytest.raises(WarehouseError, match="does not exist yet"):
         plan_uplift(empty)

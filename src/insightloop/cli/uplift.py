@@ -163,3 +163,21 @@ def uplift_plan(
                               if k != "selected"))
     console.print("audiences in table uplift_audiences: "
                   + ", ".join(f"{k} ({v:,})" for k, v in result["audiences"].items()))
+
+
+@uplift_app.command("audience")
+def uplift_audience(
+    name: Annotated[str, typer.Argument(help="Audience: uplift_plan, top_30pct_uplift, ...")],
+    out: Annotated[Path, typer.Option("--out", help="File to write: .csv or .parquet.")],
+    warehouse: WarehouseOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Export an audience of table uplift_audiences (customer_id, arm, rank) to a file."""
+    # lazy: the uplift service loads LightGBM and scikit-learn; the CLI starts without them
+    from insightloop.services.uplift import export_audience
+
+    result: Any = export_audience(context_for(warehouse), name, out)
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"wrote {result['customers']:,} customers of audience {name!r} to {out}")

@@ -93,3 +93,11 @@ class UpliftPlanned(TypedDict):
     by_reason: dict[str, int]
     by_arm: dict[str, int]
     audiences: dict[str, int]
+
+
+class AudienceExported(TypedDict):
+    """``uplift audience``: one audience of ``uplift_audiences`` written to a file."""
+
+    audience: str
+    path: str
+    customers: int
