@@ -185,3 +185,14 @@ def test_explain_json_is_json(demo_warehouse: Path, monkeypatch: pytest.MonkeyPa
     code, out, err = _run(capsys, "explain", "12346", "-w", str(demo_warehouse), "--json")
     assert code == 0, err
     assert json.loads(out)["customer_id"] == "12346"
+
+
+def test_declared_choices_match_the_code() -> None:
+    from insightloop.capabilities.ingest import PRESETS, TABLES
+    from insightloop.cli.recommend import SPLITS
+    from insightloop.models.recommend.split import SPLITS as MODEL_SPLITS
+    from insightloop.storage.presets import PRESETS as PRESET_LAYOUTS
+    from insightloop.storage.schema import TABLES as SCHEMA_TABLES
+
+    assert SPLITS == MODEL_SPLITS
+    assert set(PRESETS) == set(PRESET_LAYOUTS) and set(TABLES) == set(SCHEMA_TABLES)

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 from ingest_helpers import ORDERS_HEADER, digest
 
+from contexts import ctx_of
+from insightloop.capabilities.ingest import IngestParams
 from insightloop.errors import IngestRefusedError
+from insightloop.services.ingest import ingest
+from insightloop.settings import Settings
 from insightloop.storage.ingest import ingest_file
 from insightloop.storage.warehouse import Warehouse
 
@@ -54,3 +58,16 @@ def test_reloads_and_empty_files_are_not_refused(base_wh: Warehouse,
     header_only = ingest_file(base_wh, "orders", write("h.csv", ORDERS_HEADER),
                               max_quarantine_share=0.0)
     assert header_only.rows_in == 0
+
+
+def test_the_ingest_job_takes_date_format_and_the_share(tmp_path: Path,
+                                                        write: Callable[..., Path]) -> None:
+    ctx = ctx_of(Settings.load(warehouse=tmp_path / "job.duckdb", env={}))
+    path = write("amb.csv", ORDERS_HEADER + "A1,P1,2,3.5,02/01/2024 10:00,c1\n")
+    params = IngestParams.model_validate({"table": "orders", "path": str(path),
+                                          "date_format": "day-first"})
+    assert ingest(ctx, **params.model_dump())["rows_loaded"] == 1
+    assert ctx.warehouse.query("SELECT order_time::VARCHAR AS t FROM orders")["t"].tolist() == [
+        "2024-01-02 10:00:00"]
+    with pytest.raises(IngestRefusedError):  # the job's default share: 0.5
+        ingest(ctx, "orders", write("bad.csv", TWO_BAD))
