@@ -71,7 +71,7 @@ CASES: dict[str, tuple[Callable[[], pd.DataFrame], list[str]]] = {
     "clv": (_clv, ["--customer", "customer", "--time", "day", "--amount", "amount",
                    "--calibration-end", "2024-08-31", "--model", "bgnbd"]),
     "recommend": (_recommend, ["--user", "user", "--item", "item", "--weight", "rating",
-                               "--model", "itemknn", "--k", "5", "--seed", "1"]),
+                               "--model", "itemknn", "--top", "5", "--seed", "1"]),
     "sentiment": (_sentiment, ["--text", "review", "--label", "label", "--lang", "en"]),
 }
 

@@ -95,7 +95,7 @@ def test_train_score_explain_models(warehouse: Path, capsys: pytest.CaptureFixtu
     assert shown["sha256"] and shown["horizon_days"] == 90
     assert main(["models", "show", "churn:5", *w]) == 1
     assert "no version 5" in capsys.readouterr().err
-    assert main(["train", "churn", "--as-of", "2011-11-01", *w]) == 1
+    assert main(["train", "churn", "--as-of", "2011-11-01", *w]) == 2  # bad input
     assert "incomplete" in capsys.readouterr().err
 
 
