@@ -73,14 +73,28 @@ def test_bad_filters_are_refused_with_422(api: Api, params: dict[str, Any]) -> N
         assert r.json()["error"]["code"] == "validation_error"
 
 
+@pytest.mark.parametrize(("sort", "order"), [("rfm_segment", "asc"), ("clv", "asc"),
+                                            ("clv", "desc"), ("frequency", "desc")])
+def test_chunks_continue_exactly_through_ties_and_nulls(
+        api: Api, monkeypatch: pytest.MonkeyPatch, sort: str, order: str) -> None:
+    (nulls,), = sql(api, f"SELECT count(*) - count({sort}) FROM customer_360")
+    assert sort != "clv" or nulls > 0  # CLV leaves out customers without a purchase day
+    monkeypatch.setattr(router, "EXPORT_CHUNK", 5)
+    listed = api.get(API, params={"sort": sort, "order": order, "limit": 1000}).json()
+    rows = rows_of(api.get(f"{API}/export.csv", params={"sort": sort, "order": order}).text)
+    assert [r[0] for r in rows[1:]] == [i["customer_id"] for i in listed["items"]]
+    assert len(rows) - 1 == listed["total"]
+
+
 def test_export_streams_every_filtered_row_in_the_list_order(
         api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
     reads: list[tuple[int, int]] = []
     chunk = router.export_chunk
 
-    def counted(ctx: Any, query: Any, offset: int, limit: int) -> Any:
+    def counted(ctx: Any, query: Any, offset: int = 0, limit: int = 10_000,
+                after: Any = None) -> Any:
         reads.append((offset, limit))
-        return chunk(ctx, query, offset, limit)
+        return chunk(ctx, query, offset, limit, after)
 
     monkeypatch.setattr(router, "EXPORT_CHUNK", 7)
     monkeypatch.setattr(router, "export_chunk", counted)
@@ -133,8 +147,9 @@ def test_a_warehouse_rebuilt_mid_export_ends_the_file_with_a_note(
     srv = api.client.app.state.server  # type: ignore[attr-defined]
     chunk = router.export_chunk
 
-    def rebuilt_after_first(ctx: Any, query: Any, offset: int, limit: int) -> Any:
-        out = chunk(ctx, query, offset, limit)
+    def rebuilt_after_first(ctx: Any, query: Any, offset: int = 0, limit: int = 10_000,
+                            after: Any = None) -> Any:
+        out = chunk(ctx, query, offset, limit, after)
         srv.gate.generation += 1
         return out
 

@@ -7,8 +7,6 @@ ever spliced into SQL text.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import re
@@ -22,7 +20,6 @@ from insightloop.errors import ConfigError, NotFoundError, WarehouseError
 from insightloop.services.context import Context
 from insightloop.services.records import plain, records
 from insightloop.services.results import (
-    CsvChunk,
     CustomerFilters,
     CustomerPage,
     CustomerProfile,
@@ -30,7 +27,7 @@ from insightloop.services.results import (
     Kpis,
     Review,
 )
-from insightloop.storage.sql import ident, literal
+from insightloop.storage.sql import ident
 from insightloop.storage.warehouse import has_table
 
 SORT_COLUMNS = ("customer_id", "monetary", "frequency", "recency_days", "avg_order_value",
@@ -211,58 +208,15 @@ def customer_filters(ctx: Context) -> CustomerFilters:
     return cast(CustomerFilters, out)
 
 
-def export_chunk(ctx: Context, query: CustomerQuery, offset: int = 0,
-                 limit: int = 10_000) -> CsvChunk:
-    """Rows ``offset`` to ``offset + limit`` of the customers ``query`` selects, as CSV
-    lines without a header (the columns of the list, in :data:`LIST_COLUMNS` order).
-
-    Numbers are written plain (``1234.5``: no separators, no currency), timestamps ISO;
-    NULL and NaN are empty. A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or
-    a carriage return gets a leading ``'`` so spreadsheets do not run it as a formula
-    (OWASP "CSV injection"). Exports stream in these chunks: each is one short read.
-    """
-    if not (1 <= limit <= 100_000) or offset < 0:
-        raise ConfigError("limit must be in 1..100000 and offset >= 0")
-    with ctx.read() as con:
-        cols = _need_360(con)
-        types = {r[0]: str(r[1]) for r in con.execute("DESCRIBE customer_360").fetchall()}
-        if query.sort not in cols:
-            raise ConfigError(f"cannot sort by {query.sort!r}: it is not built yet in this "
-                              "warehouse")
-        where, params = _where(cols, query.filters())
-        shown = [c for c in LIST_COLUMNS if c in cols]
-        cells = ", ".join(_csv_cell(c, types[c]) for c in shown)
-        order = (f"{ident(query.sort)} {'DESC' if query.descending else 'ASC'} NULLS LAST, "
-                 "customer_id")
-        rows = con.execute(f"SELECT {cells}, count(*) OVER () FROM customer_360{where} "
-                           f"ORDER BY {order} LIMIT ? OFFSET ?",
-                           [*params, limit, offset]).fetchall()
-        total = int(rows[0][-1]) if rows else _count(con, where, params)
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(r[:-1] for r in rows)
-    return {"columns": shown, "text": buffer.getvalue(), "rows": len(rows), "total": total}
+def customer_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Column -> SQL type of ``customer_360`` (a clear error while it is not built)."""
+    _need_360(con)
+    return {r[0]: str(r[1]) for r in con.execute("DESCRIBE customer_360").fetchall()}
 
 
-# A text cell starting with one of these is a formula to a spreadsheet.
-_FORMULA = r"^[=+\-@\t\r]"
-
-
-def _csv_cell(col: str, sql_type: str) -> str:
-    """The SQL of one CSV cell: text guarded against formulas, NaN/inf as NULL, the rest
-    as it is (names from :data:`LIST_COLUMNS` only)."""
-    name = ident(col)
-    if sql_type.startswith("VARCHAR"):
-        return (f"CASE WHEN regexp_matches({name}, {literal(_FORMULA)}) "
-                f"THEN {literal(QUOTE)} || {name} ELSE {name} END")
-    if sql_type in ("DOUBLE", "FLOAT", "REAL"):
-        return f"CASE WHEN isfinite({name}) THEN {name} END"
-    return name
-
-
-QUOTE = "'"
-
-
-def _where(cols: list[str], filters: list[tuple[str, str, Any]]) -> tuple[str, list[Any]]:
+def filter_sql(cols: list[str], filters: list[tuple[str, str, Any]]
+               ) -> tuple[str, list[Any]]:
+    """`` WHERE ...`` (or "") and its parameters for the filters that are set."""
     where, params = [], []
     for col, clause, value in filters:
         if value is None:
@@ -274,7 +228,8 @@ def _where(cols: list[str], filters: list[tuple[str, str, Any]]) -> tuple[str, l
     return (" WHERE " + " AND ".join(where)) if where else "", params
 
 
-def _count(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> int:
+def count_customers(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> int:
+    """How many rows of ``customer_360`` a :func:`filter_sql` condition selects."""
     row = con.execute(f"SELECT count(*) FROM customer_360{where}", params).fetchone()
     return int(row[0]) if row else 0
 
@@ -287,7 +242,7 @@ def _page(con: duckdb.DuckDBPyConnection, limit: int, offset: int,
     cols = _need_360(con)
     if sort not in cols:
         raise ConfigError(f"cannot sort by {sort!r}: it is not built yet in this warehouse")
-    cond, params = _where(cols, filters)
+    cond, params = filter_sql(cols, filters)
     # Names from the fixed lists above only (sort checked against SORT_COLUMNS).
     shown = ", ".join(ident(c) for c in LIST_COLUMNS if c in cols)
     order = f'{ident(sort)} {"DESC" if descending else "ASC"} NULLS LAST, customer_id'
@@ -297,7 +252,7 @@ def _page(con: duckdb.DuckDBPyConnection, limit: int, offset: int,
     names = [d[0] for d in cur.description]
     rows = cur.fetchall()
     # Past the end the window column is missing: count separately.
-    total = int(rows[0][-1]) if rows else (_count(con, cond, params) if offset else 0)
+    total = int(rows[0][-1]) if rows else (count_customers(con, cond, params) if offset else 0)
     items = [cast(CustomerRow, plain(dict(zip(names[:-1], r[:-1], strict=True))))
              for r in rows]
     nxt = offset + limit if offset + limit < total else None

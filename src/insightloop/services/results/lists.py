@@ -3,6 +3,8 @@ the chunks a CSV export streams (see :mod:`insightloop.services.results`)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from typing_extensions import TypedDict
 
 
@@ -19,9 +21,11 @@ class CustomerFilters(TypedDict):
 
 class CsvChunk(TypedDict):
     """Rows of a CSV export (no header): ``text`` holds ``rows`` lines of ``columns``;
-    ``total`` is the number of rows the filter matches."""
+    ``total`` is the number of rows the filter matches (first chunk only, else None);
+    ``after`` is where the next chunk starts (None at the end of the list)."""
 
     columns: list[str]
     text: str
     rows: int
-    total: int
+    total: int | None
+    after: list[Any] | None

@@ -1,0 +1,103 @@
+"""CSV exports of the customer list, read in chunks so a download of any size streams with
+bounded memory (:func:`export_chunk`; the API streams them, ``api/routers/customers.py``).
+
+Numbers are written plain (``1234.5``: no separators, no currency), timestamps ISO; NULL and
+NaN are empty. A text cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return gets a leading ``'`` so a spreadsheet does not run it as a formula (OWASP "CSV
+injection"). Chunks after the first continue from the last row's sort key (keyset
+pagination), so each is one scan of the view that keeps only ``limit`` rows, however far
+into the list it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from insightloop.errors import ConfigError
+from insightloop.services.context import Context
+from insightloop.services.customers import (
+    LIST_COLUMNS,
+    CustomerQuery,
+    count_customers,
+    customer_columns,
+    filter_sql,
+)
+from insightloop.services.results import CsvChunk
+from insightloop.storage.sql import ident, literal
+
+# A text cell starting with one of these is a formula to a spreadsheet.
+_FORMULA = r"^[=+\-@\t\r]"
+_QUOTED = r'[",\r\n]'
+QUOTE = "'"
+
+
+def export_chunk(ctx: Context, query: CustomerQuery, offset: int = 0, limit: int = 10_000,
+                 after: list[Any] | None = None) -> CsvChunk:
+    """``limit`` rows of the customers ``query`` selects, in its order, as CSV lines without
+    a header (the list's columns, in :data:`LIST_COLUMNS` order): from row ``offset``, or,
+    given ``after`` (the ``after`` of the previous chunk), from the row after that one.
+
+    ``total`` (the number of rows the filter matches) is counted for the first chunk only
+    (``after`` None); ``after`` is None once a chunk is short (the end of the list).
+    """
+    if not (1 <= limit <= 100_000) or offset < 0:
+        raise ConfigError("limit must be in 1..100000 and offset >= 0")
+    with ctx.read() as con:
+        types = customer_columns(con)
+        cols = list(types)
+        if query.sort not in types:
+            raise ConfigError(f"cannot sort by {query.sort!r}: it is not built yet in this "
+                              "warehouse")
+        where, params = filter_sql(cols, query.filters())
+        if after is not None:
+            cond, more = _after(query, after)
+            where = f"{where} AND {cond}" if where else f" WHERE {cond}"
+            params, offset = [*params, *more], 0
+        shown = [c for c in LIST_COLUMNS if c in types]
+        line = " || ',' || ".join(_csv_cell(c, types[c]) for c in shown)
+        sort = ident(query.sort)
+        order = f"{sort} {'DESC' if query.descending else 'ASC'} NULLS LAST, customer_id"
+        # The chunk's customers are picked on narrow rows (sort key and id), then DuckDB
+        # writes their CSV lines and joins them: one string per chunk, no loop over rows.
+        row = con.execute(
+            f"SELECT string_agg(__line, chr(13) || chr(10) ORDER BY __n), count(*), "
+            f"last(__key ORDER BY __n), last(customer_id ORDER BY __n) FROM (SELECT {line} "
+            f"AS __line, {sort} AS __key, customer_id, row_number() OVER (ORDER BY {order}) "
+            f"AS __n FROM customer_360 WHERE customer_id IN (SELECT customer_id FROM "
+            f"customer_360{where} ORDER BY {order} LIMIT ? OFFSET ?))",
+            [*params, limit, offset]).fetchone()
+        total = count_customers(con, *filter_sql(cols, query.filters())) if after is None \
+            else None
+    text, rows, key, cid = row if row is not None else (None, 0, None, None)
+    return {"columns": shown, "text": text + "\r\n" if text else "", "rows": int(rows),
+            "total": total, "after": [key, cid] if rows == limit else None}
+
+
+def _after(query: CustomerQuery, after: list[Any]) -> tuple[str, list[Any]]:
+    """The condition "comes after (sort value, customer id)" in ``ORDER BY sort [DESC]
+    NULLS LAST, customer_id``, and its parameters."""
+    if len(after) != 2 or after[1] is None:
+        raise ConfigError("after must be [sort value, customer id] of the previous chunk")
+    value, cid = after
+    sort = ident(query.sort)
+    if value is None:  # inside the NULLs at the end: by id only
+        return f"({sort} IS NULL AND customer_id > ?)", [str(cid)]
+    beyond = "<" if query.descending else ">"
+    return (f"({sort} IS NULL OR {sort} {beyond} ? OR ({sort} = ? AND customer_id > ?))",
+            [value, value, str(cid)])
+
+
+def _csv_cell(col: str, sql_type: str) -> str:
+    """The SQL of one CSV cell, as text: formulas guarded, then quoted when it holds a
+    comma, a quote or a line break (RFC 4180); NULL, NaN and infinities empty; numbers as
+    DuckDB writes them (shortest round-trip form). Names from :data:`LIST_COLUMNS` only."""
+    name = ident(col)
+    if sql_type.startswith("VARCHAR"):
+        guarded = (f"CASE WHEN regexp_matches({name}, {literal(_FORMULA)}) "
+                   f"THEN {literal(QUOTE)} || {name} ELSE {name} END")
+        return (f"(CASE WHEN {name} IS NULL THEN '' WHEN regexp_matches({name}, "
+                f"{literal(_QUOTED)}) THEN '\"' || replace({guarded}, '\"', '\"\"') || '\"' "
+                f"ELSE {guarded} END)")
+    if sql_type in ("DOUBLE", "FLOAT", "REAL"):
+        return f"coalesce(CASE WHEN isfinite({name}) THEN {name}::VARCHAR END, '')"
+    return f"coalesce({name}::VARCHAR, '')"
