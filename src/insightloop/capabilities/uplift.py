@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pydantic import Field, StrictFloat, StrictInt, field_validator
 
-from insightloop.capabilities.spec import Capability, Job, Page, Params, Table, member
+from insightloop.capabilities.spec import Capability, Job, Page, Params, Stage, Table, member
 
 #: learners ``uplift build`` fits (``models.uplift.learners.LEARNERS``; a test checks it)
 LEARNERS = ("two_model", "class_transformation", "x", "r", "dr")
@@ -67,4 +67,6 @@ CAPABILITY = Capability(
     ),
     pages=(Page("/uplift", "Uplift", "Uplift and targeting", reports=("uplift",),
                 missing=f"No uplift model yet: {_BUILD}.", order=75),),
+    demo=(Stage("uplift tables (empty: the sample has no campaign sends)",
+                run="insightloop.services.uplift:ensure_tables", key="uplift"),),
 )
