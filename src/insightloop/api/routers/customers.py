@@ -36,7 +36,6 @@ from insightloop.services.results import (
     LiveScore,
     Recommendations,
 )
-from insightloop.services.scoring import explain_customer
 from insightloop.services.serving import split_reasons
 from insightloop.storage.serving import dumps
 
@@ -227,6 +226,9 @@ async def customer_scores(
     model now, like ``insightloop explain``."""
     srv = server_of(request)
     if live:
+        # lazy: the model code (scikit-learn, LightGBM) only when a live explanation is asked
+        from insightloop.services.scoring import explain_customer
+
         out: dict[str, Any] = plain(await run_in_threadpool(
             srv.query, explain_customer, model, customer_id))
         return out
