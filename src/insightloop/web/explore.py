@@ -12,7 +12,6 @@ from insightloop.api.errors import ApiError
 from insightloop.api.params import MAX_ID_CHARS
 from insightloop.api.server import Server
 from insightloop.services.records import plain
-from insightloop.services.sentiment import list_topics, score_texts
 from insightloop.storage.ids import normalize_id
 from insightloop.web.pages import (
     PAGES,
@@ -83,6 +82,9 @@ def recommend_page(request: Request, customer_id: str = "", product_id: str = ""
 
 # -- sentiment ----------------------------------------------------------------------------
 def _sentiment_blocks(srv: Server, text: str) -> Blocks:
+    # lazy: the sentiment services load scikit-learn, ibis and the text model; not at start
+    from insightloop.services.sentiment import list_topics, score_texts
+
     blocks: Blocks = [{"kind": "form", "action": "/sentiment", "method": "post",
                        "submit": "Score", "fields": [{"name": "text", "type": "textarea",
                                                       "label": "Text", "value": text}]}]

@@ -13,15 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from insightloop.api.errors import SECURED, responses
 from insightloop.api.server import requires, server_of
-from insightloop.services.experiments.bandit import (
-    ArmInfo,
-    Assignment,
-    BanditInfo,
-    assign_arm,
-    bandit_state,
-    create_bandit,
-    record_reward,
-)
+from insightloop.services.results.experiments import ArmInfo, Assignment, BanditInfo
 
 router = APIRouter()
 BanditId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.:-]*$",
@@ -58,6 +50,9 @@ class RewardRequest(BaseModel):
 def create(request: Request, body: BanditRequest) -> BanditInfo:
     """Create a Thompson-sampling bandit with a fixed random holdout. The same definition
     again returns it unchanged; another definition under an existing id is a 422."""
+    # lazy: the experiments package loads scipy; not at server start
+    from insightloop.services.experiments.bandit import create_bandit
+
     return create_bandit(server_of(request).ctx, body.id, body.arms, body.holdout, body.seed)
 
 
@@ -66,6 +61,9 @@ def create(request: Request, body: BanditRequest) -> BanditInfo:
             responses=responses(*SECURED, 404, 422))
 def show(request: Request, bandit_id: BanditId) -> BanditInfo:
     """Pulls, rewards and each arm's chance of being best; 404 for an unknown bandit."""
+    # lazy: the experiments package loads scipy; not at server start
+    from insightloop.services.experiments.bandit import bandit_state
+
     return bandit_state(server_of(request).ctx, bandit_id)
 
 
@@ -75,6 +73,9 @@ def show(request: Request, bandit_id: BanditId) -> BanditInfo:
 def assign(request: Request, bandit_id: BanditId, body: AssignRequest) -> Assignment:
     """The holdout (fixed per customer) or the arm Thompson sampling draws; every worker
     shares the state, and each assignment is recorded atomically. 404: unknown bandit."""
+    # lazy: the experiments package loads scipy; not at server start
+    from insightloop.services.experiments.bandit import assign_arm
+
     return assign_arm(server_of(request).ctx, bandit_id, body.customer_id)
 
 
@@ -83,4 +84,7 @@ def assign(request: Request, bandit_id: BanditId, body: AssignRequest) -> Assign
              responses=responses(*SECURED, 404, 413, 422))
 def reward(request: Request, bandit_id: BanditId, body: RewardRequest) -> ArmInfo:
     """Add an outcome to an arm (atomic). 404: unknown bandit or arm."""
+    # lazy: the experiments package loads scipy; not at server start
+    from insightloop.services.experiments.bandit import record_reward
+
     return record_reward(server_of(request).ctx, bandit_id, body.arm, body.reward)

@@ -15,41 +15,16 @@ import re
 from collections.abc import Sequence
 
 import numpy as np
-from typing_extensions import TypedDict
 
 from insightloop.errors import ConfigError
 from insightloop.services.context import Context
+from insightloop.services.results.experiments import ArmInfo, Assignment, BanditInfo
 from insightloop.storage.operational import bandits, open_ops
 from insightloop.storage.operational.bandits import HOLDOUT, ArmState, BanditState
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")
 MAX_ARMS = 20
 _BEST_DRAWS = 20_000
-
-
-class ArmInfo(TypedDict):
-    arm: str
-    pulls: int
-    successes: float
-    failures: float
-    mean: float
-    chance_best: float | None
-
-
-class BanditInfo(TypedDict):
-    id: str
-    arms: list[ArmInfo]
-    holdout: float
-    seed: int
-    draws: int
-    created_at: str
-
-
-class Assignment(TypedDict):
-    experiment: str
-    arm: str
-    holdout: bool
-    draw: int
 
 
 def _check_id(value: str, what: str) -> str:
