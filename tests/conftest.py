@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,3 +54,23 @@ def api(demo_warehouse: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     from serving_helpers import serve_copy
 
     yield from serve_copy(demo_warehouse, tmp_path_factory.mktemp("api") / "wh")
+
+
+# -- CLI tests (tests/cli): kept here, since a second conftest.py in a folder without
+# __init__.py collides with this one under --doctest-modules ("import file mismatch").
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Run in ``tmp_path`` with none of the INSIGHTLOOP_* variables that change a command."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("INSIGHTLOOP_WAREHOUSE", "INSIGHTLOOP_CONFIG", "INSIGHTLOOP_REPORTS",
+                "INSIGHTLOOP_MODELS", "INSIGHTLOOP_READ_ONLY", "INSIGHTLOOP_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def wh(sample_warehouse: Path, tmp_path: Path) -> Path:
+    """A private copy of the sample warehouse (orders + profiles)."""
+    path = tmp_path / "wh" / "warehouse.duckdb"
+    path.parent.mkdir()
+    shutil.copyfile(sample_warehouse, path)
+    return path

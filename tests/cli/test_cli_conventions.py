@@ -19,7 +19,7 @@ from insightloop.cli.common import console, print_json
 from insightloop.cli.main import main, normalise_args
 from insightloop.services.evaluation import resolve_positive
 
-pytestmark = pytest.mark.usefixtures("clean_env")  # tests/cli/conftest.py; so is `wh`
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/conftest.py; so is `wh`
 
 
 def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

@@ -25,7 +25,7 @@ from insightloop.cli.main import main
 CLI = [sys.executable, "-m", "insightloop.cli.main"]
 
 
-pytestmark = pytest.mark.usefixtures("clean_env")  # tests/cli/conftest.py; so is `wh`
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/conftest.py; so is `wh`
 
 
 def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
