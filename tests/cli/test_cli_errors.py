@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,8 +174,10 @@ def test_real_sigint_exits_130_without_traceback(tmp_path: Path) -> None:
     proc = subprocess.Popen([*CLI, "demo", "--no-serve", "-w", str(tmp_path / "d.duckdb")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=os.environ | {"COLUMNS": "200"})
-    assert proc.stdout is not None
-    proc.stdout.readline()  # the first step is running
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "d.duckdb").exists():  # the first step (ingest) is writing
+        assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err

@@ -108,7 +108,8 @@ def test_quarantine_summary_and_ingest_log(report: QualityReport) -> None:
     assert reasons == {
         ("customers", "", "duplicate key (customer_id=cN) first seen on line N with "
                           "different values"): 1,
-        ("orders", "order_time", "order_time: not a valid timestamp: '…'"): 1,
+        ("orders", "order_time", "order_time: not a valid timestamp: '…' (formats tried: ISO N "
+         "(N N[+N]), day-first DD/MM/YYYY [HH:MM[:SS]], month-first MM/DD/YYYY [HH:MM[:SS]])"): 1,
         ("orders", "unit_price", "unit_price: value N is below the minimum N"): 1,
     }
     assert [e["table_name"] for e in report.ingest_log] == ["orders", "customers"]
