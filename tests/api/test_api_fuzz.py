@@ -11,6 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+# The first import below is made here, not lazily deep inside a body strategy: that import
+# (source parsed at a deep stack) hit CPython 3.11's "AST constructor recursion depth
+# mismatch" SystemError in CI.
+import hypothesis.strategies._internal.random  # noqa: F401
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings

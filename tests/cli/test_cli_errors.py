@@ -173,7 +173,10 @@ def test_keyboard_interrupt_exits_130(wh: Path, monkeypatch: pytest.MonkeyPatch,
 def test_real_sigint_exits_130_without_traceback(tmp_path: Path) -> None:
     proc = subprocess.Popen([*CLI, "demo", "--no-serve", "-w", str(tmp_path / "d.duckdb")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ | {"COLUMNS": "200"})
+                            env=os.environ | {"COLUMNS": "200"},
+                            # a runner started in the background (`cmd &`) ignores SIGINT, and
+                            # Python keeps an inherited SIG_IGN: give the CLI the default back
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (tmp_path / "d.duckdb").exists():  # the first step (ingest) is writing
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
