@@ -11,9 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from insightloop.capabilities import (
+    assistant,
+    audiences,
+    campaigns,
+    engagement,
     experiments,
+    forecast,
     ingest,
+    planning,
     predict,
+    privacy,
     profiles,
     recommend,
     uplift,
@@ -32,6 +39,13 @@ CAPABILITIES: tuple[Capability, ...] = (
     voice.CAPABILITY,
     uplift.CAPABILITY,
     experiments.CAPABILITY,
+    audiences.CAPABILITY,
+    engagement.CAPABILITY,
+    campaigns.CAPABILITY,
+    forecast.CAPABILITY,
+    planning.CAPABILITY,
+    assistant.CAPABILITY,
+    privacy.CAPABILITY,
 )
 
 

@@ -17,12 +17,18 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Float, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+# The capabilities' own tables register on the same Base when imported here.
+from insightloop.storage.operational import (  # noqa: F401
+    audience_models,
+    campaign_models,
+    engagement_models,
+    privacy_models,
+)
+from insightloop.storage.operational.base import Base
 
-class Base(DeclarativeBase):
-    """The operational store's metadata."""
-
+__all__ = ["Base"]
 
 class ApiKey(Base):
     """An API key: only a salted SHA-256 of its secret is stored."""

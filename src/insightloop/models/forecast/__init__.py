@@ -1,0 +1,1 @@
+"""Demand forecasting models behind one forecaster contract (fit, forecast with intervals)."""

@@ -1,0 +1,2 @@
+"""Inventory planning (safety stock, reorder points, order quantities) and market-trend
+statistics."""

@@ -1,0 +1,1 @@
+"""Send-time optimisation from engagement history, with a population fallback."""
