@@ -2,7 +2,54 @@
 capability; the send ledger itself is in models).
 
 Declared on :class:`insightloop.storage.operational.base.Base`; created by migration
-0004 (``migrations/versions``).
+0004 (``migrations/versions``), which also adds the delivery columns of ``send_ledger``
+(``message_id``, ``variant``, ``attempts``, ``retry``).
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from insightloop.storage.operational.base import Base
+
+
+class CampaignDef(Base):
+    """A campaign's definition: audience, channel, content, holdout, seed and variants.
+
+    ``fingerprint`` is a hash of everything that decides who gets what: a second run under
+    the same name must have the same fingerprint (it continues the campaign)."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(32))
+    audience: Mapped[str] = mapped_column(Text)
+    holdout: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)
+    variants: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxMessage(Base):
+    """A rendered message waiting for an app to pull it (push, SMS): the outbox channel.
+
+    One row per idempotency key, so a re-run never queues a message twice."""
+
+    __tablename__ = "campaign_outbox"
+    __table_args__ = (UniqueConstraint("idempotency_key", name="uq_campaign_outbox_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(300))
+    campaign_id: Mapped[str] = mapped_column(String(100), index=True)
+    customer_id: Mapped[str] = mapped_column(String(100))
+    message_id: Mapped[str] = mapped_column(String(300))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    pulled_at: Mapped[datetime | None]

@@ -113,7 +113,8 @@ class SendLedger(Base):
 
     __tablename__ = "send_ledger"
     __table_args__ = (UniqueConstraint("idempotency_key", name="uq_send_ledger_key"),
-                      Index("ix_send_ledger_customer", "customer_id", "channel", "created_at"))
+                      Index("ix_send_ledger_customer", "customer_id", "channel", "created_at"),
+                      Index("ix_send_ledger_campaign", "campaign_id", "step", "status"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(String(300))
     campaign_id: Mapped[str] = mapped_column(String(100))
@@ -125,6 +126,12 @@ class SendLedger(Base):
     created_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None]
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # delivery state (migration 0004): the deterministic Message-ID, the arm, how many
+    # times it was tried, and whether a failure is transient (a re-run tries it again)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    variant: Mapped[str | None] = mapped_column(String(100))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    retry: Mapped[bool] = mapped_column(default=False)
 
 
 class ConsentRecord(Base):
