@@ -134,8 +134,16 @@ def test_auto_build_reports_selection(sample_warehouse: Path, tmp_path: Path) ->
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(sample_warehouse, path)
     settings = Settings(warehouse=path, models_dir=tmp_path / "models")
+    steps: list[tuple[str, int, int]] = []
     summary = build_recommendations(ctx_of(settings), model="auto", n=3, embedder="none",
-                                    max_per_category=2)
+                                    max_per_category=2,
+                                    on_step=lambda m, done, total: steps.append((m, done, total)))
+    # every step counted against one total (a bar with an ETA): the trials, fit, ranking
+    done = [d for _, d, _ in steps]
+    assert done == list(range(len(steps)))
+    assert len({t for _, _, t in steps}) == 1 and steps[-1][2] >= len(steps)
+    assert sum(m.startswith("validating") for m, _, _ in steps) == len(summary["selection"])
+    assert steps[-1][0].startswith("writing")
     scores = {(t["model"], str(t["params"])): t["ndcg@10"] for t in summary["selection"]}
     assert summary["model"] in {m for m, _ in scores}
     assert max(scores.values()) == pytest.approx(

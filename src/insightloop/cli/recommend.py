@@ -77,7 +77,8 @@ def build(
     with progress_bar("building recommendations") as update:
         summary = build_recommendations(
             ctx, model=model, n=top, embedder=embedder, half_life_days=half_life_days,
-            max_per_category=max_per_category, on_progress=lambda m: update(m))
+            max_per_category=max_per_category,
+            on_step=lambda m, done, total: update(m, done, total))
     if json_:
         print_json(summary)
         return

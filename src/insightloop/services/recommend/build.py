@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,12 @@ from insightloop.models.recommend import make_recommender
 from insightloop.models.recommend.content import ContentRecommender
 from insightloop.models.recommend.neighbours import ItemKNN
 from insightloop.models.recommend.rules import diversify
-from insightloop.models.recommend.selection import Selection, select_model
+from insightloop.models.recommend.selection import (
+    DEFAULT_GRID,
+    HYBRID_WEIGHTS,
+    Selection,
+    select_model,
+)
 from insightloop.services.context import Context
 from insightloop.services.recommend.data import Progress, load_catalogue, load_interactions
 from insightloop.services.recommend.embedding import EMBEDDERS, embed_texts
@@ -24,14 +30,39 @@ from insightloop.services.results import RecommendationsBuilt
 from insightloop.storage.warehouse import has_table, write_frame
 
 RECOMMENDATION_COLUMNS = ("customer_id", "rank", "product_id", "score", "reason", "model")
+#: ``on_step(message, done, total)``: progress counted in steps, so a bar can show an ETA.
+StepProgress = Callable[[str, int, int], None]
+
+
+class _Steps:
+    """Every progress message is one step of ``total``: the reading, embedding, each model
+    tried on the validation split, the fit and the ranking. ``on_step`` gets the count,
+    ``on_progress`` the message only."""
+
+    def __init__(self, on_progress: Progress | None, on_step: StepProgress | None,
+                 total: int) -> None:
+        self.on_progress, self.on_step, self.total, self.done = on_progress, on_step, total, 0
+
+    def __call__(self, message: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(message)
+        if self.on_step is not None:
+            self.on_step(message, self.done, max(self.total, self.done + 1))
+        self.done += 1
+
+
+def _step_count(model: str, embedder: str) -> int:
+    """Steps ``build_recommendations`` announces (the validation trials at most)."""
+    trials = len(DEFAULT_GRID) + 1 + len(HYBRID_WEIGHTS) if model == "auto" else 0
+    return 4 + (embedder != "none") + (model == "auto") + trials
 
 
 def build_recommendations(ctx: Context, model: str = "auto", n: int = 10,
                           on_progress: Progress | None = None, embedder: str = "use",
                           weights: dict[str, float] | None = None,
                           half_life_days: float | None = None,
-                          max_per_category: int | None = None, seed: int = 42
-                          ) -> RecommendationsBuilt:
+                          max_per_category: int | None = None, seed: int = 42,
+                          on_step: StepProgress | None = None) -> RecommendationsBuilt:
     """Fit on the warehouse, write table ``recommendations`` and register the server.
 
     Parameters
@@ -49,12 +80,15 @@ def build_recommendations(ctx: Context, model: str = "auto", n: int = 10,
         (:func:`insightloop.features.interactions.warehouse_interactions_sql`).
     max_per_category : int, optional
         Category diversity: at most this many products of one category per customer.
+    on_progress, on_step
+        Called with each step's message; ``on_step`` also with the steps done and their
+        total (for a progress bar with an ETA).
     """
     if n < 1:
         raise ConfigError(f"n must be >= 1, got {n}")
     if embedder not in EMBEDDERS:
         raise ConfigError(f"embedder must be one of {list(EMBEDDERS)}, got {embedder!r}")
-    say = on_progress or (lambda _m: None)
+    say = _Steps(on_progress, on_step, _step_count(model, embedder))
     started = time.perf_counter()
     say("reading interactions")
     frame = load_interactions(ctx, weights, half_life_days)
@@ -95,6 +129,7 @@ def build_recommendations(ctx: Context, model: str = "auto", n: int = 10,
     cold = _cold_customers(ctx, inter, server, n)
     if len(cold):
         table = pd.concat([table, cold], ignore_index=True)
+    say(f"writing {len(table):,} recommendations")
     with ctx.warehouse.transaction() as con:
         write_frame(con, "recommendations", table.loc[:, list(RECOMMENDATION_COLUMNS)])
     meta = ctx.models.save(MODEL_NAME, server, {
