@@ -1,0 +1,291 @@
+"""The forecaster contract and its implementation: per-series model choice by rolling-origin
+validation on history only, a median ensemble, and conformal intervals.
+
+``PanelForecaster(model).fit(frame, freq, season_length)`` then ``forecast(h, levels)`` gives
+``unique_id, ds, mean, lo-80, hi-80, ..., model`` and ``sample_paths(h, n)`` gives
+``(series, n, h)`` simulated future paths (for lead-time demand quantiles: sum a path over
+the lead time).
+
+How it works (``docs/forecasting.md``):
+
+1. **Rolling origin.** The last ``windows`` blocks of ``horizon`` periods are each held
+   out in turn; every candidate model is fitted on the periods before the block and
+   forecasts it. Only history is used.
+2. **Choice.** ``model="auto"`` picks, per series, the candidate (or the median ensemble
+   of the non-naive candidates) with the lowest mean absolute validation error; a series
+   too short to validate gets the candidate that is best over all series (mean scaled
+   error).
+3. **Intervals.** The chosen model's validation errors, divided by the series' scale (the
+   in-sample seasonal-naive MAE), are pooled over the series of the same demand pattern
+   (ADI/CV² class; all series when a class has fewer than 50 errors) per horizon step; an
+   interval is the forecast plus the scale times the pooled error quantiles (split
+   conformal). Steps past the validated horizon widen with the square root of the step.
+4. **Sample paths** redraw whole validation error vectors (so errors stay correlated
+   across steps), rescaled to the series, added to the forecast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol, Self
+
+import numpy as np
+import pandas as pd
+
+from insightloop.errors import ConfigError, ModelFitError, NotFittedError
+from insightloop.models.forecast import intermittent, methods
+from insightloop.models.forecast.gbm import gbm
+from insightloop.models.forecast.metrics import mase_scale
+from insightloop.models.forecast.panel import SEASON, Panel, to_panel
+
+__all__ = ["AUTO_CANDIDATES", "DEFAULT_HORIZON", "MODELS", "Forecaster", "PanelForecaster",
+           "forecast"]
+
+ModelFn = Callable[[Panel, int, int], np.ndarray]
+
+
+def _local(fn: Callable[[np.ndarray, int, int], np.ndarray]) -> ModelFn:
+    return lambda panel, h, m: fn(panel.y, h, m)
+
+
+MODELS: dict[str, ModelFn] = {
+    "naive": _local(methods.naive),
+    "seasonal_naive": _local(methods.seasonal_naive),
+    "window_average": _local(methods.window_average),
+    "ets": _local(methods.ets),
+    "theta": _local(methods.theta),
+    "croston": _local(intermittent.croston),
+    "sba": _local(intermittent.sba),
+    "tsb": _local(intermittent.tsb),
+    "adida": _local(intermittent.adida),
+    "gbm": gbm,
+}
+AUTO_CANDIDATES = ("seasonal_naive", "window_average", "ets", "theta", "sba", "tsb", "adida",
+                   "gbm")
+_NAIVE = frozenset({"naive", "seasonal_naive"})
+ENSEMBLE = "ensemble"
+DEFAULT_HORIZON = {"D": 14, "W": 8, "M": 6}
+MIN_SERIES_GBM = 20  # a global model needs many series
+_MIN_POOL = 50
+
+
+class Forecaster(Protocol):
+    """What every forecaster offers (``PanelForecaster`` is the implementation)."""
+
+    def fit(self, y: pd.DataFrame, freq: str, season_length: int | None = None) -> Self:
+        """Fit on a long frame ``unique_id, ds, y``."""
+        ...
+
+    def forecast(self, h: int, levels: Sequence[int] = (80,)) -> pd.DataFrame:
+        """``unique_id, ds, mean, lo-<level>, hi-<level>, ..., model`` for ``h`` periods."""
+        ...
+
+    def sample_paths(self, h: int, n: int, seed: int = 0) -> np.ndarray:
+        """``(series, n, h)`` simulated future paths, series in ``ids`` order."""
+        ...
+
+
+class PanelForecaster:
+    """Forecast many series at once with one model, a median ensemble or ``"auto"``."""
+
+    def __init__(self, model: str = "auto", *, horizon: int | None = None, windows: int = 3,
+                 candidates: Sequence[str] | None = None) -> None:
+        if model not in (*MODELS, ENSEMBLE, "auto"):
+            raise ConfigError(f"unknown forecast model {model!r}: use auto, {ENSEMBLE} or one "
+                              f"of {', '.join(MODELS)}")
+        if windows < 1:
+            raise ConfigError(f"windows must be at least 1, got {windows}")
+        self.model = model
+        self.horizon = horizon
+        self.windows = windows
+        self.candidates = tuple(candidates or AUTO_CANDIDATES)
+        unknown = [c for c in self.candidates if c not in MODELS]
+        if unknown:
+            raise ConfigError(f"unknown candidate model(s) {unknown}: use {', '.join(MODELS)}")
+        self._panel: Panel | None = None
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, y: pd.DataFrame, freq: str, season_length: int | None = None,
+            horizon: int | None = None) -> Self:
+        panel = to_panel(y, freq)
+        self.freq = freq
+        self.m = int(season_length if season_length is not None else SEASON[freq])
+        if self.m < 1:
+            raise ConfigError(f"season_length must be at least 1, got {self.m}")
+        hcv = int(horizon or self.horizon or DEFAULT_HORIZON[freq])
+        if hcv < 1:
+            raise ConfigError(f"horizon must be at least 1, got {hcv}")
+        self.hcv = hcv
+        longest = int(panel.lengths.max())
+        if longest < hcv + 2:
+            raise ModelFitError(
+                f"the longest series has {longest} periods: rolling-origin validation needs at "
+                f"least horizon + 2 = {hcv + 2}; use a shorter horizon or a finer frequency")
+        names = self._names(panel)
+        preds, actual = self._validate(panel, names)
+        errors = {k: actual - v for k, v in preds.items()}
+        scale = mase_scale(panel.y, self.m)
+        fallback = np.nanmean(np.abs(panel.y), axis=1)
+        scale = np.where(np.isnan(scale), np.where(fallback > 0, fallback, 1.0), scale)
+        options = list(errors)
+        mae = np.stack([np.nanmean(np.abs(errors[k]), axis=(1, 2)) if
+                        np.isfinite(errors[k]).any() else np.full(panel.n, np.nan)
+                        for k in options], axis=1)
+        overall = np.nanmean(mae / scale[:, None], axis=0)
+        best_overall = int(np.nanargmin(overall)) if np.isfinite(overall).any() else 0
+        if self.model == "auto":
+            filled = np.where(np.isnan(mae), np.inf, mae)
+            choice = np.where(np.isfinite(filled).any(axis=1), np.argmin(filled, axis=1),
+                              best_overall)
+        else:
+            choice = np.full(panel.n, options.index(self.model if self.model in options
+                                                    else ENSEMBLE))
+        self.options = options
+        self.choice = choice
+        chosen_err = np.stack([errors[k] for k in options], axis=0)[choice, np.arange(panel.n)]
+        self.bank = chosen_err / scale[:, None, None]
+        self.scale = scale
+        self.pattern = intermittent.demand_pattern(panel.y)
+        self.nonneg = bool(np.nanmin(panel.y) >= 0)
+        self.validation_mase = {k: float(v) for k, v in zip(options, overall, strict=True)}
+        self._panel = panel
+        return self
+
+    def _names(self, panel: Panel) -> list[str]:
+        if self.model not in ("auto", ENSEMBLE):
+            return [self.model]
+        names = list(self.candidates)
+        if panel.n < MIN_SERIES_GBM and "gbm" in names:
+            names.remove("gbm")
+        return names
+
+    def _validate(self, panel: Panel, names: list[str]
+                  ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Rolling-origin forecasts ``(n, windows, hcv)`` per model, and the actuals."""
+        h, t = self.hcv, panel.y.shape[1]
+        windows = [w for w in range(1, self.windows + 1) if t - w * h >= 2]
+        shape = (panel.n, len(windows), h)
+        actual = np.full(shape, np.nan)
+        preds = {k: np.full(shape, np.nan) for k in names}
+        for i, w in enumerate(windows):
+            cut = w * h
+            train = panel.head(cut)
+            actual[:, i, :] = panel.y[:, t - cut:t - cut + h]
+            rows = np.flatnonzero(train.lengths >= 2)
+            if rows.size == 0:
+                continue
+            sub = train.subset(rows)
+            for k in names:
+                preds[k][rows, i, :] = MODELS[k](sub, h, self.m)
+        members = [k for k in names if k not in _NAIVE]
+        if self.model in ("auto", ENSEMBLE) and len(members) >= 2:
+            preds[ENSEMBLE] = np.median(np.stack([preds[k] for k in members]), axis=0)
+        return preds, actual
+
+    # ------------------------------------------------------------- forecast
+    def _fitted(self) -> Panel:
+        if self._panel is None:
+            raise NotFittedError("PanelForecaster is not fitted: call fit(frame, freq) first")
+        return self._panel
+
+    @property
+    def ids(self) -> np.ndarray:
+        """The series, in the order of ``sample_paths`` rows."""
+        return self._fitted().ids
+
+    @property
+    def chosen(self) -> pd.Series:
+        """The model chosen for each series."""
+        return pd.Series(np.asarray(self.options, dtype=object)[self.choice],
+                         index=self._fitted().ids, name="model")
+
+    def point(self, h: int) -> np.ndarray:
+        """``(n, h)`` point forecasts of each series' chosen model."""
+        panel = self._fitted()
+        if h < 1:
+            raise ConfigError(f"horizon must be at least 1, got {h}")
+        needed = {self.options[c] for c in np.unique(self.choice)}
+        if ENSEMBLE in needed:
+            needed |= {k for k in self.options if k not in _NAIVE and k != ENSEMBLE}
+        fc = {k: MODELS[k](panel, h, self.m) for k in needed if k != ENSEMBLE}
+        if ENSEMBLE in needed:
+            fc[ENSEMBLE] = np.median(np.stack(
+                [v for k, v in fc.items() if k not in _NAIVE]), axis=0)
+        out = np.empty((panel.n, h))
+        for c in np.unique(self.choice):
+            rows = self.choice == c
+            out[rows] = fc[self.options[c]][rows]
+        return np.maximum(out, 0.0) if self.nonneg else out
+
+    def _pools(self) -> dict[str, np.ndarray]:
+        """Scaled validation error vectors (rows without NaN) per demand pattern."""
+        flat = self.bank.reshape(-1, self.hcv)
+        cls = np.repeat(self.pattern, self.bank.shape[1])
+        complete = ~np.isnan(flat).any(axis=1)
+        pools = {"*": flat[complete]}
+        if pools["*"].shape[0] == 0:
+            raise ModelFitError("no series is long enough for a validation window: intervals "
+                                "need at least horizon + 2 periods of history")
+        for c in np.unique(cls):
+            rows = complete & (cls == c)
+            if rows.sum() >= _MIN_POOL:
+                pools[str(c)] = flat[rows]
+        return pools
+
+    def _pool_of(self, pools: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray([c if c in pools else "*" for c in self.pattern], dtype=object)
+
+    def forecast(self, h: int, levels: Sequence[int] = (80,)) -> pd.DataFrame:
+        panel = self._fitted()
+        bad = [lv for lv in levels if not 0 < lv < 100]
+        if bad:
+            raise ConfigError(f"interval levels must be between 0 and 100, got {bad}")
+        mean = self.point(h)
+        pools = self._pools()
+        which = self._pool_of(pools)
+        steps = np.minimum(np.arange(h), self.hcv - 1)
+        widen = np.sqrt(np.maximum(np.arange(1, h + 1) / self.hcv, 1.0))
+        values: dict[str, np.ndarray] = {"mean": mean}
+        for lv in levels:
+            lo = np.empty((panel.n, h))
+            hi = np.empty((panel.n, h))
+            tail = (100 - lv) / 200
+            for key, pool in pools.items():
+                rows = which == key
+                if not rows.any():
+                    continue
+                q = np.quantile(pool, [tail, 1 - tail], axis=0, method="higher")
+                lo[rows] = mean[rows] + self.scale[rows, None] * q[0][steps] * widen
+                hi[rows] = mean[rows] + self.scale[rows, None] * q[1][steps] * widen
+            if self.nonneg:
+                lo, hi = np.maximum(lo, 0.0), np.maximum(hi, 0.0)
+            values[f"lo-{lv}"] = np.minimum(lo, mean)
+            values[f"hi-{lv}"] = np.maximum(hi, mean)
+        out = panel.frame(values, h)
+        out["model"] = np.repeat(self.chosen.to_numpy(), h)
+        return out
+
+    def sample_paths(self, h: int, n: int, seed: int = 0) -> np.ndarray:
+        panel = self._fitted()
+        if n < 1:
+            raise ConfigError(f"the number of paths must be at least 1, got {n}")
+        mean = self.point(h)
+        pools = self._pools()
+        which = self._pool_of(pools)
+        rng = np.random.default_rng(seed)
+        blocks = -(-h // self.hcv)
+        out = np.empty((panel.n, n, h))
+        for key, pool in pools.items():
+            rows = np.flatnonzero(which == key)
+            if rows.size == 0:
+                continue
+            pick = rng.integers(0, pool.shape[0], size=(rows.size, n, blocks))
+            err = pool[pick].reshape(rows.size, n, blocks * self.hcv)[:, :, :h]
+            out[rows] = mean[rows, None, :] + self.scale[rows, None, None] * err
+        return np.maximum(out, 0.0) if self.nonneg else out
+
+
+def forecast(y: pd.DataFrame, h: int, freq: str, model: str = "auto",
+             season_length: int | None = None, levels: Sequence[int] = (80,)) -> pd.DataFrame:
+    """Fit ``model`` on ``y`` (``unique_id, ds, y``) and forecast ``h`` periods."""
+    return PanelForecaster(model, horizon=h).fit(y, freq, season_length).forecast(h, levels)
