@@ -4,6 +4,7 @@
 
     InsightloopError                      root; the CLI prints "Type: message" and exits 1
     ├── ConfigError(ValueError)           bad settings or options
+    │   └── InputError                    a value typed by the user (a filter) is invalid
     ├── InputFileError(ValueError)        a file cannot be read as the table asked for
     ├── SchemaError(ValueError)           required columns missing / wrong mapping
     ├── WarehouseError(RuntimeError)      warehouse missing a table or in a bad state
@@ -25,6 +26,10 @@ class InsightloopError(Exception):
 
 class ConfigError(InsightloopError, ValueError):
     """Settings, options or a config file are invalid."""
+
+
+class InputError(ConfigError):
+    """A value the user typed (an audience filter, an expression) is invalid; exit 2."""
 
 
 class InputFileError(InsightloopError, ValueError):
