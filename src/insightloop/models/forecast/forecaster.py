@@ -26,6 +26,7 @@ How it works (``docs/forecasting.md``):
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Protocol, Self
 
@@ -52,6 +53,7 @@ MODELS: dict[str, ModelFn] = {
     "naive": _local(methods.naive),
     "seasonal_naive": _local(methods.seasonal_naive),
     "window_average": _local(methods.window_average),
+    "window_median": _local(methods.window_median),
     "ets": _local(methods.ets),
     "theta": _local(methods.theta),
     "croston": _local(intermittent.croston),
@@ -67,6 +69,7 @@ ENSEMBLE = "ensemble"
 DEFAULT_HORIZON = {"D": 14, "W": 8, "M": 6}
 MIN_SERIES_GBM = 20  # a global model needs many series
 _MIN_POOL = 50
+SELECTIONS = ("series", "pattern", "blend")
 
 
 class Forecaster(Protocol):
@@ -89,12 +92,15 @@ class PanelForecaster:
     """Forecast many series at once with one model, a median ensemble or ``"auto"``."""
 
     def __init__(self, model: str = "auto", *, horizon: int | None = None, windows: int = 3,
-                 candidates: Sequence[str] | None = None) -> None:
+                 candidates: Sequence[str] | None = None, selection: str = "blend") -> None:
         if model not in (*MODELS, ENSEMBLE, "auto"):
             raise ConfigError(f"unknown forecast model {model!r}: use auto, {ENSEMBLE} or one "
                               f"of {', '.join(MODELS)}")
         if windows < 1:
             raise ConfigError(f"windows must be at least 1, got {windows}")
+        if selection not in SELECTIONS:
+            raise ConfigError(f"unknown selection {selection!r}: use {', '.join(SELECTIONS)}")
+        self.selection = selection
         self.model = model
         self.horizon = horizon
         self.windows = windows
@@ -128,15 +134,15 @@ class PanelForecaster:
         fallback = np.nanmean(np.abs(panel.y), axis=1)
         scale = np.where(np.isnan(scale), np.where(fallback > 0, fallback, 1.0), scale)
         options = list(errors)
-        mae = np.stack([np.nanmean(np.abs(errors[k]), axis=(1, 2)) if
-                        np.isfinite(errors[k]).any() else np.full(panel.n, np.nan)
-                        for k in options], axis=1)
-        overall = np.nanmean(mae / scale[:, None], axis=0)
+        self.pattern = intermittent.demand_pattern(panel.y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # series without a window: NaN
+            mae = np.stack([np.nanmean(np.abs(errors[k]), axis=(1, 2)) for k in options],
+                           axis=1) / scale[:, None]
+            overall = np.nanmean(mae, axis=0)
         best_overall = int(np.nanargmin(overall)) if np.isfinite(overall).any() else 0
         if self.model == "auto":
-            filled = np.where(np.isnan(mae), np.inf, mae)
-            choice = np.where(np.isfinite(filled).any(axis=1), np.argmin(filled, axis=1),
-                              best_overall)
+            choice = self._choose(mae, best_overall)
         else:
             choice = np.full(panel.n, options.index(self.model if self.model in options
                                                     else ENSEMBLE))
@@ -145,11 +151,29 @@ class PanelForecaster:
         chosen_err = np.stack([errors[k] for k in options], axis=0)[choice, np.arange(panel.n)]
         self.bank = chosen_err / scale[:, None, None]
         self.scale = scale
-        self.pattern = intermittent.demand_pattern(panel.y)
         self.nonneg = bool(np.nanmin(panel.y) >= 0)
         self.validation_mase = {k: float(v) for k, v in zip(options, overall, strict=True)}
         self._panel = panel
         return self
+
+    def _choose(self, mae: np.ndarray, best_overall: int) -> np.ndarray:
+        """Per series: its own validation error ("series"), its demand pattern's mean
+        ("pattern") or the sum of both ("blend", the default: less noisy than one series'
+        few windows, more specific than the pattern)."""
+        group = np.zeros_like(mae)
+        for c in np.unique(self.pattern):  # five patterns at most
+            rows = self.pattern == c
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                group[rows] = np.nanmean(mae[rows], axis=0)
+        if self.selection == "series":
+            score = mae
+        elif self.selection == "pattern":
+            score = group
+        else:
+            score = np.where(np.isnan(mae), np.nan, mae + group)
+        score = np.where(np.isnan(score), np.inf, score)
+        return np.where(np.isfinite(score).any(axis=1), np.argmin(score, axis=1), best_overall)
 
     def _names(self, panel: Panel) -> list[str]:
         if self.model not in ("auto", ENSEMBLE):

@@ -5,7 +5,7 @@ Each method maps ``(Y, h, m)`` to an ``(n, h)`` array of point forecasts, where 
 the season length (1: none). Nothing loops over series: the recursions loop over time only
 and carry every series (and every candidate parameter) in arrays.
 
-* :func:`naive`, :func:`seasonal_naive`, :func:`window_average`;
+* :func:`naive`, :func:`seasonal_naive`, :func:`window_average`, :func:`window_median`;
 * :func:`ets`: additive-error exponential smoothing, simple / Holt / damped trend, with or
   without an additive season, parameters and form chosen per series by AICc over a grid;
 * :func:`theta`: the Theta method (SES with drift = half the OLS slope; Hyndman & Billah
@@ -18,7 +18,8 @@ import itertools
 
 import numpy as np
 
-__all__ = ["ets", "naive", "seasonal_naive", "series_start", "theta", "window_average"]
+__all__ = ["ets", "naive", "seasonal_naive", "series_start", "theta", "window_average",
+           "window_median"]
 
 _CHUNK_CELLS = 4_000_000  # series x candidates x season slots held at once (memory bound)
 
@@ -51,6 +52,12 @@ def seasonal_naive(y: np.ndarray, h: int, m: int) -> np.ndarray:
 def window_average(y: np.ndarray, h: int, m: int = 1, window: int = 13) -> np.ndarray:
     """The mean of the last ``window`` periods (fewer for a shorter series)."""
     return np.repeat(np.nanmean(y[:, -window:], axis=1)[:, None], h, axis=1)
+
+
+def window_median(y: np.ndarray, h: int, m: int = 1, window: int = 8) -> np.ndarray:
+    """The median of the last ``window`` periods: the point forecast that minimises the
+    absolute error of a stable series (often 0 for a sparse one)."""
+    return np.repeat(np.nanmedian(y[:, -window:], axis=1)[:, None], h, axis=1)
 
 
 def _grid(seasonal: bool) -> np.ndarray:
