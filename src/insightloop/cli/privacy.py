@@ -1,0 +1,129 @@
+"""``insightloop privacy erase`` (proven erasure of one customer) and ``insightloop audit
+list|export`` (the append-only audit log). See ``docs/privacy.md``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from insightloop.cli.app import app
+from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
+from insightloop.errors import ConfigError
+
+if TYPE_CHECKING:
+    from insightloop.services.context import Context
+
+privacy_app = typer.Typer(help="Personal data: proven erasure.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+app.add_typer(privacy_app, name="privacy")
+app.add_typer(audit_app, name="audit")
+
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="Entries at or after this time (YYYY-MM-DD or ISO date-time).")]
+ActorOpt = Annotated[str | None, typer.Option(
+    "--actor", help="Entries by this actor only (an API key id, or `cli`).")]
+
+
+def _rebuilder(ctx: Context) -> Callable[[Context], object]:
+    """What the erasure writes again after removing it: the HTML report and the serving
+    store, each when it existed before."""
+    # lazy: the serving service loads the recommender code (numpy, scipy)
+    from insightloop.services.serving import build_store, store_path
+
+    had_report = (Path(ctx.settings.reports_dir) / "report.html").exists()
+    had_store = store_path(ctx).exists()
+
+    def rebuild(erased: Context) -> object:
+        if had_report:
+            # lazy: the report pulls in plotly; only an erasure that had a report needs it
+            from insightloop.report.builder import write_report
+
+            write_report(erased)
+        return build_store(erased) if had_store else None
+
+    return rebuild
+
+
+@privacy_app.command("erase")
+def erase(customer_id: Annotated[str, typer.Argument(help="The customer id, as ingested.")],
+          warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Erase one customer from every table, model, file and the operational store, rewrite
+    the storage so the bytes are gone, and verify (resumable: run it again after a crash)."""
+    # lazy: the erasure loads the serving, registry and customer services (scipy, numpy)
+    from insightloop.services.privacy import erase_customer
+
+    ctx = context_for(warehouse)
+    result = erase_customer(ctx, customer_id, actor="cli", rebuild=_rebuilder(ctx))
+    proof = result["verification"]
+    if json_:
+        print_json(result)
+    else:
+        wh = result["warehouse"]
+        state = "already erased; verified again" if result["already_erased"] else (
+            "resumed and completed" if result["resumed"] else "erased")
+        console.print(f"request {result['request']}: {state} in {result['seconds']} s")
+        for label, counts in (("deleted", wh.get("deleted", {})),
+                              ("anonymised", wh.get("anonymised", {})),
+                              ("masked in free text", wh.get("scrubbed", {}))):
+            shown = {k: v for k, v in counts.items() if v}
+            if shown:
+                console.print(f"  {label}: " + ", ".join(f"{k} {v}" for k, v in shown.items()))
+        for model in result["models_retired"]:
+            console.print(f"  model {model['model']} {model['version']} retired: retrain with "
+                          f"`{model['retrain']}`")
+        console.print(f"  serving store: {result['serving']}, built again if it existed; "
+                      f"files removed: {len(result['files_removed'])}")
+        console.print("verified: nothing left (tables, operational store, files; API 404)"
+                      if proof["clean"] else f"[red]NOT clean:[/] {json.dumps(_left(proof))}")
+    if not proof["clean"]:
+        raise typer.Exit(1)
+
+
+def _left(proof: Any) -> dict[str, Any]:
+    return {k: proof[k] for k in ("tables", "ops", "files", "api_404")}
+
+
+def _since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"--since {value!r} is not a date; write YYYY-MM-DD or "
+                          "YYYY-MM-DDTHH:MM:SS") from None
+
+
+def _entries(warehouse: Path | None, since: str | None, actor: str | None
+             ) -> list[dict[str, Any]]:
+    # lazy: the operational store loads SQLAlchemy
+    from insightloop.storage.operational import audit, open_ops
+
+    when = _since(since)
+    return audit.entries(open_ops(context_for(warehouse).settings), when, actor)
+
+
+@audit_app.command("list")
+def audit_list(since: SinceOpt = None, actor: ActorOpt = None, warehouse: WarehouseOpt = None,
+               json_: JsonOpt = False) -> None:
+    """Show the audit log (who did what, when), oldest first."""
+    rows = _entries(warehouse, since, actor)
+    if json_:
+        print_json({"entries": rows, "count": len(rows)})
+        return
+    for row in rows:
+        console.print(f"{row['at']}  {row['actor']:<18} {row['action']:<40} {row['target']}",
+                      highlight=False, markup=False)
+    console.print(f"{len(rows)} entries")
+
+
+@audit_app.command("export")
+def audit_export(since: SinceOpt = None, actor: ActorOpt = None,
+                 warehouse: WarehouseOpt = None) -> None:
+    """Write the audit log as JSON lines to stdout (one entry per line)."""
+    for row in _entries(warehouse, since, actor):
+        typer.echo(json.dumps(row, default=str, sort_keys=True))
