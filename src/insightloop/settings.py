@@ -170,3 +170,70 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise ConfigError(f"config file {path}: [insightloop] must be a table")
     return dict(section)
+
+
+# -- language-model assistant (issue 17) -------------------------------------------------
+LLM_PROVIDERS = ("rule", "local", "endpoint")
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Which language model the assistant uses (``docs/assistant.md``).
+
+    provider : {"rule", "local", "endpoint"}
+        ``INSIGHTLOOP_LLM_PROVIDER``; default ``rule``, the provider that measures best on the
+        shipped evaluation set (``insightloop evaluate assistant``).
+    url : str
+        Base URL of an OpenAI-compatible server (``INSIGHTLOOP_LLM_URL``, e.g.
+        ``http://127.0.0.1:8080/v1``) for ``endpoint``.
+    model : str
+        Model name sent to the endpoint (``INSIGHTLOOP_LLM_MODEL``).
+    key_env : str
+        Name of the environment variable holding the endpoint's API key
+        (``INSIGHTLOOP_LLM_KEY_ENV``, default ``INSIGHTLOOP_LLM_KEY``); the key itself is never
+        stored in settings.
+    allow_personal_data : bool
+        ``INSIGHTLOOP_LLM_ALLOW_PERSONAL_DATA``: false (default) refuses to send a request
+        naming a personal column (as declared in the capability tables) to an endpoint.
+    timeout : float
+        Seconds a request may take (``INSIGHTLOOP_LLM_TIMEOUT``, default 30).
+    """
+
+    provider: str = "rule"
+    url: str = ""
+    model: str = "smollm2-135m-instruct"
+    key_env: str = "INSIGHTLOOP_LLM_KEY"
+    allow_personal_data: bool = False
+    timeout: float = 30.0
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None, **given: Any) -> LLMSettings:
+        """From ``given`` (non-None values win), then ``INSIGHTLOOP_LLM_*``, then defaults."""
+        environ = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for key in ("provider", "url", "model", "key_env", "allow_personal_data", "timeout"):
+            var = f"INSIGHTLOOP_LLM_{key.upper()}"
+            if given.get(key) is not None:
+                values[key] = given[key]
+            elif environ.get(var):
+                values[key] = environ[var]
+        provider = str(values.get("provider", cls.provider)).lower()
+        if provider not in LLM_PROVIDERS:
+            raise ConfigError(f"LLM provider must be one of {', '.join(LLM_PROVIDERS)} "
+                              f"(INSIGHTLOOP_LLM_PROVIDER), got {provider!r}")
+        try:
+            timeout = float(values.get("timeout", cls.timeout))
+        except ValueError:
+            timeout = -1.0
+        if not timeout > 0:
+            raise ConfigError(f"INSIGHTLOOP_LLM_TIMEOUT must be a positive number of seconds, "
+                              f"got {values.get('timeout')!r}")
+        try:
+            personal = _flag(values.get("allow_personal_data", False))
+        except ConfigError:
+            raise ConfigError("INSIGHTLOOP_LLM_ALLOW_PERSONAL_DATA must be true or false, got "
+                              f"{values.get('allow_personal_data')!r}") from None
+        return cls(provider=provider, url=str(values.get("url", "")).rstrip("/"),
+                   model=str(values.get("model", cls.model)),
+                   key_env=str(values.get("key_env", cls.key_env)),
+                   allow_personal_data=personal, timeout=timeout)
