@@ -72,6 +72,12 @@ def _env() -> dict[str, str]:
     env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     env.setdefault("PYSPARK_PYTHON", str(BIN / "python"))
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    # Cache compiled bytecode (in the venv, not beside the sources) even where the shell sets
+    # PYTHONDONTWRITEBYTECODE: without it every process, and every CLI subprocess of the
+    # tests, compiles pandas, scikit-learn, DuckDB's Python side... from source again
+    # (measured here: 26 s against 11 s to import them on a loaded 2-core machine).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env.setdefault("PYTHONPYCACHEPREFIX", str(VENV / "pycache"))
     return env
 
 
