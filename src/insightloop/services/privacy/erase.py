@@ -53,12 +53,14 @@ def _hash(salt: str, customer_id: str) -> str:
 def _find(store: OpsStore, customer_id: str) -> dict[str, Any] | None:
     """The newest request for ``customer_id`` (matched by its salted hash), or None."""
     with store.read() as conn:
-        rows = conn.execute(select(ErasureRequest).order_by(ErasureRequest.created_at.desc())
-                            ).scalars().all()
-        for row in rows:
-            if row.subject_hash == _hash(row.salt, customer_id):
-                return {"id": row.id, "status": row.status, "steps": list(row.steps),
-                        "subject": row.subject, "result": dict(row.result or {})}
+        rows = conn.execute(select(
+            ErasureRequest.id, ErasureRequest.salt, ErasureRequest.subject_hash,
+            ErasureRequest.status, ErasureRequest.steps, ErasureRequest.subject,
+            ErasureRequest.result).order_by(ErasureRequest.created_at.desc())).mappings().all()
+    for row in rows:
+        if row["subject_hash"] == _hash(row["salt"], customer_id):
+            return {"id": row["id"], "status": row["status"], "steps": list(row["steps"]),
+                    "subject": row["subject"], "result": dict(row["result"] or {})}
     return None
 
 

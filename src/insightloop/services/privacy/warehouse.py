@@ -95,23 +95,29 @@ def erase_rows(ctx: Context, subject: Subject) -> dict[str, Any]:
             n = con.execute(f"DELETE FROM quarantine WHERE "
                             f"{_any_match(columns['quarantine'], subject)}").fetchone()
             deleted["quarantine"] = int(n[0]) if n else 0
-        for name, d in sorted(declared.items()):
-            cols = [c for c in d["personal"] if c in columns.get(name, ())]
-            if d["view"] or not cols or name == "quarantine":
+        for name, cols in sorted(columns.items()):
+            d = declared.get(name, {})
+            if name == "quarantine" or d.get("view"):
                 continue
             for col in cols:
-                total = 0
-                for _, pattern in subject.sql_patterns():
-                    n = con.execute(
-                        f"UPDATE {ident(name)} SET {ident(col)} = "
-                        f"{scrub_sql(f'CAST({ident(col)} AS VARCHAR)', pattern)} "
-                        f"WHERE regexp_matches(CAST({ident(col)} AS VARCHAR), "
-                        f"{literal(pattern)})").fetchone()
-                    total += int(n[0]) if n else 0
+                # the id only in declared personal columns (elsewhere a product code may be
+                # the same text); the e-mail and name in every text column
+                patterns = [p for kind, p in subject.sql_patterns()
+                            if kind != "customer_id" or col in d.get("personal", ())]
+                total = sum(_scrub(con, name, col, p) for p in patterns)
                 if total:
                     scrubbed[f"{name}.{col}"] = total
     return {"deleted": deleted, "anonymised": anonymised, "scrubbed": scrubbed,
             "undeclared": sorted(undeclared), "mask": MASK}
+
+
+def _scrub(con: duckdb.DuckDBPyConnection, table: str, col: str, pattern: str) -> int:
+    """Mask ``pattern`` in ``table.col``; the number of rows changed."""
+    n = con.execute(f"UPDATE {ident(table)} SET {ident(col)} = "
+                    f"{scrub_sql(f'CAST({ident(col)} AS VARCHAR)', pattern)} "
+                    f"WHERE regexp_matches(CAST({ident(col)} AS VARCHAR), {literal(pattern)})"
+                    ).fetchone()
+    return int(n[0]) if n else 0
 
 
 def search_tables(ctx: Context, subject: Subject) -> list[dict[str, Any]]:
