@@ -6,6 +6,7 @@ Campaigns and journeys (layers above) call these; nothing here imports them.
 
 from __future__ import annotations
 
+from insightloop.services.engagement.content import preview, render
 from insightloop.services.engagement.eligibility import REASONS, eligibility
 from insightloop.services.engagement.policy import Cap, Policy
 from insightloop.services.engagement.suppression import (
@@ -16,4 +17,4 @@ from insightloop.services.engagement.suppression import (
 )
 
 __all__ = ["REASONS", "Cap", "Policy", "add_suppressions", "eligibility",
-           "import_suppressions", "list_suppressions", "remove_suppression"]
+           "import_suppressions", "list_suppressions", "preview", "remove_suppression", "render"]
