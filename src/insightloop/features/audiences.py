@@ -232,7 +232,7 @@ class _Parser:
         known = sorted(set(self.schema) | {a for a, t in ALIASES.items() if t in self.schema})
         close = difflib.get_close_matches(name.lower(), known, n=4, cutoff=0.5)
         hint = f"; closest: {', '.join(close)}" if close else \
-            f"; known columns: {', '.join(sorted(self.schema)[:30])}"
+            "; `insightloop audiences columns` lists the columns a filter can use"
         raise _fail(tok, f"unknown column {name!r}{hint}")
 
     def predicate(self) -> _Pred:

@@ -8,7 +8,7 @@ Every public name is importable from this package::
 
 from __future__ import annotations
 
-from insightloop.features.audiences import FilterError
+from insightloop.features.audiences import ALIASES, FilterError, column_kind
 from insightloop.services.audiences.live import (
     audience_frame,
     audience_ids,
@@ -25,6 +25,19 @@ from insightloop.services.audiences.saved import (
     list_audiences,
 )
 
-__all__ = ["FilterError", "audience_frame", "audience_ids", "audience_schema",
-           "count_audience", "create_audience", "delete_audience", "describe_audience",
-           "export_audience", "get_audience", "list_audiences", "personal_columns"]
+__all__ = [
+    "ALIASES",
+    "FilterError",
+    "audience_frame",
+    "audience_ids",
+    "audience_schema",
+    "column_kind",
+    "count_audience",
+    "create_audience",
+    "delete_audience",
+    "describe_audience",
+    "export_audience",
+    "get_audience",
+    "list_audiences",
+    "personal_columns",
+]
