@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from insightloop.errors import ConfigError, ModelFitError, NotFittedError, SchemaError
+from insightloop.errors import ConfigError, NotFittedError, SchemaError
 from insightloop.models.forecast import PanelForecaster, forecast, to_panel
 from insightloop.models.forecast.holdout import holdout
 from insightloop.models.forecast.intermittent import adida, croston, demand_pattern, sba, tsb
@@ -119,9 +119,9 @@ def test_conformal_coverage_on_simulated_series() -> None:
 
 def test_bad_input_is_refused_with_a_message() -> None:
     df = _frame({"a": np.arange(6, dtype=float)})
-    with pytest.raises(ModelFitError, match="horizon 8 is longer than the history"):
+    with pytest.raises(ConfigError, match="horizon 8 is longer than the history"):
         holdout(df, 8, "W")
-    with pytest.raises(ModelFitError, match="needs at least horizon"):
+    with pytest.raises(ConfigError, match="needs at least horizon"):
         PanelForecaster(horizon=8).fit(df, "W")
     with pytest.raises(ConfigError, match="freq 'Q'"):
         to_panel(df, "Q")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insightloop.errors import ModelFitError
+from insightloop.errors import ConfigError
 from insightloop.models.forecast import metrics
 from insightloop.models.forecast.forecaster import PanelForecaster
 from insightloop.models.forecast.methods import seasonal_naive
@@ -43,12 +43,12 @@ def holdout(y: pd.DataFrame, h: int, freq: str, *, model: str = "auto",
     every series runs to the latest period of the frame, zeros after its last row.
     """
     if h < 1:
-        raise ModelFitError(f"the horizon must be at least 1 period, got {h}")
+        raise ConfigError(f"the horizon must be at least 1 period, got {h}")
     full = to_panel(y, freq, common_end=common_end)
     m = int(season_length if season_length is not None else SEASON[freq])
     keep = full.lengths >= h + 2
     if not keep.any():
-        raise ModelFitError(
+        raise ConfigError(
             f"horizon {h} is longer than the history: the longest series has "
             f"{int(full.lengths.max())} periods and a holdout of {h} needs at least {h + 2}; "
             "use a shorter --horizon")
