@@ -9,6 +9,7 @@ from __future__ import annotations
 from insightloop.services.engagement.content import preview, render
 from insightloop.services.engagement.eligibility import REASONS, eligibility
 from insightloop.services.engagement.policy import Cap, Policy
+from insightloop.services.engagement.sendtime import best_send_hour, build_send_times
 from insightloop.services.engagement.suppression import (
     add_suppressions,
     import_suppressions,
@@ -16,5 +17,6 @@ from insightloop.services.engagement.suppression import (
     remove_suppression,
 )
 
-__all__ = ["REASONS", "Cap", "Policy", "add_suppressions", "eligibility",
+__all__ = ["REASONS", "Cap", "Policy", "add_suppressions", "best_send_hour",
+           "build_send_times", "eligibility",
            "import_suppressions", "list_suppressions", "preview", "remove_suppression", "render"]

@@ -1,0 +1,170 @@
+"""Send-time optimisation: each customer's best hour and weekday from their engagement
+history (opens, clicks, purchases in ``events``; orders in ``orders``), in local time,
+shrunk towards the population's profile (:mod:`insightloop.models.sendtime`).
+
+Machine opens are left out: an open flagged in ``properties`` (``machine_open`` or
+``apple_mpp`` true) or one within :data:`MACHINE_OPEN_SECONDS` of a send to the same
+customer (``sends.send_time``): privacy proxies and scanners open on delivery, not people.
+Timestamps are UTC; each customer's zone is their ``timezone``/``tz`` column, else their
+country's, else UTC (:mod:`.policy`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from insightloop.errors import WarehouseError
+from insightloop.models import sendtime as model
+from insightloop.services.context import Context
+from insightloop.services.engagement.content import normalized
+from insightloop.services.engagement.policy import zone_names
+from insightloop.services.results.engagement import SendTimesBuild
+from insightloop.storage.ids import id_sql
+from insightloop.storage.sql import ident
+from insightloop.storage.warehouse import has_table, write_frame
+
+ENGAGEMENT_TYPES = ("open", "opened", "email_open", "click", "clicked", "email_click",
+                    "purchase", "order", "checkout")
+OPEN_TYPES = ("open", "opened", "email_open")
+MACHINE_OPEN_SECONDS = 10
+TABLE = "send_times"
+
+
+def engagement_history(con: Any) -> tuple[pd.DataFrame, int]:
+    """(customer_id, ts) of every engagement, and how many machine opens were left out."""
+    parts, machine = [], 0
+    if has_table(con, "events"):
+        types = ", ".join(f"'{t}'" for t in ENGAGEMENT_TYPES)
+        opens = ", ".join(f"'{t}'" for t in OPEN_TYPES)
+        flag = ("coalesce(lower(json_extract_string(properties, '$.machine_open')) IN "
+                "('true', '1') OR lower(json_extract_string(properties, '$.apple_mpp')) IN "
+                "('true', '1'), false)")
+        near_send = (f"""EXISTS (SELECT 1 FROM sends s WHERE s.customer_id = e.customer_id
+                    AND e.event_time >= s.send_time
+                    AND e.event_time < s.send_time + INTERVAL {MACHINE_OPEN_SECONDS} SECOND)"""
+                     if has_table(con, "sends") else "false")
+        frame = con.execute(f"""
+            SELECT customer_id, event_time AS ts,
+                   lower(event_type) IN ({opens}) AND ({flag} OR {near_send}) AS machine
+            FROM events e
+            WHERE lower(event_type) IN ({types}) AND customer_id IS NOT NULL
+              AND event_time IS NOT NULL""").df()
+        machine = int(frame["machine"].sum())
+        parts.append(frame.loc[~frame["machine"].astype(bool), ["customer_id", "ts"]])
+    if has_table(con, "orders"):
+        parts.append(con.execute("""
+            SELECT customer_id, min(order_time) AS ts FROM orders
+            WHERE customer_id IS NOT NULL AND quantity > 0 GROUP BY customer_id, order_id
+            """).df())
+    if not parts:
+        raise WarehouseError("no events or orders in the warehouse: ingest them first "
+                             "(`insightloop ingest orders FILE`)")
+    return pd.concat(parts, ignore_index=True), machine
+
+
+def local_slots(ts: pd.Series, zones: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Local hour and weekday (Monday 0) of UTC timestamps, one conversion per zone."""
+    hour = np.zeros(len(ts), dtype=np.int64)
+    day = np.zeros(len(ts), dtype=np.int64)
+    stamps = pd.to_datetime(ts).dt.tz_localize("UTC")
+    for zone, idx in pd.Series(np.arange(len(ts))).groupby(zones.to_numpy()).groups.items():
+        local = stamps.iloc[np.asarray(idx)].dt.tz_convert(str(zone))
+        hour[np.asarray(idx)] = local.dt.hour.to_numpy()
+        day[np.asarray(idx)] = local.dt.weekday.to_numpy()
+    return hour, day
+
+
+def _customer_zones(con: Any) -> pd.DataFrame:
+    if not has_table(con, "customers"):
+        return pd.DataFrame(columns=["customer_id", "zone"])
+    cols = {r[0] for r in con.execute("SELECT column_name FROM information_schema.columns "
+                                      "WHERE table_name = 'customers'").fetchall()}
+    tz_col = next((c for c in ("timezone", "tz") if c in cols), None)
+    frame = con.execute(
+        "SELECT customer_id, "
+        + ("CAST(country AS VARCHAR) AS country, " if "country" in cols
+           else "NULL::VARCHAR AS country, ")
+        + (f"CAST({ident(tz_col)} AS VARCHAR) AS tz" if tz_col else "NULL::VARCHAR AS tz")
+        + " FROM customers").df()
+    frame["zone"] = zone_names(frame["tz"], frame["country"], len(frame)).to_numpy()
+    return frame[["customer_id", "zone"]]
+
+
+def compute_send_times(ctx: Context) -> tuple[pd.DataFrame, SendTimesBuild]:
+    """The ``send_times`` rows of every customer with a known zone or history."""
+    with ctx.read() as con:
+        history, machine = engagement_history(con)
+        zones = _customer_zones(con)
+    ids = pd.Index(pd.concat([zones["customer_id"], history["customer_id"]]).unique())
+    zone_of = zones.set_index("customer_id")["zone"].reindex(ids).fillna("UTC")
+    cust = ids.get_indexer(history["customer_id"])
+    hour, day = local_slots(history["ts"], zone_of.iloc[cust].reset_index(drop=True))
+    by_hour = model.fit(model.counts_matrix(cust, hour, len(ids)))
+    by_day = model.fit(model.counts_matrix(cust, day, len(ids), model.WEEKDAYS),
+                       neighbour=0.0)
+    # "customer": their own events carry at least half the weight, or moved the answer
+    # away from the population's hour.
+    own = (by_hour.events > 0) & ((by_hour.own_weight >= 0.5)
+                                  | (by_hour.best != by_hour.population_best))
+    frame = pd.DataFrame({
+        "customer_id": ids.to_numpy(dtype=object), "hour": by_hour.best.astype(np.int32),
+        "weekday": by_day.best.astype(np.int32),
+        "source": np.where(own, "customer", "population"),
+        "events": by_hour.events.astype(np.int64), "own_weight": by_hour.own_weight,
+        "timezone": zone_of.to_numpy(dtype=object)})
+    summary: SendTimesBuild = {
+        "table": TABLE, "customers": len(frame), "from_customer": int(own.sum()),
+        "from_population": int((~own).sum()), "population_hour": by_hour.population_best,
+        "prior_strength": by_hour.prior_strength, "events": len(history),
+        "machine_opens_excluded": machine}
+    return frame, summary
+
+
+def build_send_times(ctx: Context) -> SendTimesBuild:
+    """Write table ``send_times`` (one row per customer) and return a summary."""
+    frame, summary = compute_send_times(ctx)
+    if ctx.warehouse.read_only:
+        return summary
+    with ctx.warehouse.transaction() as con:
+        write_frame(con, TABLE, frame)
+    return summary
+
+
+def best_send_hour(ctx: Context, customer_ids: Sequence[str]) -> pd.DataFrame:
+    """``customer_id``, ``hour``, ``weekday``, ``source`` ("customer" or "population") in
+    the order given: from table ``send_times`` when built, else computed now. A customer
+    unknown to both gets the population's hour."""
+    ids = normalized(customer_ids)
+    request = pd.DataFrame({"customer_id": pd.Series(ids, dtype=object)})
+    with ctx.read() as con:
+        built = has_table(con, TABLE)
+        if built:
+            name = f"_sendtime_{uuid.uuid4().hex}"
+            con.register(name, request.assign(pos=np.arange(len(request))))
+            try:
+                found = con.execute(f"""
+                    SELECT r.customer_id, t.hour, t.weekday, t.source
+                    FROM {ident(name)} r LEFT JOIN {TABLE} t
+                      ON t.customer_id = {id_sql('r.customer_id')} ORDER BY r.pos""").df()
+                pop = con.execute(f"SELECT mode(hour) FILTER (WHERE source = 'population'), "
+                                  f"mode(weekday) FILTER (WHERE source = 'population') "
+                                  f"FROM {TABLE}").fetchone()
+            finally:
+                con.unregister(name)
+    if not built:
+        frame, summary = compute_send_times(ctx)
+        found = request.merge(frame[["customer_id", "hour", "weekday", "source"]],
+                              on="customer_id", how="left")
+        pop = (summary["population_hour"], None)
+    missing = found["hour"].isna()
+    fallback_day = pop[1] if pop and pop[1] is not None else 0
+    found.loc[missing, "hour"] = pop[0] if pop and pop[0] is not None else 10
+    found.loc[missing, "weekday"] = found.loc[missing, "weekday"].fillna(fallback_day)
+    found.loc[missing, "source"] = "population"
+    found["weekday"] = found["weekday"].fillna(fallback_day)
+    return found.astype({"hour": np.int64, "weekday": np.int64}).reset_index(drop=True)
