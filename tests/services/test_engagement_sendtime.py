@@ -29,7 +29,7 @@ def ctx(tmp_path: Path) -> Context:
         "customer_id": ["a", "b", "c", *crowd],
         "country": ["United Kingdom", "France", "Germany", *["United Kingdom"] * 200],
         "timezone": [None, "Asia/Tokyo", None, *[None] * 200]})
-    rows = []
+    rows: list[tuple[str, str, pd.Timestamp, str | None]] = []
     for i, cid in enumerate(crowd):  # the population engages around 12:00
         rows += [(cid, "click", DAYS[(i + k) % 28] + pd.Timedelta(hours=12 + off), None)
                  for k, off in enumerate((0, 0, -1, 1))]
