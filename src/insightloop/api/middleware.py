@@ -177,3 +177,8 @@ def _template(scope: Scope) -> str:
     if scope["path"].startswith("/api/v1/") and not template.startswith("/api/"):
         template = "/api/v1" + template
     return str(template)
+
+
+#: The route template of a request, public: the audit trail (``api/audit.py``) names
+#: requests as the access log does.
+template = _template

@@ -164,6 +164,7 @@ class Server:
 
     def check(self, request: Request, rec: KeyRecord, needed: str) -> KeyRecord:
         request.state.key_id = rec.key_id
+        request.state.role = rec.role  # the audit trail records it (api/audit.py)
         wait = self.limits.take(rec.key_id)
         if wait > 0:
             raise ApiError(429, "rate_limited", "too many requests for this key; slow down",

@@ -33,6 +33,14 @@ def record(store: OpsStore, actor: str, action: str, target: str = "",
             detail=detail, note=note))
 
 
+def record_many(store: OpsStore, rows: list[dict[str, Any]]) -> None:
+    """Append several entries in one transaction (``at``, ``actor``, ``action``, ``target``,
+    ``detail`` each; the API's buffered request trail)."""
+    if rows:
+        with store.write() as conn:
+            conn.execute(insert(AuditEntry), rows)
+
+
 def entries(store: OpsStore, since: datetime | None = None, actor: str | None = None,
             limit: int = MAX_LIST) -> list[dict[str, Any]]:
     """Entries oldest first, from ``since`` on and by ``actor`` when given."""
