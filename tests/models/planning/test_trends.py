@@ -12,6 +12,7 @@ from insightloop.models.planning.trends import (
     loglinear_trend,
     ramp_index,
     robust_anomalies,
+    seasonal_profile,
     yoy_growth,
 )
 
@@ -102,3 +103,19 @@ def test_bad_matrices_are_refused() -> None:
         loglinear_trend(np.ones((2, 3)))
     with pytest.raises(ConfigError, match="do not match"):
         yoy_growth(np.ones((1, 4)), np.ones((1, 5)))
+
+
+def test_seasonal_profile_recovers_a_weekday_pattern() -> None:
+    pattern = np.array([1.0, 1.2, 1.2, 1.0, 1.4, 0.2, 0.0])  # mean 0.857...
+    days = np.arange(70)
+    y = np.vstack([100 * pattern[days % 7], np.full(70, 5.0)])
+    index, strength = seasonal_profile(y, days % 7, 7)
+    np.testing.assert_allclose(index[0], pattern / pattern.mean())
+    assert strength[0] == pytest.approx(1.0)
+    np.testing.assert_allclose(index[1], np.ones(7))
+    assert np.isnan(strength[1])  # no variance to explain
+    rng = np.random.default_rng(5)
+    noisy = y[:1] + rng.normal(0, 20, (1, 70))
+    assert 0.5 < seasonal_profile(noisy, days % 7, 7)[1][0] < 1.0
+    # one year of months: each month seen once, no strength
+    assert np.isnan(seasonal_profile(np.ones((1, 12)) + np.arange(12), np.arange(12), 12)[1][0])

@@ -24,7 +24,7 @@ from scipy.stats import norm
 from insightloop.errors import ConfigError
 
 __all__ = ["benjamini_hochberg", "loglinear_trend", "ramp_index", "robust_anomalies",
-           "yoy_growth"]
+           "seasonal_profile", "yoy_growth"]
 
 Array = NDArray[np.float64]
 Z95 = float(norm.ppf(0.975))
@@ -120,8 +120,9 @@ def robust_anomalies(y: ArrayLike, k: float = 4.0, window: int = 7
                      ) -> dict[str, NDArray[np.generic]]:
     """Per item and period: the expected value (a centred running median of ``window``
     periods, shrunk at the edges), the residual, the robust z-score ``residual / (1.4826
-    MAD)`` and whether ``|z| > k``. The MAD is the item's median absolute residual (a
-    floor of 1 unit keeps an item with flat sales from flagging noise)."""
+    MAD)`` and whether ``|z| > k``. The MAD is the item's median absolute residual,
+    at least the Poisson noise ``sqrt(median sales)`` (an item selling a steady 25 a week
+    does not flag 30)."""
     m = np.asarray(y, dtype=float)
     if m.ndim != 2 or not np.all(np.isfinite(m)):
         raise ConfigError("sales must be a finite items x periods matrix")
@@ -133,7 +134,8 @@ def robust_anomalies(y: ArrayLike, k: float = 4.0, window: int = 7
         raise ConfigError(f"anomalies need at least {half + 1} periods, got {m.shape[1]}")
     expected = np.median(sliding_window_view(padded, window, axis=1), axis=2)
     resid = m - expected
-    mad = np.maximum(1.4826 * np.median(np.abs(resid), axis=1), 1.0)
+    floor = np.sqrt(np.maximum(np.median(m, axis=1), 1.0))  # Poisson noise at the level
+    mad = np.maximum(1.4826 * np.median(np.abs(resid), axis=1), floor)
     z = resid / mad[:, None]
     return {"expected": expected, "residual": resid, "z": z, "flag": np.abs(z) > k}
 
@@ -160,3 +162,31 @@ def ramp_index(since_launch: ArrayLike, observed: ArrayLike
     base = cum_curve[np.clip(obs, 0, m.shape[1])]
     index = np.where(base > 0, cum_item / np.where(base > 0, base, 1.0), np.nan)
     return curve, index
+
+
+def seasonal_profile(y: ArrayLike, position: ArrayLike, periods: int
+                     ) -> tuple[Array, Array]:
+    """Seasonal index and strength per item.
+
+    ``position`` gives each column's place in the cycle (0..periods-1: weekday, month).
+    The index is the mean at each place over the mean of the places (1 = average, 0.5 =
+    half); the strength is the share of the series' variance the places explain
+    (``1 - SS_within / SS_total``, an eta squared). It needs every place seen at least
+    twice, else the index stands on one value per place (confounded with any trend) and
+    the strength is NaN.
+    """
+    m = np.asarray(y, dtype=float)
+    pos = np.asarray(position, dtype=np.int64)
+    if m.ndim != 2 or pos.shape != (m.shape[1],) or pos.min() < 0 or pos.max() >= periods:
+        raise ConfigError("a seasonal profile needs items x periods and one place per period")
+    onehot = (pos[:, None] == np.arange(periods)[None, :]).astype(float)
+    counts = onehot.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (m @ onehot) / counts
+        level = np.nanmean(np.where(counts > 0, means, np.nan), axis=1)
+        index = means / level[:, None]
+        fitted = means[:, pos]
+        total = ((m - m.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        within = ((m - fitted) ** 2).sum(axis=1)
+        strength = np.where((total > 0) & (counts.min() >= 2), 1 - within / total, np.nan)
+    return np.asarray(index, dtype=float), np.asarray(strength, dtype=float)
