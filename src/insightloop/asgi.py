@@ -18,9 +18,10 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from insightloop import __version__
 from insightloop.api import errors
+from insightloop.api.audit import AuditTrail
 from insightloop.api.config import ServeConfig
 from insightloop.api.middleware import BodyLimit, Cors, HeadersAndLog
-from insightloop.api.routers import admin, catalog, customers, experiments, planning
+from insightloop.api.routers import admin, catalog, customers, experiments, planning, privacy
 from insightloop.api.server import API_PREFIX, Server
 from insightloop.api.workers import state_from_env
 from insightloop.settings import Settings
@@ -56,7 +57,7 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
     srv.start()
     errors.install(app)
     web.install_error_pages(app)  # HTML 404s outside /api/ (the API keeps its JSON)
-    for module in (admin, customers, catalog, experiments, planning):
+    for module in (admin, customers, catalog, experiments, planning, privacy):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(docs.router, prefix=API_PREFIX)
     app.include_router(web.router)
@@ -65,6 +66,7 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
         app.add_middleware(Cors, allow_origins=list(config.cors_origins),
                            allow_methods=["GET", "POST", "DELETE"],
                            allow_headers=["X-API-Key", "Content-Type"])
+    app.add_middleware(AuditTrail, settings=settings)
     app.add_middleware(BodyLimit, max_bytes=config.max_body_bytes)
     app.add_middleware(HeadersAndLog, max_header_bytes=config.max_header_bytes,
                        max_header_line_bytes=config.max_header_line_bytes)
