@@ -1,0 +1,49 @@
+"""``insightloop privacy erase`` and ``insightloop audit list|export`` from the command line:
+JSON results, exit codes (2 for bad input, one line, no traceback), the erasure audited
+without the id."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from insightloop.cli.main import main
+
+pytestmark = pytest.mark.usefixtures("clean_env")  # tests/conftest.py; so is `wh`
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+def test_erase_then_audit(wh: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "privacy", "erase", "17850.0", "-w", str(wh), "--json")
+    assert code == 0
+    result = json.loads(out)
+    assert result["verification"]["clean"] and result["warehouse"]["deleted"]["profiles"] == 1
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM orders WHERE customer_id = '17850'"
+                           ).fetchone() == (0,)
+    code, out, _ = _run(capsys, "privacy", "erase", "17850", "-w", str(wh))
+    assert code == 0 and "already erased" in out and "nothing left" in out
+    code, out, _ = _run(capsys, "audit", "list", "-w", str(wh), "--json", "--actor", "cli")
+    entries = json.loads(out)["entries"]
+    assert [e["action"] for e in entries] == ["privacy.erase", "privacy.erase"]
+    assert "17850" not in out
+    code, out, _ = _run(capsys, "audit", "export", "-w", str(wh), "--since", "2000-01-01")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and len(lines) == 2 and lines[1]["detail"]["already_erased"] is True
+
+
+def test_bad_input_is_exit_2_with_one_line(wh: Path, capsys: pytest.CaptureFixture[str]
+                                           ) -> None:
+    code, _, err = _run(capsys, "privacy", "erase", "  ", "-w", str(wh))
+    assert code == 2 and "customer id to erase is empty" in err
+    code, _, err = _run(capsys, "audit", "list", "-w", str(wh), "--since", "last week")
+    assert code == 2 and "--since 'last week' is not a date" in err
