@@ -143,7 +143,7 @@ def test_definitions_are_validated(ctx: Context) -> None:
                                             {"id": "b", "wait": {"days": 1}, "next": "a"}]})
     with pytest.raises(ConfigError, match="exactly one of wait, send, branch, split"):
         parse_journey({**JOURNEY, "steps": [{"id": "a"}]})
-    with pytest.raises(ConfigError, match="trigger.kind"):
+    with pytest.raises(ConfigError, match=r"trigger\.kind"):
         parse_journey({**JOURNEY, "trigger": {"kind": "birthday"}})
     create_journey(ctx, JOURNEY, now=START)
     with pytest.raises(ConfigError, match="exists with another definition"):
