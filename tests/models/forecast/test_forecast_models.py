@@ -11,7 +11,7 @@ from insightloop.errors import ConfigError, NotFittedError, SchemaError
 from insightloop.models.forecast import PanelForecaster, forecast, to_panel
 from insightloop.models.forecast.holdout import holdout
 from insightloop.models.forecast.intermittent import adida, croston, demand_pattern, sba, tsb
-from insightloop.models.forecast.methods import ets, seasonal_naive, theta
+from insightloop.models.forecast.methods import ets, seasonal_level, seasonal_naive, theta
 
 
 def _frame(values: dict[str, np.ndarray], start: str = "2021-01-04") -> pd.DataFrame:
@@ -138,3 +138,17 @@ def test_series_shorter_than_a_season_fall_back_to_non_seasonal_forms() -> None:
     df = _frame({"a": 10.0 + np.arange(20, dtype=float)})
     out = forecast(df, 4, "W", model="ets")  # season 52 > 20 periods: no seasonal form
     np.testing.assert_allclose(out["mean"], 10.0 + np.arange(20, 24), rtol=1e-6)
+
+
+def test_seasonal_level_smooths_the_season_and_follows_the_level() -> None:
+    flat = np.full((1, 30), 10.0)
+    np.testing.assert_allclose(seasonal_level(flat, 5, 8), 10.0)
+    rng = np.random.default_rng(3)
+    n, m, t, h = 400, 12, 48, 6
+    season = 20 + 10 * np.sin(2 * np.pi * np.arange(t + h) / m)
+    growth = np.linspace(1.0, 1.5, t + h)
+    truth = season * growth
+    y = rng.poisson(np.tile(truth[:t], (n, 1))).astype(float)
+    err_sl = np.abs(seasonal_level(y, h, m) - truth[t:]).mean()
+    err_sn = np.abs(seasonal_naive(y, h, m) - truth[t:]).mean()
+    assert err_sl < 0.95 * err_sn  # measured 4.75 vs 5.44 (seed 3)

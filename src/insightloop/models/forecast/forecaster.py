@@ -11,12 +11,15 @@ How it works (``docs/forecasting.md``):
 1. **Rolling origin.** The last ``windows`` blocks of ``horizon`` periods are each held
    out in turn; every candidate model is fitted on the periods before the block and
    forecasts it. Only history is used.
-2. **Choice.** ``model="auto"`` picks, per series, the candidate (or the median ensemble
-   of the non-naive candidates) with the lowest mean absolute validation error; a series
-   too short to validate gets the candidate that is best over all series (mean scaled
-   error).
+2. **Choice.** The ensemble is the mean of the three non-naive candidates with the lowest
+   mean scaled validation error over all series. ``model="auto"`` picks, per series, the
+   candidate or the ensemble with the lowest mean scaled validation error over the series of
+   its demand pattern (``selection="pattern"``, the default; ``"series"``: its own error
+   only, noisier; ``"blend"``: the sum of both); a series too short to validate gets the
+   option that is best over all series.
 3. **Intervals.** The chosen model's validation errors, divided by the series' scale (the
-   in-sample seasonal-naive MAE), are pooled over the series of the same demand pattern
+   in-sample seasonal-naive MAE, times ``sqrt(0.5 + 0.5 forecast / recent level)``: count-
+   like noise grows with the forecast), are pooled over the series of the same demand pattern
    (ADI/CV² class; all series when a class has fewer than 50 errors) per horizon step; an
    interval is the forecast plus the scale times the pooled error quantiles (split
    conformal). Steps past the validated horizon widen with the square root of the step.
@@ -54,6 +57,7 @@ MODELS: dict[str, ModelFn] = {
     "seasonal_naive": _local(methods.seasonal_naive),
     "window_average": _local(methods.window_average),
     "window_median": _local(methods.window_median),
+    "seasonal_level": _local(methods.seasonal_level),
     "ets": _local(methods.ets),
     "theta": _local(methods.theta),
     "croston": _local(intermittent.croston),
@@ -65,8 +69,8 @@ MODELS: dict[str, ModelFn] = {
 #: the global LightGBM model is not a default candidate: on Online Retail weekly products its
 #: validation MASE was 2.9 against 1.25 for the window average, at 10x the fit time
 #: (docs/forecasting.md); ask for it with model="gbm" or candidates=(..., "gbm").
-AUTO_CANDIDATES = ("seasonal_naive", "window_average", "window_median", "ets", "theta", "sba",
-                   "tsb", "adida")
+AUTO_CANDIDATES = ("seasonal_naive", "seasonal_level", "window_average", "window_median", "ets",
+                   "theta", "sba", "tsb", "adida")
 _NAIVE = frozenset({"naive", "seasonal_naive"})
 ENSEMBLE = "ensemble"
 DEFAULT_HORIZON = {"D": 14, "W": 8, "M": 6}
@@ -95,7 +99,8 @@ class PanelForecaster:
     """Forecast many series at once with one model, a median ensemble or ``"auto"``."""
 
     def __init__(self, model: str = "auto", *, horizon: int | None = None, windows: int = 3,
-                 candidates: Sequence[str] | None = None, selection: str = "blend") -> None:
+                 candidates: Sequence[str] | None = None, selection: str = "pattern",
+                 ensemble_size: int = 3) -> None:
         if model not in (*MODELS, ENSEMBLE, "auto"):
             raise ConfigError(f"unknown forecast model {model!r}: use auto, {ENSEMBLE} or one "
                               f"of {', '.join(MODELS)}")
@@ -104,6 +109,7 @@ class PanelForecaster:
         if selection not in SELECTIONS:
             raise ConfigError(f"unknown selection {selection!r}: use {', '.join(SELECTIONS)}")
         self.selection = selection
+        self.ensemble_size = ensemble_size
         self.model = model
         self.horizon = horizon
         self.windows = windows
@@ -132,10 +138,13 @@ class PanelForecaster:
                 f"least horizon + 2 = {hcv + 2}; use a shorter horizon or a finer frequency")
         names = self._names(panel)
         preds, actual = self._validate(panel, names)
-        errors = {k: actual - v for k, v in preds.items()}
         scale = mase_scale(panel.y, self.m)
         fallback = np.nanmean(np.abs(panel.y), axis=1)
         scale = np.where(np.isnan(scale), np.where(fallback > 0, fallback, 1.0), scale)
+        self.members = self._members(preds, actual, scale)
+        if self.members:
+            preds[ENSEMBLE] = np.mean(np.stack([preds[k] for k in self.members]), axis=0)
+        errors = {k: actual - v for k, v in preds.items()}
         options = list(errors)
         self.pattern = intermittent.demand_pattern(panel.y)
         with warnings.catch_warnings():
@@ -151,18 +160,22 @@ class PanelForecaster:
                                                     else ENSEMBLE))
         self.options = options
         self.choice = choice
-        chosen_err = np.stack([errors[k] for k in options], axis=0)[choice, np.arange(panel.n)]
-        self.bank = chosen_err / scale[:, None, None]
+        rows = np.arange(panel.n)
+        chosen_err = np.stack([errors[k] for k in options], axis=0)[choice, rows]
+        chosen_pred = np.stack([preds[k] for k in options], axis=0)[choice, rows]
         self.scale = scale
+        recent = np.nanmean(np.abs(panel.y[:, -26:]), axis=1)
+        self.level = np.where(np.isfinite(recent) & (recent > 0), recent, 1.0)
+        self.raw_errors = chosen_err
+        self.bank = chosen_err / self._spread(chosen_pred, rows)
         self.nonneg = bool(np.nanmin(panel.y) >= 0)
         self.validation_mase = {k: float(v) for k, v in zip(options, overall, strict=True)}
         self._panel = panel
         return self
 
     def _choose(self, mae: np.ndarray, best_overall: int) -> np.ndarray:
-        """Per series: its own validation error ("series"), its demand pattern's mean
-        ("pattern") or the sum of both ("blend", the default: less noisy than one series'
-        few windows, more specific than the pattern)."""
+        """Per series: its demand pattern's mean validation error ("pattern", the default:
+        one series' few windows are a noisy guide), its own ("series") or both ("blend")."""
         group = np.zeros_like(mae)
         for c in np.unique(self.pattern):  # five patterns at most
             rows = self.pattern == c
@@ -177,6 +190,22 @@ class PanelForecaster:
             score = np.where(np.isnan(mae), np.nan, mae + group)
         score = np.where(np.isnan(score), np.inf, score)
         return np.where(np.isfinite(score).any(axis=1), np.argmin(score, axis=1), best_overall)
+
+    def _members(self, preds: dict[str, np.ndarray], actual: np.ndarray, scale: np.ndarray
+                 ) -> list[str]:
+        """The ensemble: the ``ensemble_size`` non-naive candidates with the lowest mean
+        scaled validation error over all series (chosen on history only)."""
+        if self.model not in ("auto", ENSEMBLE):
+            return []
+        names = [k for k in preds if k not in _NAIVE]
+        if len(names) < 2:
+            return []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            score = [float(np.nanmean(np.nanmean(np.abs(actual - preds[k]), axis=(1, 2))
+                                      / scale)) for k in names]
+        order = np.argsort(np.where(np.isfinite(score), score, np.inf), kind="stable")
+        return [names[i] for i in order[:self.ensemble_size]]
 
     def _names(self, panel: Panel) -> list[str]:
         if self.model not in ("auto", ENSEMBLE):
@@ -204,9 +233,6 @@ class PanelForecaster:
             sub = train.subset(rows)
             for k in names:
                 preds[k][rows, i, :] = MODELS[k](sub, h, self.m)
-        members = [k for k in names if k not in _NAIVE]
-        if self.model in ("auto", ENSEMBLE) and len(members) >= 2:
-            preds[ENSEMBLE] = np.median(np.stack([preds[k] for k in members]), axis=0)
         return preds, actual
 
     # ------------------------------------------------------------- forecast
@@ -226,11 +252,19 @@ class PanelForecaster:
         return pd.Series(np.asarray(self.options, dtype=object)[self.choice],
                          index=self._fitted().ids, name="model")
 
+    def _spread(self, mean: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
+        """Error scale of a forecast: the series' scale, growing with the square root of the
+        forecast relative to the series' recent level (count-like noise: a peak-season
+        forecast is less certain in units than an off-season one)."""
+        shape = (-1,) + (1,) * (mean.ndim - 1)
+        rel = np.maximum(np.nan_to_num(mean), 0.0) / self.level[rows].reshape(shape)
+        return self.scale[rows].reshape(shape) * np.sqrt(0.5 + 0.5 * rel)
+
     @property
     def residuals(self) -> np.ndarray:
         """``(n, windows * horizon)`` validation errors of each series' chosen model (NaN
         where a series was too short for a window), in ``ids`` order."""
-        return (self.bank * self.scale[:, None, None]).reshape(self._fitted().n, -1)
+        return self.raw_errors.reshape(self._fitted().n, -1)
 
     def point(self, h: int) -> np.ndarray:
         """``(n, h)`` point forecasts of each series' chosen model."""
@@ -239,11 +273,10 @@ class PanelForecaster:
             raise ConfigError(f"horizon must be at least 1, got {h}")
         needed = {self.options[c] for c in np.unique(self.choice)}
         if ENSEMBLE in needed:
-            needed |= {k for k in self.options if k not in _NAIVE and k != ENSEMBLE}
+            needed |= set(self.members)
         fc = {k: MODELS[k](panel, h, self.m) for k in needed if k != ENSEMBLE}
         if ENSEMBLE in needed:
-            fc[ENSEMBLE] = np.median(np.stack(
-                [v for k, v in fc.items() if k not in _NAIVE]), axis=0)
+            fc[ENSEMBLE] = np.mean(np.stack([fc[k] for k in self.members]), axis=0)
         out = np.empty((panel.n, h))
         for c in np.unique(self.choice):
             rows = self.choice == c
@@ -288,8 +321,9 @@ class PanelForecaster:
                 if not rows.any():
                     continue
                 q = np.quantile(pool, [tail, 1 - tail], axis=0, method="higher")
-                lo[rows] = mean[rows] + self.scale[rows, None] * q[0][steps] * widen
-                hi[rows] = mean[rows] + self.scale[rows, None] * q[1][steps] * widen
+                spread = self._spread(mean[rows], rows) * widen
+                lo[rows] = mean[rows] + spread * q[0][steps]
+                hi[rows] = mean[rows] + spread * q[1][steps]
             if self.nonneg:
                 lo, hi = np.maximum(lo, 0.0), np.maximum(hi, 0.0)
             values[f"lo-{lv}"] = np.minimum(lo, mean)
@@ -314,7 +348,7 @@ class PanelForecaster:
                 continue
             pick = rng.integers(0, pool.shape[0], size=(rows.size, n, blocks))
             err = pool[pick].reshape(rows.size, n, blocks * self.hcv)[:, :, :h]
-            out[rows] = mean[rows, None, :] + self.scale[rows, None, None] * err
+            out[rows] = mean[rows, None, :] + self._spread(mean[rows], rows)[:, None, :] * err
         return np.maximum(out, 0.0) if self.nonneg else out
 
 

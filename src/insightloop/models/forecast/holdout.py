@@ -21,10 +21,10 @@ from insightloop.models.forecast.forecaster import PanelForecaster
 from insightloop.models.forecast.methods import seasonal_naive
 from insightloop.models.forecast.panel import SEASON, Panel, to_panel
 
-__all__ = ["holdout"]
+__all__ = ["holdout", "long_frame"]
 
 
-def _long(panel: Panel) -> pd.DataFrame:
+def long_frame(panel: Panel) -> pd.DataFrame:
     """The panel back to a long frame (zero-filled gaps included, leading NaN dropped)."""
     t = panel.y.shape[1]
     ok = ~np.isnan(panel.y)
@@ -56,7 +56,7 @@ def holdout(y: pd.DataFrame, h: int, freq: str, *, model: str = "auto",
     train = panel.head(h)
     actual = panel.y[:, -h:]
     started = time.perf_counter()
-    fc = PanelForecaster(model, horizon=h, windows=windows).fit(_long(train), freq, m)
+    fc = PanelForecaster(model, horizon=h, windows=windows).fit(long_frame(train), freq, m)
     out = fc.forecast(h, levels)
     fit_seconds = time.perf_counter() - started
     mean = out["mean"].to_numpy().reshape(panel.n, h)

@@ -5,7 +5,8 @@ Each method maps ``(Y, h, m)`` to an ``(n, h)`` array of point forecasts, where 
 the season length (1: none). Nothing loops over series: the recursions loop over time only
 and carry every series (and every candidate parameter) in arrays.
 
-* :func:`naive`, :func:`seasonal_naive`, :func:`window_average`, :func:`window_median`;
+* :func:`naive`, :func:`seasonal_naive`, :func:`window_average`, :func:`window_median`,
+  :func:`seasonal_level` (last season smoothed, rescaled to the recent level);
 * :func:`ets`: additive-error exponential smoothing, simple / Holt / damped trend, with or
   without an additive season, parameters and form chosen per series by AICc over a grid;
 * :func:`theta`: the Theta method (SES with drift = half the OLS slope; Hyndman & Billah
@@ -15,11 +16,12 @@ and carry every series (and every candidate parameter) in arrays.
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
 
-__all__ = ["ets", "naive", "seasonal_naive", "series_start", "theta", "window_average",
-           "window_median"]
+__all__ = ["ets", "naive", "seasonal_level", "seasonal_naive", "series_start", "theta",
+           "window_average", "window_median"]
 
 _CHUNK_CELLS = 4_000_000  # series x candidates x season slots held at once (memory bound)
 
@@ -58,6 +60,30 @@ def window_median(y: np.ndarray, h: int, m: int = 1, window: int = 8) -> np.ndar
     """The median of the last ``window`` periods: the point forecast that minimises the
     absolute error of a stable series (often 0 for a sparse one)."""
     return np.repeat(np.nanmedian(y[:, -window:], axis=1)[:, None], h, axis=1)
+
+
+def seasonal_level(y: np.ndarray, h: int, m: int, window: int = 8) -> np.ndarray:
+    """Last season's values (a 3-period moving average around the same period) times the
+    ratio of the last ``window`` periods to the same periods one season earlier.
+
+    The seasonal naive forecast with its noise smoothed and its level brought up to date;
+    series shorter than ``m + window + 1`` periods get the window average.
+    """
+    t = y.shape[1]
+    fallback = window_average(y, h, m, window)
+    if m <= 1 or t < m + window + 1:
+        return fallback
+    cols = t - m + (np.arange(h) % m)
+    prev, nxt = np.maximum(cols - 1, 0), np.minimum(cols + 1, t - 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices: NaN, replaced below
+        base = np.nanmean(np.stack([y[:, prev], y[:, cols], y[:, nxt]]), axis=0)
+        recent = np.nansum(y[:, -window:], axis=1)
+        before = np.nansum(y[:, t - m - window:t - m], axis=1)
+    ok = (~np.isnan(y[:, t - m - window])) & (before > 0)
+    ratio = np.clip((recent + 1.0) / (before + 1.0), 0.25, 4.0)
+    fc = base * ratio[:, None]
+    return np.where(ok[:, None] & ~np.isnan(fc), fc, fallback)
 
 
 def _grid(seasonal: bool) -> np.ndarray:
