@@ -21,7 +21,7 @@ def shop_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     path = make_shop(tmp_path_factory.mktemp("shop_api") / "src")
     ctx = ctx_of(path)
     build_trends(ctx)
-    inventory_plan(ctx)
+    inventory_plan(ctx, source="history")
     weeks = pd.date_range("2024-07-01", periods=4, freq="7D")
     Warehouse(path).write_frame("forecasts", pd.DataFrame({
         "unique_id": "GROW", "level": "product", "ds": weeks, "mean": 100.0,

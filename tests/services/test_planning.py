@@ -93,7 +93,7 @@ def test_inventory_plan_from_history_and_stock(shop: Path, tmp_path: Path) -> No
     stock = tmp_path / "stock.csv"
     stock.write_text("product_id,on_hand\nFLAT,50\nCOAT.0,500\n")
     out = inventory_plan(ctx_of(shop), service_level=0.95, lead_time_weeks=2,
-                         stock=str(stock), output=str(tmp_path / "plan.csv"))
+                         stock=str(stock), output=str(tmp_path / "plan.csv"), source="history")
     assert out["products"] == 5 and out["from_history"] == 5 and out["stock_matched"] == 2
     plan = Warehouse(shop).table("inventory_plan").set_index("product_id")
     coat = plan.loc["COAT"]  # 20 a week, no variation: no safety stock
@@ -110,13 +110,26 @@ def test_inventory_plan_from_history_and_stock(shop: Path, tmp_path: Path) -> No
     assert set(SERVICE_TYPES) == {"cycle", "fill"}
 
 
+def test_inventory_plan_from_the_forecast_models(shop: Path) -> None:
+    out = inventory_plan(ctx_of(shop), service_level=0.95, lead_time_weeks=2)
+    assert out["from_model"] == 5 and out["from_history"] == 0
+    plan = Warehouse(shop).table("inventory_plan").set_index("product_id")
+    assert set(plan["method"]) == {"model"}
+    # COAT sells a constant 20 a week; the paths carry errors pooled across products, so
+    # the lead-time demand is near 40, not exact
+    assert plan.loc["COAT", "lead_time_demand"] == pytest.approx(40.0, rel=0.1)
+    # GROW doubles a year: the models' demand is above its last-year mean (bootstrap's)
+    last_year_mean = 50 * 2 ** (np.arange(78, 130) / 52)
+    assert plan.loc["GROW", "demand_per_week"] > last_year_mean.mean()
+
+
 def test_inventory_plan_from_forecasts_matches_the_normal_formula(
         shop: Path, tmp_path: Path) -> None:
     z80 = 1.2815515655446004
     weeks = pd.date_range("2024-07-01", periods=8, freq="7D")
-    fc = pd.DataFrame({"unique_id": "GROW", "level": "product", "ds": weeks,
-                       "mean": 100.0, "lo-80": 100 - z80 * 20, "hi-80": 100 + z80 * 20,
-                       "model": "test"})
+    fc = pd.DataFrame({"unique_id": "GROW", "level": "product", "freq": "W",
+                       "measure": "quantity", "ds": weeks, "mean": 100.0,
+                       "lo-80": 100 - z80 * 20, "hi-80": 100 + z80 * 20, "model": "test"})
     wh = Warehouse(tmp_path / "copy.duckdb")
     Path(wh.path).write_bytes(Path(shop).read_bytes())
     wh.write_frame("forecasts", fc)
@@ -135,6 +148,7 @@ def test_inventory_plan_from_forecasts_matches_the_normal_formula(
 
 def test_whatif_grows_with_service_level_and_lead_time(shop: Path) -> None:
     rows = inventory_whatif(ctx_of(shop), (0.8, 0.95), (1.0, 4.0), items=["GROW", "XMAS"])
+    # source="history" is the what-if's default: the same plan as inventory_plan's
     assert len(rows) == 4
     ss = {(r["lead_time_weeks"], r["service_level"]): r["safety_stock_units"] for r in rows}
     assert ss[(1.0, 0.8)] < ss[(1.0, 0.95)] < ss[(4.0, 0.95)]

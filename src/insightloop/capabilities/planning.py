@@ -74,6 +74,7 @@ CAPABILITY = Capability(
         Stage("market trends (growth, seasonality, anomalies, launches)", run=_TRENDS,
               key="trends", keep=("levels", "rising", "declining", "tested")),
         Stage("inventory plan (safety stock, reorder points)", run=_PLAN, key="inventory",
-              keep=("products", "from_forecast", "from_history", "safety_stock_value")),
+              keep=("products", "from_forecast", "from_model", "from_history",
+                    "safety_stock_value")),
     ),
 )

@@ -35,6 +35,10 @@ FillOpt = Annotated[bool, typer.Option(
 HoldingOpt = Annotated[float, typer.Option(
     "--holding-cost-rate", help="Holding cost a year as a share of the unit price.")]
 OrderCostOpt = Annotated[float, typer.Option("--order-cost", help="Cost of placing one order.")]
+SourceOpt = Annotated[str, typer.Option(
+    "--source", parser=choice(("auto", "history"), "--source"),
+    help="auto: stored forecasts, else the forecast models fitted now, else blocks of "
+    "history | history: stored forecasts, else blocks of history (fast).")]
 ItemOpt = Annotated[list[str] | None, typer.Option(
     "--item", help="Plan only this product (repeatable).")]
 
@@ -52,6 +56,7 @@ def plan(
     output: Annotated[Path | None, typer.Option(
         "--output", help="Also write the plan to this CSV (or .parquet) file.")] = None,
     item: ItemOpt = None,
+    source: SourceOpt = "auto",
     top: Annotated[int, typer.Option("--top", min=1, help="Rows shown.")] = 15,
     warehouse: WarehouseOpt = None,
     json_: JsonOpt = False,
@@ -66,13 +71,14 @@ def plan(
                          lead_time_weeks=lead_time, lead_time_sd=lead_time_sd,
                          holding_cost_rate=holding_cost_rate, order_cost=order_cost,
                          items=item or None, stock=str(stock) if stock else None,
-                         output=str(output) if output else None)
+                         output=str(output) if output else None, source=source)
     if json_:
         print_json(out)
         return
     _show_plan(read_plan(ctx, top=top))
-    console.print(f"{out['products']:,} products ({out['from_forecast']:,} from forecasts, "
-                  f"{out['from_history']:,} from their last year); safety stock worth "
+    console.print(f"{out['products']:,} products ({out['from_forecast']:,} from stored "
+                  f"forecasts, {out['from_model']:,} from the forecast models, "
+                  f"{out['from_history']:,} from blocks of their last year); safety stock worth "
                   f"{out['safety_stock_value']:,.2f} → table `inventory_plan`")
     if out["stock_matched"] is not None:
         console.print(f"stock given for {out['stock_matched']:,} products; "
@@ -137,6 +143,7 @@ def whatif(
     holding_cost_rate: HoldingOpt = 0.25,
     order_cost: OrderCostOpt = 50.0,
     item: ItemOpt = None,
+    source: SourceOpt = "history",
     warehouse: WarehouseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -147,7 +154,8 @@ def whatif(
     rows = inventory_whatif(
         context_for(warehouse), _floats(service_levels, "--service-levels"),
         _floats(lead_times, "--lead-times"), lead_time_sd,
-        "fill" if fill_rate else "cycle", holding_cost_rate, order_cost, item or None)
+        "fill" if fill_rate else "cycle", holding_cost_rate, order_cost, item or None,
+        source=source)
     if json_:
         print_json({"rows": rows})
         return

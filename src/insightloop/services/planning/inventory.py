@@ -6,9 +6,13 @@ sample paths of each product's demand:
 * ``forecast``: from table ``forecasts`` (written by the forecast service: ``unique_id``,
   ``level``, ``ds``, ``mean``, ``lo-80``, ``hi-80``) when it has the product's weekly
   forecast: each week a normal with that mean and the spread of its 80% interval, cut at 0;
-* ``bootstrap`` otherwise: blocks of consecutive weeks of the product's own last 52 weeks
-  of sales, drawn at random (the empirical lead-time demand; keeps the week-to-week
-  correlation but assumes the next weeks look like the last year).
+* ``model`` otherwise: sample paths of the forecast models (``models.forecast``: the model
+  chosen per product by rolling-origin validation, its conformal errors resampled) fitted
+  now on the product's last 52 weeks;
+* ``bootstrap`` when the models cannot fit (too short a history) or with
+  ``source="history"`` (the what-if's default: fast): blocks of consecutive weeks of the
+  product's own last 52 weeks of sales, drawn at random (the empirical lead-time demand;
+  keeps the week-to-week correlation but assumes the next weeks look like the last year).
 
 The reorder point is the lead-time demand quantile at the target (cycle service level, or a
 fill rate); the textbook normal formula is written beside it for comparison. The order
@@ -25,7 +29,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from insightloop.errors import ConfigError, InputFileError
+from insightloop.errors import ConfigError, InputFileError, InsightloopError
+from insightloop.models.forecast import PanelForecaster
 from insightloop.models.planning.inventory import (
     eoq,
     lead_time_demand,
@@ -43,6 +48,7 @@ ServiceType = Literal["cycle", "fill"]
 HISTORY_WEEKS = 52
 CHUNK = 500  # products simulated at once: bounds memory at CHUNK x draws x horizon floats
 Z80 = 1.2815515655446004
+SOURCES = ("auto", "history")
 PLAN_COLUMNS = ("product_id", "method", "demand_per_week", "lead_time_demand",
                 "safety_stock", "reorder_point", "order_quantity", "safety_stock_normal",
                 "reorder_point_normal", "unit_cost", "safety_stock_value", "on_hand",
@@ -71,10 +77,13 @@ def _forecast_paths(ctx: Context, products: NDArray[np.object_], horizon: int, d
     with ctx.read() as con:
         if not has_table(con, "forecasts"):
             return paths, have
+        cols = {r[0] for r in con.execute("DESCRIBE forecasts").fetchall()}
+        weekly = ("AND freq = 'W' " if "freq" in cols else "") + (
+            "AND measure = 'quantity' " if "measure" in cols else "")
         frame = con.execute(
             'SELECT CAST(unique_id AS VARCHAR) AS item, "mean" AS m, '
             '"hi-80" - "lo-80" AS width FROM forecasts WHERE level = \'product\' '
-            "AND CAST(unique_id AS VARCHAR) IN (SELECT unnest(?)) "
+            f"{weekly}AND CAST(unique_id AS VARCHAR) IN (SELECT unnest(?)) "
             "QUALIFY row_number() OVER (PARTITION BY unique_id ORDER BY ds) <= ? "
             "AND count(*) OVER (PARTITION BY unique_id) >= ? ORDER BY item, ds",
             [products.astype(str).tolist(), horizon, horizon]).df()
@@ -87,6 +96,25 @@ def _forecast_paths(ctx: Context, products: NDArray[np.object_], horizon: int, d
     paths[rows] = np.maximum(mean[:, None, :] + sd[:, None, :] * noise, 0.0)
     have[rows] = True
     return paths, have
+
+
+def _model_paths(items: NDArray[np.object_], history: NDArray[np.float64], horizon: int,
+                 draws: int, seed: int) -> NDArray[np.float64] | None:
+    """Sample paths of the forecast models (``models.forecast.PanelForecaster``, auto choice
+    per product by rolling origin, conformal errors) fitted on ``history`` (weekly, ending
+    at the same week); None when the history is too short for the models."""
+    n, weeks = history.shape
+    frame = pd.DataFrame({"unique_id": np.repeat(items.astype(str), weeks),
+                          "ds": np.tile(pd.date_range("2000-01-03", periods=weeks,
+                                                      freq="W-MON"), n),
+                          "y": history.ravel()})
+    try:
+        fc = PanelForecaster("auto", horizon=horizon).fit(frame, "W", common_end=True)
+    except InsightloopError:
+        return None
+    paths = fc.sample_paths(horizon, draws, seed)
+    order = pd.Index(fc.ids.astype(str)).get_indexer(items.astype(str))
+    return np.asarray(paths[order], dtype=float)
 
 
 def _bootstrap_paths(history: NDArray[np.float64], horizon: int, draws: int,
@@ -141,10 +169,15 @@ def plan_frame(ctx: Context, service_level: float = 0.95, service_type: ServiceT
                holding_cost_rate: float = 0.25, order_cost: float = 50.0,
                items: list[str] | None = None, draws: int = 1000, seed: int = 0,
                history: tuple[NDArray[np.object_], NDArray[np.float64],
-                              NDArray[np.float64]] | None = None) -> pd.DataFrame:
+                              NDArray[np.float64]] | None = None,
+               source: str = "auto") -> pd.DataFrame:
     """The plan (without stock) as a frame, one row per product sold in the last year
-    (``history``: :func:`demand_history`'s result, read once for several scenarios)."""
+    (``history``: :func:`demand_history`'s result, read once for several scenarios;
+    ``source="history"``: blocks of history for products without a stored forecast, no
+    model fit)."""
     _check(service_level, lead_time_weeks, lead_time_sd, holding_cost_rate, order_cost)
+    if source not in SOURCES:
+        raise ConfigError(f"--source {source!r}: use {' or '.join(SOURCES)}")
     products, weekly, price = history if history is not None else demand_history(ctx, items)
     horizon = int(np.ceil(lead_time_weeks + 4 * lead_time_sd))
     price = unit_prices(ctx, products)
@@ -153,10 +186,16 @@ def plan_frame(ctx: Context, service_level: float = 0.95, service_type: ServiceT
     for lo in range(0, len(products), CHUNK):  # chunks of products, each vectorised
         sl = slice(lo, lo + CHUNK)
         paths, have = _forecast_paths(ctx, products[sl], horizon, draws, seed + lo)
-        boot = _bootstrap_paths(weekly[sl], horizon, draws, seed + lo)
-        paths[~have] = boot[~have]
+        method = np.where(have, "forecast", "bootstrap").astype(object)
+        rest = np.flatnonzero(~have)
+        model = (_model_paths(products[sl][rest], weekly[sl][rest], horizon, draws, seed + lo)
+                 if len(rest) and source == "auto" else None)
+        if model is not None:
+            paths[rest], method[rest] = model, "model"
+        elif len(rest):
+            paths[rest] = _bootstrap_paths(weekly[sl][rest], horizon, draws, seed + lo)
         ltd = lead_time_demand(paths, lead_time_weeks, lead_time_sd, seed + lo)
-        demand_week = np.where(have, paths.mean(axis=(1, 2)), mean_d[sl])
+        demand_week = np.where(method == "bootstrap", mean_d[sl], paths.mean(axis=(1, 2)))
         holding = holding_cost_rate * np.where(np.isfinite(price[sl]) & (price[sl] > 0),
                                                price[sl], np.nan)
         q = eoq(demand_week * 52, order_cost, np.nan_to_num(holding, nan=1.0))
@@ -167,7 +206,7 @@ def plan_frame(ctx: Context, service_level: float = 0.95, service_type: ServiceT
                             service_level)
         parts.append(pd.DataFrame({
             "product_id": products[sl].astype(str),
-            "method": np.where(have, "forecast", "bootstrap"),
+            "method": method,
             "demand_per_week": demand_week, "lead_time_demand": pol["mu_L"],
             "safety_stock": pol["safety_stock"], "reorder_point": np.ceil(pol["reorder_point"]),
             "order_quantity": q, "safety_stock_normal": ref["safety_stock"],
@@ -183,11 +222,11 @@ def inventory_plan(ctx: Context, service_level: float = 0.95,
                    lead_time_sd: float = 0.0, holding_cost_rate: float = 0.25,
                    order_cost: float = 50.0, items: list[str] | None = None,
                    stock: str | None = None, output: str | None = None, draws: int = 1000,
-                   seed: int = 0) -> InventoryPlanBuilt:
+                   seed: int = 0, source: str = "auto") -> InventoryPlanBuilt:
     """Write table ``inventory_plan`` (and ``output`` CSV/Parquet when given)."""
     stock_frame = _read_stock(Path(stock)) if stock else None
     frame = plan_frame(ctx, service_level, service_type, lead_time_weeks, lead_time_sd,
-                       holding_cost_rate, order_cost, items, draws, seed)
+                       holding_cost_rate, order_cost, items, draws, seed, source=source)
     if stock_frame is not None:
         frame = frame.merge(stock_frame, on="product_id", how="left")
     else:
@@ -207,6 +246,7 @@ def inventory_plan(ctx: Context, service_level: float = 0.95,
     methods = frame["method"].value_counts()
     return {"table": "inventory_plan", "products": len(frame),
             "from_forecast": int(methods.get("forecast", 0)),
+            "from_model": int(methods.get("model", 0)),
             "from_history": int(methods.get("bootstrap", 0)),
             "service_level": service_level, "service_type": service_type,
             "lead_time_weeks": float(lead_time_weeks), "lead_time_sd": float(lead_time_sd),
@@ -231,7 +271,8 @@ def inventory_whatif(ctx: Context, service_levels: tuple[float, ...] = (0.9, 0.9
                      lead_times: tuple[float, ...] = (1.0, 2.0, 4.0), lead_time_sd: float = 0.0,
                      service_type: ServiceType = "cycle", holding_cost_rate: float = 0.25,
                      order_cost: float = 50.0, items: list[str] | None = None,
-                     draws: int = 500, seed: int = 0) -> list[WhatIfRow]:
+                     draws: int = 500, seed: int = 0, source: str = "history"
+                     ) -> list[WhatIfRow]:
     """Totals of the plan over a grid of service levels and lead times: safety stock
     units and value, and the yearly holding cost of that safety stock."""
     if not service_levels or not lead_times:
@@ -241,7 +282,7 @@ def inventory_whatif(ctx: Context, service_levels: tuple[float, ...] = (0.9, 0.9
     for lead in lead_times:  # a handful of scenarios; each one vectorised over products
         for level in service_levels:
             f = plan_frame(ctx, level, service_type, lead, lead_time_sd, holding_cost_rate,
-                           order_cost, items, draws, seed, history)
+                           order_cost, items, draws, seed, history, source)
             value = float(f["safety_stock_value"].sum(skipna=True))
             rows.append(cast(WhatIfRow, {
                 "service_level": float(level), "lead_time_weeks": float(lead),

@@ -11,6 +11,7 @@ class InventoryPlanBuilt(TypedDict):
     table: str
     products: int
     from_forecast: int
+    from_model: int
     from_history: int
     service_level: float
     service_type: str
