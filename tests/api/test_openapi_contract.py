@@ -130,7 +130,7 @@ def get_urls(api: Api) -> list[str]:
         f"{API}/customers/{first}/reviews", f"{API}/products/{product}/similar?n=3",
         f"{API}/products/{product}/reviews/insights", f"{API}/topics",
         *(f"{API}/satisfaction?by={by}" for by in ("month", "product", "category", "customer")),
-        f"{API}/jobs", f"{API}/jobs/kinds", f"{API}/keys",
+        f"{API}/jobs", f"{API}/jobs/kinds", f"{API}/keys", f"{API}/audiences",
     ]
 
 
@@ -160,7 +160,8 @@ def test_every_get_body_validates_against_its_documented_schema(api: Api,
             and "application/json" in op["responses"]["200"]["content"]}  # CSV: own tests
     assert gets - checked <= {op["operationId"] for m, p, op in operations(spec)
                               if p in (f"{API}/jobs/{{job_id}}",  # bandits: their own test
-                                       f"{API}/experiments/{{bandit_id}}")}
+                                       f"{API}/experiments/{{bandit_id}}",
+                                       f"{API}/audiences/{{name}}")}  # test_audiences_api
 
 
 def test_posted_sentiment_validates(api: Api, spec: dict[str, Any]) -> None:

@@ -241,6 +241,11 @@ def report_blocks(srv: Server, modules: tuple[str, ...], missing: str) -> Blocks
                     for fig in sec.figures]
         return blocks or [{"kind": "message", "text": missing}]
 
+    # A page module with ``LIVE = True`` reads the operational store (saved audiences,
+    # campaign ledgers), which changes without a warehouse write: computed on every request.
+    if any(getattr(importlib.import_module(f"insightloop.report.pages.{name}"), "LIVE", False)
+           for name in modules):
+        return compute()
     return srv.cached("report:" + ",".join(modules), compute)
 
 
