@@ -61,8 +61,8 @@ def test_pages_render_report_modules_and_name_the_command_that_builds_them() -> 
     pages = capabilities.pages()
     assert [p.path for p in pages] == ["/", "/rfm", "/segments", "/customers",
                                        "/recommendations", "/sentiment", "/experiments",
-                                       "/quality", "/models", "/uplift", "/trends",
-                                       "/inventory"]
+                                       "/audiences", "/quality", "/models", "/uplift",
+                                       "/trends", "/inventory"]
     for page in pages:
         for name in page.reports:
             module = importlib.import_module(f"insightloop.report.pages.{name}")
