@@ -21,7 +21,15 @@ from insightloop.api import errors
 from insightloop.api.audit import AuditTrail
 from insightloop.api.config import ServeConfig
 from insightloop.api.middleware import BodyLimit, Cors, HeadersAndLog
-from insightloop.api.routers import admin, catalog, customers, experiments, planning, privacy
+from insightloop.api.routers import (
+    admin,
+    audiences,
+    catalog,
+    customers,
+    experiments,
+    planning,
+    privacy,
+)
 from insightloop.api.server import API_PREFIX, Server
 from insightloop.api.workers import state_from_env
 from insightloop.settings import Settings
@@ -57,7 +65,7 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
     srv.start()
     errors.install(app)
     web.install_error_pages(app)  # HTML 404s outside /api/ (the API keeps its JSON)
-    for module in (admin, customers, catalog, experiments, planning, privacy):
+    for module in (admin, customers, catalog, experiments, planning, privacy, audiences):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(docs.router, prefix=API_PREFIX)
     app.include_router(web.router)
