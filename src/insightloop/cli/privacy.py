@@ -84,6 +84,50 @@ def erase(customer_id: Annotated[str, typer.Argument(help="The customer id, as i
         raise typer.Exit(1)
 
 
+@privacy_app.command("scan")
+def scan(table: Annotated[str | None, typer.Option(
+             "--table", help="Scan every text column of this table (default: the declared "
+             "personal columns of every table).")] = None,
+         warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Detect personal data in free text: e-mail, phone numbers (China, UK, US), Chinese ID
+    numbers (checksum verified), customer names and Chinese person names."""
+    # lazy: the privacy services load the serving and model registry code (numpy, scipy)
+    from insightloop.services.privacy import scan_personal
+
+    result = scan_personal(context_for(warehouse), table)
+    if json_:
+        print_json(result)
+        return
+    for name, cols in result["found"].items():
+        for col, kinds in cols.items():
+            console.print(f"{name}.{col}: " + ", ".join(f"{k} {v:,} rows"
+                                                       for k, v in kinds.items()),
+                          highlight=False)
+    if not result["found"]:
+        console.print("no personal data detected in the scanned columns")
+
+
+@privacy_app.command("map")
+def personal_map(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Where personal data lives: declared customer and personal columns per table, rows,
+    and what the scan detects in them."""
+    # lazy: the privacy services load the serving and model registry code (numpy, scipy)
+    from insightloop.services.privacy import personal_map as build_map
+
+    result = build_map(context_for(warehouse))
+    if json_:
+        print_json(result)
+        return
+    for name, t in result["tables"].items():
+        if t["customer"] or t["personal"]:
+            detected = ", ".join(f"{c}: {sorted(k)}" for c, k in t["detected"].items())
+            console.print(f"{name} ({t['capability']}, {t['rows']:,} rows): customer "
+                          f"{t['customer'] or '-'}; personal {', '.join(t['personal']) or '-'}"
+                          + (f"; detected {detected}" if detected else ""), highlight=False)
+    if result["undeclared"]:
+        console.print(f"[yellow]undeclared tables:[/] {', '.join(result['undeclared'])}")
+
+
 def _left(proof: Any) -> dict[str, Any]:
     return {k: proof[k] for k in ("tables", "ops", "files", "api_404")}
 
