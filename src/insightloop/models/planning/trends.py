@@ -9,8 +9,8 @@
   the same period a year before removes the seasonal swing, so a Christmas item rising in
   the autumn is not a trend.
 * :func:`benjamini_hochberg`: q-values across items (false discovery rate).
-* :func:`robust_anomalies`: residuals from a centred running median, flagged beyond ``k``
-  scaled MADs (1.4826 MAD estimates the standard deviation of normal noise).
+* :func:`robust_anomalies`: log residuals from a centred running median, flagged beyond
+  ``k`` scaled MADs (1.4826 MAD estimates the standard deviation of normal noise).
 * :func:`ramp_index`: new products against the median launch curve.
 """
 
@@ -119,25 +119,29 @@ def benjamini_hochberg(p: ArrayLike) -> Array:
 def robust_anomalies(y: ArrayLike, k: float = 4.0, window: int = 7
                      ) -> dict[str, NDArray[np.generic]]:
     """Per item and period: the expected value (a centred running median of ``window``
-    periods, shrunk at the edges), the residual, the robust z-score ``residual / (1.4826
-    MAD)`` and whether ``|z| > k``. The MAD is the item's median absolute residual,
-    at least the Poisson noise ``sqrt(median sales)`` (an item selling a steady 25 a week
-    does not flag 30)."""
+    periods, reflected at the edges), the robust z-score and whether ``|z| > k``.
+
+    The residual is taken on the log scale, ``log1p(y) - log1p(expected)``: sales noise
+    grows with the level, so a product that ramps from 5 to 2,000 a week is judged against
+    its own relative noise, not against its quiet weeks. The scale is ``1.4826 x`` the
+    item's median absolute log residual, at least the Poisson noise ``1 / sqrt(median
+    sales)`` (a product selling a steady 25 a week does not flag 30).
+    """
     m = np.asarray(y, dtype=float)
-    if m.ndim != 2 or not np.all(np.isfinite(m)):
-        raise ConfigError("sales must be a finite items x periods matrix")
+    if m.ndim != 2 or not np.all(np.isfinite(m)) or np.any(m < 0):
+        raise ConfigError("sales must be a finite items x periods matrix, >= 0")
     if window < 3 or window % 2 == 0:
         raise ConfigError(f"the anomaly window must be odd and >= 3, got {window}")
     half = window // 2
-    padded = np.pad(m, ((0, 0), (half, half)), mode="reflect") if m.shape[1] > half else m
-    if padded.shape[1] < window:
+    if m.shape[1] <= half:
         raise ConfigError(f"anomalies need at least {half + 1} periods, got {m.shape[1]}")
+    padded = np.pad(m, ((0, 0), (half, half)), mode="reflect")
     expected = np.median(sliding_window_view(padded, window, axis=1), axis=2)
-    resid = m - expected
-    floor = np.sqrt(np.maximum(np.median(m, axis=1), 1.0))  # Poisson noise at the level
-    mad = np.maximum(1.4826 * np.median(np.abs(resid), axis=1), floor)
-    z = resid / mad[:, None]
-    return {"expected": expected, "residual": resid, "z": z, "flag": np.abs(z) > k}
+    resid = np.log1p(m) - np.log1p(expected)
+    floor = 1.0 / np.sqrt(np.maximum(np.median(m, axis=1), 1.0))
+    scale = np.maximum(1.4826 * np.median(np.abs(resid), axis=1), floor)
+    z = resid / scale[:, None]
+    return {"expected": expected, "residual": m - expected, "z": z, "flag": np.abs(z) > k}
 
 
 def ramp_index(since_launch: ArrayLike, observed: ArrayLike

@@ -39,8 +39,9 @@ def _level(level: str | None) -> None:
 
 def read_trends(ctx: Context, level: str | None = None, direction: str | None = None,
                 top: int = 20) -> list[TrendRow]:
-    """The strongest movers: rising ones by growth (largest first), declining ones by
-    decline, flat ones by q; ``direction`` None gives rising then declining."""
+    """The surest movers: rising ones by the lower end of their growth interval (largest
+    first: "at least +x%"), declining ones by the upper end (steepest first), flat ones by
+    q; ``direction`` None gives rising then declining."""
     _level(level)
     if direction not in (None, "rising", "declining", "flat"):
         raise ConfigError(f"direction {direction!r}: use rising, declining or flat")
@@ -49,9 +50,9 @@ def read_trends(ctx: Context, level: str | None = None, direction: str | None = 
         ctx, "trends", TRENDS_HINT,
         "SELECT * FROM trends WHERE (? IS NULL OR level = ?) AND direction IN (SELECT "
         "unnest(?)) QUALIFY row_number() OVER (PARTITION BY direction ORDER BY CASE "
-        "direction WHEN 'rising' THEN -growth WHEN 'declining' THEN growth ELSE q END, "
-        "item) <= ? ORDER BY direction DESC, CASE direction WHEN 'rising' THEN -growth "
-        "WHEN 'declining' THEN growth ELSE q END, item",
+        "direction WHEN 'rising' THEN -ci_low WHEN 'declining' THEN ci_high ELSE q END, "
+        "item) <= ? ORDER BY direction DESC, CASE direction WHEN 'rising' THEN -ci_low "
+        "WHEN 'declining' THEN ci_high ELSE q END, item",
         [level, level, wanted, max(int(top), 1)])
     return cast("list[TrendRow]", records(frame))
 
