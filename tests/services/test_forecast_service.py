@@ -93,3 +93,20 @@ def test_forecast_build_and_show_cli(wh: Path, capsys: pytest.CaptureFixture[str
     rc = main(["forecast", "build", "--level", "planet", "--warehouse", str(wh)])
     err = capsys.readouterr().err
     assert rc == 2 and "level 'planet'" in err and "Traceback" not in err
+
+
+def test_holidays_and_campaign_days(tiny: Path, tmp_path: Path) -> None:
+    from insightloop.services.forecast.calendar import easter, holidays, known_inputs
+
+    assert list(easter(np.array([2011, 2024])).strftime("%Y-%m-%d")) == ["2011-04-24",
+                                                                         "2024-03-31"]
+    days = set(holidays(np.array([2011])).strftime("%m-%d"))
+    assert {"01-01", "04-22", "04-25", "05-02", "05-30", "08-29", "12-25", "12-26"} == days
+    camp = tmp_path / "campaigns.csv"
+    pd.DataFrame({"campaign_id": ["c1", "c2"], "start_time": ["2023-01-03", "2023-01-05"],
+                  "end_time": ["2023-01-06", "2023-01-10"]}).to_csv(camp, index=False)
+    ingest_file(Warehouse(tiny), "campaigns", camp)
+    weeks = pd.date_range("2022-12-26", periods=3, freq="7D")
+    inputs = known_inputs(ctx_of(tiny), weeks, "W")
+    assert list(inputs["holidays"]) == [2.0, 0.0, 0.0]        # Dec 26 and Jan 1 (UK data)
+    assert list(inputs["campaign_days"]) == [0.0, 6.0, 2.0]   # Jan 3-8, then Jan 9-10

@@ -121,8 +121,12 @@ class PanelForecaster:
 
     # ------------------------------------------------------------------ fit
     def fit(self, y: pd.DataFrame, freq: str, season_length: int | None = None,
-            horizon: int | None = None, common_end: bool = False) -> Self:
+            horizon: int | None = None, common_end: bool = False,
+            inputs: pd.DataFrame | None = None) -> Self:
+        """Fit on ``y`` (``unique_id, ds, y``); ``inputs`` are known inputs per period
+        (index: period starts covering history and future), used by the global model."""
         panel = to_panel(y, freq, common_end=common_end)
+        panel.inputs = inputs
         self.freq = freq
         self.m = int(season_length if season_length is not None else SEASON[freq])
         if self.m < 1:

@@ -3,7 +3,9 @@
 One model is trained on every series at once (each series divided by its own scale, the
 mean of its last 26 periods, so that big and small sellers share the same trees) to
 predict the next period; forecasts are recursive (each predicted period feeds the lags of
-the next), computed for all series together, one horizon step at a time.
+the next), computed for all series together, one horizon step at a time. Known inputs
+(``Panel.inputs``: campaign days, holidays per period, history and future) are features
+too.
 """
 
 from __future__ import annotations
@@ -41,7 +43,17 @@ def calendar_index(dates: np.ndarray, pfreq: str) -> np.ndarray:
     return out.reshape(np.shape(dates))
 
 
-def _features(z: np.ndarray, col: int, season: int, cal: np.ndarray) -> np.ndarray:
+def _known(panel: Panel, dates: np.ndarray) -> list[np.ndarray]:
+    """Each known input at every (series, period) of ``dates``; 0 where not given."""
+    if panel.inputs is None or panel.inputs.empty:
+        return []
+    flat = pd.DatetimeIndex(dates.ravel())
+    return [panel.inputs[c].reindex(flat).fillna(0.0).to_numpy(dtype=np.float64)
+            .reshape(dates.shape) for c in panel.inputs.columns]
+
+
+def _features(z: np.ndarray, col: int, season: int, cal: np.ndarray,
+              exog: list[np.ndarray]) -> np.ndarray:
     """Features for predicting column ``col`` of the scaled panel ``z``: (n, F)."""
     n = z.shape[0]
     lags = np.full((n, _LAGS), np.nan)
@@ -59,8 +71,9 @@ def _features(z: np.ndarray, col: int, season: int, cal: np.ndarray) -> np.ndarr
                   if win13.shape[1] else np.full((n, 1), np.nan))
         zero13 = np.nanmean(zero13, axis=1)
     lag_season = z[:, col - season] if season > 1 and col - season >= 0 else np.full(n, np.nan)
+    known = [x[:, col] for x in exog]
     return np.column_stack([lags, mean4, mean13, std13, zero13, lag_season,
-                            cal[:, col].astype(np.float64)])
+                            cal[:, col].astype(np.float64), *known])
 
 
 def gbm(panel: Panel, h: int, m: int = 1, params: dict[str, Any] | None = None
@@ -76,11 +89,12 @@ def gbm(panel: Panel, h: int, m: int = 1, params: dict[str, Any] | None = None
     z = np.concatenate([y / scale[:, None], np.full((n, h), np.nan)], axis=1)
     dates = panel.dates(np.arange(-(t - 1), h + 1))
     cal = calendar_index(dates, panel.pfreq)
+    exog = _known(panel, dates)
     feats, target = [], []
     for col in range(1, t):  # training rows: one column (all series) at a time
         ok = ~np.isnan(z[:, col]) & ~np.isnan(z[:, col - 1])
         if ok.any():
-            feats.append(_features(z, col, m, cal)[ok])
+            feats.append(_features(z, col, m, cal, exog)[ok])
             target.append(z[ok, col])
     if not feats or sum(len(f) for f in target) < 50:
         return window_average(panel.y, h)
@@ -89,6 +103,6 @@ def gbm(panel: Panel, h: int, m: int = 1, params: dict[str, Any] | None = None
     nonneg = bool(np.nanmin(y) >= 0)
     for step in range(h):
         col = t + step
-        pred = model.predict(_features(z, col, m, cal))
+        pred = model.predict(_features(z, col, m, cal, exog))
         z[:, col] = np.maximum(pred, 0.0) if nonneg else pred
     return z[:, t:] * scale[:, None]

@@ -52,6 +52,9 @@ class Panel:
     pfreq: str               # pandas period frequency
     duplicate_periods: int = 0
     gap_periods: int = 0
+    #: known inputs per period (index: period start timestamps, history and future), the
+    #: same for every series: campaign days, holidays (used by the global model)
+    inputs: pd.DataFrame | None = None
 
     @property
     def n(self) -> int:
@@ -76,14 +79,16 @@ class Panel:
         """The panel without its last ``cut`` periods (a rolling origin)."""
         if cut == 0:
             return self
-        return Panel(self.ids, self.y[:, :-cut], self.last - cut, self.pfreq)
+        return Panel(self.ids, self.y[:, :-cut], self.last - cut, self.pfreq,
+                     inputs=self.inputs)
 
     def subset(self, rows: np.ndarray) -> Panel:
         """The panel of the given rows (indices or a boolean mask), trimmed on the left."""
         y = self.y[rows]
         keep = ~np.isnan(y).all(axis=0) if y.size else np.zeros(y.shape[1], dtype=bool)
         first = int(np.argmax(keep)) if keep.any() else y.shape[1]
-        return Panel(self.ids[rows], y[:, first:], self.last[rows], self.pfreq)
+        return Panel(self.ids[rows], y[:, first:], self.last[rows], self.pfreq,
+                     inputs=self.inputs)
 
     def frame(self, values: dict[str, np.ndarray], h: int) -> pd.DataFrame:
         """A long frame ``unique_id, ds, <values>`` for an ``h``-step forecast."""

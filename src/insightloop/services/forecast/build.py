@@ -5,7 +5,8 @@ series of one level (``series.demand_series``) and replaces that level's rows (f
 frequency and measure) in table ``forecasts``. With ``reconcile="bottom_up"`` or
 ``"mint"`` (level other than total) the total is forecast too and both levels are made
 coherent (the total equals the sum of its series); an interval moves with its reconciled
-mean (its width is the base model's).
+mean (its width is the base model's). Known inputs (campaign days, holidays:
+``calendar.known_inputs``) go to the models that use them (the global LightGBM model).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from insightloop.errors import ConfigError, WarehouseError
 from insightloop.models.forecast import PanelForecaster
 from insightloop.models.forecast.reconcile import bottom_up, min_trace
 from insightloop.services.context import Context
+from insightloop.services.forecast.calendar import known_inputs
 from insightloop.services.forecast.series import demand_series
 from insightloop.services.results.forecast import ForecastsBuilt, ForecastsShown
 from insightloop.storage.warehouse import has_table, write_frame
@@ -35,8 +37,13 @@ COLUMNS = ("unique_id", "level", "freq", "measure", "ds", "mean", "lo-80", "hi-8
 def _fit(ctx: Context, level: str, freq: str, measure: str, horizon: int, model: str
          ) -> tuple[PanelForecaster, pd.DataFrame, list[str]]:
     series = demand_series(ctx, level, freq, measure)
-    fc = PanelForecaster(model, horizon=horizon).fit(series["frame"], freq,
-                                                     common_end=True)
+    first, last = series["frame"]["ds"].min(), series["frame"]["ds"].max()
+    step = {"D": "D", "W": "7D", "M": "MS"}[freq]
+    periods = pd.date_range(first, last, freq=step).append(
+        pd.date_range(last, periods=horizon + 1, freq=step)[1:])
+    inputs = known_inputs(ctx, periods, freq)
+    fc = PanelForecaster(model, horizon=horizon).fit(series["frame"], freq, common_end=True,
+                                                     inputs=inputs)
     return fc, fc.forecast(horizon, (80,)), series["notes"]
 
 
