@@ -49,6 +49,7 @@ HEAVY = {
                "its context (cli/common.context_for) or its service"),
     "sqlalchemy": "the operational store's ORM, 0.6 s: only commands that use the store",
     "alembic": "the operational store's migrations, 1.8 s: `migrate`, first use of a store",
+    "gguf": "GGUF reader, 1.5 s: only when the packaged language model is loaded",
 }
 
 # Fixes named in ALLOWED.

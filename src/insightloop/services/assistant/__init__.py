@@ -1,0 +1,28 @@
+"""The language-model assistant: plain-language audiences, fact-checked campaign copy and
+review summaries with evidence, over one provider contract (``models.llm``)::
+
+    from insightloop.services.assistant import audience_from_text, provider_for, llm_settings
+"""
+
+from __future__ import annotations
+
+from insightloop.services.assistant.audiences import (
+    audience_catalogue,
+    audience_from_text,
+    propose_filter,
+)
+from insightloop.services.assistant.copy import (
+    approve_variant,
+    approved_variants,
+    demo_copy,
+    generate_copy,
+    template_variants,
+)
+from insightloop.services.assistant.evalset import load_eval
+from insightloop.services.assistant.evaluation import evaluate_assistant
+from insightloop.services.assistant.facts import check_copy
+from insightloop.services.assistant.providers import llm_settings, provider_for
+
+__all__ = ["approve_variant", "approved_variants", "audience_catalogue", "audience_from_text",
+           "check_copy", "demo_copy", "evaluate_assistant", "generate_copy", "llm_settings",
+           "load_eval", "propose_filter", "provider_for", "template_variants"]

@@ -1,0 +1,45 @@
+"""Results of the language-model assistant (``services/assistant``)."""
+
+from __future__ import annotations
+
+from typing_extensions import TypedDict
+
+
+class AudienceFromText(TypedDict):
+    """A plain-language request turned into a validated audience filter and previewed."""
+
+    request: str
+    where: str
+    canonical: str
+    count: int
+    total: int
+    customer_ids: list[str]
+    explanation: str
+    provider: str
+    latency_s: float
+    saved: str | None
+
+
+class ProviderScore(TypedDict):
+    """Execution accuracy of one provider on one part of the evaluation set."""
+
+    requests: int
+    correct: int
+    accuracy: float
+    invalid: int
+
+
+class AssistantEvaluation(TypedDict):
+    """``insightloop evaluate assistant``: accuracy per half and language, latency, the
+    fact-check pass rate of the copy briefs, and the failures."""
+
+    provider: str
+    warehouse: str
+    audiences: dict[str, ProviderScore]
+    latency_mean_s: float
+    latency_p95_s: float
+    load_s: float
+    copy_briefs: int
+    copy_fact_check_pass_rate: float | None
+    copy_planted_errors_caught: float
+    failures: list[dict[str, str]]
