@@ -24,6 +24,7 @@ from insightloop.api.middleware import BodyLimit, Cors, HeadersAndLog
 from insightloop.api.routers import (
     admin,
     audiences,
+    campaigns,
     catalog,
     customers,
     experiments,
@@ -65,7 +66,8 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
     srv.start()
     errors.install(app)
     web.install_error_pages(app)  # HTML 404s outside /api/ (the API keeps its JSON)
-    for module in (admin, customers, catalog, experiments, planning, privacy, audiences):
+    for module in (admin, customers, catalog, experiments, planning, privacy, audiences,
+                   campaigns):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(docs.router, prefix=API_PREFIX)
     app.include_router(web.router)

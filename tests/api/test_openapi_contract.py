@@ -131,6 +131,8 @@ def get_urls(api: Api) -> list[str]:
         f"{API}/products/{product}/reviews/insights", f"{API}/topics",
         *(f"{API}/satisfaction?by={by}" for by in ("month", "product", "category", "customer")),
         f"{API}/jobs", f"{API}/jobs/kinds", f"{API}/keys", f"{API}/audiences",
+        f"{API}/campaigns", f"{API}/campaigns/demo-winback",  # the demo's campaign
+        f"{API}/campaigns/demo-winback/ledger?limit=3",
     ]
 
 

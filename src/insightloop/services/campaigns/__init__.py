@@ -13,6 +13,7 @@ from insightloop.services.campaigns.channels import (
     WebhookConfig,
     pull,
 )
+from insightloop.services.campaigns.jobs import send_campaign_job
 from insightloop.services.campaigns.queries import (
     campaign_ledger,
     list_campaigns,
@@ -20,8 +21,9 @@ from insightloop.services.campaigns.queries import (
     record_bounces,
     show_campaign,
 )
+from insightloop.services.campaigns.send import channel_for, run_campaign, send_campaign
 from insightloop.services.campaigns.spec import CONTROL, CampaignSpec, Variant, campaign_id
 
 __all__ = ["CONTROL", "CampaignSpec", "RetryPolicy", "SmtpConfig", "Variant", "WebhookConfig",
-           "campaign_id", "campaign_ledger", "list_campaigns", "pull", "pull_outbox",
-           "record_bounces", "show_campaign"]
+           "campaign_id", "campaign_ledger", "channel_for", "list_campaigns", "pull", "pull_outbox",
+           "record_bounces", "run_campaign", "send_campaign", "send_campaign_job", "show_campaign"]

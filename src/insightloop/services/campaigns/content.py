@@ -1,0 +1,45 @@
+"""What a campaign sends each customer: the variant's templates rendered by engagement's
+:func:`~insightloop.services.engagement.render` (sandboxed Jinja2; a template error or a
+missing field is an ``error`` for that customer, who is then ``failed`` with the reason,
+never an exception for the run), and the e-mail addresses from ``customers.email``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from insightloop.services.campaigns.spec import Variant
+from insightloop.services.context import Context
+from insightloop.services.engagement import render
+from insightloop.storage.warehouse import has_table
+
+
+def render_variant(ctx: Context, variant: Variant, customer_ids: Sequence[str],
+                   extra: Mapping[str, Any]) -> pd.DataFrame:
+    """``customer_id``, ``subject``, ``text``, ``html``, ``error`` in the order given."""
+    out = render(ctx, variant.text, list(customer_ids), dict(extra),
+                 html_template=variant.html, subject_template=variant.subject)
+    return out.reset_index(drop=True)
+
+
+def addresses(ctx: Context, customer_ids: Sequence[str]) -> pd.Series:
+    """The trimmed ``customers.email`` of each customer, in the order given (None where
+    there is none)."""
+    request = pd.DataFrame({"customer_id": pd.Series(list(customer_ids), dtype=object)})
+    if request.empty:
+        return pd.Series([], dtype=object)
+    name = f"_campaign_ids_{uuid.uuid4().hex}"
+    with ctx.read() as con:
+        if not has_table(con, "customers"):
+            return pd.Series([None] * len(request), dtype=object)
+        con.register(name, request.assign(pos=range(len(request))))
+        try:
+            found = con.execute(
+                f"SELECT trim(CAST(c.email AS VARCHAR)) AS email FROM {name} r "
+                "LEFT JOIN customers c ON c.customer_id = r.customer_id ORDER BY r.pos").df()
+        finally:
+            con.unregister(name)
+    return found["email"].astype(object).where(found["email"].notna(), None)
