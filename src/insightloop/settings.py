@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -55,6 +55,13 @@ class Settings:
     locale : str
         How numbers are written on the dashboard and in the report (``INSIGHTLOOP_LOCALE``:
         ``en``, ``de``, ``fr``...; see ``insightloop.report.format``).
+    privacy_key : str
+        Secret of the keyed pseudonyms (HMAC-SHA256; ``INSIGHTLOOP_PRIVACY_KEY``); empty:
+        pseudonyms are refused (``docs/privacy.md``).
+    encryption_keys : str
+        Keys personal columns are encrypted with at rest (AES-256-GCM;
+        ``INSIGHTLOOP_ENCRYPTION_KEYS``): ``id:base64key,...``, the first encrypts, every
+        one decrypts (rotation: put the new key first, run ``insightloop privacy rotate-key``).
     """
 
     warehouse: Path = DEFAULT_HOME / "warehouse.duckdb"
@@ -67,6 +74,8 @@ class Settings:
     ops_url: str = ""
     currency: str = ""
     locale: str = "en"
+    privacy_key: str = field(default="", repr=False)
+    encryption_keys: str = field(default="", repr=False)
 
     @classmethod
     def load(
@@ -96,6 +105,8 @@ class Settings:
             ("ops_url", "INSIGHTLOOP_OPS_URL"),
             ("currency", "INSIGHTLOOP_CURRENCY"),
             ("locale", "INSIGHTLOOP_LOCALE"),
+            ("privacy_key", "INSIGHTLOOP_PRIVACY_KEY"),
+            ("encryption_keys", "INSIGHTLOOP_ENCRYPTION_KEYS"),
         ):
             if environ.get(var):
                 values[key] = environ[var]
@@ -130,6 +141,8 @@ class Settings:
             ops_url=str(values.get("ops_url", "") or ""),
             currency=_currency(values.get("currency", "")),
             locale=str(values.get("locale", "") or "en"),
+            privacy_key=str(values.get("privacy_key", "") or ""),
+            encryption_keys=str(values.get("encryption_keys", "") or ""),
         )
 
     def with_warehouse(self, warehouse: Path) -> Settings:

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insightloop.api.middleware import template
 from insightloop.settings import Settings
+from insightloop.storage import masking
 from insightloop.storage.operational import audit, open_ops
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class AuditTrail:
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        masking.install()  # the server's log lines mask e-mails and phone numbers too
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self._thread is None and "app" in scope:

@@ -128,6 +128,43 @@ def personal_map(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None
         console.print(f"[yellow]undeclared tables:[/] {', '.join(result['undeclared'])}")
 
 
+@privacy_app.command("encrypt")
+def encrypt(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Encrypt the personal columns (customers.email, customers.name) at rest with the first
+    key of INSIGHTLOOP_ENCRYPTION_KEYS, then rewrite the warehouse file."""
+    _encrypt(warehouse, json_, rotate=False)
+
+
+@privacy_app.command("rotate-key")
+def rotate_key(warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Re-encrypt every personal value under the first key of INSIGHTLOOP_ENCRYPTION_KEYS
+    (keep the old keys listed until this has run), then rewrite the warehouse file."""
+    _encrypt(warehouse, json_, rotate=True)
+
+
+def _encrypt(warehouse: Path | None, json_: bool, *, rotate: bool) -> None:
+    # lazy: the privacy services load the serving and model registry code (numpy, scipy)
+    from insightloop.services.privacy.protect import encrypt_columns
+
+    result = encrypt_columns(context_for(warehouse), rotate=rotate)
+    if json_:
+        print_json(result)
+        return
+    done = ", ".join(f"{k} {v:,}" for k, v in result["encrypted"].items()) or "nothing to do"
+    console.print(f"key {result['key']}: {done}", highlight=False)
+
+
+@privacy_app.command("pseudonym")
+def pseudonym(value: Annotated[str, typer.Argument(help="A customer id (or any value).")],
+              warehouse: WarehouseOpt = None) -> None:
+    """Print the keyed pseudonym of a value (HMAC-SHA256 under INSIGHTLOOP_PRIVACY_KEY), the
+    one exports and joins use."""
+    # lazy: the privacy services load the serving and model registry code (numpy, scipy)
+    from insightloop.services.privacy.protect import pseudonym as keyed
+
+    typer.echo(keyed(context_for(warehouse).settings, value))
+
+
 def _left(proof: Any) -> dict[str, Any]:
     return {k: proof[k] for k in ("tables", "ops", "files", "api_404")}
 

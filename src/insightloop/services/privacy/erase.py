@@ -35,6 +35,7 @@ from insightloop.services.context import Context
 from insightloop.services.customers import customer_profile
 from insightloop.services.privacy import files, ops
 from insightloop.services.privacy import warehouse as wh
+from insightloop.services.privacy.protect import decrypt_column
 from insightloop.services.privacy.subject import Subject
 from insightloop.services.results.privacy import ErasureResult, Verification
 from insightloop.storage.ids import normalize_id
@@ -95,7 +96,9 @@ def erase_customer(ctx: Context, customer_id: str, *, actor: str = "cli",
     resumed = found is not None
     if found is None:
         with ctx.warehouse.connect(read_only=True) as con:
-            subject = wh.collect_subject(con, cid)
+            found_in = wh.collect_subject(con, cid)
+        subject = Subject(cid, tuple(decrypt_column(ctx.settings, list(found_in.emails))),
+                          tuple(decrypt_column(ctx.settings, list(found_in.names))))
         request, salt = secrets.token_hex(16), secrets.token_hex(16)
         with store.write() as conn:
             conn.execute(insert(ErasureRequest).values(
