@@ -5,6 +5,8 @@ The file is read with :func:`~insightloop.storage.user_table.read_user_table`. R
 become period totals; counted as ``duplicate_periods``); periods without a row are zero
 (``gap_periods``), up to the file's last period for every series; a period whose net
 total is negative (more returns than sales) is floored at zero (``negative_floored``);
+when the times are not period labels (transactions) and the latest falls before the end
+of its period, that incomplete period is left out (``dropped_last_period``);
 a missing or non-numeric target, or a time that cannot be read, is an error naming the
 line; series with fewer than ``horizon + 2`` periods are left out (``series_skipped``).
 """
@@ -65,6 +67,20 @@ def _series(path: Path, ids: Sequence[str], time: str, target: str
     return long, len(frame)
 
 
+def _drop_incomplete(long: pd.DataFrame, freq: str) -> tuple[pd.DataFrame, str | None]:
+    """Leave out the last period when the file's times are not period labels and the
+    latest one falls before that period's last day (a half week is not a collapse)."""
+    if freq == "D":
+        return long, None
+    pfreq = period_freq(long["ds"], freq)
+    period = long["ds"].dt.to_period(pfreq)
+    labelled = bool((period.dt.start_time == long["ds"]).all())
+    last = period.max()
+    if labelled or long["ds"].max().normalize() >= last.end_time.normalize():
+        return long, None
+    return long[period < last].reset_index(drop=True), str(last.start_time.date())
+
+
 def _floor(long: pd.DataFrame, freq: str) -> tuple[pd.DataFrame, int]:
     """Net per series and period; negative nets floored at zero (returns)."""
     if not (long["y"] < 0).any():
@@ -107,6 +123,7 @@ def evaluate_forecast_file(ctx: Context, data: Path | str, ids: Sequence[str], t
     if freq not in ("D", "W", "M"):
         raise ConfigError(f"--freq {freq!r} is not supported: use D, W or M")
     long, rows = _series(path, ids, time, target)
+    long, dropped = _drop_incomplete(long, freq)
     long, floored = _floor(long, freq)
     result, out = holdout(long, horizon, freq, model=model, season_length=season_length,
                           windows=windows)
@@ -126,4 +143,5 @@ def evaluate_forecast_file(ctx: Context, data: Path | str, ids: Sequence[str], t
         mase_lag=result["mase_lag"], series_skipped=result["series_skipped"],
         series_unscaled=result["series_unscaled"],
         duplicate_periods=result["duplicate_periods"], gap_periods=result["gap_periods"],
-        negative_floored=floored, rows=rows, output=str(output) if output else None)
+        negative_floored=floored, dropped_last_period=dropped, rows=rows,
+        output=str(output) if output else None)

@@ -51,5 +51,6 @@ class ForecastEvaluation(TypedDict):
     duplicate_periods: int
     gap_periods: int
     negative_floored: int
+    dropped_last_period: str | None
     rows: int
     output: str | None
