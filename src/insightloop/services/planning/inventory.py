@@ -98,7 +98,7 @@ def _forecast_paths(ctx: Context, products: NDArray[np.object_], horizon: int, d
     return paths, have
 
 
-def _model_paths(items: NDArray[np.object_], history: NDArray[np.float64], horizon: int,
+def model_paths(items: NDArray[np.object_], history: NDArray[np.float64], horizon: int,
                  draws: int, seed: int) -> NDArray[np.float64] | None:
     """Sample paths of the forecast models (``models.forecast.PanelForecaster``, auto choice
     per product by rolling origin, conformal errors) fitted on ``history`` (weekly, ending
@@ -117,7 +117,7 @@ def _model_paths(items: NDArray[np.object_], history: NDArray[np.float64], horiz
     return np.asarray(paths[order], dtype=float)
 
 
-def _bootstrap_paths(history: NDArray[np.float64], horizon: int, draws: int,
+def bootstrap_paths(history: NDArray[np.float64], horizon: int, draws: int,
                      seed: int) -> NDArray[np.float64]:
     """Blocks of ``horizon`` consecutive weeks from each row's history, random starts."""
     weeks = history.shape[1]
@@ -188,12 +188,12 @@ def plan_frame(ctx: Context, service_level: float = 0.95, service_type: ServiceT
         paths, have = _forecast_paths(ctx, products[sl], horizon, draws, seed + lo)
         method = np.where(have, "forecast", "bootstrap").astype(object)
         rest = np.flatnonzero(~have)
-        model = (_model_paths(products[sl][rest], weekly[sl][rest], horizon, draws, seed + lo)
+        model = (model_paths(products[sl][rest], weekly[sl][rest], horizon, draws, seed + lo)
                  if len(rest) and source == "auto" else None)
         if model is not None:
             paths[rest], method[rest] = model, "model"
         elif len(rest):
-            paths[rest] = _bootstrap_paths(weekly[sl][rest], horizon, draws, seed + lo)
+            paths[rest] = bootstrap_paths(weekly[sl][rest], horizon, draws, seed + lo)
         ltd = lead_time_demand(paths, lead_time_weeks, lead_time_sd, seed + lo)
         demand_week = np.where(method == "bootstrap", mean_d[sl], paths.mean(axis=(1, 2)))
         holding = holding_cost_rate * np.where(np.isfinite(price[sl]) & (price[sl] > 0),

@@ -45,6 +45,7 @@ ANOMALY_COLUMNS = ("item", "level", "ds", "actual", "expected", "z", "kind")
 SEASON_COLUMNS = ("item", "level", "period", "position", "label", "index", "strength")
 MIN_ANOMALY_MEDIAN = 5.0  # median weekly sales an item needs before its weeks are judged
 MAX_ANOMALIES = 5000
+EDGE_WEEKS = 3  # half the running-median window
 
 
 def trend_frame(panel: Panel, window: int, method: str, alpha: float, min_sales: float
@@ -83,13 +84,17 @@ def trend_frame(panel: Panel, window: int, method: str, alpha: float, min_sales:
 
 def anomaly_frame(panel: Panel, k: float) -> pd.DataFrame:
     """Weeks beyond ``k`` robust standard deviations of a running median, for items whose
-    median weekly sales reach :data:`MIN_ANOMALY_MEDIAN`."""
+    median weekly sales reach :data:`MIN_ANOMALY_MEDIAN`; weeks in which the whole level
+    sold nothing (a closure) and the first :data:`EDGE_WEEKS` weeks are not judged."""
     y = panel.values
     busy = np.median(y, axis=1) >= MIN_ANOMALY_MEDIAN
     if not busy.any() or y.shape[1] < 7:
         return pd.DataFrame(columns=list(ANOMALY_COLUMNS))
     out = robust_anomalies(y[busy], k=k)
-    rows, cols = np.nonzero(out["flag"])
+    # not judged: weeks the whole level sold nothing (the shop was closed: every item
+    # "drops"), and the first weeks, whose running median leans on too few weeks
+    judged = (y.sum(axis=0) > 0) & (np.arange(y.shape[1]) >= EDGE_WEEKS)
+    rows, cols = np.nonzero(out["flag"] & judged[None, :])
     z = out["z"][rows, cols].astype(float)
     frame = pd.DataFrame({
         "item": panel.items[busy][rows].astype(str), "level": panel.level,
