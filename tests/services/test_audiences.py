@@ -20,6 +20,7 @@ from insightloop.services.audiences import (
     count_audience,
     create_audience,
     delete_audience,
+    demo_audiences,
     describe_audience,
     export_audience,
     get_audience,
@@ -168,3 +169,15 @@ def test_saved_audience_whose_column_is_gone(ctx: Context) -> None:
     assert row["count"] is None and "unknown column 'has_recommendation'" in \
         str(row["live_error"])
     assert get_audience(ctx, "recommended")["live_error"] == row["live_error"]
+
+
+def test_demo_stage_saves_what_fits_and_names_what_it_skips(ctx: Context) -> None:
+    out = demo_audiences(ctx)
+    assert [r["name"] for r in out["saved"]] == ["uk-repeat"]  # no RFM segments built here
+    assert out["saved"][0]["count"] == count_audience(ctx, "country = 'united kingdom' and "
+                                                           "n_orders >= 2") > 0
+    assert set(out["skipped"]) == {"at-risk-lapsed", "champions", "high-value-quiet"}
+    assert "unknown column 'segment'" in out["skipped"]["champions"]
+    again = demo_audiences(ctx)
+    assert again["saved"] == out["saved"]  # same filters: no new version
+    delete_audience(ctx, "uk-repeat")

@@ -7,7 +7,7 @@ capability declares no warehouse table; its page lists them with live counts.
 
 from __future__ import annotations
 
-from insightloop.capabilities.spec import Capability, Page
+from insightloop.capabilities.spec import Capability, Page, Stage
 
 CAPABILITY = Capability(
     name="audiences",
@@ -17,4 +17,6 @@ CAPABILITY = Capability(
                 missing="No audience saved yet: run `insightloop audiences create NAME "
                         "--where \"recency_days > 90 and segment = 'at risk'\"`.",
                 order=56),),
+    demo=(Stage("saving audiences (at-risk lapsed, champions, ...)",
+                run="insightloop.services.audiences:demo_audiences", key="audiences"),),
 )

@@ -9,6 +9,7 @@ Every public name is importable from this package::
 from __future__ import annotations
 
 from insightloop.features.audiences import ALIASES, FilterError, column_kind
+from insightloop.services.audiences.demo import DEMO_AUDIENCES, demo_audiences
 from insightloop.services.audiences.live import (
     audience_frame,
     audience_ids,
@@ -25,19 +26,7 @@ from insightloop.services.audiences.saved import (
     list_audiences,
 )
 
-__all__ = [
-    "ALIASES",
-    "FilterError",
-    "audience_frame",
-    "audience_ids",
-    "audience_schema",
-    "column_kind",
-    "count_audience",
-    "create_audience",
-    "delete_audience",
-    "describe_audience",
-    "export_audience",
-    "get_audience",
-    "list_audiences",
-    "personal_columns",
-]
+__all__ = ["ALIASES", "DEMO_AUDIENCES", "FilterError", "audience_frame", "audience_ids",
+           "audience_schema", "column_kind", "count_audience", "create_audience",
+           "delete_audience", "demo_audiences", "describe_audience", "export_audience",
+           "get_audience", "list_audiences", "personal_columns"]

@@ -78,3 +78,16 @@ class AudienceExport(TypedDict):
     format: str
     rows: int
     columns: list[str]
+
+
+class AudienceDemoRow(TypedDict):
+    name: str
+    version: int
+    count: int
+
+
+class AudienceDemo(TypedDict):
+    """The demo's audiences stage: what it saved, and what it skipped (name -> reason)."""
+
+    saved: list[AudienceDemoRow]
+    skipped: dict[str, str]
