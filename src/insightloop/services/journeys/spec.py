@@ -43,15 +43,15 @@ class _Strict(BaseModel):
 
 class Trigger(_Strict):
     kind: Literal["first_purchase", "cart_abandoned", "churn_risk", "clv_tier", "event"]
-    within_hours: float = Field(24.0, gt=0)     # cart_abandoned: no order this long after
-    threshold: float = Field(0.5, ge=0, le=1)  # churn_risk: churn_score at least this
+    within_hours: float = Field(default=24.0, gt=0)     # cart_abandoned: no order this long after
+    threshold: float = Field(default=0.5, ge=0, le=1)  # churn_risk: churn_score at least this
     to: str = "high"                            # clv_tier: the tier entered
     event_type: str = "cart"                    # event: the event that enters
 
 
 class Wait(_Strict):
-    days: float = Field(0.0, ge=0)
-    hours: float = Field(0.0, ge=0)
+    days: float = Field(default=0.0, ge=0)
+    hours: float = Field(default=0.0, ge=0)
 
     @property
     def seconds(self) -> float:
