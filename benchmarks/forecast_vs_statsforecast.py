@@ -10,7 +10,9 @@ last week) when present, else ``--generate N`` simulated weekly series. The last
 training weeks; MASE uses the same scale (in-sample lag-1 MAE of the training weeks, the
 season of 52 being longer than the history). Each method runs in its own process (one
 core, ``n_jobs=1``) so that its peak memory (max RSS) is its own; statsforecast's numba
-compilation is timed apart (a warm-up on 2 series) and left out of its fit time.
+compilation is timed apart (a warm-up on 2 series) and left out of its fit time. Series
+with fewer than ``--min-train`` (10) training weeks are left out for both (statsforecast's
+ETS refuses "tiny datasets"; its fallback is the naive forecast).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ def _ours(train: pd.DataFrame, h: int, q: Any) -> None:
 
 def _statsforecast(train: pd.DataFrame, h: int, q: Any) -> None:
     from statsforecast import StatsForecast
-    from statsforecast.models import AutoETS
+    from statsforecast.models import AutoETS, Naive
 
     ids = train["unique_id"].unique()[:2]
     t0 = time.perf_counter()
@@ -74,7 +76,8 @@ def _statsforecast(train: pd.DataFrame, h: int, q: Any) -> None:
     warm.forecast(df=train[train["unique_id"].isin(ids)], h=h, level=[80])
     compile_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    sf = StatsForecast(models=[AutoETS(season_length=1)], freq="W-MON", n_jobs=1)
+    sf = StatsForecast(models=[AutoETS(season_length=1)], freq="W-MON", n_jobs=1,
+                       fallback_model=Naive())
     out = sf.forecast(df=train, h=h, level=[80]).reset_index()
     out = out.rename(columns={"AutoETS": "mean", "AutoETS-lo-80": "lo-80",
                               "AutoETS-hi-80": "hi-80"})
@@ -87,7 +90,13 @@ def _run(target: Any, train: pd.DataFrame, h: int) -> dict[str, Any]:
     q = ctx.Queue()
     proc = ctx.Process(target=target, args=(train, h, q))
     proc.start()
-    res: dict[str, Any] = q.get()
+    while True:
+        try:
+            res: dict[str, Any] = q.get(timeout=5)
+            break
+        except Exception:  # queue.Empty: give up when the child died without a result
+            if not proc.is_alive():
+                raise RuntimeError(f"{target.__name__} failed (exit {proc.exitcode})") from None
     proc.join()
     return res
 
@@ -109,6 +118,8 @@ def main() -> None:
     ap.add_argument("--horizon", type=int, default=8)
     ap.add_argument("--generate", type=int, default=0,
                     help="simulate this many series instead of reading Online Retail")
+    ap.add_argument("--min-train", type=int, default=10,
+                    help="training weeks a series needs to be in the comparison")
     args = ap.parse_args()
     h = args.horizon
     if args.generate or not args.data.exists():
@@ -120,7 +131,9 @@ def main() -> None:
     from insightloop.models.forecast.holdout import long_frame
 
     panel = to_panel(long, "W", common_end=True)
-    panel = panel.subset(np.flatnonzero(panel.lengths >= h + 2))
+    # statsforecast's ETS refuses very short series ("tiny datasets"): both get the series
+    # with at least MIN_TRAIN training weeks
+    panel = panel.subset(np.flatnonzero(panel.lengths >= h + args.min_train))
     full = long_frame(panel)
     last = full.groupby("unique_id")["ds"].transform("max")
     is_test = full["ds"] > last - pd.Timedelta(weeks=h)

@@ -118,3 +118,15 @@ def test_short_series_are_left_out_and_counted(weekly: Path, tmp_path: Path,
     rc = main([*_evaluate(tmp_path / "short.csv", "--horizon", "4"), "--json"])
     res = _one_json(capsys.readouterr().out)
     assert rc == 0 and res["series"] == 40 and res["series_skipped"] == 1
+
+
+def test_an_incomplete_last_week_of_transactions_is_left_out(
+        weekly: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    frame = pd.read_csv(weekly)
+    frame["week"] = frame["week"] + " 10:30"                     # transaction times
+    tail = frame[frame["week"] == frame["week"].max()].assign(
+        week="2023-02-22 09:00", units=1)                       # a Wednesday after the end
+    pd.concat([frame, tail]).to_csv(tmp_path / "tx.csv", index=False)
+    rc = main([*_evaluate(tmp_path / "tx.csv", "--horizon", "4"), "--json"])
+    res = _one_json(capsys.readouterr().out)
+    assert rc == 0 and res["dropped_last_period"] == "2023-02-20" and res["series"] == 40
