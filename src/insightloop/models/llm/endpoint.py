@@ -2,8 +2,9 @@
 server, a hosted API, or ``insightloop llm serve``) as a provider, over httpx.
 
 The JSON schema goes as ``response_format`` (``json_schema``); the catalogue goes in the
-system prompt (:mod:`.prompt`). Nothing naming a personal column of the catalogue, and no
-e-mail address or phone number, is sent unless ``allow_personal_data`` is set.
+system prompt (:mod:`.prompt`, which leaves personal columns out). A catalogue listing a
+personal column, an e-mail address or a phone number is not sent unless
+``allow_personal_data`` is set.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from insightloop.models.llm.contract import (
     ProviderError,
     parse_json,
 )
+from insightloop.models.llm.prompt import catalogue_from_messages
 
 __all__ = ["EndpointProvider", "personal_data_in"]
 
@@ -30,11 +32,13 @@ _PHONE = re.compile(r"\+?\d[\d ()-]{8,}\d")
 
 
 def personal_data_in(messages: Sequence[Message], personal: frozenset[str]) -> list[str]:
-    """What in ``messages`` is personal data: personal column names, e-mails, phone numbers."""
-    found: list[str] = []
+    """What in ``messages`` is personal data: a catalogue listing personal columns (their
+    values could follow), e-mail addresses, phone numbers."""
+    sent = catalogue_from_messages(list(messages))
+    found = [f"personal column {c}" for c in sorted(personal & set(sent.columns))] \
+        if sent else []
     for message in messages:
         text = message["content"]
-        found += [c for c in sorted(personal) if re.search(rf"\b{re.escape(c)}\b", text)]
         found += [f"e-mail address {m}" for m in _EMAIL.findall(text)]
         found += [f"phone number {m}" for m in _PHONE.findall(text)]
     return found

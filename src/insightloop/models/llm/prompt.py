@@ -37,9 +37,11 @@ Columns and known values:
 
 
 def audience_messages(request: str, catalogue: Catalogue) -> list[Message]:
-    """System prompt with the catalogue, the examples as chat turns, then the request."""
-    block = json.dumps({"columns": dict(catalogue.columns),
-                        "values": {k: list(v) for k, v in catalogue.values.items()}},
+    """System prompt with the catalogue (personal columns left out), the examples as chat
+    turns, then the request."""
+    keep = {c: t for c, t in catalogue.columns.items() if c not in catalogue.personal}
+    block = json.dumps({"columns": keep, "values": {k: list(v) for k, v in
+                                                    catalogue.values.items() if k in keep}},
                        ensure_ascii=False)
     messages: list[Message] = [{"role": "system", "content": _SYSTEM.format(catalogue=block)}]
     for text, where in EXAMPLES:

@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -19,7 +20,7 @@ from pydantic import BaseModel, Field
 from insightloop.models.llm.contract import Message, Provider, ProviderError
 from insightloop.models.llm.prompt import catalogue_from_messages
 
-__all__ = ["create_llm_app"]
+__all__ = ["create_llm_app", "serve_provider"]
 
 
 class _Message(BaseModel):
@@ -69,3 +70,10 @@ def create_llm_app(provider: Provider, model_name: str, timeout: float = 60.0) -
                 "usage": {"latency_s": round(done.latency_s, 4)}}
 
     return app
+
+
+def serve_provider(provider: Provider, model_name: str, host: str, port: int,
+                   timeout: float = 60.0) -> None:
+    """Run the server until Ctrl-C (no access log: requests may carry customer text)."""
+    uvicorn.run(create_llm_app(provider, model_name, timeout), host=host, port=port,
+                access_log=False, log_level="warning")

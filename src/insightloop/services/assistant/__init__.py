@@ -6,6 +6,7 @@ review summaries with evidence, over one provider contract (``models.llm``)::
 
 from __future__ import annotations
 
+from insightloop.models.llm.server import create_llm_app, serve_provider
 from insightloop.services.assistant.audiences import (
     audience_catalogue,
     audience_from_text,
@@ -24,5 +25,6 @@ from insightloop.services.assistant.facts import check_copy
 from insightloop.services.assistant.providers import llm_settings, provider_for
 
 __all__ = ["approve_variant", "approved_variants", "audience_catalogue", "audience_from_text",
-           "check_copy", "demo_copy", "evaluate_assistant", "generate_copy", "llm_settings",
-           "load_eval", "propose_filter", "provider_for", "template_variants"]
+           "check_copy", "create_llm_app", "demo_copy", "evaluate_assistant", "generate_copy",
+           "llm_settings", "load_eval", "propose_filter", "provider_for", "serve_provider",
+           "template_variants"]
