@@ -16,6 +16,7 @@ from insightloop.services.audiences.live import (
     audience_schema,
     count_audience,
     describe_audience,
+    describe_audiences,
     personal_columns,
 )
 from insightloop.services.audiences.saved import (
@@ -28,5 +29,5 @@ from insightloop.services.audiences.saved import (
 
 __all__ = ["ALIASES", "DEMO_AUDIENCES", "FilterError", "audience_frame", "audience_ids",
            "audience_schema", "column_kind", "count_audience", "create_audience",
-           "delete_audience", "demo_audiences", "describe_audience", "export_audience",
-           "get_audience", "list_audiences", "personal_columns"]
+           "delete_audience", "demo_audiences", "describe_audience", "describe_audiences",
+           "export_audience", "get_audience", "list_audiences", "personal_columns"]

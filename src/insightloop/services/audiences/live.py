@@ -95,19 +95,41 @@ def count_audience(ctx: Context, where: str) -> int:
     return int(row[0]) if row else 0
 
 
+def _describe(con: duckdb.DuckDBPyConnection, source: str, schema: dict[str, str],
+              where: str, sample: int) -> AudienceCount:
+    f = compile_filter(where, schema)
+    row = con.execute(f"SELECT count(*) FILTER (WHERE {f.sql}), count(*) FROM ({source})",
+                      list(f.params)).fetchone()
+    first = [] if sample <= 0 else con.execute(
+        f"SELECT customer_id FROM ({source}) WHERE {f.sql} ORDER BY customer_id LIMIT ?",
+        [*f.params, int(sample)]).fetchall()
+    count, total = row if row else (0, 0)
+    return {"where": where, "canonical": render_filter(where, schema), "count": int(count),
+            "total": int(total), "sample": [str(r[0]) for r in first]}
+
+
 def describe_audience(ctx: Context, where: str, sample: int = SAMPLE_SIZE) -> AudienceCount:
     """The live count of ``where``, its canonical form, the customers in all, and the
     first ``sample`` members by id."""
     with ctx.read() as con:
-        source, f = _compiled(con, where)
-        row = con.execute(
-            f"SELECT count(*) FILTER (WHERE {f.sql}), count(*), "
-            f"list(customer_id ORDER BY customer_id) FILTER (WHERE {f.sql})[1:{int(sample)}] "
-            f"FROM ({source})", [*f.params, *f.params]).fetchone()
-        canonical = render_filter(where, _schema(con, source))
-    count, total, first = row if row else (0, 0, [])
-    return {"where": where, "canonical": canonical, "count": int(count), "total": int(total),
-            "sample": [str(x) for x in (first or [])]}
+        source = _source(con)
+        return _describe(con, source, _schema(con, source), where, sample)
+
+
+def describe_audiences(ctx: Context, wheres: Sequence[str], sample: int = 0
+                       ) -> list[AudienceCount | str]:
+    """:func:`describe_audience` of each filter on one connection; a filter that no longer
+    fits the warehouse (a column gone) gives its error message instead."""
+    out: list[AudienceCount | str] = []
+    with ctx.read() as con:
+        source = _source(con)
+        schema = _schema(con, source)
+        for where in wheres:
+            try:
+                out.append(_describe(con, source, schema, where, sample))
+            except ConfigError as exc:
+                out.append(str(exc))
+    return out
 
 
 def audience_ids(ctx: Context, where: str) -> list[str]:

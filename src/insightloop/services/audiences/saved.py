@@ -18,9 +18,14 @@ import duckdb
 from sqlalchemy import Connection, Row, delete, func, insert, select
 
 from insightloop.errors import ConfigError, NotFoundError, WarehouseError
-from insightloop.services.audiences.live import audience_frame, describe_audience
+from insightloop.services.audiences.live import (
+    audience_frame,
+    describe_audience,
+    describe_audiences,
+)
 from insightloop.services.context import Context
 from insightloop.services.results.audiences import (
+    AudienceCount,
     AudienceDeleted,
     AudienceExport,
     AudienceInfo,
@@ -124,8 +129,16 @@ def list_audiences(ctx: Context, live: bool = True) -> list[AudienceSummary]:
                                    & (_TABLE.c.version == latest.c.v))
             .order_by(_TABLE.c.name)))
     out: list[AudienceSummary] = []
-    for row in rows:  # one live count per saved audience (a handful, not per customer)
-        count, _, error = _live(ctx, row.canonical, 0) if live else (None, [], None)
+    now: list[AudienceCount | str] = []
+    if live and rows:
+        try:
+            now = describe_audiences(ctx, [row.canonical for row in rows])
+        except WarehouseError as exc:  # no customer_360 (yet)
+            now = [str(exc)] * len(rows)
+    for i, row in enumerate(rows):
+        found = now[i] if now else None
+        count = found["count"] if isinstance(found, dict) else None
+        error = found if isinstance(found, str) else None
         out.append({"name": row.name, "version": row.version, "versions": row.version,
                     "canonical": row.canonical, "description": row.description,
                     "created_at": row.created_at.isoformat(), "last_count": row.last_count,
