@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from insightloop.errors import ConfigError, NotFittedError, SchemaError
-from insightloop.models.forecast import PanelForecaster, forecast, to_panel
+from insightloop.models.forecast import MODELS, PanelForecaster, forecast, to_panel
 from insightloop.models.forecast.holdout import holdout
 from insightloop.models.forecast.intermittent import adida, croston, demand_pattern, sba, tsb
 from insightloop.models.forecast.methods import ets, seasonal_level, seasonal_naive, theta
@@ -152,3 +152,14 @@ def test_seasonal_level_smooths_the_season_and_follows_the_level() -> None:
     err_sl = np.abs(seasonal_level(y, h, m) - truth[t:]).mean()
     err_sn = np.abs(seasonal_naive(y, h, m) - truth[t:]).mean()
     assert err_sl < 0.95 * err_sn  # measured 4.75 vs 5.44 (seed 3)
+
+
+def test_the_ensemble_is_the_mean_of_the_three_best_candidates() -> None:
+    rng = np.random.default_rng(5)
+    df = _frame({f"s{i}": rng.poisson(8 + i, 50).astype(float) for i in range(10)})
+    fc = PanelForecaster("ensemble", horizon=4).fit(df, "W", 52)
+    assert len(fc.members) == 3 and not set(fc.members) & {"naive", "seasonal_naive"}
+    assert set(fc.chosen) == {"ensemble"}
+    panel = to_panel(df, "W")
+    expected = np.mean([MODELS[k](panel, 4, 52) for k in fc.members], axis=0)
+    np.testing.assert_allclose(fc.point(4), np.maximum(expected, 0.0))
