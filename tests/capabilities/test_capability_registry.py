@@ -61,8 +61,8 @@ def test_pages_render_report_modules_and_name_the_command_that_builds_them() -> 
     pages = capabilities.pages()
     assert [p.path for p in pages] == ["/", "/rfm", "/segments", "/customers",
                                        "/recommendations", "/sentiment", "/experiments",
-                                       "/audiences", "/engagement", "/quality", "/models",
-                                       "/uplift", "/trends", "/inventory"]
+                                       "/audiences", "/campaigns", "/engagement", "/quality",
+                                       "/models", "/uplift", "/trends", "/inventory"]
     for page in pages:
         for name in page.reports:
             module = importlib.import_module(f"insightloop.report.pages.{name}")
@@ -140,7 +140,8 @@ def test_allowed_values_are_the_ones_the_code_uses() -> None:
 def test_job_kinds_are_the_declared_ones_and_the_demo() -> None:
     assert list(kinds()) == ["ingest", "profiles", "clv", "segments", "cohorts", "train",
                              "score", "recommendations", "sentiment", "topics", "uplift",
-                             "uplift_plan", "experiments", "send_times", DEMO.kind]
+                             "uplift_plan", "experiments", "send_times", "campaign", "forecast",
+                             "trends", "inventory_plan", DEMO.kind]
     assert validate_params("score", {"model": "churn:2"}).model_dump(by_alias=True) == {
         "model": "churn:2"}
     with pytest.raises(ConfigError, match="unknown parameter for a score job"):

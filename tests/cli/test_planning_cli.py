@@ -53,6 +53,9 @@ def test_inventory_plan_stock_output_and_show(shop: Path, tmp_path: Path,
     assert [r["product_id"] for r in _json(capsys.readouterr().out)["rows"]] == ["FLAT"]
     assert main(["inventory", "plan", "-w", str(shop), "--source", "history"]) == 0
     assert "inventory_plan" in capsys.readouterr().out
+    assert main(["inventory", "plan", "-w", str(shop), "--source", "history", "--perishable",
+                 "--cost-rate", "0.5", "--json"]) == 0
+    assert _json(capsys.readouterr().out)["order_rule"] == "newsvendor"
 
 
 def test_whatif_grid(shop: Path, capsys: pytest.CaptureFixture[str]) -> None:

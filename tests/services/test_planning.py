@@ -146,6 +146,20 @@ def test_inventory_plan_from_forecasts_matches_the_normal_formula(
     assert len(f["history"]) == 52
 
 
+def test_perishable_orders_the_newsvendor_quantity(shop: Path) -> None:
+    # cost 0.6 of the price, no salvage: critical ratio 0.4 / (0.4 + 0.6) = 0.4; COAT's
+    # demand over 2 weeks is always 40 (blocks of its flat history): order 40
+    out = inventory_plan(ctx_of(shop), lead_time_weeks=2, source="history",
+                         perishable=(0.6, 0.0))
+    assert out["order_rule"] == "newsvendor"
+    plan = Warehouse(shop).table("inventory_plan").set_index("product_id")
+    assert plan.loc["COAT", "order_quantity"] == 40
+    grow = plan.loc["GROW"]  # below the 95% reorder point: the ratio is 0.4
+    assert grow["order_quantity"] < grow["reorder_point"]
+    with pytest.raises(ConfigError, match=r"--cost-rate 1\.2"):
+        inventory_plan(ctx_of(shop), perishable=(1.2, 0.0))
+
+
 def test_whatif_grows_with_service_level_and_lead_time(shop: Path) -> None:
     rows = inventory_whatif(ctx_of(shop), (0.8, 0.95), (1.0, 4.0), items=["GROW", "XMAS"])
     # source="history" is the what-if's default: the same plan as inventory_plan's

@@ -57,6 +57,14 @@ def plan(
         "--output", help="Also write the plan to this CSV (or .parquet) file.")] = None,
     item: ItemOpt = None,
     source: SourceOpt = "auto",
+    perishable: Annotated[bool, typer.Option(
+        "--perishable", help="Order the newsvendor quantity for one selling period (the "
+        "lead time) instead of the EOQ.")] = False,
+    cost_rate: Annotated[float, typer.Option(
+        "--cost-rate", help="--perishable: unit cost as a share of the price.")] = 0.6,
+    salvage_rate: Annotated[float, typer.Option(
+        "--salvage-rate", help="--perishable: value of an unsold unit as a share of its "
+        "cost.")] = 0.0,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows shown.")] = 15,
     warehouse: WarehouseOpt = None,
     json_: JsonOpt = False,
@@ -71,7 +79,8 @@ def plan(
                          lead_time_weeks=lead_time, lead_time_sd=lead_time_sd,
                          holding_cost_rate=holding_cost_rate, order_cost=order_cost,
                          items=item or None, stock=str(stock) if stock else None,
-                         output=str(output) if output else None, source=source)
+                         output=str(output) if output else None, source=source,
+                         perishable=(cost_rate, salvage_rate) if perishable else None)
     if json_:
         print_json(out)
         return

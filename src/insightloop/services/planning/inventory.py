@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from insightloop.errors import ConfigError, InputFileError, InsightloopError
 from insightloop.models.forecast import PanelForecaster
 from insightloop.models.planning.inventory import (
+    critical_ratio,
     eoq,
     lead_time_demand,
     normal_policy,
@@ -170,11 +171,21 @@ def plan_frame(ctx: Context, service_level: float = 0.95, service_type: ServiceT
                items: list[str] | None = None, draws: int = 1000, seed: int = 0,
                history: tuple[NDArray[np.object_], NDArray[np.float64],
                               NDArray[np.float64]] | None = None,
-               source: str = "auto") -> pd.DataFrame:
+               source: str = "auto", perishable: tuple[float, float] | None = None
+               ) -> pd.DataFrame:
     """The plan (without stock) as a frame, one row per product sold in the last year
     (``history``: :func:`demand_history`'s result, read once for several scenarios;
     ``source="history"``: blocks of history for products without a stored forecast, no
-    model fit)."""
+    model fit). ``perishable=(cost_rate, salvage_rate)``: the order quantity is the
+    newsvendor's, the demand over the lead time (the selling period) at the critical ratio
+    of a unit cost ``cost_rate x price`` and a salvage value ``salvage_rate x cost``."""
+    ratio = None
+    if perishable is not None:
+        cost_rate, salvage_rate = perishable
+        if not 0 < cost_rate < 1 or not 0 <= salvage_rate < 1:
+            raise ConfigError(f"--cost-rate {cost_rate!r} must be in (0, 1) and "
+                              f"--salvage-rate {salvage_rate!r} in [0, 1)")
+        ratio = float(critical_ratio(1.0, cost_rate, salvage_rate * cost_rate))
     _check(service_level, lead_time_weeks, lead_time_sd, holding_cost_rate, order_cost)
     if source not in SOURCES:
         raise ConfigError(f"--source {source!r}: use {' or '.join(SOURCES)}")
@@ -200,6 +211,8 @@ def plan_frame(ctx: Context, service_level: float = 0.95, service_type: ServiceT
                                                price[sl], np.nan)
         q = eoq(demand_week * 52, order_cost, np.nan_to_num(holding, nan=1.0))
         q = np.where(np.isfinite(holding), np.maximum(np.ceil(q), 1.0), np.nan)
+        if ratio is not None:  # perishable: one selling period, the newsvendor quantity
+            q = np.ceil(np.quantile(ltd, ratio, axis=1))
         pol = quantile_policy(ltd, service_level, service_type,
                               order_qty=np.nan_to_num(q, nan=1.0))
         ref = normal_policy(mean_d[sl], sd_d[sl], lead_time_weeks, lead_time_sd,
@@ -222,11 +235,13 @@ def inventory_plan(ctx: Context, service_level: float = 0.95,
                    lead_time_sd: float = 0.0, holding_cost_rate: float = 0.25,
                    order_cost: float = 50.0, items: list[str] | None = None,
                    stock: str | None = None, output: str | None = None, draws: int = 1000,
-                   seed: int = 0, source: str = "auto") -> InventoryPlanBuilt:
+                   seed: int = 0, source: str = "auto",
+                   perishable: tuple[float, float] | None = None) -> InventoryPlanBuilt:
     """Write table ``inventory_plan`` (and ``output`` CSV/Parquet when given)."""
     stock_frame = _read_stock(Path(stock)) if stock else None
     frame = plan_frame(ctx, service_level, service_type, lead_time_weeks, lead_time_sd,
-                       holding_cost_rate, order_cost, items, draws, seed, source=source)
+                       holding_cost_rate, order_cost, items, draws, seed, source=source,
+                       perishable=perishable)
     if stock_frame is not None:
         frame = frame.merge(stock_frame, on="product_id", how="left")
     else:
@@ -254,7 +269,7 @@ def inventory_plan(ctx: Context, service_level: float = 0.95,
             "order_now": int(frame["order_now"].fillna(False).sum()),
             "stock_matched": (None if stock_frame is None
                               else int(frame["on_hand"].notna().sum())),
-            "output": output}
+            "output": output, "order_rule": "eoq" if perishable is None else "newsvendor"}
 
 
 def _write_output(frame: pd.DataFrame, path: Path) -> None:

@@ -21,6 +21,7 @@ class InventoryPlanBuilt(TypedDict):
     order_now: int
     stock_matched: int | None
     output: str | None
+    order_rule: str
 
 
 class WhatIfRow(TypedDict):
