@@ -130,3 +130,30 @@ def approve(variant: Annotated[str, typer.Argument(help="Variant id (from `assis
         print_json(out)
         return
     console.print(f"{escape(variant)} approved by {escape(out['approved_by'])}")
+
+
+@assistant_app.command("summarize")
+def summarize(
+    product: Annotated[str | None, typer.Option("--product", help="Product id.")] = None,
+    category: Annotated[str | None, typer.Option("--category", help="Product category.")
+                        ] = None,
+    window: Annotated[int, typer.Option("--window", min=1,
+                                        help="Days compared for the complaint trend.")] = 90,
+    warehouse: WarehouseOpt = None, json_out: JsonOpt = False) -> None:
+    """Review claims with their evidence (counts, review ids) and complaints by volume and
+    trend, per review language."""
+    # lazy: the assistant service loads the audiences service (SQLAlchemy) and the providers
+    from insightloop.services.assistant import summarize_reviews
+
+    out: Any = summarize_reviews(context_for(warehouse), product, category, window)
+    if json_out:
+        print_json(out)
+        return
+    for lang in out["languages"]:
+        console.print(f"[bold]{lang['language']}[/]: {lang['reviews']} reviews")
+        for claim in lang["claims"]:
+            console.print(f"  {escape(claim['text'])}  [dim]{', '.join(claim['review_ids'][:5])}"
+                          "[/]")
+        for c in lang["complaints"]:
+            console.print(f"  complaint {escape(c['aspect'])}: {c['reviews']} ({c['trend']}: "
+                          f"{c['recent']} in the last {window} days, {c['before']} before)")
