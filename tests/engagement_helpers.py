@@ -19,14 +19,15 @@ from insightloop.storage.warehouse import Warehouse
 
 
 def make_ctx(tmp_path: Path, customers: pd.DataFrame,
-             consents: pd.DataFrame | None = None, **tables: pd.DataFrame) -> Context:
+             consents: pd.DataFrame | None = None, ops_url: str = "",
+             **tables: pd.DataFrame) -> Context:
     wh = Warehouse(tmp_path / "wh.duckdb")
     wh.write_frame("customers", customers)
     if consents is not None:
         wh.write_frame("consents", consents)
     for name, frame in tables.items():
         wh.write_frame(name, frame)
-    return ctx_of(tmp_path / "wh.duckdb")
+    return ctx_of(tmp_path / "wh.duckdb", **({"ops_url": ops_url} if ops_url else {}))
 
 
 def consent(customer: str, granted: bool, at: str, channel: str = "email",

@@ -20,6 +20,7 @@ from insightloop.services.engagement import (
     remove_suppression,
 )
 from insightloop.services.engagement.policy import parse_caps, parse_quiet
+from ops_helpers import ops_url_for
 
 NOON = datetime(2024, 3, 6, 12, 0)  # a Wednesday, 12:00 UTC
 NO_QUIET = Policy(quiet_start=0, quiet_end=0)
@@ -162,3 +163,12 @@ def test_policy_parsing_and_environment() -> None:
                            "INSIGHTLOOP_OPT_OUT_CHANNELS": "Outbox"})
     assert env == Policy(0, 0, (Cap(1, timedelta(days=1)),), frozenset({"outbox"}))
     assert Policy.from_env({}) == Policy()
+
+
+def test_suppression_and_caps_on_postgresql(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, CUSTOMERS, CONSENTS, ops_url=ops_url_for("postgresql", tmp_path))
+    assert add_suppressions(ctx, ["a", "C@x.org", "a"])["added"] == 2
+    ledger(ctx, [("g", "email", NOON - timedelta(hours=2), "claimed")])
+    out = eligibility(ctx, ["a", "c", "g", "i"], "email", now=NOON, policy=Policy(0, 0))
+    assert reasons(out) == {"a": "suppressed", "c": "suppressed", "g": "frequency_cap",
+                            "i": None}

@@ -26,6 +26,7 @@ from insightloop.services.journeys import (
 )
 from insightloop.services.journeys.spec import Step
 from insightloop.storage.operational.engine import forget_stores
+from ops_helpers import ops_url_for
 
 START = datetime(2024, 3, 4)  # a Monday, London = UTC
 JOURNEY = {
@@ -47,8 +48,7 @@ def order(cid: str, day: float, n: int) -> dict[str, object]:
             "order_time": START + timedelta(days=day, hours=1)}
 
 
-@pytest.fixture()
-def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ops_url: str = "") -> Context:
     monkeypatch.setenv("INSIGHTLOOP_QUIET_HOURS", "21-8")
     monkeypatch.setenv("INSIGHTLOOP_FREQUENCY_CAPS", "off")
     ids = ["c1", "c2", "c3", "c4", "c5", "c6"] + [f"s{i}" for i in range(40)]
@@ -62,7 +62,19 @@ def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
                           + [order(f"s{i}", 1, 100 + i) for i in range(40)])
     c360 = pd.DataFrame({"customer_id": ids,
                          "monetary": [500.0, 20.0, 20.0, 20.0, 20.0, 20.0] + [5.0] * 40})
-    return make_ctx(tmp_path, customers, consents, orders=orders, customer_360=c360)
+    return make_ctx(tmp_path, customers, consents, ops_url=ops_url, orders=orders,
+                    customer_360=c360)
+
+
+@pytest.fixture()
+def ctx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Context:
+    return shop(tmp_path, monkeypatch)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_ctx(request: pytest.FixtureRequest, tmp_path: Path,
+            monkeypatch: pytest.MonkeyPatch) -> Context:
+    return shop(tmp_path, monkeypatch, ops_url_for(request.param, tmp_path))
 
 
 class Recorder:
@@ -122,7 +134,8 @@ def test_three_weeks_of_a_journey(ctx: Context) -> None:
     assert list_journeys(ctx)[0]["states"] == {"done": 44, "converted": 1}
 
 
-def test_a_second_tick_at_the_same_time_does_nothing(ctx: Context) -> None:
+def test_a_second_tick_at_the_same_time_does_nothing(any_ctx: Context) -> None:
+    ctx = any_ctx
     create_journey(ctx, JOURNEY, now=START)
     rec = Recorder()
     now = START + timedelta(days=1, hours=12)
@@ -132,6 +145,12 @@ def test_a_second_tick_at_the_same_time_does_nothing(ctx: Context) -> None:
     again = tick(ctx, now, rec)
     assert again["entered"] == again["advanced"] == 0 and again["actions"] == {}
     assert len(rec.calls) == 41
+    later = tick(ctx, now + timedelta(days=3), rec)  # the wait is over: branch, split, sends
+    # c1, the 40 shoppers and c5 (every send skipped: no consent) reach the end
+    assert later["entered"] == 3 and later["completed"] == 42
+    calls = pd.DataFrame(rec.calls, columns=["step", "customer", "at"])
+    assert not calls.duplicated(["step", "customer"]).any()
+    assert calls["step"].isin(["thanks", "offer", "reminder"]).sum() == 41
 
 
 def test_definitions_are_validated(ctx: Context) -> None:

@@ -166,12 +166,13 @@ def _enter(ctx: Context, store: OpsStore, spec: JourneySpec, start: datetime, at
                                  .where(JourneyState.journey == spec.name)).scalars())
         based = conn.execute(select(JourneyLog.id).where(
             JourneyLog.journey == spec.name, JourneyLog.step == BASELINE)).first()
-    new = [c for c in ids.tolist() if c not in known]
+    new = pd.DataFrame({"customer_id": ids})
+    new = new[~new["customer_id"].isin(known)]
     baseline = spec.trigger.kind in STATE_TRIGGERS and based is None
     first = spec.steps[0]
-    rows = [{"journey": spec.name, "customer_id": c, "step": first.id,
-             "due_at": at + _wait(first), "status": "baseline" if baseline else "active",
-             "entered_at": at, "updated_at": at} for c in new]
+    rows = new.assign(journey=spec.name, step=first.id, due_at=at + _wait(first),
+                      status="baseline" if baseline else "active", entered_at=at,
+                      updated_at=at).to_dict("records")
     with store.write(lock=f"journey:{spec.name}") as conn:
         if rows:
             conn.execute(_insert(store)(JourneyState).on_conflict_do_nothing(
@@ -269,8 +270,9 @@ def _send(ctx: Context, store: OpsStore, spec: JourneySpec, step: Step, ids: lis
     go = verdict.loc[verdict["eligible"].astype(bool), "customer_id"].tolist()
     claimed = _claim(store, spec.name, step.id, go, at)
     outcomes = dict(action(ctx, spec, step, claimed, at)) if claimed else {}
-    sent = pd.DataFrame({"customer_id": claimed,
-                         "outcome": [str(outcomes.get(c, "sent"))[:64] for c in claimed]})
+    sent = pd.DataFrame({"customer_id": claimed})
+    sent["outcome"] = (sent["customer_id"].map(pd.Series(outcomes, dtype=object))
+                       .fillna("sent").astype(str).str[:64])
     for outcome, n in sent["outcome"].value_counts().items():
         result["actions"][str(outcome)] = result["actions"].get(str(outcome), 0) + int(n)
     skipped = pd.DataFrame({"customer_id": skip["customer_id"].tolist(),
@@ -288,12 +290,12 @@ def _claim(store: OpsStore, name: str, step: str, ids: list[str], at: datetime) 
     with store.write(lock=f"journey:{name}") as conn:
         conn.execute(_insert(store)(JourneyLog).on_conflict_do_nothing(
             index_elements=["journey", "customer_id", "step"]),
-            [{"journey": name, "customer_id": c, "step": step, "outcome": "claimed", "at": at}
-             for c in ids])
+            pd.DataFrame({"customer_id": ids}).assign(
+                journey=name, step=step, outcome="claimed", at=at).to_dict("records"))
         mine = set(conn.execute(select(JourneyLog.customer_id).where(
             JourneyLog.journey == name, JourneyLog.step == step,
             JourneyLog.outcome == "claimed", JourneyLog.customer_id.in_(ids))).scalars())
-    return [c for c in ids if c in mine]
+    return pd.Series(ids, dtype=object)[lambda c: c.isin(mine)].tolist()
 
 
 def _postpone(store: OpsStore, name: str, ids: list[str], due: datetime,
@@ -309,32 +311,32 @@ def _move(store: OpsStore, spec: JourneySpec, step: Step, moves: pd.DataFrame, a
     """Log the step's outcome and move each customer on, in one transaction."""
     if moves.empty:
         return
-    waits = {s.id: _wait(s) for s in spec.steps}
+    waits = pd.Series({s.id: _wait(s) for s in spec.steps} | {END: timedelta(0)})
     nxt = moves["next"].astype(str)
-    logs = [{"journey": spec.name, "customer_id": c, "step": step.id, "outcome": o, "at": at}
-            for c, o in zip(moves["customer_id"], moves["outcome"], strict=True)]
-    states = [{"b_c": c, "b_step": n if n != END else step.id,
-               "b_due": at + waits.get(n, timedelta(0)),
-               "b_status": "done" if n == END else "active"}
-              for c, n in zip(moves["customer_id"], nxt, strict=True)]
+    ended = nxt == END
+    logs = moves[["customer_id", "outcome"]].assign(journey=spec.name, step=step.id, at=at)
+    states = pd.DataFrame({"b_c": moves["customer_id"], "b_step": nxt.where(~ended, step.id),
+                           "b_due": at + pd.to_timedelta(nxt.map(waits)),
+                           "b_status": np.where(ended, "done", "active")})
     with store.write(lock=f"journey:{spec.name}") as conn:
         _log(store, conn, logs)
         conn.execute(update(JourneyState).where(and_(
             JourneyState.journey == spec.name, JourneyState.customer_id == bindparam("b_c"),
             JourneyState.step == step.id, JourneyState.status == "active")).values(
             step=bindparam("b_step"), due_at=bindparam("b_due"),
-            status=bindparam("b_status"), updated_at=at), states)
+            status=bindparam("b_status"), updated_at=at), states.to_dict("records"))
     result["advanced"] += len(moves)
-    result["completed"] += int((nxt == END).sum())
+    result["completed"] += int(ended.sum())
 
 
-def _log(store: OpsStore, conn: Connection, logs: list[dict[str, object]]) -> None:
+def _log(store: OpsStore, conn: Connection, logs: pd.DataFrame) -> None:
     """Insert log rows; a claimed send's row is confirmed with its outcome."""
     conn.execute(_insert(store)(JourneyLog).on_conflict_do_nothing(
-        index_elements=["journey", "customer_id", "step"]), logs)
+        index_elements=["journey", "customer_id", "step"]), logs.to_dict("records"))
     conn.execute(update(JourneyLog).where(and_(
         JourneyLog.journey == bindparam("b_j"), JourneyLog.customer_id == bindparam("b_c"),
         JourneyLog.step == bindparam("b_s"), JourneyLog.outcome == "claimed"))
         .values(outcome=bindparam("b_o")),
-        [{"b_j": r["journey"], "b_c": r["customer_id"], "b_s": r["step"], "b_o": r["outcome"]}
-         for r in logs])
+        logs.rename(columns={"journey": "b_j", "customer_id": "b_c", "step": "b_s",
+                             "outcome": "b_o"})[["b_j", "b_c", "b_s", "b_o"]]
+        .to_dict("records"))
