@@ -66,3 +66,17 @@ def test_page_modules_render_the_tables(shop_api: Api) -> None:
     assert "New-product launches" in titles
     plan = inventory.build(ctx)
     assert plan[0].title == "Inventory plan" and "£" in plan[0].tables_html[0]
+
+
+def test_dashboard_pages_trends_and_inventory(shop_api: Api) -> None:
+    shop_api.client.cookies.clear()
+    r = shop_api.client.post("/login", data={"key": shop_api.keys["read"], "next": "/trends"},
+                             follow_redirects=False)
+    assert r.status_code == 303
+    trends_page = shop_api.client.get("/trends")
+    assert trends_page.status_code == 200
+    assert "Rising and declining products" in trends_page.text and "GROW" in trends_page.text
+    assert "Forecast of GROW" in trends_page.text  # the fan from table forecasts
+    plan_page = shop_api.client.get("/inventory")
+    assert plan_page.status_code == 200 and "Inventory plan" in plan_page.text
+    assert "£" in plan_page.text
