@@ -33,12 +33,12 @@ from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from insightloop.capabilities.spec import resolve
 from insightloop.errors import ConfigError, NotFoundError
 from insightloop.services.audiences import audience_ids
 from insightloop.services.context import Context
 from insightloop.services.engagement import eligibility
 from insightloop.services.engagement.eligibility import as_utc
+from insightloop.services.journeys.delivery import campaign_action
 from insightloop.services.journeys.spec import END, JourneySpec, Step, parse_journey
 from insightloop.services.journeys.triggers import STATE_TRIGGERS, converted, triggered
 from insightloop.services.results.engagement import JourneyInfo, TickResult
@@ -53,9 +53,6 @@ from insightloop.storage.operational.engine import OpsStore
 #: What a send step does: (ctx, journey, step, customer ids, now) -> outcome per customer
 #: ("sent", "failed: ...", ...; a customer left out counts as "sent").
 Action = Callable[[Context, JourneySpec, Step, list[str], datetime], Mapping[str, str]]
-#: The send steps' default action: the campaigns capability's delivery (named, resolved
-#: when a tick needs it).
-DEFAULT_ACTION = "insightloop.services.journeys.delivery:campaign_action"
 RETRY_AFTER = timedelta(hours=1)
 DEFERRED = frozenset({"quiet_hours", "frequency_cap"})
 BASELINE = "__baseline__"
@@ -147,7 +144,7 @@ def tick(ctx: Context, now: datetime | None = None, action: Action | None = None
     chosen = [n for n in found if names is None or n in names]
     result: TickResult = {"now": at.isoformat(), "entered": 0, "advanced": 0, "actions": {},
                           "skipped": {}, "exited": 0, "completed": 0}
-    action = action or resolve(DEFAULT_ACTION)
+    action = action or campaign_action
     for name in chosen:  # journeys, not customers
         spec, _, start = load(store, name)
         _enter(ctx, store, spec, start, at, result)
