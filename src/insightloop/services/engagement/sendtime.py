@@ -11,7 +11,6 @@ country's, else UTC (:mod:`.policy`).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,7 +23,6 @@ from insightloop.services.context import Context
 from insightloop.services.engagement.content import normalized
 from insightloop.services.engagement.policy import zone_names
 from insightloop.services.results.engagement import SendTimesBuild
-from insightloop.storage.ids import id_sql
 from insightloop.storage.sql import ident
 from insightloop.storage.warehouse import has_table, write_frame
 
@@ -138,33 +136,20 @@ def build_send_times(ctx: Context) -> SendTimesBuild:
 def best_send_hour(ctx: Context, customer_ids: Sequence[str]) -> pd.DataFrame:
     """``customer_id``, ``hour``, ``weekday``, ``source`` ("customer" or "population") in
     the order given: from table ``send_times`` when built, else computed now. A customer
-    unknown to both gets the population's hour."""
-    ids = normalized(customer_ids)
-    request = pd.DataFrame({"customer_id": pd.Series(ids, dtype=object)})
+    unknown to both gets the population's hour and weekday."""
+    request = pd.DataFrame({"customer_id": pd.Series(normalized(customer_ids), dtype=object)})
     with ctx.read() as con:
         built = has_table(con, TABLE)
-        if built:
-            name = f"_sendtime_{uuid.uuid4().hex}"
-            con.register(name, request.assign(pos=np.arange(len(request))))
-            try:
-                found = con.execute(f"""
-                    SELECT r.customer_id, t.hour, t.weekday, t.source
-                    FROM {ident(name)} r LEFT JOIN {TABLE} t
-                      ON t.customer_id = {id_sql('r.customer_id')} ORDER BY r.pos""").df()
-                pop = con.execute(f"SELECT mode(hour) FILTER (WHERE source = 'population'), "
-                                  f"mode(weekday) FILTER (WHERE source = 'population') "
-                                  f"FROM {TABLE}").fetchone()
-            finally:
-                con.unregister(name)
-    if not built:
-        frame, summary = compute_send_times(ctx)
-        found = request.merge(frame[["customer_id", "hour", "weekday", "source"]],
-                              on="customer_id", how="left")
-        pop = (summary["population_hour"], None)
+        table = (con.execute(f"SELECT customer_id, hour, weekday, source FROM {TABLE}").df()
+                 if built else None)
+    if table is None:
+        table = compute_send_times(ctx)[0][["customer_id", "hour", "weekday", "source"]]
+    crowd = table[table["source"] == "population"]
+    crowd = crowd if not crowd.empty else table
+    fallback = ({"hour": int(crowd["hour"].mode().iloc[0]),
+                 "weekday": int(crowd["weekday"].mode().iloc[0])} if not crowd.empty
+                else {"hour": 12, "weekday": 1})
+    found = request.merge(table, on="customer_id", how="left")
     missing = found["hour"].isna()
-    fallback_day = pop[1] if pop and pop[1] is not None else 0
-    found.loc[missing, "hour"] = pop[0] if pop and pop[0] is not None else 10
-    found.loc[missing, "weekday"] = found.loc[missing, "weekday"].fillna(fallback_day)
     found.loc[missing, "source"] = "population"
-    found["weekday"] = found["weekday"].fillna(fallback_day)
-    return found.astype({"hour": np.int64, "weekday": np.int64}).reset_index(drop=True)
+    return found.fillna(fallback).astype({"hour": np.int64, "weekday": np.int64})
