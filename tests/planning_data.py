@@ -9,6 +9,7 @@ pattern (Mon 1.2, Tue 1.0, Wed 1.0, Thu 0.8, Fri 1.0 of the daily mean):
 * ``NEW`` starts in week 100 (a launch);
 * ``COAT`` sells 20 a week in France (the others ship to the United Kingdom).
 
+One extra sale on the Monday after week 130 (an incomplete week the series leave out).
 Products have categories (``GROW``, ``FLAT``: home; ``XMAS``: seasonal; ``NEW``, ``COAT``:
 new) and prices.
 """
@@ -47,6 +48,10 @@ def orders_frame() -> pd.DataFrame:
     daily = weekly[:, :, None] / 5 * WEEKDAY[None, None, :]  # products x weeks x 5 days
     qty = np.round(daily).astype(np.int64)
     p, w, d = np.nonzero(qty)
+    # one more sale on the Monday after the last week: the data runs into a week that is
+    # incomplete, so the demand series (which drop an incomplete last week) keep all 130
+    p, w, d = np.append(p, 0), np.append(w, WEEKS), np.append(d, 0)
+    qty = np.concatenate([qty, np.ones((qty.shape[0], 1, 5), dtype=np.int64)], axis=1)
     day = START + pd.to_timedelta(w * 7 + d, unit="D") + pd.Timedelta(hours=10)
     return pd.DataFrame({
         "order_id": [f"O{i}" for i in range(len(p))], "customer_id": "C1",

@@ -1,11 +1,7 @@
-"""Weekly and daily sales matrices (items x periods) from table ``orders`` for the planning
-services.
-
-Sales are gross units (or revenue) of lines with a positive quantity: returns and
-cancellations (negative lines) are left out, so a refund week is not a demand drop.
-Weeks start on Monday; a first or last week the data covers only in part is left out (a
-partial last week would read as a collapse). Items are products, categories (from
-``products.category``), countries (``orders.country``) or ``all``.
+"""Weekly and daily sales matrices (items x periods) for the planning services, from the
+forecast service's demand series (the same series the forecasts are fitted on: returns
+netted against sales and floored at 0, an incomplete last week dropped, weeks from
+Monday). Items are products, categories (``products.category``), countries or ``all``.
 """
 
 from __future__ import annotations
@@ -13,13 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import duckdb
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from insightloop.errors import ConfigError, WarehouseError
+from insightloop.errors import ConfigError
 from insightloop.services.context import Context
+from insightloop.services.forecast import demand_series
 from insightloop.storage.warehouse import has_table
 
 Level = Literal["product", "category", "country", "all"]
@@ -44,70 +40,35 @@ class Panel:
                              freq=f"{self.step_days}D")
 
 
-def _item_expr(con: duckdb.DuckDBPyConnection, level: str) -> tuple[str, str]:
-    if level not in LEVELS:
-        raise ConfigError(f"level {level!r}: use one of {', '.join(LEVELS)}")
-    if level == "product":
-        return "CAST(o.product_id AS VARCHAR)", ""
-    if level == "country":
-        return "o.country", ""
-    if level == "all":
-        return "'all'", ""
-    if not has_table(con, "products"):
-        return "NULL", ""
-    return "p.category", " LEFT JOIN products p ON p.product_id = o.product_id"
-
-
-def _value_expr(measure: str) -> str:
-    if measure not in MEASURES:
-        raise ConfigError(f"measure {measure!r}: use units or revenue")
-    return "o.quantity" if measure == "units" else "o.quantity * o.unit_price"
+#: this module's level and measure names -> the forecast service's
+_LEVEL = {"product": "product", "category": "category", "country": "country", "all": "total"}
+_MEASURE = {"units": "quantity", "revenue": "revenue"}
 
 
 def load_panel(ctx: Context, level: str = "product", measure: str = "units",
                freq: Literal["W", "D"] = "W", items: list[str] | None = None) -> Panel:
-    """The sales matrix of every item at ``level`` (empty rows dropped), complete weeks
-    (``freq="W"``) or days (``"D"``). WarehouseError when there are no orders."""
-    with ctx.read() as con:
-        if not has_table(con, "orders"):
-            raise WarehouseError("no orders yet; run `insightloop ingest orders FILE` first")
-        item, join = _item_expr(con, level)
-        value = _value_expr(measure)
-        span = con.execute("SELECT min(order_time), max(order_time), min(isodow(order_time)),"
-                           " max(isodow(order_time)) FROM orders WHERE quantity > 0"
-                           ).fetchone()
-        if span is None or span[0] is None:
-            raise WarehouseError("table `orders` has no sales (lines with quantity > 0)")
-        first, last = pd.Timestamp(span[0]).normalize(), pd.Timestamp(span[1]).normalize()
-        if freq == "W":
-            # an edge week is complete when it reaches the first (last) weekday the shop
-            # ever sells on: no Saturday sales does not make every last week partial
-            start = first - pd.Timedelta(days=first.dayofweek)
-            if first.dayofweek + 1 > span[2]:
-                start += pd.Timedelta(days=7)
-            end = last - pd.Timedelta(days=last.dayofweek)  # Monday of the last week
-            if last.dayofweek + 1 < span[3]:
-                end -= pd.Timedelta(days=7)
-            trunc, step = "date_trunc('week', o.order_time)", 7
-        else:
-            start, end, trunc, step = first, last, "date_trunc('day', o.order_time)", 1
-        if end < start:
-            raise WarehouseError(f"orders cover {first.date()}..{last.date()}: not one "
-                                 "complete week of sales")
-        where = f"o.quantity > 0 AND CAST({trunc} AS DATE) BETWEEN ? AND ?"
-        params: list[object] = [start.date(), end.date()]
-        if items:
-            where += f" AND {item} IN (SELECT unnest(?))"
-            params.append([str(i) for i in items])
-        frame = con.execute(
-            f"SELECT {item} AS item, CAST({trunc} AS DATE) AS ds, sum({value}) AS v "
-            f"FROM orders o{join} WHERE {where} AND {item} IS NOT NULL GROUP BY ALL",
-            params).df()
+    """The sales matrix of every item at ``level`` over the data's whole calendar (the
+    forecast service's :func:`~insightloop.services.forecast.demand_series`: returns
+    netted and floored at 0, an incomplete last week dropped), only ``items`` when given.
+    A category level where no product has a category is empty."""
+    if level not in LEVELS:
+        raise ConfigError(f"level {level!r}: use one of {', '.join(LEVELS)}")
+    if measure not in MEASURES:
+        raise ConfigError(f"measure {measure!r}: use units or revenue")
+    frame = demand_series(ctx, _LEVEL[level], freq, _MEASURE[measure])["frame"]
+    ds = pd.to_datetime(frame["ds"])
+    start, end = ds.min(), ds.max()
+    step = 7 if freq == "W" else 1
+    if level == "category" and frame["unique_id"].eq("(none)").all():
+        frame = frame.iloc[:0]
+    if items:
+        keep = frame["unique_id"].astype(str).isin([str(i) for i in items]).to_numpy()
+        frame, ds = frame[keep], ds[keep]
     n_periods = (end - start).days // step + 1
-    names, row = np.unique(frame["item"].astype(str).to_numpy(), return_inverse=True)
-    col = ((pd.to_datetime(frame["ds"]) - start).dt.days // step).to_numpy()
+    names, row = np.unique(frame["unique_id"].astype(str).to_numpy(), return_inverse=True)
+    col = ((ds - start).dt.days // step).to_numpy()
     values = np.zeros((len(names), n_periods))
-    np.add.at(values, (row, col), frame["v"].to_numpy(dtype=float))
+    np.add.at(values, (row, col), frame["y"].to_numpy(dtype=float))
     return Panel(level=level, items=names.astype(object), start=start, step_days=step,
                  values=values)
 
