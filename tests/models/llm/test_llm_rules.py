@@ -80,3 +80,9 @@ def test_provider_answers_json_matching_the_schema() -> None:
     assert parse_json(done.text, AUDIENCE_SCHEMA, "rule") == {
         "where": "country = 'Germany'", "explanation": "国家 等于 'Germany'"}
     assert done.latency_s >= 0
+
+
+def test_without_a_catalogue_the_customer_360_columns_are_assumed() -> None:
+    done = RuleProvider().complete([{"role": "user", "content": "VIP customers in France"}])
+    assert done.parsed is not None
+    assert done.parsed["where"] == "value_tier = 'high' and country = 'France'"

@@ -354,6 +354,12 @@ def _explain(atom: _Atom, zh: bool) -> str:
     return (("不满足：" if zh else "not: ") + body) if atom.negated else body
 
 
+#: The columns assumed when a request comes without a catalogue (e.g. through the server):
+#: those of ``customer_360`` the rules know, values matched as written.
+DEFAULT_CATALOGUE = Catalogue({c: "VARCHAR" if c in ("value_tier", "rfm_segment", "country")
+                               else "DOUBLE" for c in LABELS})
+
+
 class RuleProvider:
     """The deterministic fallback: no model, patterns only (see the module docstring)."""
 
@@ -363,7 +369,7 @@ class RuleProvider:
                  grammar: Catalogue | None = None, max_tokens: int = 256,
                  timeout: float = 30.0) -> Completion:
         started = time.perf_counter()
-        where, explanation = parse_request(last_user(messages), grammar or Catalogue({}))
+        where, explanation = parse_request(last_user(messages), grammar or DEFAULT_CATALOGUE)
         text = json.dumps({"where": where, "explanation": explanation}, ensure_ascii=False)
         return Completion(text=text, parsed={"where": where, "explanation": explanation},
                           latency_s=time.perf_counter() - started, provider=self.name)
