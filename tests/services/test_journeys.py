@@ -102,6 +102,7 @@ def run(ctx: Context, action: Recorder, days: int = 21) -> None:
             tick(ctx, now, action)  # the next run resumes the crashed one
 
 
+@pytest.mark.slow
 def test_three_weeks_of_a_journey(ctx: Context) -> None:
     create_journey(ctx, JOURNEY, now=START)
     add_suppressions(ctx, ["c3@x.org"], reason="complaint")
