@@ -67,13 +67,15 @@ def products_frame() -> pd.DataFrame:
                          "price": list(PRICES.values())})
 
 
-def make_shop(folder: Path) -> Path:
-    """A warehouse with the shop's orders and products ingested; returns its path."""
+def make_shop(folder: Path, with_products: bool = True) -> Path:
+    """A warehouse with the shop's orders and (``with_products``) products ingested;
+    returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "shop.duckdb"
-    orders, products = folder / "orders.csv", folder / "products.csv"
+    orders, products_file = folder / "orders.csv", folder / "products.csv"
     orders_frame().to_csv(orders, index=False)
-    products_frame().to_csv(products, index=False)
-    ingest_file(Warehouse(path), "products", products)
+    products_frame().to_csv(products_file, index=False)
+    if with_products:
+        ingest_file(Warehouse(path), "products", products_file)
     ingest_file(Warehouse(path), "orders", orders)
     return path

@@ -77,6 +77,14 @@ def test_anomalies_seasonality_and_ramps(shop: Path) -> None:
     assert ramps["product_id"].tolist() == ["NEW"] and ramps["index"].iloc[0] == 1.0
 
 
+def test_without_a_product_catalogue_there_is_no_category_level(tmp_path: Path) -> None:
+    bare = make_shop(tmp_path / "bare", with_products=False)
+    out = build_trends(ctx_of(bare))
+    assert set(out["levels"]) == {"product", "country", "all"}
+    assert read_trends(ctx_of(bare), "product")[0]["item"] == "GROW"
+    assert not load_panel(ctx_of(bare), "category").items.size
+
+
 def test_trend_method_and_bad_options(shop: Path) -> None:
     out = build_trends(ctx_of(shop), method="trend", window=8)
     assert set(out["levels"].values()) == {"trend"}

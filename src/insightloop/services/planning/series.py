@@ -59,11 +59,12 @@ def load_panel(ctx: Context, level: str = "product", measure: str = "units",
     ds = pd.to_datetime(frame["ds"])
     start, end = ds.min(), ds.max()
     step = 7 if freq == "W" else 1
+    keep = np.ones(len(frame), dtype=bool)
     if level == "category" and frame["unique_id"].eq("(none)").all():
-        frame = frame.iloc[:0]
+        keep[:] = False  # no product has a category: no category level
     if items:
-        keep = frame["unique_id"].astype(str).isin([str(i) for i in items]).to_numpy()
-        frame, ds = frame[keep], ds[keep]
+        keep &= frame["unique_id"].astype(str).isin([str(i) for i in items]).to_numpy()
+    frame, ds = frame[keep], ds[keep]
     n_periods = (end - start).days // step + 1
     names, row = np.unique(frame["unique_id"].astype(str).to_numpy(), return_inverse=True)
     col = ((ds - start).dt.days // step).to_numpy()
