@@ -50,6 +50,9 @@ def evaluate_forecast(
     model: Annotated[str, typer.Option("--model", help=MODEL_HELP)] = "auto",
     season_length: Annotated[int | None, typer.Option(
         "--season-length", min=1, help="Periods in a season (default 7 / 52 / 12).")] = None,
+    loss: Annotated[str, typer.Option(
+        "--loss", help="mae (default: the choice MASE rewards, medians for sparse items) | "
+                       "mse (mean-type forecasts that add up across series).")] = "mae",
     output: Annotated[Path | None, typer.Option(
         "--output", help="Write every forecast (ids, time, mean, lo-80, hi-80, actual) to "
                          "this CSV or .parquet file.")] = None,
@@ -65,7 +68,7 @@ def evaluate_forecast(
             else nullcontext():
         result: Any = evaluate_forecast_file(
             context_for(warehouse), data, _ids(id_cols), time, target, horizon, freq=freq,
-            model=model, season_length=season_length, output=output)
+            model=model, season_length=season_length, output=output, loss=loss)
     if json_out:
         print_json(result)
         return

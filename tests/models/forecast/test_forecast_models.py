@@ -163,3 +163,18 @@ def test_the_ensemble_is_the_mean_of_the_three_best_candidates() -> None:
     panel = to_panel(df, "W")
     expected = np.mean([MODELS[k](panel, 4, 52) for k in fc.members], axis=0)
     np.testing.assert_allclose(fc.point(4), np.maximum(expected, 0.0))
+
+
+def test_squared_error_choice_keeps_sparse_means_that_add_up() -> None:
+    rng = np.random.default_rng(7)
+    n, t = 120, 60
+    y = (rng.random((n, t)) < 0.2) * rng.poisson(5, (n, t)) * 1.0   # mean 1 a period
+    df = pd.DataFrame({"unique_id": np.repeat(np.arange(n), t),
+                       "ds": np.tile(pd.date_range("2021-01-04", periods=t, freq="7D"), n),
+                       "y": y.ravel()})
+    by_mse = PanelForecaster(horizon=4, loss="mse").fit(df, "W", 52).point(4)
+    by_mae = PanelForecaster(horizon=4, loss="mae").fit(df, "W", 52).point(4)
+    assert by_mse.sum(axis=0) == pytest.approx(np.full(4, n * 1.0), rel=0.25)
+    assert by_mae.sum() < 0.5 * by_mse.sum()   # medians of sparse series: mostly 0
+    with pytest.raises(ConfigError, match="unknown loss"):
+        PanelForecaster(loss="huber")

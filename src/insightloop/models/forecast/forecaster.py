@@ -72,6 +72,7 @@ MODELS: dict[str, ModelFn] = {
 AUTO_CANDIDATES = ("seasonal_naive", "seasonal_level", "window_average", "window_median", "ets",
                    "theta", "sba", "tsb", "adida")
 _NAIVE = frozenset({"naive", "seasonal_naive"})
+_MEDIAN = frozenset({"window_median"})
 ENSEMBLE = "ensemble"
 DEFAULT_HORIZON = {"D": 14, "W": 8, "M": 6}
 MIN_SERIES_GBM = 20  # a global model needs many series
@@ -100,7 +101,7 @@ class PanelForecaster:
 
     def __init__(self, model: str = "auto", *, horizon: int | None = None, windows: int = 3,
                  candidates: Sequence[str] | None = None, selection: str = "pattern",
-                 ensemble_size: int = 3) -> None:
+                 ensemble_size: int = 3, loss: str = "mae") -> None:
         if model not in (*MODELS, ENSEMBLE, "auto"):
             raise ConfigError(f"unknown forecast model {model!r}: use auto, {ENSEMBLE} or one "
                               f"of {', '.join(MODELS)}")
@@ -110,6 +111,9 @@ class PanelForecaster:
             raise ConfigError(f"unknown selection {selection!r}: use {', '.join(SELECTIONS)}")
         self.selection = selection
         self.ensemble_size = ensemble_size
+        if loss not in ("mae", "mse"):
+            raise ConfigError(f"unknown loss {loss!r}: use mae or mse")
+        self.loss = loss
         self.model = model
         self.horizon = horizon
         self.windows = windows
@@ -153,8 +157,7 @@ class PanelForecaster:
         self.pattern = intermittent.demand_pattern(panel.y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # series without a window: NaN
-            mae = np.stack([np.nanmean(np.abs(errors[k]), axis=(1, 2)) for k in options],
-                           axis=1) / scale[:, None]
+            mae = np.stack([self._loss(errors[k]) for k in options], axis=1) / scale[:, None]
             overall = np.nanmean(mae, axis=0)
         best_overall = int(np.nanargmin(overall)) if np.isfinite(overall).any() else 0
         if self.model == "auto":
@@ -195,6 +198,12 @@ class PanelForecaster:
         score = np.where(np.isnan(score), np.inf, score)
         return np.where(np.isfinite(score).any(axis=1), np.argmin(score, axis=1), best_overall)
 
+    def _loss(self, err: np.ndarray) -> np.ndarray:
+        """Per-series validation loss: mean absolute error, or root mean squared error."""
+        if self.loss == "mse":
+            return np.sqrt(np.nanmean(err * err, axis=(1, 2)))
+        return np.nanmean(np.abs(err), axis=(1, 2))
+
     def _members(self, preds: dict[str, np.ndarray], actual: np.ndarray, scale: np.ndarray
                  ) -> list[str]:
         """The ensemble: the ``ensemble_size`` non-naive candidates with the lowest mean
@@ -206,8 +215,7 @@ class PanelForecaster:
             return []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            score = [float(np.nanmean(np.nanmean(np.abs(actual - preds[k]), axis=(1, 2))
-                                      / scale)) for k in names]
+            score = [float(np.nanmean(self._loss(actual - preds[k]) / scale)) for k in names]
         order = np.argsort(np.where(np.isfinite(score), score, np.inf), kind="stable")
         return [names[i] for i in order[:self.ensemble_size]]
 
@@ -217,6 +225,8 @@ class PanelForecaster:
         names = list(self.candidates)
         if panel.n < MIN_SERIES_GBM and "gbm" in names:
             names.remove("gbm")
+        if self.loss == "mse":  # mean forecasts only: a median of sparse demand is mostly 0
+            names = [k for k in names if k not in _MEDIAN]
         return names
 
     def _validate(self, panel: Panel, names: list[str]

@@ -35,7 +35,8 @@ def long_frame(panel: Panel) -> pd.DataFrame:
 
 def holdout(y: pd.DataFrame, h: int, freq: str, *, model: str = "auto",
             season_length: int | None = None, levels: Sequence[int] = (80,),
-            windows: int = 3, common_end: bool = True) -> tuple[dict[str, Any], pd.DataFrame]:
+            windows: int = 3, common_end: bool = True, loss: str = "mae"
+            ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Metrics of an ``h``-period holdout and the forecasts with their actuals.
 
     ``y`` is a long frame ``unique_id, ds, y`` (summed per period, gaps zero, see
@@ -56,7 +57,8 @@ def holdout(y: pd.DataFrame, h: int, freq: str, *, model: str = "auto",
     train = panel.head(h)
     actual = panel.y[:, -h:]
     started = time.perf_counter()
-    fc = PanelForecaster(model, horizon=h, windows=windows).fit(long_frame(train), freq, m)
+    fc = PanelForecaster(model, horizon=h, windows=windows, loss=loss).fit(
+        long_frame(train), freq, m)
     out = fc.forecast(h, levels)
     fit_seconds = time.perf_counter() - started
     mean = out["mean"].to_numpy().reshape(panel.n, h)

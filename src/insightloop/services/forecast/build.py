@@ -42,8 +42,10 @@ def _fit(ctx: Context, level: str, freq: str, measure: str, horizon: int, model:
     periods = pd.date_range(first, last, freq=step).append(
         pd.date_range(last, periods=horizon + 1, freq=step)[1:])
     inputs = known_inputs(ctx, periods, freq)
-    fc = PanelForecaster(model, horizon=horizon).fit(series["frame"], freq, common_end=True,
-                                                     inputs=inputs)
+    # squared-error choice: the table's means are summed (levels, planning); the absolute-
+    # error choice picks medians for sparse items, whose sum is far below the total
+    fc = PanelForecaster(model, horizon=horizon, loss="mse").fit(
+        series["frame"], freq, common_end=True, inputs=inputs)
     return fc, fc.forecast(horizon, (80,)), series["notes"]
 
 

@@ -115,7 +115,7 @@ def _write(out: pd.DataFrame, dest: Path) -> None:
 def evaluate_forecast_file(ctx: Context, data: Path | str, ids: Sequence[str], time: str,
                            target: str, horizon: int, freq: str = "W", model: str = "auto",
                            season_length: int | None = None, output: Path | str | None = None,
-                           windows: int = 3) -> ForecastEvaluation:
+                           windows: int = 3, loss: str = "mae") -> ForecastEvaluation:
     """Hold out the last ``horizon`` periods of every series in ``data`` and score them."""
     path = Path(data)
     if horizon < 1:
@@ -126,7 +126,7 @@ def evaluate_forecast_file(ctx: Context, data: Path | str, ids: Sequence[str], t
     long, dropped = _drop_incomplete(long, freq)
     long, floored = _floor(long, freq)
     result, out = holdout(long, horizon, freq, model=model, season_length=season_length,
-                          windows=windows)
+                          windows=windows, loss=loss)
     if output is not None:
         parts = out["unique_id"].astype(str).str.split(_SEP, expand=True, regex=False)
         frame = pd.DataFrame({col: parts[i] for i, col in enumerate(ids)})
