@@ -107,3 +107,25 @@ def test_the_api_never_returns_personal_columns(wh: Path) -> None:
             got = client.get("/api/v1/customers/17850", headers={"X-API-Key": keys[role]})
             assert got.status_code == 200
             assert "jane@example.com" not in got.text and "Jane Doe" not in got.text
+
+
+def test_export_carries_the_pseudonym_instead_of_the_id(wh: Path) -> None:
+    from serving_helpers import client_for, make_keys
+
+    settings = Settings.load(warehouse=wh, env={})
+    keys = make_keys(settings)
+    keyed = replace(settings, privacy_key="export-secret")
+    with client_for(keyed) as client:
+        got = client.get("/api/v1/customers/export.csv", params={"pseudonymise": "true"},
+                         headers={"X-API-Key": keys["read"]})
+        plain = client.get("/api/v1/customers/export.csv", headers={"X-API-Key": keys["read"]})
+    assert got.status_code == 200 and plain.status_code == 200
+    ids = [line.split(",")[0] for line in plain.text.splitlines()[1:]]
+    tokens = [line.split(",")[0] for line in got.text.splitlines()[1:]]
+    assert len(tokens) == len(ids) > 300
+    assert tokens == [pseudonym(keyed, i) for i in ids]
+    assert "17850" not in got.text
+    with client_for(settings) as client:
+        refused = client.get("/api/v1/customers/export.csv", params={"pseudonymise": "true"},
+                             headers={"X-API-Key": keys["read"]})
+    assert refused.status_code == 422 and "INSIGHTLOOP_PRIVACY_KEY" in refused.text

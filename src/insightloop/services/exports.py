@@ -23,6 +23,7 @@ from insightloop.services.customers import (
     filter_sql,
 )
 from insightloop.services.results import CsvChunk
+from insightloop.storage.pseudonym import pseudonym_sql
 from insightloop.storage.sql import ident, literal
 
 # A text cell starting with one of these is a formula to a spreadsheet.
@@ -32,13 +33,15 @@ QUOTE = "'"
 
 
 def export_chunk(ctx: Context, query: CustomerQuery, offset: int = 0, limit: int = 10_000,
-                 after: list[Any] | None = None) -> CsvChunk:
+                 after: list[Any] | None = None, pseudonymise: bool = False) -> CsvChunk:
     """``limit`` rows of the customers ``query`` selects, in its order, as CSV lines without
     a header (the list's columns, in :data:`LIST_COLUMNS` order): from row ``offset``, or,
     given ``after`` (the ``after`` of the previous chunk), from the row after that one.
 
     ``total`` (the number of rows the filter matches) is counted for the first chunk only
     (``after`` None); ``after`` is None once a chunk is short (the end of the list).
+    ``pseudonymise``: the customer id column holds the keyed pseudonym
+    (:mod:`insightloop.storage.pseudonym`; ConfigError without a key) instead of the id.
     """
     if not (1 <= limit <= 100_000) or offset < 0:
         raise ConfigError("limit must be in 1..100000 and offset >= 0")
@@ -54,7 +57,9 @@ def export_chunk(ctx: Context, query: CustomerQuery, offset: int = 0, limit: int
             where = f"{where} AND {cond}" if where else f" WHERE {cond}"
             params, offset = [*params, *more], 0
         shown = [c for c in LIST_COLUMNS if c in types]
-        line = " || ',' || ".join(_csv_cell(c, types[c]) for c in shown)
+        line = " || ',' || ".join(
+            pseudonym_sql(ctx.settings, "customer_id") if pseudonymise and c == "customer_id"
+            else _csv_cell(c, types[c]) for c in shown)
         sort = ident(query.sort)
         order = f"{sort} {'DESC' if query.descending else 'ASC'} NULLS LAST, customer_id"
         # The chunk's customers are picked on narrow rows (sort key and id), then DuckDB

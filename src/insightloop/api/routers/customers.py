@@ -89,7 +89,7 @@ Filters = Annotated[CustomerQuery, Depends(customer_query)]
 
 
 def csv_export(srv: Server, query: CustomerQuery, *, labels: bool = False, start: int = 0,
-               max_rows: int | None = None) -> StreamingResponse:
+               max_rows: int | None = None, pseudonymise: bool = False) -> StreamingResponse:
     """The customers ``query`` selects as a streamed CSV download (``labels``: readable
     column labels in the header row instead of the column names).
 
@@ -102,7 +102,8 @@ def csv_export(srv: Server, query: CustomerQuery, *, labels: bool = False, start
         return max(left, 1)
 
     generation = srv.gate.generation
-    first = srv.query(export_chunk, query, start, limit_for(0))
+    keyed = {"pseudonymise": True} if pseudonymise else {}
+    first = srv.query(export_chunk, query, start, limit_for(0), **keyed)
     matched = int(first["total"] or 0)
     total = matched if max_rows is None else min(max(matched - start, 0), max_rows)
     head = io.StringIO()
@@ -122,7 +123,7 @@ def csv_export(srv: Server, query: CustomerQuery, *, labels: bool = False, start
                        f"{done} of {total} rows written. Export again.\r\n").encode()
                 return
             chunk = srv.query(export_chunk, query, limit=limit_for(done),
-                              after=chunk["after"])
+                              after=chunk["after"], **keyed)
 
     described = query.describe()
     slug = re.sub(r"[^A-Za-z0-9]+", "-", described).strip("-").lower()[:80] or "all"
@@ -179,11 +180,15 @@ def customers(
             response_class=StreamingResponse,
             responses={**responses(*READ, 409, 422), 200: _CSV_DOC})
 def customers_csv(request: Request, query: Filters,
-                  header: Literal["names", "labels"] = "names") -> StreamingResponse:
+                  header: Literal["names", "labels"] = "names",
+                  pseudonymise: bool = False) -> StreamingResponse:
     """Every customer the filters select, in the list's order, streamed as CSV (the same
     filters and sort as ``GET /customers``). ``header=labels`` writes readable column
-    labels ("Days since last order") instead of the column names."""
-    return csv_export(server_of(request), query, labels=header == "labels")
+    labels ("Days since last order") instead of the column names. ``pseudonymise=true``
+    writes the keyed pseudonym (HMAC-SHA256 under ``INSIGHTLOOP_PRIVACY_KEY``) in place of
+    the customer id (422 when the server has no key)."""
+    return csv_export(server_of(request), query, labels=header == "labels",
+                      pseudonymise=pseudonymise)
 
 
 @router.get("/customers/{customer_id}", dependencies=[requires("read")],

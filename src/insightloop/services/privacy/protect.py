@@ -1,4 +1,5 @@
-"""Protection of personal data: keyed pseudonyms (HMAC-SHA256) and personal columns
+"""Protection of personal data: keyed pseudonyms (HMAC-SHA256, :mod:`insightloop.storage.
+pseudonym`, re-exported here) and personal columns
 encrypted at rest (AES-256-GCM, a key id in every value, rotation).
 
 Encrypted values read ``enc1:<key id>:<base64(nonce | ciphertext | tag)>`` (the key id is
@@ -18,8 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import hmac
 import os
 from typing import Any
 
@@ -30,13 +29,13 @@ from insightloop.errors import ConfigError
 from insightloop.services.context import Context
 from insightloop.services.privacy.warehouse import rewrite_warehouse, text_columns
 from insightloop.settings import Settings
+from insightloop.storage.pseudonym import pseudonym, pseudonym_sql
 from insightloop.storage.sql import ident, literal
 from insightloop.storage.warehouse import atomic
 
 PREFIX = "enc1:"
 #: Columns encrypted at rest: the direct identifiers of the customers table.
 ENCRYPTED: dict[str, tuple[str, ...]] = {"customers": ("email", "name")}
-_BLOCK = 64
 
 
 def key_ring(settings: Settings) -> list[tuple[str, bytes]]:
@@ -120,26 +119,5 @@ def encrypt_columns(ctx: Context, *, rotate: bool = False) -> dict[str, Any]:
     return {"key": kid, "encrypted": done, "rewritten_bytes": size}
 
 
-def pseudonym(settings: Settings, value: str) -> str:
-    """The keyed pseudonym of ``value``: hex HMAC-SHA256 under ``privacy_key``."""
-    return hmac.new(_pseudonym_key(settings), value.encode("utf-8"), hashlib.sha256).hexdigest()
-
-
-def pseudonym_sql(settings: Settings, expr: str) -> str:
-    """The same pseudonym as a vectorised DuckDB expression over the VARCHAR ``expr``
-    (HMAC built from ``sha256``: H(K^opad | H(K^ipad | m)))."""
-    key = _pseudonym_key(settings)
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\x00")
-    ipad = bytes(b ^ 0x36 for b in key).hex()
-    opad = bytes(b ^ 0x5C for b in key).hex()
-    inner = f"sha256(unhex('{ipad}') || encode({expr}))"
-    return f"sha256(unhex('{opad}') || unhex({inner}))"
-
-
-def _pseudonym_key(settings: Settings) -> bytes:
-    if not settings.privacy_key:
-        raise ConfigError("no pseudonym key: set INSIGHTLOOP_PRIVACY_KEY to a long random "
-                          "secret (e.g. `openssl rand -hex 32`)")
-    return settings.privacy_key.encode("utf-8")
+__all__ = ["ENCRYPTED", "PREFIX", "decrypt_column", "decrypt_value", "encrypt_columns",
+           "encrypt_value", "key_ring", "pseudonym", "pseudonym_sql"]
