@@ -83,6 +83,12 @@ def test_evaluate_assistant_scores_execution_accuracy(
     assert got["copy_briefs"] >= 30 and got["copy_fact_check_pass_rate"] == 1.0
     assert got["copy_planted_errors_caught"] == 1.0
     assert got["latency_p95_s"] >= got["latency_mean_s"] >= 0
+    code, out, err = _run(capsys, "evaluate", "assistant", "--requests", str(requests),
+                          "--limit", "2", "--json", "--warehouse", str(wh))
+    assert code == 0, err
+    got = json.loads(out)  # the first and the last request, and one brief
+    assert got["audiences"]["all"]["requests"] == 2 and got["copy_briefs"] == 1
+    assert [f["text"] for f in got["failures"]] == ["customers in France"]
 
 
 def test_copy_is_checked_and_approved_by_a_person(

@@ -64,8 +64,9 @@ def evaluate_assistant_cmd(
                         ] = None,
     briefs: Annotated[Path | None, typer.Option(
         "--briefs", help="JSONL of copy briefs (default: the shipped set).")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1,
-                                              help="Only the first N requests.")] = None,
+    limit: Annotated[int | None, typer.Option(
+        "--limit", min=1, help="An evenly spaced N of the requests (and N/2 of the briefs), "
+                               "for slow providers.")] = None,
     warehouse: WarehouseOpt = None, json_out: JsonOpt = False) -> None:
     """Execution accuracy (same customers as the gold filter), latency and the copy
     fact-check pass rate of a provider on the shipped bilingual evaluation set."""

@@ -11,6 +11,7 @@ variants generated from them (:mod:`.copy`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,14 @@ from insightloop.settings import LLMSettings
 __all__ = ["evaluate_assistant"]
 
 
+def _spread(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """``limit`` rows evenly spaced over ``rows`` (every half and language represented), or
+    all of them."""
+    if not limit or limit >= len(rows):
+        return rows
+    return [rows[i] for i in np.linspace(0, len(rows) - 1, limit).round().astype(int)]
+
+
 def _score(flags: list[bool], invalid: int) -> ProviderScore:
     return {"requests": len(flags), "correct": int(sum(flags)),
             "accuracy": round(float(np.mean(flags)), 4) if flags else 0.0, "invalid": invalid}
@@ -37,7 +46,7 @@ def evaluate_assistant(ctx: Context, provider: Provider, settings: LLMSettings,
                        requests: Path | None = None, briefs: Path | None = None,
                        limit: int | None = None) -> AssistantEvaluation:
     """Execution accuracy, latency and the copy fact-check pass rate of ``provider``."""
-    rows = load_eval("audiences", requests)[:limit]
+    rows = _spread(load_eval("audiences", requests), limit)
     catalogue = audience_catalogue(ctx)
     groups: dict[str, list[bool]] = {}
     invalid: dict[str, int] = {}
@@ -60,7 +69,7 @@ def evaluate_assistant(ctx: Context, provider: Provider, settings: LLMSettings,
         if not ok:
             failures.append({"id": str(row.get("id", "")), "text": row["text"],
                              "gold": row["gold"], "got": where, "error": error})
-    briefs_rows = load_eval("copy_briefs", briefs)
+    briefs_rows = _spread(load_eval("copy_briefs", briefs), limit and max(1, limit // 2))
     lat = np.asarray(latencies) if latencies else np.zeros(1)
     return {"provider": provider.name, "warehouse": str(ctx.settings.warehouse),
             "audiences": {k: _score(v, invalid[k]) for k, v in groups.items()},
