@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import duckdb
 import pytest
@@ -273,3 +274,120 @@ def test_any_text_compiles_safely_or_fails_cleanly(con: duckdb.DuckDBPyConnectio
         return
     assert_sql_only_structure(f.sql, schema)
     con.execute(f"SELECT count(*) FROM customer_360 WHERE {f.sql}", list(f.params)).fetchall()
+
+
+# -- a Python oracle: random filters (any mix of and/or/not/brackets, keyword case, aliases)
+# evaluated with SQL's three-valued logic on the same rows, independently of the parser.
+
+PY_ROWS = [  # customer_id, recency_days, n_orders, rfm_segment, value_tier, opted_in, churn
+    ("c1", 10.0, 5, "Champions", "high", True, 0.1),
+    ("c2", 100.0, 1, "At Risk", "low", False, 0.8),
+    ("c3", 200.0, 2, "at risk", "medium", None, None),
+    ("c4", 50.0, 3, "Loyal", "high", True, 0.4),
+    ("c5", 95.0, 0, None, "low", False, 0.55),
+    ("c6", 5.0, 10, "O'Brien's", "mid", True, 0.2),
+]
+_FIELD = {"recency_days": 1, "recency": 1, "n_orders": 2, "orders": 2, "rfm_segment": 3,
+          "segment": 3, "value_tier": 4, "tier": 4, "opted_in": 5, "churn_score": 6,
+          "churn": 6}
+_CMP = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+Truth = bool | None
+Pred = Any
+
+
+def _and(values: list[Truth]) -> Truth:
+    return False if False in values else None if None in values else True
+
+
+def _or(values: list[Truth]) -> Truth:
+    return True if True in values else None if None in values else False
+
+
+@st.composite
+def _predicates(draw: st.DrawFn) -> tuple[str, Pred]:
+    kind = draw(st.sampled_from(["num", "text", "in", "between", "null", "contains", "bool"]))
+    if kind in ("num", "between"):
+        col = draw(st.sampled_from(["recency_days", "recency", "n_orders", "orders", "churn"]))
+        nums = draw(st.lists(st.sampled_from([0, 1, 2, 5, 50, 95, 100, 0.4, 0.55]),
+                             min_size=2, max_size=2))
+        if kind == "between":
+            low, high = nums
+            neg = draw(st.booleans())
+            def between(v: Any, lo: float = low, hi: float = high, n: bool = neg) -> Truth:
+                return None if v is None else (not (lo <= v <= hi)) if n else lo <= v <= hi
+            return (f"{col} {'not ' if neg else ''}between {low} and {high}",
+                    (_FIELD[col], between))
+        op = draw(st.sampled_from(list(_CMP)))
+        return (f"{col} {op} {nums[0]}",
+                (_FIELD[col], lambda v, o=op, x=nums[0]: None if v is None else _CMP[o](v, x)))
+    if kind == "bool":
+        flag = draw(st.booleans())
+        op = draw(st.sampled_from(["=", "!="]))
+        word = str(flag).upper() if draw(st.booleans()) else str(flag).lower()
+        return (f"opted_in {op} {word}",
+                (5, lambda v, o=op, x=flag: None if v is None else _CMP[o](v, x)))
+    col = draw(st.sampled_from(["segment", "rfm_segment", "tier", "value_tier"]))
+    pool = ["at risk", "AT RISK", "champions", "high", "Low", "o'brien's", "mid", "x"]
+    if kind == "null":
+        neg = draw(st.booleans())
+        return (f"{col} is {'not ' if neg else ''}null",
+                (_FIELD[col], lambda v, n=neg: (v is not None) if n else (v is None)))
+    if kind == "contains":
+        part = draw(st.sampled_from(["RISK", "o", "'", "ham", "zz"]))
+        neg = draw(st.booleans())
+        def contains(v: Any, p: str = part, n: bool = neg) -> Truth:
+            return None if v is None else (p.lower() in v.lower()) != n
+        return f"{col} {'not ' if neg else ''}contains {_quote(part)}", (_FIELD[col], contains)
+    if kind == "in":
+        texts = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=3))
+        neg = draw(st.booleans())
+        def in_(v: Any, vs: tuple[str, ...] = tuple(x.lower() for x in texts),
+                n: bool = neg) -> Truth:
+            return None if v is None else (v.lower() in vs) != n
+        return (f"{col} {'not ' if neg else ''}in ({', '.join(_quote(v) for v in texts)})",
+                (_FIELD[col], in_))
+    text = draw(st.sampled_from(pool))
+    op = draw(st.sampled_from(["=", "!=", "<>"]))
+    eq = op == "="
+    return (f"{col} {op} {_quote(text)}",
+            (_FIELD[col], lambda v, x=text.lower(), e=eq: None if v is None
+             else (v.lower() == x) == e))
+
+
+@st.composite
+def _trees(draw: st.DrawFn, depth: int = 0) -> tuple[str, Any]:
+    """An 'or' of 'and's of unaries, as text and as a function row -> Truth."""
+    ors = []
+    for _ in range(draw(st.integers(1, 3 if depth < 2 else 1))):
+        ands = []
+        for _ in range(draw(st.integers(1, 3 if depth < 2 else 1))):
+            shape = draw(st.sampled_from(["pred", "pred", "not", "group"] if depth < 2
+                                         else ["pred", "not"]))
+            if shape == "group":
+                text, fn = draw(_trees(depth + 1))
+                ands.append((f"({text})", fn))
+                continue
+            text, (field, test) = draw(_predicates())
+            def fn(row: tuple[Any, ...], f: int = field, t: Any = test) -> Truth:
+                return t(row[f])  # type: ignore[no-any-return]
+            if shape == "not":
+                ands.append((f"{draw(st.sampled_from(['not', 'NOT', 'Not']))} {text}",
+                             lambda row, g=fn: None if g(row) is None else not g(row)))
+            else:
+                ands.append((text, fn))
+        word = draw(st.sampled_from([" and ", " AND ", " And "]))
+        ors.append((word.join(t for t, _ in ands),
+                    lambda row, fs=tuple(f for _, f in ands): _and([f(row) for f in fs])))
+    word = draw(st.sampled_from([" or ", " OR "]))
+    return (word.join(t for t, _ in ors),
+            lambda row, fs=tuple(f for _, f in ors): _or([f(row) for f in fs]))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_trees())
+def test_random_filters_select_what_sql_three_valued_logic_says(
+        con: duckdb.DuckDBPyConnection, schema: dict[str, str], case: tuple[str, Any]) -> None:
+    text, oracle = case
+    expected = [row[0] for row in PY_ROWS if oracle(row) is True]
+    assert members(con, schema, text) == expected, text
