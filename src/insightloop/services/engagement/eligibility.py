@@ -181,10 +181,11 @@ def _capped(ctx: Context, ids: pd.Series, channel: str, at: datetime,
             SendLedger.channel == channel, SendLedger.status.in_(COUNTED_STATUSES),
             SendLedger.created_at > since, SendLedger.created_at <= at)).all()
     sent = pd.DataFrame(rows, columns=["customer_id", "created_at"])
-    sent = sent[sent["customer_id"].isin(ids)]
-    capped = np.zeros(len(ids), dtype=bool)
+    position = pd.Index(pd.unique(ids.to_numpy(dtype=object)))
+    where = position.get_indexer(sent["customer_id"])
+    sent, where = sent[where >= 0], where[where >= 0]
+    capped = np.zeros(len(position), dtype=bool)
     for cap in rules.caps:  # a handful of caps, not customers
-        recent = sent.loc[sent["created_at"] > at - cap.window, "customer_id"]
-        counts = recent.value_counts()
-        capped |= ids.map(counts).fillna(0).to_numpy() >= cap.limit
-    return capped
+        recent = (sent["created_at"] > at - cap.window).to_numpy()
+        capped |= np.bincount(where[recent], minlength=len(position)) >= cap.limit
+    return capped[position.get_indexer(ids)]

@@ -132,17 +132,21 @@ def parse_caps(text: str) -> tuple[Cap, ...]:
 
 
 def zone_names(tz: pd.Series | None, country: pd.Series | None, length: int) -> pd.Series:
-    """Each customer's IANA zone: an explicit one when valid, else the country's, else UTC."""
+    """Each customer's IANA zone: an explicit one when valid, else the country's, else UTC
+    (decided once per distinct value, then spread over the customers)."""
     known = _zones()
-    out = pd.Series(["UTC"] * length, dtype=object)
+    out = np.full(length, "UTC", dtype=object)
     if country is not None:
-        key = country.astype("string").str.strip().str.lower()
-        out = key.map(COUNTRY_ZONES).fillna(out).astype(object).reset_index(drop=True)
+        codes, names = pd.factorize(country.reset_index(drop=True), use_na_sentinel=True)
+        zones = np.array([COUNTRY_ZONES.get(str(n).strip().lower(), "UTC") for n in names]
+                         + ["UTC"], dtype=object)
+        out = zones[codes]  # code -1 (missing) takes the trailing "UTC"
     if tz is not None:
-        given = tz.astype("string").str.strip().reset_index(drop=True)
-        valid = given.isin(known).fillna(False).to_numpy(dtype=bool)
-        out = out.where(~valid, given.astype(object))
-    return out
+        codes, names = pd.factorize(tz.reset_index(drop=True), use_na_sentinel=True)
+        given = np.array([str(n).strip() for n in names] + [""], dtype=object)
+        valid = np.array([g in known for g in given], dtype=bool)
+        out = np.where(valid[codes], given[codes], out)
+    return pd.Series(out, dtype=object)
 
 
 def local_minutes(now_utc: pd.Timestamp, zones: pd.Series) -> np.ndarray:
