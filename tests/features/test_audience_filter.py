@@ -233,7 +233,7 @@ def _expressions(draw: st.DrawFn, depth: int = 0) -> tuple[str, list[object]]:
     return f"recency_days {draw(st.sampled_from(['<', '<=', '>', '>=']))} {number!r}", [number]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_expressions())
 def test_random_filters_keep_every_value_in_parameters(
         con: duckdb.DuckDBPyConnection, schema: dict[str, str],
@@ -251,7 +251,7 @@ def test_random_filters_keep_every_value_in_parameters(
         con.execute(count + again.sql, list(again.params)).fetchall()
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.text(max_size=20).filter(lambda s: s.lower() not in ALIASES))
 def test_unknown_identifiers_are_refused(schema: dict[str, str], name: str) -> None:
     if name in schema or name.lower() in {c.lower() for c in schema}:
@@ -262,7 +262,7 @@ def test_unknown_identifiers_are_refused(schema: dict[str, str], name: str) -> N
         compile_filter(f'"{name}" = 1', schema)  # a quoted name is text, not a column
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("abnotirs_ =<>!'\"(),.0129-")) |
                st.characters(), max_size=60))
 def test_any_text_compiles_safely_or_fails_cleanly(con: duckdb.DuckDBPyConnection,
@@ -384,7 +384,7 @@ def _trees(draw: st.DrawFn, depth: int = 0) -> tuple[str, Any]:
             lambda row, fs=tuple(f for _, f in ors): _or([f(row) for f in fs]))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_trees())
 def test_random_filters_select_what_sql_three_valued_logic_says(
         con: duckdb.DuckDBPyConnection, schema: dict[str, str], case: tuple[str, Any]) -> None:
