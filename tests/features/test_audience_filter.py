@@ -233,7 +233,7 @@ def _expressions(draw: st.DrawFn, depth: int = 0) -> tuple[str, list[object]]:
     return f"recency_days {draw(st.sampled_from(['<', '<=', '>', '>=']))} {number!r}", [number]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_expressions())
 def test_random_filters_keep_every_value_in_parameters(
         con: duckdb.DuckDBPyConnection, schema: dict[str, str],
@@ -384,7 +384,7 @@ def _trees(draw: st.DrawFn, depth: int = 0) -> tuple[str, Any]:
             lambda row, fs=tuple(f for _, f in ors): _or([f(row) for f in fs]))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_trees())
 def test_random_filters_select_what_sql_three_valued_logic_says(
         con: duckdb.DuckDBPyConnection, schema: dict[str, str], case: tuple[str, Any]) -> None:
