@@ -5,6 +5,7 @@ without the id."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -46,4 +47,26 @@ def test_bad_input_is_exit_2_with_one_line(wh: Path, capsys: pytest.CaptureFixtu
     code, _, err = _run(capsys, "privacy", "erase", "  ", "-w", str(wh))
     assert code == 2 and "customer id to erase is empty" in err
     code, _, err = _run(capsys, "audit", "list", "-w", str(wh), "--since", "last week")
-    assert code == 2 and "--since 'last week' is not a date" in err
+    assert code == 2 and "'last week' is not a date" in err
+
+
+def test_retention_counts_then_deletes_old_events(wh: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    with duckdb.connect(str(wh)) as con:
+        con.execute("INSERT INTO events (event_id, customer_id, event_type, event_time) "
+                    "SELECT 'e' || i, '17850', 'view', TIMESTAMP '2011-01-01' + "
+                    "INTERVAL (i) DAY FROM range(300) t(i)")
+    args = ("privacy", "retain", "--months", "6", "--as-of", "2011-12-09", "-w", str(wh),
+            "--json")
+    code, out, _ = _run(capsys, *args)
+    dry = json.loads(out)
+    # 2011-01-01 + i days < 2011-06-09 for i in 0..158
+    assert code == 0 and dry["cutoff"] == "2011-06-09" and dry["rows"] == {"events": 159}
+    code, out, _ = _run(capsys, *args, "--apply")
+    assert code == 0 and json.loads(out)["rows"] == {"events": 159}
+    with duckdb.connect(str(wh), read_only=True) as con:
+        assert con.execute("SELECT count(*), min(event_time) FROM events").fetchone() == (
+            141, datetime(2011, 6, 9))
+    code, _, err = _run(capsys, "privacy", "retain", "--months", "6", "--table", "orders",
+                        "-w", str(wh))
+    assert code == 2 and "no retention policy for orders" in err

@@ -165,6 +165,33 @@ def pseudonym(value: Annotated[str, typer.Argument(help="A customer id (or any v
     typer.echo(keyed(context_for(warehouse).settings, value))
 
 
+@privacy_app.command("retain")
+def retain(months: Annotated[int, typer.Option("--months", min=1, help="Keep this many "
+                                               "months; older rows go.")],
+           table: Annotated[list[str] | None, typer.Option(
+               "--table", help="events (default) and/or quarantine.")] = None,
+           as_of: Annotated[str | None, typer.Option(
+               "--as-of", help="Count the months back from this date (default: today).")
+           ] = None,
+           apply: Annotated[bool, typer.Option("--apply", help="Delete them (default: only "
+                                               "count).")] = False,
+           warehouse: WarehouseOpt = None, json_: JsonOpt = False) -> None:
+    """Retention: drop rows older than N months (raw events, quarantined lines), then
+    rewrite the warehouse file; without --apply only counts them."""
+    # lazy: the privacy services load the serving and model registry code (numpy, scipy)
+    from insightloop.services.privacy.retention import retain as run_retain
+
+    when = _since(as_of)
+    result = run_retain(context_for(warehouse), months, tuple(table or ("events",)),
+                        when.date() if when else None, apply)
+    if json_:
+        print_json(result)
+        return
+    verb = "deleted" if apply else "would delete (run with --apply)"
+    console.print(f"older than {result['cutoff']}: {verb} " + ", ".join(
+        f"{t} {n:,}" for t, n in result["rows"].items()), highlight=False)
+
+
 def _left(proof: Any) -> dict[str, Any]:
     return {k: proof[k] for k in ("tables", "ops", "files", "api_404")}
 
@@ -175,7 +202,7 @@ def _since(value: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        raise ConfigError(f"--since {value!r} is not a date; write YYYY-MM-DD or "
+        raise ConfigError(f"{value!r} is not a date; write YYYY-MM-DD or "
                           "YYYY-MM-DDTHH:MM:SS") from None
 
 
