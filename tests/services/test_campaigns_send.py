@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from campaign_data import NO_RECORD, WITHDRAWN, build_warehouse, eligible_ids, ids, quiet_policy
 from campaign_servers import Receiver, Recorder, free_port, smtp_server, webhook_server
-from insightloop.errors import ConfigError, NotFoundError
+from insightloop.errors import ConfigError, NotFoundError, WarehouseError
 from insightloop.services.campaigns import (
     CampaignSpec,
     RetryPolicy,
@@ -26,6 +30,8 @@ from insightloop.services.campaigns import (
 from insightloop.services.campaigns.channels import EmailChannel, Message, Outcome, WebhookChannel
 from insightloop.services.campaigns.channels.webhook import SIGNATURE, TIMESTAMP, verify
 from insightloop.services.context import Context
+from insightloop.storage.operational import open_ops
+from insightloop.storage.operational.campaign_models import CampaignDef
 
 FAST = RetryPolicy(attempts=2, base=0.01, cap=0.01)
 BODY = "Hello {{ name }}, you last ordered {{ recency_days }} days ago."
@@ -218,3 +224,43 @@ def test_a_webhook_campaign_is_signed_and_carries_the_ledger_key(ctx: Context) -
 
 def _body_id(body: bytes) -> str:
     return str(json.loads(body)["customer_id"])
+
+
+def test_a_second_run_is_refused_while_one_is_sending(ctx: Context) -> None:
+    rec = Recorder(delay=0.05)
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            run(ctx, port)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    with smtp_server(rec) as port:
+        worker = threading.Thread(target=first)
+        worker.start()
+        deadline = time.monotonic() + 30
+        while not rec.messages and time.monotonic() < deadline:
+            time.sleep(0.01)
+        with pytest.raises(WarehouseError, match="being sent by another run"):
+            run(ctx, port)
+        worker.join(60)
+        assert not errors
+        again = run(ctx, port)  # the lease was given back at the end
+    assert again["sent"] == 0 and len(rec.ids) == len(set(rec.ids)) == again["delivered"]
+
+
+def test_a_dead_runs_lease_is_taken_over_on_this_machine(ctx: Context) -> None:
+    with smtp_server(Recorder()) as port:
+        run(ctx, port, dry_run=False)
+        store = open_ops(ctx.settings)
+        with store.write() as conn:  # as if a process that no longer exists held it
+            conn.execute(update(CampaignDef).values(
+                lease_owner=f"{socket.gethostname()}:{2**22 + 12345}:dead",
+                lease_until=time.time() + 600))
+        assert run(ctx, port)["sent"] == 0
+        with store.write() as conn:  # another machine's live lease holds until it expires
+            conn.execute(update(CampaignDef).values(lease_owner="elsewhere:1:x",
+                                                    lease_until=time.time() + 600))
+        with pytest.raises(WarehouseError, match="elsewhere:1:x"):
+            run(ctx, port)

@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 
 from insightloop.errors import ConfigError
-from insightloop.services.campaigns import ledger
+from insightloop.services.campaigns import lease, ledger
 from insightloop.services.campaigns.audience import members
 from insightloop.services.campaigns.channels import (
     Channel,
@@ -58,9 +58,10 @@ DEFERRED = frozenset({"frequency_cap", "quiet_hours"})
 Progress = Callable[[int, int], None]
 
 
-def register(store: OpsStore, spec: CampaignSpec) -> bool:
-    """Store the definition; True when it is new. A different campaign under the same
-    name is refused (its ledger would no longer describe it)."""
+def register(store: OpsStore, spec: CampaignSpec, owner: str) -> bool:
+    """Store the definition and take the run's lease (:mod:`.lease`); True when it is new.
+    A different campaign under the same name is refused (its ledger would no longer
+    describe it), and so is a second run while another one is sending."""
     now = datetime.now(UTC).replace(tzinfo=None)
     fingerprint = spec.fingerprint()
     with store.write(lock=f"campaign:{spec.id}") as conn:
@@ -73,11 +74,13 @@ def register(store: OpsStore, spec: CampaignSpec) -> bool:
                 variants=[{"name": v.name, "subject": v.subject, "weight": v.weight}
                           for v in spec.variants],
                 status="running", created_at=now, updated_at=now, runs=1))
+            lease.take(conn, spec.id, owner)
             return True
         if old.fingerprint != fingerprint:
             raise ConfigError(f"campaign {spec.id!r} exists with another audience, channel, "
                               "content, holdout or seed; a re-run must repeat them exactly "
                               "(or choose another --name)")
+        lease.take(conn, spec.id, owner)
         conn.execute(update(CampaignDef).where(CampaignDef.id == spec.id).values(
             status="running", updated_at=now, runs=old.runs + 1))
     return False
@@ -130,7 +133,19 @@ def run_campaign(ctx: Context, spec: CampaignSpec, channel: Channel,
     store = open_ops(ctx.settings)
     if dry_run:
         return _dry(ctx, spec, customer_ids, store, now)
-    register(store, spec)
+    owner = lease.new_owner()
+    register(store, spec, owner)
+    try:
+        return _run(ctx, spec, channel, customer_ids, store, owner, domain, batch_size,
+                    retry or RetryPolicy(), TokenBucket(rate), now, on_progress)
+    finally:
+        lease.give_back(store, spec.id, owner)
+
+
+def _run(ctx: Context, spec: CampaignSpec, channel: Channel, customer_ids: Sequence[str],
+         store: OpsStore, owner: str, domain: str, batch_size: int, retry: RetryPolicy,
+         bucket: TokenBucket, now: datetime | None, on_progress: Progress | None
+         ) -> CampaignRun:
     todo, _book, known = plan(ctx, spec, customer_ids, store, now)
     held = todo[todo["arm"] == CONTROL]
     treat = todo[todo["arm"] != CONTROL]
@@ -146,8 +161,8 @@ def run_campaign(ctx: Context, spec: CampaignSpec, channel: Channel,
     ledger.write(store, spec.id, STEP, spec.channel,
                  pd.concat([d for d in decided if not d.empty] or [decided[0]]), known)
     ready = messages[messages["error"].isna()].reset_index(drop=True)
-    sent = _deliver(store, spec, channel, ready, known, batch_size,
-                    retry or RetryPolicy(), TokenBucket(rate), on_progress)
+    sent = _deliver(store, spec, channel, ready, known, batch_size, retry, bucket,
+                    on_progress, owner)
     totals = ledger.summary(ledger.totals(store, spec.id))
     _finish(store, spec.id, "running" if totals["pending"] or _retrying(store, spec.id)
             else "done")
@@ -186,7 +201,7 @@ def _messages(ctx: Context, spec: CampaignSpec, go: pd.DataFrame, domain: str
 
 def _deliver(store: OpsStore, spec: CampaignSpec, channel: Channel, ready: pd.DataFrame,
              known: set[str], batch_size: int, retry: RetryPolicy, bucket: TokenBucket,
-             on_progress: Progress | None) -> int:
+             on_progress: Progress | None, owner: str) -> int:
     """Claim each batch, deliver and confirm each message; the number delivered."""
     sent = 0
     total = len(ready)
@@ -209,6 +224,7 @@ def _deliver(store: OpsStore, spec: CampaignSpec, channel: Channel, ready: pd.Da
                 ledger.confirm(store, message.idempotency_key, out.status, out.reason,
                                out.retry, out.attempts)
                 sent += out.status == "delivered"
+            lease.renew(store, spec.id, owner)
             if on_progress is not None:
                 on_progress(min(start + batch_size, total), total)
     finally:

@@ -36,6 +36,9 @@ class CampaignDef(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     runs: Mapped[int] = mapped_column(Integer, default=0)
+    # the run in progress: "host:pid" and until when (epoch s) its lease holds
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[float | None] = mapped_column(Float)
 
 
 class OutboxMessage(Base):

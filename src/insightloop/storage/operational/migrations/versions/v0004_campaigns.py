@@ -31,6 +31,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.Column("runs", sa.Integer(), nullable=False),
+        sa.Column("lease_owner", sa.String(200), nullable=True),
+        sa.Column("lease_until", sa.Float(), nullable=True),
     )
     op.create_table(
         "campaign_outbox",
