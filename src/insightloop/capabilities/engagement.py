@@ -14,7 +14,9 @@ CAPABILITY = Capability(
     tables=(Table("send_times", "customer", customer="customer_id",
                   doc="each customer's best local hour and weekday to be contacted"),),
     jobs=(Job("send_times", run=_SEND_TIMES,
-              summary="Compute each customer's best send hour and write table send_times"),),
+              summary="Compute each customer's best send hour and write table send_times"),
+          Job("journeys_tick", run="insightloop.services.journeys:tick",
+              summary="Advance every due customer of every enabled journey (idempotent)")),
     pages=(Page("/engagement", "Engagement", "Journeys and send time",
                 reports=("engagement",),
                 missing="No journey and no send times yet: run `insightloop sendtime build` "
