@@ -154,6 +154,21 @@ def test_inventory_plan_from_forecasts_matches_the_normal_formula(
     assert len(f["history"]) == 52
 
 
+def test_fill_rate_target_needs_less_than_the_same_cycle_service_level(shop: Path) -> None:
+    ctx = ctx_of(shop)
+    inventory_plan(ctx, service_level=0.99, service_type="fill", source="history")
+    fill = Warehouse(shop).table("inventory_plan").set_index("product_id")
+    inventory_plan(ctx, service_level=0.99, service_type="cycle", source="history")
+    cycle = Warehouse(shop).table("inventory_plan").set_index("product_id")
+    assert (fill["service_type"] == "fill").all()
+    assert (fill["reorder_point"] <= cycle["reorder_point"]).all()
+    assert fill.loc["GROW", "reorder_point"] < cycle.loc["GROW", "reorder_point"]
+    # COAT: lead-time demand always 40, Q = 204 (EOQ): a 99% fill rate allows 2.04 units
+    # short a cycle, so R = 40 - 2.04 -> 38; the 99% cycle service level needs all 40
+    assert fill.loc["COAT", "order_quantity"] == 204
+    assert fill.loc["COAT", "reorder_point"] == 38 and cycle.loc["COAT", "reorder_point"] == 40
+
+
 def test_perishable_orders_the_newsvendor_quantity(shop: Path) -> None:
     # cost 0.6 of the price, no salvage: critical ratio 0.4 / (0.4 + 0.6) = 0.4; COAT's
     # demand over 2 weeks is always 40 (blocks of its flat history): order 40
