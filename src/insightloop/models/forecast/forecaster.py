@@ -176,6 +176,7 @@ class PanelForecaster:
         self.raw_errors = chosen_err
         self.bank = chosen_err / self._spread(chosen_pred, rows)
         self.nonneg = bool(np.nanmin(panel.y) >= 0)
+        # mean scaled validation error of each option (MASE; scaled RMSE with loss="mse")
         self.validation_mase = {k: float(v) for k, v in zip(options, overall, strict=True)}
         self._panel = panel
         return self
