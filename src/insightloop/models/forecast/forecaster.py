@@ -37,8 +37,17 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import ConfigError, ModelFitError, NotFittedError
-from insightloop.models.forecast import intermittent, methods
 from insightloop.models.forecast.gbm import gbm
+from insightloop.models.forecast.intermittent import adida, croston, demand_pattern, sba, tsb
+from insightloop.models.forecast.methods import (
+    ets,
+    naive,
+    seasonal_level,
+    seasonal_naive,
+    theta,
+    window_average,
+    window_median,
+)
 from insightloop.models.forecast.metrics import mase_scale
 from insightloop.models.forecast.panel import SEASON, Panel, to_panel
 
@@ -53,17 +62,17 @@ def _local(fn: Callable[[np.ndarray, int, int], np.ndarray]) -> ModelFn:
 
 
 MODELS: dict[str, ModelFn] = {
-    "naive": _local(methods.naive),
-    "seasonal_naive": _local(methods.seasonal_naive),
-    "window_average": _local(methods.window_average),
-    "window_median": _local(methods.window_median),
-    "seasonal_level": _local(methods.seasonal_level),
-    "ets": _local(methods.ets),
-    "theta": _local(methods.theta),
-    "croston": _local(intermittent.croston),
-    "sba": _local(intermittent.sba),
-    "tsb": _local(intermittent.tsb),
-    "adida": _local(intermittent.adida),
+    "naive": _local(naive),
+    "seasonal_naive": _local(seasonal_naive),
+    "window_average": _local(window_average),
+    "window_median": _local(window_median),
+    "seasonal_level": _local(seasonal_level),
+    "ets": _local(ets),
+    "theta": _local(theta),
+    "croston": _local(croston),
+    "sba": _local(sba),
+    "tsb": _local(tsb),
+    "adida": _local(adida),
     "gbm": gbm,
 }
 #: the global LightGBM model is not a default candidate: on Online Retail weekly products its
@@ -154,7 +163,7 @@ class PanelForecaster:
             preds[ENSEMBLE] = np.mean(np.stack([preds[k] for k in self.members]), axis=0)
         errors = {k: actual - v for k, v in preds.items()}
         options = list(errors)
-        self.pattern = intermittent.demand_pattern(panel.y)
+        self.pattern = demand_pattern(panel.y)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # series without a window: NaN
             mae = np.stack([self._loss(errors[k]) for k in options], axis=1) / scale[:, None]

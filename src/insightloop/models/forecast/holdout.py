@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import ConfigError
-from insightloop.models.forecast import metrics
 from insightloop.models.forecast.forecaster import PanelForecaster
 from insightloop.models.forecast.methods import seasonal_naive
+from insightloop.models.forecast.metrics import coverage, mase, mase_scale, rmse, smape, wape
 from insightloop.models.forecast.panel import SEASON, Panel, to_panel
 
 __all__ = ["holdout", "long_frame"]
@@ -63,18 +63,18 @@ def holdout(y: pd.DataFrame, h: int, freq: str, *, model: str = "auto",
     fit_seconds = time.perf_counter() - started
     mean = out["mean"].to_numpy().reshape(panel.n, h)
     lag = m if train.y.shape[1] > m else 1
-    scale = metrics.mase_scale(train.y, lag)
-    per_series = metrics.mase(actual, mean, scale)
-    naive = metrics.mase(actual, seasonal_naive(train.y, h, lag), scale)
+    scale = mase_scale(train.y, lag)
+    per_series = mase(actual, mean, scale)
+    naive = mase(actual, seasonal_naive(train.y, h, lag), scale)
     scored = ~np.isnan(per_series)
     top = fc.chosen.value_counts()
     result: dict[str, Any] = {
         "series": int(panel.n),
         "horizon": h,
         "mase": float(np.mean(per_series[scored])) if scored.any() else float("nan"),
-        "wape": metrics.wape(actual, mean),
-        "smape": metrics.smape(actual, mean),
-        "rmse": metrics.rmse(actual, mean),
+        "wape": wape(actual, mean),
+        "smape": smape(actual, mean),
+        "rmse": rmse(actual, mean),
         "model": model if model != "auto" else "auto: " + ", ".join(
             f"{k} {v}" for k, v in top.items()),
         "seasonal_naive_mase": float(np.mean(naive[scored])) if scored.any() else float("nan"),
@@ -89,6 +89,6 @@ def holdout(y: pd.DataFrame, h: int, freq: str, *, model: str = "auto",
     for lv in levels:
         lo = out[f"lo-{lv}"].to_numpy().reshape(panel.n, h)
         hi = out[f"hi-{lv}"].to_numpy().reshape(panel.n, h)
-        result[f"coverage_{lv}"] = metrics.coverage(actual, lo, hi)
+        result[f"coverage_{lv}"] = coverage(actual, lo, hi)
     out["actual"] = actual.ravel()
     return result, out
