@@ -239,6 +239,10 @@ def show(
                      f"{r['recent']:,.0f}", f"{_pct(r['growth'])} [{_pct(r['ci_low'])}, "
                      f"{_pct(r['ci_high'])}]", f"{r['q']:.2g}")
     console.print(grid)
+    if any(r["method"] == "trend" for r in rows):
+        console.print("[yellow]note[/]: less than a year before the window: growth is a trend "
+                      "over the window, NOT seasonally adjusted (a seasonal product rising "
+                      "into its season shows as rising)")
     for a in alerts:
         console.print(f"[yellow]{a['kind']}[/] {a['item']} week of {a['ds'][:10]}: "
                       f"{a['actual']:,.0f} against {a['expected']:,.0f} expected "
