@@ -114,7 +114,9 @@ def erase_customer(ctx: Context, customer_id: str, *, actor: str = "cli",
     for step in STEPS:
         if step in done:
             continue
+        began = time.perf_counter()
         result.update(_run(step, ctx, store, subject, rebuild))
+        result.setdefault("step_seconds", {})[step] = round(time.perf_counter() - began, 2)
         done.append(step)
         _save(store, request, steps=list(done), result=dict(result))
     _save(store, request, status="done", subject=None, finished_at=datetime.now())
@@ -122,7 +124,9 @@ def erase_customer(ctx: Context, customer_id: str, *, actor: str = "cli",
                  {"request": request, "resumed": resumed,
                   "tables": sorted(result.get("warehouse", {}).get("deleted", {}))})
     ops.compact(store)
+    began = time.perf_counter()
     proof = verify(ctx, subject, store)
+    result.setdefault("step_seconds", {})["verify"] = round(time.perf_counter() - began, 2)
     return _result(request, result, tuple(done), proof, already=False, resumed=resumed,
                    seconds=time.perf_counter() - started)
 
@@ -185,4 +189,5 @@ def _result(request: str, result: dict[str, Any], steps: tuple[str, ...] | list[
             "serving": result.get("serving", "absent"),
             "files_removed": result.get("files_removed", []),
             "rewritten_bytes": int(result.get("rewritten_bytes", 0)),
-            "verification": proof, "seconds": round(seconds, 2)}
+            "verification": proof, "step_seconds": result.get("step_seconds", {}),
+            "seconds": round(seconds, 2)}

@@ -33,4 +33,5 @@ class ErasureResult(TypedDict):
     files_removed: list[str]
     rewritten_bytes: int
     verification: Verification
+    step_seconds: dict[str, float]
     seconds: float
