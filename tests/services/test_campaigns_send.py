@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import update
 
@@ -30,6 +31,7 @@ from insightloop.services.campaigns import (
 from insightloop.services.campaigns.channels import EmailChannel, Message, Outcome, WebhookChannel
 from insightloop.services.campaigns.channels.webhook import SIGNATURE, TIMESTAMP, verify
 from insightloop.services.context import Context
+from insightloop.services.experiments import analyze_campaign
 from insightloop.storage.operational import open_ops
 from insightloop.storage.operational.campaign_models import CampaignDef
 
@@ -264,3 +266,48 @@ def test_a_dead_runs_lease_is_taken_over_on_this_machine(ctx: Context) -> None:
                                                     lease_until=time.time() + 600))
         with pytest.raises(WarehouseError, match="elsewhere:1:x"):
             run(ctx, port)
+
+
+def test_outcomes_refresh_on_a_rerun_and_experiments_measure_the_campaign(
+        ctx: Context) -> None:
+    with smtp_server(Recorder()) as port:
+        first = run(ctx, port, spec(holdout=0.4))
+        with ctx.read() as con:
+            sends = con.execute("SELECT customer_id, variant, send_time FROM sends").df()
+        buyers = sends.groupby("variant").head(6)  # six orders per arm, the day after
+        orders = pd.DataFrame({
+            "order_id": [f"o{i}" for i in range(len(buyers))], "line_no": 1,
+            "customer_id": buyers["customer_id"].to_numpy(), "product_id": "p1",
+            "quantity": 1, "unit_price": 10.0,
+            "order_time": (buyers["send_time"] + pd.Timedelta(days=1)).to_numpy()})
+        with ctx.warehouse.transaction() as con:
+            con.register("new_orders", orders)
+            con.execute("INSERT INTO orders BY NAME SELECT * FROM new_orders")
+        again = run(ctx, port, spec(holdout=0.4))
+    assert again["sent"] == 0 and again["exposures"] == first["exposures"]
+    with ctx.read() as con:
+        got = dict(con.execute("SELECT variant, sum(converted::INT) FROM sends GROUP BY 1"
+                               ).fetchall())
+    assert got == {"control": 6, "treatment": 6}
+    result = analyze_campaign(ctx, "win-back", metrics=["converted"])
+    row = result["results"][0]
+    assert row["variant"] == "treatment" and row["metric"] == "converted"
+
+
+def test_deferred_customers_are_retried_and_stay_in_the_control_group(
+        ctx: Context, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSIGHTLOOP_QUIET_HOURS", "0-23:59")  # night all day
+    rec = Recorder()
+    with smtp_server(rec) as port:
+        night = run(ctx, port)
+        monkeypatch.setenv("INSIGHTLOOP_QUIET_HOURS", "off")
+        day = run(ctx, port)
+    held = _held(ctx)
+    assert night["sent"] == 0 and night["suppressed"]["quiet_hours"] == \
+        len(eligible_ids() - held)
+    assert day["sent"] == len(rec.messages) == len(eligible_ids() - held)
+    assert "quiet_hours" not in day["suppressed"]
+    with ctx.read() as con:
+        control = {r[0] for r in con.execute("SELECT customer_id FROM sends WHERE variant = "
+                                             "'control'").fetchall()}
+    assert control == held & eligible_ids()

@@ -151,7 +151,10 @@ def _run(ctx: Context, spec: CampaignSpec, channel: Channel, customer_ids: Seque
     treat = todo[todo["arm"] != CONTROL]
     blocked = treat[~treat["eligible"].astype(bool)]
     go = treat[treat["eligible"].astype(bool)].reset_index(drop=True)
-    decided = [_decisions(held, "held_out", held["reason"].to_numpy(), False),
+    # a held-out customer deferred only for now (cap, quiet hours) would have been sent
+    # later: kept in the control group (no reason); the legal reasons are kept
+    held_reason = held["reason"].where(~held["reason"].isin(DEFERRED), None)
+    decided = [_decisions(held, "held_out", held_reason.to_numpy(dtype=object), False),
                _decisions(blocked, "suppressed", blocked["reason"].to_numpy(),
                           blocked["reason"].isin(DEFERRED).to_numpy())]
     messages = _messages(ctx, spec, go, domain)
