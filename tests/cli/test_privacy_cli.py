@@ -42,10 +42,14 @@ def test_erase_then_audit(wh: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0 and len(lines) == 2 and lines[1]["detail"]["already_erased"] is True
 
 
-def test_bad_input_is_exit_2_with_one_line(wh: Path, capsys: pytest.CaptureFixture[str]
-                                           ) -> None:
+def test_bad_input_is_exit_2_with_one_line(wh: Path, capsys: pytest.CaptureFixture[str],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
     code, _, err = _run(capsys, "privacy", "erase", "  ", "-w", str(wh))
     assert code == 2 and "customer id to erase is empty" in err
+    monkeypatch.setenv("INSIGHTLOOP_READ_ONLY", "1")
+    code, _, err = _run(capsys, "privacy", "erase", "17850", "-w", str(wh))
+    assert code == 1 and "is read-only here" in err
+    monkeypatch.delenv("INSIGHTLOOP_READ_ONLY")
     code, _, err = _run(capsys, "audit", "list", "-w", str(wh), "--since", "last week")
     assert code == 2 and "'last week' is not a date" in err
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from insightloop.errors import ConfigError, InsightloopError, NotFoundError
+from insightloop.errors import ConfigError, InsightloopError, NotFoundError, WarehouseError
 from insightloop.services.context import Context
 from insightloop.services.customers import customer_profile
 from insightloop.services.privacy import files, ops
@@ -85,6 +85,10 @@ def erase_customer(ctx: Context, customer_id: str, *, actor: str = "cli",
     cid = normalize_id(str(customer_id))
     if not cid:
         raise ConfigError("the customer id to erase is empty; pass the id as ingested")
+    if ctx.warehouse.read_only:
+        raise WarehouseError(f"warehouse {ctx.settings.warehouse} is read-only here "
+                             "(INSIGHTLOOP_READ_ONLY=1 or read_only in the settings); run the "
+                             "erasure where the warehouse may be written")
     store = open_ops(ctx.settings)
     found = _find(store, cid)
     if found is not None and found["status"] == "done":
