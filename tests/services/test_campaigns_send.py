@@ -17,6 +17,7 @@ from sqlalchemy import update
 
 from campaign_data import NO_RECORD, WITHDRAWN, build_warehouse, eligible_ids, ids, quiet_policy
 from campaign_servers import Receiver, Recorder, free_port, smtp_server, webhook_server
+from contexts import ctx_of
 from insightloop.errors import ConfigError, NotFoundError, WarehouseError
 from insightloop.services.campaigns import (
     CampaignSpec,
@@ -34,6 +35,7 @@ from insightloop.services.context import Context
 from insightloop.services.experiments import analyze_campaign
 from insightloop.storage.operational import open_ops
 from insightloop.storage.operational.campaign_models import CampaignDef
+from ops_helpers import ops_url_for
 
 FAST = RetryPolicy(attempts=2, base=0.01, cap=0.01)
 BODY = "Hello {{ name }}, you last ordered {{ recency_days }} days ago."
@@ -311,3 +313,21 @@ def test_deferred_customers_are_retried_and_stay_in_the_control_group(
         control = {r[0] for r in con.execute("SELECT customer_id FROM sends WHERE variant = "
                                              "'control'").fetchall()}
     assert control == held & eligible_ids()
+
+
+def test_the_ledger_on_postgresql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    quiet_policy(monkeypatch)
+    build_warehouse(tmp_path / "wh.duckdb")
+    pg = ctx_of(tmp_path / "wh.duckdb", ops_url=ops_url_for("postgresql", tmp_path))
+    rec = Recorder(reject={"c02@example.com"})
+    with smtp_server(rec) as port:
+        with pytest.raises(KeyboardInterrupt):
+            run_campaign(pg, spec(), Crashing(email(port), 3), ids(), domain="shop.test",
+                         batch_size=5, retry=FAST)
+        out = run(pg, port)
+        again = run(pg, port)
+    sent = rec.ids
+    assert len(sent) - len(set(sent)) == 1 and again["sent"] == 0
+    assert len(set(sent)) == out["delivered"] == out["audience"] - out["holdout"] - \
+        sum(out["suppressed"].values()) - out["failed"]
+    assert not {r.split("@")[0] for r in rec.recipients} & (NO_RECORD | WITHDRAWN)
