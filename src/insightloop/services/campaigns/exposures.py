@@ -17,7 +17,7 @@ import uuid
 
 import pandas as pd
 
-from insightloop.services.campaigns import ledger
+import insightloop.services.campaigns.ledger as ledger
 from insightloop.services.campaigns.spec import CONTROL
 from insightloop.services.context import Context
 from insightloop.storage.operational.engine import OpsStore

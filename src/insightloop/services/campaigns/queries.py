@@ -7,8 +7,8 @@ from typing import Any, cast
 import pandas as pd
 from sqlalchemy import select
 
+import insightloop.services.campaigns.ledger as ledger
 from insightloop.errors import ConfigError, NotFoundError
-from insightloop.services.campaigns import ledger
 from insightloop.services.campaigns.channels import pull
 from insightloop.services.campaigns.spec import campaign_id
 from insightloop.services.context import Context

@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import insert, select, update
 
+import insightloop.services.campaigns.lease as lease
+import insightloop.services.campaigns.ledger as ledger
 from insightloop.errors import ConfigError
-from insightloop.services.campaigns import lease, ledger
 from insightloop.services.campaigns.audience import members
 from insightloop.services.campaigns.channels import (
     Channel,
