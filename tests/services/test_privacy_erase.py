@@ -64,6 +64,7 @@ def _seed(ctx: Context) -> dict[str, Any]:
     the operational store, a report and a gzip export under the warehouse folder."""
     declared = personal_data_map()
     with ctx.warehouse.transaction() as con:
+        con.execute("DELETE FROM customers WHERE customer_id IN (?, ?)", [WHO, OTHER])
         con.execute("INSERT INTO customers (customer_id, email, name) VALUES (?, ?, ?), "
                     "(?, 'other@example.org', 'Otto Other')", [WHO, EMAIL, NAME, OTHER])
         for table in CUSTOMER_TABLES:
@@ -88,6 +89,9 @@ def _seed(ctx: Context) -> dict[str, Any]:
         conn.execute(insert(SendLedger).values(
             idempotency_key=f"c1:s1:{WHO}", campaign_id="c1", step="s1", customer_id=WHO,
             channel="email", status="sent", created_at=now, detail={"to": EMAIL}))
+        conn.execute(insert(SendLedger).values(
+            idempotency_key=f"c1:s1:{OTHER}", campaign_id="c1", step="s1", customer_id=OTHER,
+            channel="email", status="sent", created_at=now, detail=None))
         conn.execute(insert(ConsentRecord).values(customer_id=WHO, channel="email",
                                                   purpose="marketing", granted=True,
                                                   source="form", recorded_at=now))
@@ -171,7 +175,10 @@ def test_operational_store_and_audit(erased: dict[str, Any]) -> None:
     with store.read() as conn:
         ledger = conn.execute(select(SendLedger.customer_id, SendLedger.detail)).all()
         consents = conn.execute(select(ConsentRecord.customer_id)).all()
-    assert ledger == [("[erased]", None)] and consents == []
+    erased_rows = [row for row in ledger if row[0] == "[erased]"]
+    assert erased_rows and all(detail is None for _, detail in erased_rows)
+    assert not any(row[0] == WHO for row in ledger) and (WHO,) not in consents
+    assert (OTHER, None) in ledger  # the other customers' sends are kept
     entries = audit.entries(store)
     assert [e["target"] for e in entries if e["actor"] == "k1"] == ["[erased]"]
     erasure = [e for e in entries if e["action"] == "privacy.erase"]
