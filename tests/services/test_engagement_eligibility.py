@@ -162,7 +162,9 @@ def test_policy_parsing_and_environment() -> None:
                            "INSIGHTLOOP_FREQUENCY_CAPS": "1/1d",
                            "INSIGHTLOOP_OPT_OUT_CHANNELS": "Outbox"})
     assert env == Policy(0, 0, (Cap(1, timedelta(days=1)),), frozenset({"outbox"}))
-    assert Policy.from_env({}) == Policy()
+    # quiet hours are opt-in from the environment; the caps apply by default
+    assert Policy.from_env({}) == Policy(quiet_start=0, quiet_end=0)
+    assert Policy.from_env({"INSIGHTLOOP_QUIET_HOURS": "21-8"}) == Policy()
 
 
 def test_suppression_and_caps_on_postgresql(tmp_path: Path) -> None:

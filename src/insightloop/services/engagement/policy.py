@@ -1,8 +1,10 @@
 """The contact policy: quiet hours, frequency caps, opt-out channels, and each customer's
 time zone (a ``timezone``/``tz`` column, else the country's zone, else UTC).
 
-Defaults: quiet from 21:00 to 08:00 local time; at most 2 messages per 7 days and 1 per
-24 hours per customer and channel; every channel opt-in (no consent record = no consent).
+Defaults from the environment: no quiet hours (a shop turns them on with
+``INSIGHTLOOP_QUIET_HOURS=21-8``: a campaign run at night then holds back everyone it is
+night for, and sends to them on the next run); at most 2 messages per 7 days and 1 per 24
+hours per customer and channel; every channel opt-in (no consent record = no consent).
 Environment variables change them: ``INSIGHTLOOP_QUIET_HOURS=21-8`` (``off`` for none),
 ``INSIGHTLOOP_FREQUENCY_CAPS=2/7d,1/24h`` (``off`` for none), and
 ``INSIGHTLOOP_OPT_OUT_CHANNELS=webhook,outbox`` (channels where no record means consent; a
@@ -87,8 +89,9 @@ class Policy:
         quiet = environ.get("INSIGHTLOOP_QUIET_HOURS")
         caps = environ.get("INSIGHTLOOP_FREQUENCY_CAPS")
         opt_out = environ.get("INSIGHTLOOP_OPT_OUT_CHANNELS", "")
-        start, end = parse_quiet(quiet) if quiet is not None else (base.quiet_start,
-                                                                    base.quiet_end)
+        # Quiet hours are opt-in: a run must not silently send nothing because it is night
+        # somewhere (the dataclass default, 21:00-08:00, is what the setting turns on).
+        start, end = parse_quiet(quiet) if quiet is not None else (0, 0)
         return cls(start, end, parse_caps(caps) if caps is not None else base.caps,
                    frozenset(c.strip().lower() for c in opt_out.split(",") if c.strip()))
 
