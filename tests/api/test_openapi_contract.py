@@ -55,9 +55,12 @@ def undeclared(value: Any, schema: dict[str, Any], spec: dict[str, Any], at: str
     if isinstance(value, dict) and schema.get("type") == "object":
         props = schema.get("properties", {})
         for key, item in value.items():
+            extra = schema.get("additionalProperties")
             if key in props:
                 out += undeclared(item, props[key], spec, f"{at}.{key}")
-            elif schema.get("additionalProperties") is not True:
+            elif isinstance(extra, dict):  # a typed map (dict[str, int]): keys are data
+                out += undeclared(item, extra, spec, f"{at}.{key}")
+            elif extra is not True:
                 out.append(f"{at}.{key}")
     elif isinstance(value, list) and "items" in schema:
         for item in value[:20]:
