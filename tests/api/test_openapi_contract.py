@@ -135,7 +135,7 @@ def get_urls(api: Api) -> list[str]:
         *(f"{API}/satisfaction?by={by}" for by in ("month", "product", "category", "customer")),
         f"{API}/jobs", f"{API}/jobs/kinds", f"{API}/keys", f"{API}/audiences",
         f"{API}/campaigns", f"{API}/campaigns/demo-winback",  # the demo's campaign
-        f"{API}/campaigns/demo-winback/ledger?limit=3",
+        f"{API}/campaigns/demo-winback/ledger?limit=3", f"{API}/audit?limit=5",
     ]
 
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, cast
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from insightloop.api.errors import ApiError
+from insightloop.api.errors import SECURED, ApiError, responses
 from insightloop.api.server import requires, server_of
 from insightloop.services.keys import KeyRecord
 from insightloop.services.privacy import erase_customer
-from insightloop.services.results.privacy import ErasureResult
+from insightloop.services.results.privacy import AuditList, AuditRow, ErasureResult
 from insightloop.storage.ids import normalize_id
 from insightloop.storage.operational import audit, open_ops
 
@@ -20,13 +20,14 @@ router = APIRouter(tags=["privacy"])
 
 
 @router.get("/audit", dependencies=[requires("admin")], summary="The audit log (admin)",
+            response_model=AuditList, responses=responses(*SECURED, 422),
             description="Entries oldest first, from `since` on and by `actor` when given; "
             "each names the actor (key id and role), the action (method and route template) "
             "and the status, never personal data.")
 def audit_log(request: Request,
               since: Annotated[str | None, Query(max_length=40)] = None,
               actor: Annotated[str | None, Query(max_length=64)] = None,
-              limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> dict[str, Any]:
+              limit: Annotated[int, Query(ge=1, le=10_000)] = 1000) -> AuditList:
     when = None
     if since is not None:
         try:
@@ -38,7 +39,7 @@ def audit_log(request: Request,
     if trail is not None:
         trail.flush()  # the requests so far are in the answer
     rows = audit.entries(open_ops(server_of(request).settings), when, actor, limit)
-    return {"entries": rows, "count": len(rows)}
+    return {"entries": cast("list[AuditRow]", rows), "count": len(rows)}
 
 
 class EraseRequest(BaseModel):
@@ -47,6 +48,7 @@ class EraseRequest(BaseModel):
 
 
 @router.post("/privacy/erase", summary="Erase one customer, proven (admin)",
+             response_model=ErasureResult, responses=responses(*SECURED, 409, 413, 422),
              description="Runs `insightloop privacy erase` now, under the warehouse's write "
              "lock (waits for running reads and jobs): the customer's rows, files, model "
              "versions and operational records removed, storage rewritten, then verified. "

@@ -35,3 +35,20 @@ class ErasureResult(TypedDict):
     verification: Verification
     step_seconds: dict[str, float]
     seconds: float
+
+
+class AuditRow(TypedDict):
+    """One audit-log entry (``at`` ISO, seconds)."""
+
+    id: int
+    at: str
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any] | None
+    note: str | None
+
+
+class AuditList(TypedDict):
+    entries: list[AuditRow]
+    count: int
