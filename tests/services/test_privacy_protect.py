@@ -26,7 +26,7 @@ from insightloop.services.privacy.protect import (
     pseudonym_sql,
 )
 from insightloop.settings import Settings
-from insightloop.storage import masking
+from insightloop import logmask as masking
 
 K1 = "k1:" + base64.b64encode(bytes(range(32))).decode()
 K2 = "k2:" + base64.b64encode(bytes(range(100, 132))).decode()

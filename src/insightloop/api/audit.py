@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from insightloop.api.middleware import template
 from insightloop.settings import Settings
-from insightloop.storage import masking
+from insightloop import logmask as masking
 from insightloop.storage.operational import audit, open_ops
 
 log = logging.getLogger(__name__)

@@ -37,7 +37,7 @@ from insightloop.cli.common import (
     exit_code,
     print_json_error,
 )
-from insightloop.storage.masking import install as mask_logs
+from insightloop.logmask import install as mask_logs
 
 _NOT_COMMANDS = {"app", "common", "main"}
 _GLOBAL_FLAGS = ("--json",)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     """
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _pop_debug(args) or env_flag(DEBUG_ENV)
-    mask_logs()  # e-mails and phone numbers never reach a log line (storage/masking.py)
+    mask_logs()  # e-mails and phone numbers never reach a log line (insightloop/logmask.py)
     _load_commands()
     previous: Any = warnings.showwarning
     warnings.showwarning = _show_warning
