@@ -124,6 +124,7 @@ def test_every_error_is_the_common_body_and_the_fastapi_default_is_gone(
 def get_urls(api: Api) -> list[str]:
     first = api.get(f"{API}/customers?limit=1").json()["items"][0]["customer_id"]
     product = api.get(f"{API}/satisfaction?by=product").json()["items"][0]["product"]
+    planned = api.get(f"{API}/inventory/plan").json()["rows"][0]["product_id"]
     return [
         f"{API}/health", f"{API}/kpis", f"{API}/segments", f"{API}/segments/0/customers?limit=3",
         f"{API}/customers?limit=3", f"{API}/customers/{first}", f"{API}/customers/{first}/segment",
@@ -136,6 +137,8 @@ def get_urls(api: Api) -> list[str]:
         f"{API}/jobs", f"{API}/jobs/kinds", f"{API}/keys", f"{API}/audiences",
         f"{API}/campaigns", f"{API}/campaigns/demo-winback",  # the demo's campaign
         f"{API}/campaigns/demo-winback/ledger?limit=3", f"{API}/audit?limit=5",
+        f"{API}/trends", f"{API}/trends/anomalies", f"{API}/inventory/plan",
+        f"{API}/inventory/plan/{planned}", f"{API}/trends/items/{planned}/forecast",
     ]
 
 
