@@ -16,6 +16,7 @@ import duckdb
 import pytest
 
 from contexts import ctx_of
+from insightloop import logmask as masking
 from insightloop.errors import ConfigError
 from insightloop.services.privacy import erase_customer
 from insightloop.services.privacy.protect import (
@@ -26,7 +27,6 @@ from insightloop.services.privacy.protect import (
     pseudonym_sql,
 )
 from insightloop.settings import Settings
-from insightloop import logmask as masking
 
 K1 = "k1:" + base64.b64encode(bytes(range(32))).decode()
 K2 = "k2:" + base64.b64encode(bytes(range(100, 132))).decode()

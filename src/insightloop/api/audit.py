@@ -17,9 +17,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from insightloop import logmask as masking
 from insightloop.api.middleware import template
 from insightloop.settings import Settings
-from insightloop import logmask as masking
 from insightloop.storage.operational import audit, open_ops
 
 log = logging.getLogger(__name__)
