@@ -15,7 +15,8 @@ PROBES = ["'", "x'; DROP TABLE profiles; --", "\" OR \"\"=\"", "a\x00b", "%00", 
           "../../../../etc/passwd", "名前🙂\u202e\u0301", "x" * 10_000, "-1", "1e309", "NaN",
           " ", "17850.0", "\r\nX-Injected: 1"]
 NORMAL = {"customer_id": "17850", "product_id": "85123A", "segment_id": "0", "job_id": "x",
-          "key_id": "0123456789ab", "bandit_id": "hero"}
+          "key_id": "0123456789ab", "bandit_id": "hero", "item": "85123A",
+          "name": "champions", "campaign_id": "demo-winback"}
 
 
 def operations(api: Api) -> list[tuple[str, list[dict[str, Any]]]]:
