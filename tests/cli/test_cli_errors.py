@@ -170,6 +170,22 @@ def test_keyboard_interrupt_exits_130(wh: Path, monkeypatch: pytest.MonkeyPatch,
     assert code == 130 and "interrupted (Ctrl-C)" in err
 
 
+@pytest.mark.parametrize("error", [RuntimeError("Query interrupted"),
+                                   duckdb.InterruptException("INTERRUPT Error")])
+def test_ctrl_c_inside_a_duckdb_query_exits_130(wh: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str],
+                                                error: Exception) -> None:
+    """DuckDB answers SIGINT during a query with its own error, not KeyboardInterrupt."""
+    import insightloop.services.profiles as profiles
+
+    def interrupted(*_a: object, **_k: object) -> None:
+        raise error
+
+    monkeypatch.setattr(profiles, "build_profiles", interrupted)
+    code, err = run(["profiles", "build", "-w", str(wh)], capsys)
+    assert code == 130 and "interrupted (Ctrl-C)" in err and "bug" not in err
+
+
 def test_real_sigint_exits_130_without_traceback(tmp_path: Path) -> None:
     proc = subprocess.Popen([*CLI, "demo", "--no-serve", "-w", str(tmp_path / "d.duckdb")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -168,6 +168,12 @@ def _run(argv: list[str], debug: bool, json_mode: bool) -> int:
         print_json_error("interrupted", _INTERRUPTED)
         return EXIT_INTERRUPTED
     except Exception as exc:  # every error ends here as one line (--debug: traceback too)
+        if _query_interrupted(exc):  # Ctrl-C arrived while DuckDB was running a query
+            if json_mode:
+                print_json_error("interrupted", _INTERRUPTED)
+            else:
+                _interrupted()
+            return EXIT_INTERRUPTED
         if debug:
             traceback.print_exception(exc, file=sys.stderr)
         usage = getattr(exc, "exit_code", None) if hasattr(exc, "format_message") else None
@@ -188,6 +194,20 @@ _INTERRUPTED = "interrupted (Ctrl-C): an unfinished write to the warehouse was r
 
 def _interrupted() -> None:
     err_console.print(_INTERRUPTED, highlight=False, soft_wrap=True)
+
+
+def _query_interrupted(exc: BaseException) -> bool:
+    """Whether ``exc`` is DuckDB giving up a query on SIGINT: it raises its own
+    ``InterruptException`` or a ``RuntimeError('Query interrupted')``, not KeyboardInterrupt."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt) or type(seen).__name__ == "InterruptException" \
+                or (isinstance(seen, RuntimeError) and str(seen).startswith("Query interrupted")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
