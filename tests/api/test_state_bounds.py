@@ -4,6 +4,7 @@ sessions."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,10 +92,13 @@ def test_sessions_are_bounded_oldest_first(tmp_path: Path) -> None:
 def test_shared_buckets_lease_tokens_and_never_exceed_the_limit(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Two processes' buckets on one store: tokens are leased ten at a time (one store
-    write per ten requests, not per request), and together they never grant more than
-    the burst plus what refilled while they ran."""
-    import time as _time
+    write per ten requests, not per request), and together they grant exactly the burst.
 
+    The clock is frozen (no refill) and the background top-ups run right after each
+    request, so the count does not depend on how fast the machine is."""
+    from types import SimpleNamespace
+
+    from insightloop.api import state
     from insightloop.storage.operational import access
 
     store = ops_store(tmp_path)
@@ -105,18 +109,31 @@ def test_shared_buckets_lease_tokens_and_never_exceed_the_limit(
         writes.append(1)
         return real(*args, **kwargs)  # type: ignore[arg-type]
 
+    pending: list[tuple[Any, tuple[Any, ...]]] = []
+
+    class Later:  # the background thread, run when the request has returned
+        def submit(self, fn: Any, *args: Any) -> None:
+            pending.append((fn, args))
+
     monkeypatch.setattr(access, "take_tokens", counted)
+    monkeypatch.setattr(access, "time", SimpleNamespace(time=lambda: 1_000.0))
+    monkeypatch.setattr(state, "time", SimpleNamespace(monotonic=lambda: 1_000.0))
     a = SharedBuckets(store, "key", rate=100.0, burst=80)
     b = SharedBuckets(store, "key", rate=100.0, burst=80)
+    for bucket in (a, b):
+        monkeypatch.setattr(bucket, "_executor", Later)
     assert a.lease == 10
-    start = _time.time()
-    allowed = sum((a if i % 2 else b).take("k1") == 0.0 for i in range(400))
-    elapsed = _time.time() - start
-    assert 80 <= allowed <= 80 + 100 * elapsed + 2 * a.lease
-    # leased hits and remembered refusals need no store write
-    assert len(writes) <= allowed / 5 + 20
-    denied = a.take("k1")
-    assert denied >= 0.0
+    allowed = 0
+    for i in range(400):
+        allowed += (a if i % 2 else b).take("k1") == 0.0
+        while pending:
+            fn, args = pending.pop()
+            fn(*args)
+    assert allowed == 80  # the burst, all of it, and not one more
+    # leased hits and remembered refusals need no store write: 400 requests cost about one
+    # write per lease of ten (and its top-up), plus the refusals that empty it
+    assert len(writes) <= 20
+    assert a.take("k1") > 0.0  # refused, with the wait until a token refills
     exact = SharedBuckets(store, "auth", rate=1.0, burst=20)
     assert exact.lease == 1  # small limits stay exact
 
