@@ -1,0 +1,21 @@
+"""Assistant settings and privacy protection (assistant and privacy capabilities);
+placeholder until filled.
+
+Revision ID: 0008
+Revises: 0007
+"""
+
+from __future__ import annotations
+
+revision = "0008"
+down_revision: str | None = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
