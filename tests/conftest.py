@@ -12,6 +12,7 @@ import pytest
 
 from contexts import ctx_of
 from shared_data import SAMPLE
+from spark_cluster import spark_cluster, spark_session_cluster  # noqa: F401  (fixtures)
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 os.environ.setdefault("OMP_NUM_THREADS", "1")

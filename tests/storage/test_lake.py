@@ -1,0 +1,64 @@
+"""The lake layout: tables as Parquet folders that Spark writes and DuckDB reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from insightloop.errors import NotFoundError, WarehouseError
+from insightloop.storage.lake import Lake, is_lake
+
+
+def test_is_lake_tells_folders_from_duckdb_files(tmp_path: Path) -> None:
+    (tmp_path / "wh.duckdb").write_bytes(b"x")
+    assert is_lake(tmp_path)
+    assert is_lake(tmp_path / "new-lake")
+    assert is_lake(str(tmp_path / "lake.d") + "/")
+    assert not is_lake(tmp_path / "wh.duckdb")
+    assert not is_lake(tmp_path / "other.duckdb")
+    assert not is_lake(":memory:")
+
+
+def test_duckdb_writes_and_reads_the_layout(tmp_path: Path) -> None:
+    lake = Lake(tmp_path / "lake")
+    con = duckdb.connect()
+    assert lake.tables() == []
+    lake.write_duckdb(con, "SELECT range AS id, range % 3 AS grp FROM range(10)", "plain")
+    lake.write_duckdb(con, "SELECT range AS id, (range % 2)::INT AS part FROM range(7)",
+                      "parts", partition_by=["part"])
+    (tmp_path / "lake" / "_staging").mkdir(exist_ok=True)
+    (tmp_path / "lake" / "empty").mkdir()
+    assert lake.tables() == ["parts", "plain"]
+    assert lake.partitioned("parts") and not lake.partitioned("plain")
+    lake.attach_duckdb(con)
+    assert con.execute("SELECT sum(id), count(*) FROM plain").fetchone() == (45, 10)
+    assert con.execute("SELECT part, count(*) FROM parts GROUP BY 1 ORDER BY 1").fetchall() \
+        == [(0, 4), (1, 3)]
+    # replacing swaps folders: no staging leftovers, the new rows only
+    lake.write_duckdb(con, "SELECT 1 AS id", "plain")
+    lake.attach_duckdb(con)
+    assert con.execute("SELECT count(*) FROM plain").fetchone() == (1,)
+    assert list((tmp_path / "lake" / "_staging").iterdir()) == []
+
+
+def test_a_failed_write_keeps_the_old_table(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    con = duckdb.connect()
+    lake.write_duckdb(con, "SELECT 42 AS answer", "t")
+    with pytest.raises(duckdb.Error):
+        lake.write_duckdb(con, "SELECT no_such_column FROM range(3)", "t")
+    lake.attach_duckdb(con)
+    assert con.execute("SELECT * FROM t").fetchall() == [(42,)]
+    assert list((tmp_path / "_staging").iterdir()) == []
+
+
+def test_missing_table_and_bad_names_say_what_to_do(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    with pytest.raises(NotFoundError, match="run `insightloop ingest`"):
+        lake.require("orders")
+    with pytest.raises(WarehouseError, match="not a valid lake table name"):
+        lake.table_dir("../escape")
+    with pytest.raises(WarehouseError):
+        lake.table_dir("_staging")
