@@ -2,7 +2,8 @@
 so ``insightloop experiment analyze --campaign ID`` measures it with no extra work.
 
 Treated rows are every eligible customer of a variant the campaign tried to reach
-(delivered, bounced, failed or still claimed: intent to treat); control rows are the
+(delivered, bounced, failed or still claimed: intent to treat; a send still held for the
+customer's best hour is not an exposure yet); control rows are the
 held-out customers who were eligible when they were held out (a held-out customer without
 consent would not have been sent anything, so comparing with them would be biased).
 ``send_id`` is the MD5 of ``campaign:customer``; a run replaces the campaign's rows in one
@@ -29,7 +30,7 @@ WINDOW_DAYS = 30
 def exposures_frame(store: OpsStore, campaign_id: str, step: str) -> pd.DataFrame:
     """``customer_id``, ``variant``, ``send_time`` of the campaign's exposures."""
     book = ledger.rows_of(store, campaign_id, step)
-    treated = ~book["status"].isin(["held_out", "suppressed"])
+    treated = ~book["status"].isin(["held_out", "suppressed", "held"])
     control = book["status"].eq("held_out") & book["reason"].isna()
     rows = book[treated | control]
     is_control = control[treated | control]

@@ -1,10 +1,11 @@
 """The send ledger (operational store ``send_ledger``): every decision per (campaign, step,
 customer) under one idempotency key.
 
-Statuses: ``held_out``, ``suppressed`` (reason), ``claimed`` (about to leave),
-``delivered``, ``failed`` (reason), ``bounced``. A row is *final* unless it is ``claimed``
-or carries ``retry`` (a transient failure, or a suppression that may lift: frequency cap,
-quiet hours); a run acts only on customers without a final row. Writes are batched: one
+Statuses: ``held_out``, ``suppressed`` (reason), ``held`` (waiting for ``due_at``, the
+customer's best hour), ``claimed`` (about to leave), ``delivered``, ``failed`` (reason),
+``bounced``. A row is *final* unless it is ``claimed``, carries ``retry`` (a transient
+failure, or a suppression that may lift: frequency cap, quiet hours) or is ``held`` and
+due; a run acts only on customers without a final row. Writes are batched: one
 transaction writes a batch of decisions or claims (executemany); a confirmation is one
 small ``UPDATE`` committed as soon as the message has left, so a crash repeats at most the
 message in flight.
@@ -22,9 +23,9 @@ from sqlalchemy import bindparam, func, insert, select, update
 from insightloop.storage.operational.engine import OpsStore
 from insightloop.storage.operational.models import SendLedger
 
-STATUSES = ("held_out", "suppressed", "claimed", "delivered", "failed", "bounced")
+STATUSES = ("held_out", "suppressed", "held", "claimed", "delivered", "failed", "bounced")
 LEDGER_COLUMNS = ["customer_id", "status", "reason", "retry", "message_id", "variant",
-                  "attempts", "created_at", "confirmed_at"]
+                  "attempts", "created_at", "confirmed_at", "due_at"]
 
 
 def utc_now() -> datetime:
@@ -49,19 +50,24 @@ def rows_of(store: OpsStore, campaign_id: str, step: str,
     return pd.DataFrame(rows, columns=LEDGER_COLUMNS)
 
 
-def open_rows(ledger: pd.DataFrame) -> pd.Series:
-    """Mask of rows a run still acts on: claimed, or marked for retry."""
-    return ledger["status"].eq("claimed") | ledger["retry"].fillna(False).astype(bool)
+def open_rows(ledger: pd.DataFrame, now: datetime | None = None) -> pd.Series:
+    """Mask of rows a run still acts on: claimed, marked for retry, or held and due by
+    ``now`` (naive UTC; default the clock)."""
+    due = pd.to_datetime(ledger["due_at"]) <= pd.Timestamp(now or utc_now())
+    return (ledger["status"].eq("claimed") | ledger["retry"].fillna(False).astype(bool)
+            | (ledger["status"].eq("held") & due))
 
 
 def write(store: OpsStore, campaign_id: str, step: str, channel: str,
           decisions: pd.DataFrame, existing: set[str]) -> int:
-    """Write decisions (customer_id, status, reason, retry, message_id, variant, attempts)
-    in one transaction: rows of customers in ``existing`` are updated, the others inserted.
-    Returns the number of rows written."""
+    """Write decisions (customer_id, status, reason, retry, message_id, variant, attempts;
+    optionally due_at) in one transaction: rows of customers in ``existing`` are updated
+    (a missing due_at keeps the row's), the others inserted. Returns the number written."""
     if decisions.empty:
         return 0
     now = utc_now()
+    if "due_at" not in decisions:
+        decisions = decisions.assign(due_at=None)
     frame = decisions.assign(
         idempotency_key=campaign_id + ":" + step + ":" + decisions["customer_id"].astype(str),
         campaign_id=campaign_id, step=step, channel=channel, created_at=now,
@@ -70,7 +76,7 @@ def write(store: OpsStore, campaign_id: str, step: str, channel: str,
     old = frame["customer_id"].isin(existing)
     new_rows: list[dict[str, Any]] = frame.loc[~old].to_dict("records")
     changed = frame.loc[old, ["idempotency_key", "status", "reason", "retry", "message_id",
-                              "variant", "attempts", "created_at"]]
+                              "variant", "attempts", "created_at", "due_at"]]
     changed = changed.rename(columns={"idempotency_key": "k"})
     with store.write() as conn:
         if new_rows:
@@ -82,7 +88,9 @@ def write(store: OpsStore, campaign_id: str, step: str, channel: str,
                 retry=bindparam("retry"), message_id=bindparam("message_id"),
                 variant=bindparam("variant"),
                 attempts=SendLedger.attempts + bindparam("attempts"),
-                created_at=bindparam("created_at")), changed.to_dict("records"))
+                created_at=bindparam("created_at"),
+                due_at=func.coalesce(bindparam("due_at"), SendLedger.due_at)),
+                changed.to_dict("records"))
     return len(frame)
 
 
@@ -122,7 +130,7 @@ def totals(store: OpsStore, campaign_id: str | None = None) -> pd.DataFrame:
 
 def summary(counts: pd.DataFrame) -> dict[str, Any]:
     """``{"audience", "holdout", "suppressed": {reason: n}, "failed", "delivered",
-    "bounced", "pending"}`` from one campaign's :func:`totals`."""
+    "bounced", "pending", "held"}`` from one campaign's :func:`totals`."""
     by_status = counts.groupby("status")["n"].sum()
     sup = counts[counts["status"] == "suppressed"]
     reasons = sup.groupby(sup["reason"].fillna("unknown"))["n"].sum()
@@ -132,4 +140,5 @@ def summary(counts: pd.DataFrame) -> dict[str, Any]:
             "failed": int(by_status.get("failed", 0)),
             "delivered": int(by_status.get("delivered", 0)),
             "bounced": int(by_status.get("bounced", 0)),
-            "pending": int(by_status.get("claimed", 0))}
+            "pending": int(by_status.get("claimed", 0)),
+            "held": int(by_status.get("held", 0))}

@@ -69,6 +69,7 @@ def campaign_ledger(ctx: Context, campaign: str, status: str | None = None,
     book = book.assign(
         created_at=pd.to_datetime(book["created_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S"),
         confirmed_at=pd.to_datetime(book["confirmed_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S"),
+        due_at=pd.to_datetime(book["due_at"]).dt.strftime("%Y-%m-%dT%H:%M:%S"),
         retry=book["retry"].fillna(False).astype(bool),
         attempts=book["attempts"].fillna(0).astype(int))
     book = book.astype(object).where(book.notna(), None)

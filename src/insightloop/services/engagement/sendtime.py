@@ -12,6 +12,7 @@ country's, else UTC (:mod:`.policy`).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -153,3 +154,31 @@ def best_send_hour(ctx: Context, customer_ids: Sequence[str]) -> pd.DataFrame:
     missing = found["hour"].isna()
     found.loc[missing, "source"] = "population"
     return found.fillna(fallback).astype({"hour": np.int64, "weekday": np.int64})
+
+
+def next_best_times(ctx: Context, customer_ids: Sequence[str], now: datetime,
+                    window_hours: int = 24) -> pd.DataFrame:
+    """``customer_id``, ``hour`` (local), ``source`` and ``due_at`` (naive UTC): the next
+    start of each customer's best hour in their own zone at or after ``now`` (naive UTC);
+    ``now`` itself when the customer is in that hour already or the hour is more than
+    ``window_hours`` away."""
+    best = best_send_hour(ctx, customer_ids)
+    with ctx.read() as con:
+        zones = _customer_zones(con)
+    zone = best[["customer_id"]].merge(zones, on="customer_id", how="left")["zone"]
+    zone = zone.fillna("UTC").astype(str).to_numpy(dtype=object)
+    start = pd.Timestamp(now).tz_localize("UTC")
+    due = np.full(len(best), start.tz_localize(None).to_datetime64(), dtype="datetime64[ns]")
+    hours = best["hour"].to_numpy(dtype=np.int64)
+    for name in pd.unique(zone):  # a handful of zones, each one vectorised conversion
+        idx = np.flatnonzero(zone == name)
+        local = start.tz_convert(str(name))
+        ahead = (hours[idx] - local.hour) % 24  # whole hours until the best hour starts
+        target = local.floor("h") + pd.to_timedelta(ahead, unit="h")
+        target = target.where(ahead > 0, local)  # already in the best hour: now
+        due[idx] = target.tz_convert("UTC").tz_localize(None).to_numpy()
+    out = best[["customer_id", "hour", "source"]].copy()
+    out["due_at"] = due
+    late = out["due_at"] - pd.Timestamp(now) > pd.Timedelta(hours=window_hours)
+    out.loc[late, "due_at"] = pd.Timestamp(now)
+    return out

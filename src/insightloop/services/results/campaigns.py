@@ -17,6 +17,7 @@ class LedgerTotals(TypedDict):
     delivered: int
     bounced: int
     pending: int
+    held: NotRequired[int]  # sends waiting for the customer's best hour
 
 
 class CampaignRun(LedgerTotals):
@@ -55,3 +56,27 @@ class LedgerRow(TypedDict):
     attempts: int
     created_at: str
     confirmed_at: str | None
+    due_at: NotRequired[str | None]  # a held send's release time (UTC)
+
+
+class ScheduleInfo(TypedDict):
+    """A campaign schedule: ``cron`` is ``at <time>``, ``<n>m|h|d`` or
+    ``daily HH:MM <zone>``; times are UTC."""
+
+    name: str
+    campaign: str
+    cron: str
+    enabled: bool
+    next_run_at: str | None
+    last_run_at: str | None
+    runs: int
+
+
+class TickResult(TypedDict):
+    """One pass of ``campaigns tick``: the schedules run (one campaign each, with its
+    totals), the held sends released, and what was skipped and why."""
+
+    now: str
+    scheduled: list[CampaignRun]
+    released: list[CampaignRun]
+    skipped: list[str]

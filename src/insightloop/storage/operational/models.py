@@ -132,6 +132,8 @@ class SendLedger(Base):
     variant: Mapped[str | None] = mapped_column(String(100))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     retry: Mapped[bool] = mapped_column(default=False)
+    # migration 0007 (campaigns): a send held until this time (the customer's best hour)
+    due_at: Mapped[datetime | None]
 
 
 class ConsentRecord(Base):
