@@ -79,3 +79,29 @@ def make_shop(folder: Path, with_products: bool = True) -> Path:
         ingest_file(Warehouse(path), "products", products_file)
     ingest_file(Warehouse(path), "orders", orders)
     return path
+
+
+def elastic_world(n: int, weeks: int, h: int, cut_steps: tuple[int, ...],
+                  elasticity: float = 2.0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n`` weekly series (history ``weeks`` + ``h`` future weeks) whose demand is
+    ``base x (price / usual price) ^ -elasticity`` with Poisson noise; past promotions cut
+    the price 10-40 % in about a quarter of the weeks, and the future has a planned 30 %
+    cut at horizon steps ``cut_steps`` (1-based). Returns the sales ``unique_id, ds, y``
+    and the prices ``unique_id, ds, price`` (history and future)."""
+    rng = np.random.default_rng(seed)
+    total = weeks + h
+    usual = rng.uniform(2.0, 20.0, n)[:, None]
+    off = np.where(rng.random((n, total)) < 0.25,
+                   rng.choice([0.1, 0.2, 0.3, 0.4], (n, total)), 0.0)
+    off[:, weeks:] = 0.0
+    off[:, [weeks + s - 1 for s in cut_steps]] = 0.3
+    price = usual * (1 - off)
+    base = rng.gamma(4.0, 10.0, n)[:, None]
+    y = rng.poisson(base * (price / usual) ** -elasticity).astype(float)
+    ds = pd.date_range("2021-01-04", periods=total, freq="7D")
+    ids = np.array([f"s{i:02d}" for i in range(n)])
+    frame = pd.DataFrame({"unique_id": np.repeat(ids, total), "ds": np.tile(ds, n),
+                          "y": y.ravel()})
+    prices = pd.DataFrame({"unique_id": np.repeat(ids, total), "ds": np.tile(ds, n),
+                           "price": price.ravel()})
+    return frame, prices

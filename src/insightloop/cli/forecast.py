@@ -56,6 +56,10 @@ def evaluate_forecast(
     output: Annotated[Path | None, typer.Option(
         "--output", help="Write every forecast (ids, time, mean, lo-80, hi-80, actual) to "
                          "this CSV or .parquet file.")] = None,
+    covariates: Annotated[Path | None, typer.Option(
+        "--covariates", help="Known inputs per series and period (the --id and --time columns "
+                             "plus numeric ones: price, promo, uplift), held-out periods "
+                             "included; used by the global model (gbm).")] = None,
     json_out: JsonOpt = False,
     warehouse: UnusedWarehouseOpt = None,
 ) -> None:
@@ -68,7 +72,8 @@ def evaluate_forecast(
             else nullcontext():
         result: Any = evaluate_forecast_file(
             context_for(warehouse), data, _ids(id_cols), time, target, horizon, freq=freq,
-            model=model, season_length=season_length, output=output, loss=loss)
+            model=model, season_length=season_length, output=output, loss=loss,
+            covariates=covariates)
     if json_out:
         print_json(result)
         return
@@ -94,6 +99,14 @@ def forecast_build(
     reconcile: Annotated[str, typer.Option(
         "--reconcile", help="none | bottom_up | mint: also forecast the total and make the "
                             "levels add up.")] = "none",
+    covariates: Annotated[Path | None, typer.Option(
+        "--covariates", help="Known inputs per series and period: columns product_id (or the "
+                             "level's name), ds and numeric ones (price = planned price, "
+                             "promo, uplift), forecast periods included.")] = None,
+    price: Annotated[bool, typer.Option(
+        "--price", help="Products: each week's average order-line price as a known input; "
+                        "the forecast weeks take the planned price of --covariates, else "
+                        "the last price.")] = False,
     warehouse: WarehouseOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -104,7 +117,7 @@ def forecast_build(
     with console.status("forecasting", spinner="dots") if not json_out else nullcontext():
         result: Any = build_forecasts(context_for(warehouse), level=level, freq=freq,
                                       horizon=horizon, model=model, measure=measure,
-                                      reconcile=reconcile)
+                                      reconcile=reconcile, covariates=covariates, price=price)
     if json_out:
         print_json(result)
         return

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import ConfigError, ModelFitError, NotFittedError
+from insightloop.models.forecast.covariates import align, require_future
 from insightloop.models.forecast.gbm import gbm
 from insightloop.models.forecast.intermittent import adida, croston, demand_pattern, sba, tsb
 from insightloop.models.forecast.methods import (
@@ -135,11 +136,20 @@ class PanelForecaster:
     # ------------------------------------------------------------------ fit
     def fit(self, y: pd.DataFrame, freq: str, season_length: int | None = None,
             horizon: int | None = None, common_end: bool = False,
-            inputs: pd.DataFrame | None = None) -> Self:
+            inputs: pd.DataFrame | None = None, covariates: pd.DataFrame | None = None
+            ) -> Self:
         """Fit on ``y`` (``unique_id, ds, y``); ``inputs`` are known inputs per period
-        (index: period starts covering history and future), used by the global model."""
+        (index: period starts covering history and future), ``covariates`` known inputs per
+        series and period (``unique_id, ds, price, ...``: ``covariates.py``; they must
+        cover the periods forecast later); both are used by the global model, which
+        ``auto`` then tries too."""
         panel = to_panel(y, freq, common_end=common_end)
         panel.inputs = inputs
+        if covariates is not None:
+            panel.covariates = align(covariates, panel.pfreq)
+            if self.horizon:  # fail before fitting when the known future is incomplete
+                require_future(panel.covariates, panel.ids,
+                               panel.dates(np.arange(1, self.horizon + 1)))
         self.freq = freq
         self.m = int(season_length if season_length is not None else SEASON[freq])
         if self.m < 1:
@@ -233,6 +243,8 @@ class PanelForecaster:
         if self.model not in ("auto", ENSEMBLE):
             return [self.model]
         names = list(self.candidates)
+        if panel.covariates is not None and "gbm" not in names:
+            names.append("gbm")  # the model that uses the per-series known inputs
         if panel.n < MIN_SERIES_GBM and "gbm" in names:
             names.remove("gbm")
         if self.loss == "mse":  # mean forecasts only: a median of sparse demand is mostly 0
@@ -295,6 +307,8 @@ class PanelForecaster:
         panel = self._fitted()
         if h < 1:
             raise ConfigError(f"horizon must be at least 1, got {h}")
+        if panel.covariates is not None:
+            require_future(panel.covariates, panel.ids, panel.dates(np.arange(1, h + 1)))
         needed = {self.options[c] for c in np.unique(self.choice)}
         if ENSEMBLE in needed:
             needed |= set(self.members)

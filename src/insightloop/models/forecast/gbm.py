@@ -5,7 +5,8 @@ mean of its last 26 periods, so that big and small sellers share the same trees)
 predict the next period; forecasts are recursive (each predicted period feeds the lags of
 the next), computed for all series together, one horizon step at a time. Known inputs
 (``Panel.inputs``: campaign days, holidays per period, history and future) are features
-too.
+too, and so are the per-series covariates (``Panel.covariates``: price and its ratio to
+the series' usual price, promotion flags, predicted uplift; ``covariates.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from insightloop.models.forecast.covariates import lookup
 from insightloop.models.forecast.methods import window_average
 from insightloop.models.forecast.panel import Panel
 
@@ -43,13 +45,17 @@ def calendar_index(dates: np.ndarray, pfreq: str) -> np.ndarray:
     return out.reshape(np.shape(dates))
 
 
-def _known(panel: Panel, dates: np.ndarray) -> list[np.ndarray]:
-    """Each known input at every (series, period) of ``dates``; 0 where not given."""
-    if panel.inputs is None or panel.inputs.empty:
-        return []
-    flat = pd.DatetimeIndex(dates.ravel())
-    return [panel.inputs[c].reindex(flat).fillna(0.0).to_numpy(dtype=np.float64)
-            .reshape(dates.shape) for c in panel.inputs.columns]
+def _known(panel: Panel, dates: np.ndarray, history: int) -> list[np.ndarray]:
+    """Each known input at every (series, period) of ``dates``: the shared ones (0 where
+    not given) and the per-series covariates (``covariates.lookup``)."""
+    out: list[np.ndarray] = []
+    if panel.inputs is not None and not panel.inputs.empty:
+        flat = pd.DatetimeIndex(dates.ravel())
+        out += [panel.inputs[c].reindex(flat).fillna(0.0).to_numpy(dtype=np.float64)
+                .reshape(dates.shape) for c in panel.inputs.columns]
+    if panel.covariates is not None and not panel.covariates.empty:
+        out += lookup(panel.covariates, panel.ids, dates, history)
+    return out
 
 
 def _features(z: np.ndarray, col: int, season: int, cal: np.ndarray,
@@ -89,7 +95,7 @@ def gbm(panel: Panel, h: int, m: int = 1, params: dict[str, Any] | None = None
     z = np.concatenate([y / scale[:, None], np.full((n, h), np.nan)], axis=1)
     dates = panel.dates(np.arange(-(t - 1), h + 1))
     cal = calendar_index(dates, panel.pfreq)
-    exog = _known(panel, dates)
+    exog = _known(panel, dates, t)
     feats, target = [], []
     for col in range(1, t):  # training rows: one column (all series) at a time
         ok = ~np.isnan(z[:, col]) & ~np.isnan(z[:, col - 1])

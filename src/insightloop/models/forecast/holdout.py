@@ -35,13 +35,16 @@ def long_frame(panel: Panel) -> pd.DataFrame:
 
 def holdout(y: pd.DataFrame, h: int, freq: str, *, model: str = "auto",
             season_length: int | None = None, levels: Sequence[int] = (80,),
-            windows: int = 3, common_end: bool = True, loss: str = "mae"
+            windows: int = 3, common_end: bool = True, loss: str = "mae",
+            covariates: pd.DataFrame | None = None
             ) -> tuple[dict[str, Any], pd.DataFrame]:
     """Metrics of an ``h``-period holdout and the forecasts with their actuals.
 
     ``y`` is a long frame ``unique_id, ds, y`` (summed per period, gaps zero, see
     :func:`~insightloop.models.forecast.panel.to_panel`); with ``common_end`` (the default)
     every series runs to the latest period of the frame, zeros after its last row.
+    ``covariates`` (``unique_id, ds, <inputs>``) are known inputs per series and period;
+    they must cover the held-out periods (the known future).
     """
     if h < 1:
         raise ConfigError(f"the horizon must be at least 1 period, got {h}")
@@ -58,7 +61,7 @@ def holdout(y: pd.DataFrame, h: int, freq: str, *, model: str = "auto",
     actual = panel.y[:, -h:]
     started = time.perf_counter()
     fc = PanelForecaster(model, horizon=h, windows=windows, loss=loss).fit(
-        long_frame(train), freq, m)
+        long_frame(train), freq, m, covariates=covariates)
     out = fc.forecast(h, levels)
     fit_seconds = time.perf_counter() - started
     mean = out["mean"].to_numpy().reshape(panel.n, h)

@@ -55,6 +55,9 @@ class Panel:
     #: known inputs per period (index: period start timestamps, history and future), the
     #: same for every series: campaign days, holidays (used by the global model)
     inputs: pd.DataFrame | None = None
+    #: known inputs per series and period (``covariates.align``: index unique_id, ds; price,
+    #: promotion, uplift), history and future (used by the global model)
+    covariates: pd.DataFrame | None = None
 
     @property
     def n(self) -> int:
@@ -80,7 +83,7 @@ class Panel:
         if cut == 0:
             return self
         return Panel(self.ids, self.y[:, :-cut], self.last - cut, self.pfreq,
-                     inputs=self.inputs)
+                     inputs=self.inputs, covariates=self.covariates)
 
     def subset(self, rows: np.ndarray) -> Panel:
         """The panel of the given rows (indices or a boolean mask), trimmed on the left."""
@@ -88,7 +91,7 @@ class Panel:
         keep = ~np.isnan(y).all(axis=0) if y.size else np.zeros(y.shape[1], dtype=bool)
         first = int(np.argmax(keep)) if keep.any() else y.shape[1]
         return Panel(self.ids[rows], y[:, first:], self.last[rows], self.pfreq,
-                     inputs=self.inputs)
+                     inputs=self.inputs, covariates=self.covariates)
 
     def frame(self, values: dict[str, np.ndarray], h: int) -> pd.DataFrame:
         """A long frame ``unique_id, ds, <values>`` for an ``h``-step forecast."""

@@ -18,28 +18,17 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from insightloop.errors import ConfigError, InputFileError
+from insightloop.errors import ConfigError, InputFileError, SchemaError
 from insightloop.models.forecast.holdout import holdout
 from insightloop.models.forecast.panel import period_freq
 from insightloop.services.context import Context
+from insightloop.services.forecast.covariates import SEP, bad_line, read_covariates, series_key
 from insightloop.services.results.forecast import ForecastEvaluation
 from insightloop.storage.user_table import read_user_table
 
 __all__ = ["evaluate_forecast_file"]
-
-_SEP = "\x1f"  # joins several id columns into one series key
-
-
-def _bad_line(path: Path, mask: np.ndarray, column: str, values: pd.Series, what: str) -> None:
-    if mask.any():
-        i = int(np.flatnonzero(mask)[0])
-        raise InputFileError(f"{path}: line {i + 2}, column {column!r}: {what} "
-                             f"({values.iloc[i]!r}); {int(mask.sum())} such row(s); fix or "
-                             "drop them")
-
 
 def _series(path: Path, ids: Sequence[str], time: str, target: str
             ) -> tuple[pd.DataFrame, int]:
@@ -54,15 +43,13 @@ def _series(path: Path, ids: Sequence[str], time: str, target: str
         raise InputFileError(f"{path}: no rows to forecast")
     raw_time = frame[time]
     ds = pd.to_datetime(raw_time, errors="coerce", format="mixed")
-    _bad_line(path, ds.isna().to_numpy(), time, raw_time, "not a date or time")
+    bad_line(path, ds.isna().to_numpy(), time, raw_time, "not a date or time")
     raw_y = frame[target]
     y = pd.to_numeric(raw_y, errors="coerce")
-    _bad_line(path, y.isna().to_numpy(), target, raw_y, "not a number")
+    bad_line(path, y.isna().to_numpy(), target, raw_y, "not a number")
     for col in ids:
-        _bad_line(path, frame[col].isna().to_numpy(), col, frame[col], "missing id")
-    key = frame[list(ids)].astype(str).agg(_SEP.join, axis=1) if len(ids) > 1 \
-        else frame[ids[0]].astype(str)
-    long = pd.DataFrame({"unique_id": key.to_numpy(), "ds": ds.dt.tz_localize(None)
+        bad_line(path, frame[col].isna().to_numpy(), col, frame[col], "missing id")
+    long = pd.DataFrame({"unique_id": series_key(frame, ids), "ds": ds.dt.tz_localize(None)
                          if ds.dt.tz is not None else ds, "y": y.astype(float).to_numpy()})
     return long, len(frame)
 
@@ -115,8 +102,11 @@ def _write(out: pd.DataFrame, dest: Path) -> None:
 def evaluate_forecast_file(ctx: Context, data: Path | str, ids: Sequence[str], time: str,
                            target: str, horizon: int, freq: str = "W", model: str = "auto",
                            season_length: int | None = None, output: Path | str | None = None,
-                           windows: int = 3, loss: str = "mae") -> ForecastEvaluation:
-    """Hold out the last ``horizon`` periods of every series in ``data`` and score them."""
+                           windows: int = 3, loss: str = "mae",
+                           covariates: Path | str | None = None) -> ForecastEvaluation:
+    """Hold out the last ``horizon`` periods of every series in ``data`` and score them;
+    ``covariates``: a file of known inputs per series and period (``covariates.py``) that
+    covers the held-out periods too."""
     path = Path(data)
     if horizon < 1:
         raise ConfigError(f"--horizon must be at least 1, got {horizon}")
@@ -125,10 +115,16 @@ def evaluate_forecast_file(ctx: Context, data: Path | str, ids: Sequence[str], t
     long, rows = _series(path, ids, time, target)
     long, dropped = _drop_incomplete(long, freq)
     long, floored = _floor(long, freq)
-    result, out = holdout(long, horizon, freq, model=model, season_length=season_length,
-                          windows=windows, loss=loss)
+    cov = read_covariates(covariates, ids, time) if covariates is not None else None
+    try:
+        result, out = holdout(long, horizon, freq, model=model, season_length=season_length,
+                              windows=windows, loss=loss, covariates=cov)
+    except SchemaError as exc:
+        if cov is None:
+            raise
+        raise InputFileError(f"{covariates}: {str(exc).replace(SEP, ',')}") from None
     if output is not None:
-        parts = out["unique_id"].astype(str).str.split(_SEP, expand=True, regex=False)
+        parts = out["unique_id"].astype(str).str.split(SEP, expand=True, regex=False)
         frame = pd.DataFrame({col: parts[i] for i, col in enumerate(ids)})
         frame[time] = out["ds"].to_numpy()
         for col in ("mean", "lo-80", "hi-80", "actual", "model"):
