@@ -7,10 +7,11 @@ schedule's runs share their campaign's bandit, so the allocation learns across r
 Rewards come from the warehouse, the record of what happened: before choosing, the state
 is refreshed from every exposure of the campaigns that use the bandit (table ``sends``) and
 whether the customer ordered (``orders``) or clicked or opened (``events``, machine opens
-not told apart here) within :data:`WINDOW_DAYS` after the send. The refresh sets each arm's
-successes and failures outright, so it is idempotent. Each batch of new messages draws one
-Beta(successes + 1, failures + 1) sample per message and arm and takes the best arm
-(vectorised), then adds the batch's pulls in one write.
+not told apart here) within :data:`WINDOW_DAYS` after the send and before the customer's
+next send of these campaigns (last touch: an order is credited to one send). The refresh
+sets each arm's successes and failures outright, so it is idempotent. Each batch of new
+messages draws one Beta(successes + 1, failures + 1) sample per message and arm and takes
+the best arm (vectorised), then adds the batch's pulls in one write.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def outcomes(ctx: Context, campaign_ids: list[str],
         if not has_table(con, "sends"):
             return empty
         days = int(window_days)
-        within = (f"x.customer_id = s.customer_id AND x.{{t}} >= s.send_time "
-                  f"AND x.{{t}} < s.send_time + INTERVAL {days} DAY")
+        within = ("x.customer_id = s.customer_id AND x.{t} >= s.send_time "
+                  "AND x.{t} < s.until")
         hits = []
         if has_table(con, "orders"):
             hits.append(f"EXISTS (SELECT 1 FROM orders x WHERE {within.format(t='order_time')}"
@@ -58,10 +59,15 @@ def outcomes(ctx: Context, campaign_ids: list[str],
                         f" AND lower(x.event_type) IN ({kinds}))")
         hit = " OR ".join(hits) or "false"
         marks = ", ".join("?" for _ in campaign_ids)
+        # last touch: an outcome counts for the latest of these sends before it
         return con.execute(
+            f"WITH e AS (SELECT customer_id, variant, send_time, least(send_time + "
+            f"INTERVAL {days} DAY, coalesce(lead(send_time) OVER (PARTITION BY customer_id "
+            f"ORDER BY send_time), send_time + INTERVAL {days} DAY)) AS until FROM sends "
+            f"WHERE campaign_id IN ({marks})) "
             f"SELECT s.variant, count(*) AS n, sum(CAST({hit} AS INTEGER))::DOUBLE AS "
-            f"successes FROM sends s WHERE s.campaign_id IN ({marks}) "
-            "AND s.variant <> 'control' GROUP BY s.variant", list(campaign_ids)).df()
+            "successes FROM e s WHERE s.variant <> 'control' GROUP BY s.variant",
+            list(campaign_ids)).df()
 
 
 def refresh(ctx: Context, store: OpsStore, bandit_id: str) -> None:
