@@ -65,7 +65,7 @@ def test_sends_wait_for_the_best_hour_and_tick_releases_them_once(ctx: Context) 
         assert stos & even and set(early) - stos <= set(ids()) - even
         with ctx.read() as con:  # a held send is not an exposure yet
             assert con.execute("SELECT count(*) FROM sends WHERE campaign_id = 'best-hour'"
-                               ).fetchone()[0] == first["exposures"]
+                               ).fetchall() == [(first["exposures"],)]
         assert tick(ctx, now=datetime(2026, 12, 1, 8, 0))["released"] == []
         out = tick(ctx, now=datetime(2026, 12, 1, 10, 2))
         assert [r["sent"] for r in out["released"]] == [len(held)]
@@ -125,4 +125,4 @@ def test_the_analysis_measures_a_simulated_send_time_lift(tmp_path: Path,
                               metrics=["converted"], sequential=False, store=False)
     [row] = [r for r in result["results"] if r["metric"] == "converted"]
     assert row["variant"] == "treatment" and row["significant"]
-    assert 0.10 < row["effect"] < 0.26  # simulated: 0.30 - 0.12
+    assert row["effect"] is not None and 0.10 < row["effect"] < 0.26  # simulated: 0.18
