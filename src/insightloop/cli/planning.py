@@ -24,6 +24,8 @@ app.add_typer(inventory_app, name="inventory")
 app.add_typer(trends_app, name="trends")
 
 LEVELS = ("product", "category", "country", "all")
+SERVICE_CODES_HELP = ("Service codes left out (postage, fees): one code a line, CODE or +CODE "
+                      "adds one, -CODE keeps it as a product (docs/planning.md).")
 ServiceLevelOpt = Annotated[float, typer.Option(
     "--service-level", help="Target: cycle service level (chance of no stock-out in a "
     "replenishment cycle) or, with --fill-rate, the share of demand served from stock.")]
@@ -66,6 +68,8 @@ def plan(
         "--salvage-rate", help="--perishable: value of an unsold unit as a share of its "
         "cost.")] = 0.0,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows shown.")] = 15,
+    service_codes: Annotated[Path | None, typer.Option(
+        "--service-codes", help=SERVICE_CODES_HELP)] = None,
     warehouse: WarehouseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -80,7 +84,8 @@ def plan(
                          holding_cost_rate=holding_cost_rate, order_cost=order_cost,
                          items=item or None, stock=str(stock) if stock else None,
                          output=str(output) if output else None, source=source,
-                         perishable=(cost_rate, salvage_rate) if perishable else None)
+                         perishable=(cost_rate, salvage_rate) if perishable else None,
+                         service_codes=str(service_codes) if service_codes else None)
     if json_:
         print_json(out)
         return
@@ -88,7 +93,8 @@ def plan(
     console.print(f"{out['products']:,} products ({out['from_forecast']:,} from stored "
                   f"forecasts, {out['from_model']:,} from the forecast models, "
                   f"{out['from_history']:,} from blocks of their last year); safety stock worth "
-                  f"{out['safety_stock_value']:,.2f} → table `inventory_plan`")
+                  f"{out['safety_stock_value']:,.2f} → table `inventory_plan`; "
+                  f"{out['service_codes_excluded']:,} service codes (postage, fees) left out")
     if out["stock_matched"] is not None:
         console.print(f"stock given for {out['stock_matched']:,} products; "
                       f"{out['order_now']:,} at or below their reorder point: order now")
@@ -190,6 +196,8 @@ def build(
     measure: Annotated[str, typer.Option(
         "--measure", parser=choice(("units", "revenue"), "--measure"))] = "units",
     alpha: Annotated[float, typer.Option("--alpha", help="False discovery rate.")] = 0.05,
+    service_codes: Annotated[Path | None, typer.Option(
+        "--service-codes", help=SERVICE_CODES_HELP)] = None,
     warehouse: WarehouseOpt = None,
     json_: JsonOpt = False,
 ) -> None:
@@ -198,15 +206,17 @@ def build(
     from insightloop.services.planning import build_trends
 
     out = build_trends(context_for(warehouse), window=window, measure=measure, method=method,
-                       alpha=alpha)
+                       alpha=alpha, service_codes=str(service_codes) if service_codes else None)
     if json_:
         print_json(out)
         return
     methods = ", ".join(f"{lv}: {m}" for lv, m in out["levels"].items())
     console.print(f"{out['tested']:,} items tested over {out['window_weeks']} weeks "
                   f"({methods}): {out['rising']:,} rising, {out['declining']:,} declining "
-                  f"(q < {alpha}); {out['anomalies']:,} anomalous weeks; "
+                  f"(q < {alpha}); {out['seasonal_one_year']:,} seasonal, one year only; "
+                  f"{out['anomalies']:,} anomalous weeks; "
                   f"{out['new_products']:,} new products → tables {', '.join(out['tables'])}")
+    console.print(f"{out['service_codes_excluded']:,} service codes (postage, fees) left out")
 
 
 @trends_app.command("show")
@@ -214,7 +224,8 @@ def show(
     level: Annotated[str, typer.Option("--level", parser=choice(LEVELS, "--level"))
                      ] = "product",
     direction: Annotated[str | None, typer.Option(
-        "--direction", parser=choice(("rising", "declining", "flat"), "--direction"))
+        "--direction", parser=choice(("rising", "declining", "flat", "seasonal"),
+                                     "--direction"))
                          ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="Rows per direction.")] = 10,
     warehouse: WarehouseOpt = None,

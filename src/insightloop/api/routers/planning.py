@@ -33,7 +33,7 @@ Item = Annotated[str, Path(min_length=1, max_length=MAX_ID_CHARS,
 @router.get("/trends", dependencies=[requires("read")], summary="Rising and declining items",
             response_model=TrendList, responses=responses(*READ, 409, 422))
 def trends(request: Request, level: LevelQ = None,
-           direction: Literal["rising", "declining", "flat"] | None = None,
+           direction: Literal["rising", "declining", "flat", "seasonal"] | None = None,
            top: Top = 20) -> Any:
     """The strongest movers with growth, 95% interval, p and Benjamini-Hochberg q (rising
     by growth, declining by decline); ``direction`` omitted: rising, then declining."""

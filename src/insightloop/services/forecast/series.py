@@ -10,6 +10,8 @@ Rules (``docs/forecasting.md``):
 * **an incomplete last period** (the data ends before the period does, e.g. a Friday for
   weekly data) is dropped, so a half week is not read as a collapse in demand; the note
   says so.
+* ``exclude``: product ids whose lines are left out at every level (the planning
+  services pass the service codes: postage, fees; ``models.planning.service_codes``).
 * ``level``: ``product`` (``product_id``), ``category`` (``products.category``, ``(none)``
   when a product has none), ``country`` (``orders.country``, ``(unknown)`` when empty) or
   ``total``.
@@ -17,6 +19,7 @@ Rules (``docs/forecasting.md``):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal, TypedDict
 
 import duckdb
@@ -65,11 +68,14 @@ def _check(level: str, freq: str, measure: str) -> None:
         raise ConfigError(f"measure {measure!r} is not supported: use quantity or revenue")
 
 
-def _query(con: duckdb.DuckDBPyConnection, level: str, freq: str, measure: str) -> str:
+def _query(con: duckdb.DuckDBPyConnection, level: str, freq: str, measure: str,
+           exclude: bool = False) -> str:
     join = ("LEFT JOIN products p ON p.product_id = o.product_id"
             if level == "category" and has_table(con, "products") else "")
     key = _KEY[level] if join or level != "category" else "'(none)'"
     unit = FREQ_TRUNC[freq]
+    excluded = ("AND NOT list_contains(?::VARCHAR[], CAST(o.product_id AS VARCHAR))"
+                if exclude else "")
     return f"""
         WITH bounds AS (
             SELECT max(order_time) AS last_time,
@@ -86,7 +92,7 @@ def _query(con: duckdb.DuckDBPyConnection, level: str, freq: str, measure: str) 
         SELECT {key} AS unique_id, date_trunc('{unit}', o.order_time) AS ds,
                sum({_VALUE[measure]})::DOUBLE AS y
         FROM orders o {join}, cut
-        WHERE o.order_time IS NOT NULL
+        WHERE o.order_time IS NOT NULL {excluded}
           AND (cut.dropped IS NULL OR date_trunc('{unit}', o.order_time) < cut.dropped)
         GROUP BY ALL
         ORDER BY unique_id, ds
@@ -94,14 +100,17 @@ def _query(con: duckdb.DuckDBPyConnection, level: str, freq: str, measure: str) 
 
 
 def demand_series(ctx: Context, level: str = "product", freq: str = "W",
-                  measure: str = "quantity") -> DemandSeries:
-    """Demand per series and period from ``orders`` (see the module's rules)."""
+                  measure: str = "quantity", exclude: Sequence[str] = ()) -> DemandSeries:
+    """Demand per series and period from ``orders`` (see the module's rules), without the
+    lines of the products in ``exclude``."""
     _check(level, freq, measure)
     with ctx.read() as con:
         if not has_table(con, "orders"):
             raise WarehouseError("table `orders` is missing: ingest orders first "
                                  "(`insightloop ingest orders FILE`)")
-        frame = con.execute(_query(con, level, freq, measure)).df()
+        skip = [str(x) for x in exclude]
+        frame = con.execute(_query(con, level, freq, measure, bool(skip)),
+                            [skip] if skip else []).df()
         unit = FREQ_TRUNC[freq]
         row = con.execute(
             f"SELECT date_trunc('{unit}', max(order_time)) AS p, max(order_time) AS t "

@@ -14,6 +14,9 @@ sample paths of each product's demand:
   product's own last 52 weeks of sales, drawn at random (the empirical lead-time demand;
   keeps the week-to-week correlation but assumes the next weeks look like the last year).
 
+Service codes (postage, fees, manual lines: ``models.planning.service_codes``) are not
+products: they are left out of the plan and counted (``service_codes_excluded``).
+
 The reorder point is the lead-time demand quantile at the target (cycle service level, or a
 fill rate); the textbook normal formula is written beside it for comparison. The order
 quantity is the EOQ with the holding cost ``holding_cost_rate x unit price`` a year.
@@ -38,8 +41,9 @@ from insightloop.models.planning.inventory import (
     normal_policy,
     quantile_policy,
 )
+from insightloop.models.planning.service_codes import read_service_codes
 from insightloop.services.context import Context
-from insightloop.services.planning.series import load_panel, unit_prices
+from insightloop.services.planning.series import load_panel, service_products, unit_prices
 from insightloop.services.results.planning import InventoryPlanBuilt, WhatIfRow
 from insightloop.storage.ids import id_sql
 from insightloop.storage.user_table import read_user_table
@@ -153,10 +157,12 @@ def _read_stock(path: Path) -> pd.DataFrame:
     return pd.DataFrame({"product_id": ids.to_numpy(), "on_hand": on_hand.to_numpy()})
 
 
-def demand_history(ctx: Context, items: list[str] | None = None
+def demand_history(ctx: Context, items: list[str] | None = None,
+                   exclude: tuple[str, ...] | None = None
                    ) -> tuple[NDArray[np.object_], NDArray[np.float64], NDArray[np.float64]]:
-    """Products sold in the last year, their weekly sales over it and their unit prices."""
-    panel = load_panel(ctx, "product", "units", "W", items)
+    """Products sold in the last year (service codes left out: ``exclude``, by default
+    ``series.service_products``), their weekly sales over it and their unit prices."""
+    panel = load_panel(ctx, "product", "units", "W", items, exclude)
     history = panel.values[:, -HISTORY_WEEKS:]
     sold = history.sum(axis=1) > 0
     if items and not sold.any():
@@ -171,8 +177,8 @@ def plan_frame(ctx: Context, service_level: float = 0.95, service_type: ServiceT
                items: list[str] | None = None, draws: int = 1000, seed: int = 0,
                history: tuple[NDArray[np.object_], NDArray[np.float64],
                               NDArray[np.float64]] | None = None,
-               source: str = "auto", perishable: tuple[float, float] | None = None
-               ) -> pd.DataFrame:
+               source: str = "auto", perishable: tuple[float, float] | None = None,
+               exclude: tuple[str, ...] | None = None) -> pd.DataFrame:
     """The plan (without stock) as a frame, one row per product sold in the last year
     (``history``: :func:`demand_history`'s result, read once for several scenarios;
     ``source="history"``: blocks of history for products without a stored forecast, no
@@ -189,7 +195,8 @@ def plan_frame(ctx: Context, service_level: float = 0.95, service_type: ServiceT
     _check(service_level, lead_time_weeks, lead_time_sd, holding_cost_rate, order_cost)
     if source not in SOURCES:
         raise ConfigError(f"--source {source!r}: use {' or '.join(SOURCES)}")
-    products, weekly, price = history if history is not None else demand_history(ctx, items)
+    products, weekly, price = history if history is not None else demand_history(ctx, items,
+                                                                                 exclude)
     horizon = int(np.ceil(lead_time_weeks + 4 * lead_time_sd))
     price = unit_prices(ctx, products)
     mean_d, sd_d = weekly.mean(axis=1), weekly.std(axis=1, ddof=1)
@@ -236,12 +243,15 @@ def inventory_plan(ctx: Context, service_level: float = 0.95,
                    order_cost: float = 50.0, items: list[str] | None = None,
                    stock: str | None = None, output: str | None = None, draws: int = 1000,
                    seed: int = 0, source: str = "auto",
-                   perishable: tuple[float, float] | None = None) -> InventoryPlanBuilt:
-    """Write table ``inventory_plan`` (and ``output`` CSV/Parquet when given)."""
+                   perishable: tuple[float, float] | None = None,
+                   service_codes: str | None = None) -> InventoryPlanBuilt:
+    """Write table ``inventory_plan`` (and ``output`` CSV/Parquet when given); service
+    codes (postage, fees; ``service_codes``: a file of overrides) are left out."""
     stock_frame = _read_stock(Path(stock)) if stock else None
+    skip = service_products(ctx, read_service_codes(service_codes) if service_codes else None)
     frame = plan_frame(ctx, service_level, service_type, lead_time_weeks, lead_time_sd,
                        holding_cost_rate, order_cost, items, draws, seed, source=source,
-                       perishable=perishable)
+                       perishable=perishable, exclude=skip)
     if stock_frame is not None:
         frame = frame.merge(stock_frame, on="product_id", how="left")
     else:
@@ -269,7 +279,8 @@ def inventory_plan(ctx: Context, service_level: float = 0.95,
             "order_now": int(frame["order_now"].fillna(False).sum()),
             "stock_matched": (None if stock_frame is None
                               else int(frame["on_hand"].notna().sum())),
-            "output": output, "order_rule": "eoq" if perishable is None else "newsvendor"}
+            "output": output, "order_rule": "eoq" if perishable is None else "newsvendor",
+            "service_codes_excluded": len(skip), "service_codes": list(skip[:20])}
 
 
 def _write_output(frame: pd.DataFrame, path: Path) -> None:

@@ -20,10 +20,11 @@ MIN_WEEKS = 4
 RAMP_WEEKS = 26
 
 
-def ramp_tables(ctx: Context, measure: str = "units") -> tuple[pd.DataFrame, pd.DataFrame]:
+def ramp_tables(ctx: Context, measure: str = "units", exclude: tuple[str, ...] | None = None
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``ramps`` (product_id, name, launch, weeks_observed, sales, index) and
     ``ramp_curve`` (week, median_sales, products)."""
-    panel = load_panel(ctx, "product", measure, "W")
+    panel = load_panel(ctx, "product", measure, "W", exclude=exclude)
     y = panel.values
     weeks = y.shape[1]
     sold = y > 0

@@ -43,8 +43,8 @@ def read_trends(ctx: Context, level: str | None = None, direction: str | None = 
     first: "at least +x%"), declining ones by the upper end (steepest first), flat ones by
     q; ``direction`` None gives rising then declining."""
     _level(level)
-    if direction not in (None, "rising", "declining", "flat"):
-        raise ConfigError(f"direction {direction!r}: use rising, declining or flat")
+    if direction not in (None, "rising", "declining", "flat", "seasonal"):
+        raise ConfigError(f"direction {direction!r}: use rising, declining, flat or seasonal")
     wanted = [direction] if direction else ["rising", "declining"]
     frame = _frame(
         ctx, "trends", TRENDS_HINT,

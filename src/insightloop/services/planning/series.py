@@ -2,6 +2,8 @@
 forecast service's demand series (the same series the forecasts are fitted on: returns
 netted against sales and floored at 0, an incomplete last week dropped, weeks from
 Monday). Items are products, categories (``products.category``), countries or ``all``.
+Service codes (postage, fees, manual lines: ``models.planning.service_codes``) are left
+out at every level by default.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from insightloop.errors import ConfigError
+from insightloop.models.planning.service_codes import ServiceCodes, service_mask
 from insightloop.services.context import Context
 from insightloop.services.forecast import demand_series
 from insightloop.storage.warehouse import has_table
@@ -33,6 +36,8 @@ class Panel:
     start: pd.Timestamp
     step_days: int
     values: NDArray[np.float64]
+    #: product ids left out as service codes (postage, fees; ``service_products``)
+    excluded: tuple[str, ...] = ()
 
     @property
     def periods(self) -> pd.DatetimeIndex:
@@ -45,17 +50,34 @@ _LEVEL = {"product": "product", "category": "category", "country": "country", "a
 _MEASURE = {"units": "quantity", "revenue": "revenue"}
 
 
+def service_products(ctx: Context, overrides: ServiceCodes | None = None) -> tuple[str, ...]:
+    """The product ids of ``orders`` that are service codes (postage, fees, manual
+    lines: ``models.planning.service_codes``), sorted."""
+    with ctx.read() as con:
+        if not has_table(con, "orders"):
+            return ()
+        ids = con.execute("SELECT DISTINCT CAST(product_id AS VARCHAR) FROM orders "
+                          "WHERE product_id IS NOT NULL").df().iloc[:, 0].to_numpy()
+    return tuple(sorted(str(x) for x in ids[service_mask(ids, overrides)]))
+
+
 def load_panel(ctx: Context, level: str = "product", measure: str = "units",
-               freq: Literal["W", "D"] = "W", items: list[str] | None = None) -> Panel:
+               freq: Literal["W", "D"] = "W", items: list[str] | None = None,
+               exclude: tuple[str, ...] | None = None) -> Panel:
     """The sales matrix of every item at ``level`` over the data's whole calendar (the
     forecast service's :func:`~insightloop.services.forecast.demand_series`: returns
     netted and floored at 0, an incomplete last week dropped), only ``items`` when given.
-    A category level where no product has a category is empty."""
+    A category level where no product has a category is empty. The lines of the products
+    in ``exclude`` (default: :func:`service_products`) are left out at every level; a
+    product named in ``items`` is never left out."""
     if level not in LEVELS:
         raise ConfigError(f"level {level!r}: use one of {', '.join(LEVELS)}")
     if measure not in MEASURES:
         raise ConfigError(f"measure {measure!r}: use units or revenue")
-    frame = demand_series(ctx, _LEVEL[level], freq, _MEASURE[measure])["frame"]
+    skip = service_products(ctx) if exclude is None else exclude
+    if items and level == "product":
+        skip = tuple(x for x in skip if x not in {str(i) for i in items})
+    frame = demand_series(ctx, _LEVEL[level], freq, _MEASURE[measure], skip)["frame"]
     ds = pd.to_datetime(frame["ds"])
     start, end = ds.min(), ds.max()
     step = 7 if freq == "W" else 1
@@ -71,7 +93,7 @@ def load_panel(ctx: Context, level: str = "product", measure: str = "units",
     values = np.zeros((len(names), n_periods))
     np.add.at(values, (row, col), frame["y"].to_numpy(dtype=float))
     return Panel(level=level, items=names.astype(object), start=start, step_days=step,
-                 values=values)
+                 values=values, excluded=tuple(skip))
 
 
 def unit_prices(ctx: Context, products: NDArray[np.object_]) -> NDArray[np.float64]:

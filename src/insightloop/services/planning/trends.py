@@ -8,7 +8,9 @@ Tables (all ``customer=None``):
   year before: seasonality cancels) when the history is long enough, else ``trend`` (a
   quasi-Poisson log-linear trend over the window, which a seasonal swing inflates: read it
   with the seasonality table). ``q`` is the Benjamini-Hochberg q-value across the items of
-  a level; ``direction`` is rising/declining where ``q < alpha``, else flat.
+  a level; ``direction`` is rising/declining where ``q < alpha``, else flat; with
+  ``trend`` (one year only) an item moving with its whole level's significant trend is
+  ``seasonal`` ("seasonal, one year only": ``_one_year_seasonal``).
 * ``seasonality``: item, level, period (weekday | month), position, label, index,
   strength (NaN while each place is seen fewer than twice).
 * ``anomalies``: item, level, ds, actual, expected, z, kind (spike | drop).
@@ -23,7 +25,9 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import ConfigError, WarehouseError
+from insightloop.models.planning.service_codes import read_service_codes
 from insightloop.models.planning.trends import (
+    Z95,
     benjamini_hochberg,
     loglinear_trend,
     robust_anomalies,
@@ -32,7 +36,12 @@ from insightloop.models.planning.trends import (
 )
 from insightloop.services.context import Context
 from insightloop.services.planning.launches import ramp_tables
-from insightloop.services.planning.series import Panel, item_names, load_panel
+from insightloop.services.planning.series import (
+    Panel,
+    item_names,
+    load_panel,
+    service_products,
+)
 from insightloop.services.results.planning import TrendsBuilt
 from insightloop.storage.warehouse import write_frame
 
@@ -73,6 +82,8 @@ def trend_frame(panel: Panel, window: int, method: str, alpha: float, min_sales:
     q = benjamini_hochberg(stats["p"])
     growth = stats["growth"]
     direction = np.where(q < alpha, np.where(growth > 0, "rising", "declining"), "flat")
+    if prior is None:
+        direction = _one_year_seasonal(y[:, -window:], tested, stats, direction, alpha)
     return pd.DataFrame({
         "item": panel.items[tested].astype(str), "level": panel.level,
         "name": None, "method": "yoy" if use_yoy else "trend", "weeks": window,
@@ -80,6 +91,31 @@ def trend_frame(panel: Panel, window: int, method: str, alpha: float, min_sales:
         "prior": prior[tested].sum(axis=1) if prior is not None else np.nan,
         "growth": growth, "ci_low": stats["ci_low"], "ci_high": stats["ci_high"],
         "p": stats["p"], "q": q, "direction": direction})
+
+
+def _one_year_seasonal(recent: np.ndarray, tested: np.ndarray, stats: dict[str, np.ndarray],
+                       direction: np.ndarray, alpha: float) -> np.ndarray:
+    """Without a year before to compare with, an item moving with the whole level is
+    ``seasonal`` ("seasonal, one year only"), not rising or declining.
+
+    The level's typical movement is the median, week by week, of the tested items' sales
+    divided by their own mean (robust to a few stars), on the scale of an average item
+    (its mean weekly sales); when its quasi-Poisson trend is significant (p < ``alpha``)
+    and an item's slope is within 1.96 standard errors of it (same direction), the one
+    year of data cannot tell the item's trend from the season everybody goes through
+    (Christmas)."""
+    rows = recent[tested]
+    if rows.shape[0] == 0:
+        return direction
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shape = np.median(rows / rows.mean(axis=1, keepdims=True), axis=0)
+    typical = np.nan_to_num(shape) * rows.sum(axis=1).mean() / rows.shape[1]
+    ref = loglinear_trend(typical[None, :])
+    if not np.isfinite(ref["p"][0]) or ref["p"][0] >= alpha:
+        return direction
+    z = (stats["slope"] - ref["slope"][0]) / np.sqrt(stats["se"] ** 2 + ref["se"][0] ** 2)
+    moving = np.where(ref["slope"][0] > 0, direction == "rising", direction == "declining")
+    return np.where(moving & (np.abs(z) < Z95), "seasonal", direction)
 
 
 def anomaly_frame(panel: Panel, k: float) -> pd.DataFrame:
@@ -133,9 +169,11 @@ def _season_rows(panel: Panel, period: str, index: np.ndarray, strength: np.ndar
 
 def build_trends(ctx: Context, window: int = 13, levels: tuple[str, ...] = TREND_LEVELS,
                  measure: str = "units", method: str = "auto", alpha: float = 0.05,
-                 min_sales: float = 20.0, anomaly_k: float = 4.0) -> TrendsBuilt:
+                 min_sales: float = 20.0, anomaly_k: float = 4.0,
+                 service_codes: str | None = None) -> TrendsBuilt:
     """Write tables ``trends``, ``seasonality``, ``anomalies``, ``ramps`` and
-    ``ramp_curve`` for every level that has data."""
+    ``ramp_curve`` for every level that has data; service codes (postage, fees;
+    ``service_codes``: a file of overrides) are left out at every level."""
     if window < 4:
         raise ConfigError(f"--window {window}: a trend needs at least 4 weeks")
     if method not in ("auto", "yoy", "trend"):
@@ -148,8 +186,9 @@ def build_trends(ctx: Context, window: int = 13, levels: tuple[str, ...] = TREND
     trends, seasons, anomalies = [], [], []
     used: dict[str, str] = {}
     weeks = 0
+    skip = service_products(ctx, read_service_codes(service_codes) if service_codes else None)
     for level in levels:  # a few levels; each one vectorised over its items
-        panel = load_panel(ctx, level, measure, "W")
+        panel = load_panel(ctx, level, measure, "W", exclude=skip)
         if not len(panel.items):
             continue
         weeks = max(weeks, panel.values.shape[1])
@@ -159,10 +198,10 @@ def build_trends(ctx: Context, window: int = 13, levels: tuple[str, ...] = TREND
         used[level] = str(t["method"].iloc[0]) if len(t) else "untested"
         anomalies.append(anomaly_frame(panel, anomaly_k))
         if level != "product":  # products: too many and too sparse for stable profiles
-            seasons.append(season_frame(load_panel(ctx, level, measure, "D")))
+            seasons.append(season_frame(load_panel(ctx, level, measure, "D", exclude=skip)))
     if not trends:
         raise WarehouseError("no sales to analyse at the levels asked for")
-    ramps, curve = ramp_tables(ctx, measure)
+    ramps, curve = ramp_tables(ctx, measure, skip)
     tables: dict[str, pd.DataFrame] = {
         "trends": _concat(trends, TREND_COLUMNS),
         "seasonality": _concat(seasons, SEASON_COLUMNS),
@@ -176,7 +215,9 @@ def build_trends(ctx: Context, window: int = 13, levels: tuple[str, ...] = TREND
             "rising": int((tr["direction"] == "rising").sum()),
             "declining": int((tr["direction"] == "declining").sum()),
             "tested": len(tr), "anomalies": len(tables["anomalies"]),
-            "new_products": len(ramps), "weeks": weeks}
+            "new_products": len(ramps), "weeks": weeks,
+            "service_codes_excluded": len(skip),
+            "seasonal_one_year": int((tr["direction"] == "seasonal").sum())}
 
 
 def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -22,6 +22,8 @@ class InventoryPlanBuilt(TypedDict):
     stock_matched: int | None
     output: str | None
     order_rule: str
+    service_codes_excluded: int
+    service_codes: list[str]
 
 
 class WhatIfRow(TypedDict):
@@ -44,6 +46,8 @@ class TrendsBuilt(TypedDict):
     anomalies: int
     new_products: int
     weeks: int
+    service_codes_excluded: int
+    seasonal_one_year: int
 
 
 class TrendRow(TypedDict):
