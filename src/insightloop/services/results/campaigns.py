@@ -80,3 +80,17 @@ class TickResult(TypedDict):
     scheduled: list[CampaignRun]
     released: list[CampaignRun]
     skipped: list[str]
+
+
+class BounceImport(TypedDict):
+    """``campaigns bounces import``: what was read, what was new, what it changed."""
+
+    messages: int
+    not_bounces: int
+    bounces: int        # recipients reported in the bounce reports read
+    new: int            # not imported before (a re-import adds nothing)
+    hard: int
+    soft: int
+    matched: int        # new bounces matched to a customer (a send's Message-ID, else address)
+    marked_bounced: int  # ledger rows changed from delivered to bounced
+    suppressed: int     # addresses added to the suppression list
