@@ -37,9 +37,10 @@ from insightloop.cli.common import (
     exit_code,
     print_json_error,
 )
+from insightloop.cli.trail import record_run
 from insightloop.logmask import install as mask_logs
 
-_NOT_COMMANDS = {"app", "common", "main"}
+_NOT_COMMANDS = {"app", "common", "main", "trail"}
 _GLOBAL_FLAGS = ("--json",)
 _GLOBAL_VALUED = ("--warehouse", "-w")
 #: Old spellings kept as hidden aliases: command path -> {old: new}. "How many" is --top.
@@ -81,9 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     previous: Any = warnings.showwarning
     warnings.showwarning = _show_warning
     try:
-        return _run(args, debug, "--json" in _options_part(args))
+        status = _run(list(args), debug, "--json" in _options_part(args))
     finally:
         warnings.showwarning = previous
+    # commands that change or export data land in the audit log (cli/trail.py)
+    record_run(typer.main.get_command(app_module.app), args, status)
+    return status
 
 
 def _options_part(args: list[str]) -> list[str]:

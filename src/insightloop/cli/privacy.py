@@ -13,6 +13,7 @@ import typer
 
 from insightloop.cli.app import app
 from insightloop.cli.common import JsonOpt, WarehouseOpt, console, context_for, print_json
+from insightloop.cli.trail import flush_pending
 from insightloop.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -212,7 +213,10 @@ def _entries(warehouse: Path | None, since: str | None, actor: str | None
     from insightloop.storage.operational import audit, open_ops
 
     when = _since(since)
-    return audit.entries(open_ops(context_for(warehouse).settings), when, actor)
+    settings = context_for(warehouse).settings
+    store = open_ops(settings)
+    flush_pending(settings)  # CLI entries written before the store existed (cli/trail.py)
+    return audit.entries(store, when, actor)
 
 
 @audit_app.command("list")
