@@ -4,6 +4,11 @@ Run: ``OMP_NUM_THREADS=1 python benchmarks/forecast_reconcile.py [--level StockC
 [--horizon 8]``. Prints one JSON object: the MAE of the total and the mean MASE of the bottom
 series over the held-out weeks, for the base forecasts (``auto``, fitted per level), bottom-up
 and MinT-shrink. Weeks, returns and gaps as in ``forecast_vs_statsforecast.py``.
+
+``coverage_80``: the share of held-out weeks inside the reconciled 80 % intervals, for the
+bottom series and the total, two ways: ``shifted`` (the base interval moved with the
+reconciled mean, the old way) and ``paths`` (quantiles of 200 reconciled sample paths per
+series: what ``forecast build --reconcile`` does now).
 """
 
 from __future__ import annotations
@@ -20,7 +25,12 @@ import scipy.sparse as sp
 from insightloop.models.forecast import PanelForecaster, to_panel
 from insightloop.models.forecast.holdout import long_frame
 from insightloop.models.forecast.metrics import mase_scale
-from insightloop.models.forecast.reconcile import bottom_up, min_trace
+from insightloop.models.forecast.reconcile import (
+    bottom_up,
+    min_trace,
+    path_intervals,
+    reconcile_paths,
+)
 
 DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail"
         / "online_retail.csv")
@@ -67,7 +77,30 @@ def main() -> None:
         return {"total_mae": round(float(np.abs(stacked[0] - actual_t).mean()), 1),
                 "bottom_mase": round(float(mase.mean()), 4)}
 
+    resid = np.vstack([ft.residuals, fb.residuals])
+    lo_b = np.vstack([ft.forecast(h)["lo-80"].to_numpy().reshape(1, h),
+                      fb.forecast(h)["lo-80"].to_numpy().reshape(-1, h)])
+    hi_b = np.vstack([ft.forecast(h)["hi-80"].to_numpy().reshape(1, h),
+                      fb.forecast(h)["hi-80"].to_numpy().reshape(-1, h)])
+    paths = np.concatenate([ft.sample_paths(h, 200, seed=1), fb.sample_paths(h, 200, seed=2)])
+    actual = np.vstack([actual_t[None, :], actual_b])
+
+    def cover(lo: np.ndarray, hi: np.ndarray) -> dict[str, float]:
+        inside = (actual >= lo) & (actual <= hi)
+        return {"bottom": round(float(inside[1:].mean()), 4),
+                "total": round(float(inside[0].mean()), 4),
+                "total_width": round(float((hi[0] - lo[0]).mean()), 1)}
+
+    coverage = {"base": cover(lo_b, hi_b)}
+    for name, rec in (("bottom_up", bu), ("mint", bottom_up(np.maximum(mint[1:], 0), agg))):
+        shift = rec - base
+        band = path_intervals(reconcile_paths(paths, agg, name, resid, nonneg=True))
+        coverage[name] = {
+            "shifted": cover(np.maximum(lo_b + shift, 0), np.maximum(hi_b + shift, 0)),
+            "paths": cover(np.minimum(band["lo-80"], rec), np.maximum(band["hi-80"], rec))}
+
     print(json.dumps({"level": args.level, "loss": args.loss, "series": int(panel.n), "horizon": h,
+                      "coverage_80": coverage,
                       "base": score(base), "bottom_up": score(bu), "mint_shrink": score(mint),
                       "mint_nonneg_bottom_up": score(bottom_up(np.maximum(mint[1:], 0), agg)),
                       "fit_seconds": round(fit_s, 2), "mint_seconds": round(mint_s, 3)}))

@@ -252,8 +252,9 @@ def show(
     console.print(grid)
     if any(r["method"] == "trend" for r in rows):
         console.print("[yellow]note[/]: less than a year before the window: growth is a trend "
-                      "over the window, NOT seasonally adjusted (a seasonal product rising "
-                      "into its season shows as rising)")
+                      "over the window, not seasonally adjusted; while the typical item "
+                      "moves too (a season), items moving its way are 'seasonal' (one year "
+                      "only: trend and season cannot be told apart)")
     for a in alerts:
         console.print(f"[yellow]{a['kind']}[/] {a['item']} week of {a['ds'][:10]}: "
                       f"{a['actual']:,.0f} against {a['expected']:,.0f} expected "

@@ -17,12 +17,18 @@ from insightloop.services.planning.series import load_panel
 
 SPARK_WEEKS = 52
 TOP = 6
+COLOURS = {"rising": "#2e8b57", "declining": "#c0392b", "seasonal": "#d68910"}
+
+
+def _label(direction: str) -> str:
+    return "seasonal, one year only" if direction == "seasonal" else direction
 
 
 def build(ctx: ReportContext) -> list[Section]:
     """The trends sections; [] before ``insightloop trends build``."""
     try:
         rows = read_trends(ctx, "product", top=TOP)
+        rows += read_trends(ctx, "product", direction="seasonal", top=TOP // 2)
     except InsightloopError:
         return []
     sections = [_movers(ctx, rows)]
@@ -44,25 +50,27 @@ def _movers(ctx: ReportContext, rows: list[Any]) -> Section:
              "cancels); significant at a 5% false discovery rate (Benjamini-Hochberg)."
              if method == "yoy" else
              "Less than a year and a window of history: growth is a log-linear trend over "
-             "the window, NOT seasonally adjusted. A seasonal product (Christmas lines in "
-             "the autumn) shows as rising: read it with the seasonality profiles below.")
+             "the window, not seasonally adjusted. An item moving with the typical item "
+             "of the shop over the same weeks (Christmas lines in the autumn) is marked "
+             "'seasonal, one year only' instead of rising or declining: one year of data "
+             "cannot tell its trend from the season.")
     figures = []
     if rows:
         panel = load_panel(ctx, "product", "units", "W", [r["item"] for r in rows])
         series = dict(zip(panel.items, panel.values[:, -SPARK_WEEKS:], strict=True))
         fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.02,
-                            subplot_titles=[f"{r['direction']}: {r['item']} {r['name'] or ''}"
-                                            for r in rows])
+                            subplot_titles=[f"{_label(r['direction'])}: {r['item']} "
+                                            f"{r['name'] or ''}" for r in rows])
         weeks = panel.periods[-SPARK_WEEKS:]
         for i, r in enumerate(rows, start=1):  # a few sparklines
             fig.add_trace(go.Scatter(x=weeks, y=series.get(r["item"]), mode="lines",
-                                     line={"color": "#2e8b57" if r["direction"] == "rising"
-                                           else "#c0392b", "width": 1.5}, showlegend=False),
+                                     line={"color": COLOURS.get(r["direction"], "#7f8c8d"),
+                                           "width": 1.5}, showlegend=False),
                           row=i, col=1)
         fig.update_layout(title="Weekly units of the strongest movers", height=110 * len(rows)
                           + 80, margin={"t": 60, "b": 30})
         figures.append(fig)
-    shown = [{"direction": r["direction"], "product": r["item"], "name": r["name"],
+    shown = [{"direction": _label(r["direction"]), "product": r["item"], "name": r["name"],
               "recent units": fmt.number(r["recent"]),
               "growth": fmt.share(r["growth"], 0),
               "95% CI": f"{fmt.share(r['ci_low'], 0)} to {fmt.share(r['ci_high'], 0)}",

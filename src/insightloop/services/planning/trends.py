@@ -9,8 +9,9 @@ Tables (all ``customer=None``):
   quasi-Poisson log-linear trend over the window, which a seasonal swing inflates: read it
   with the seasonality table). ``q`` is the Benjamini-Hochberg q-value across the items of
   a level; ``direction`` is rising/declining where ``q < alpha``, else flat; with
-  ``trend`` (one year only) an item moving with its whole level's significant trend is
-  ``seasonal`` ("seasonal, one year only": ``_one_year_seasonal``).
+  ``trend`` (one year only), while the level's typical item has a significant trend, an
+  item significant in the same direction is ``seasonal`` ("seasonal, one year only":
+  ``_one_year_seasonal``).
 * ``seasonality``: item, level, period (weekday | month), position, label, index,
   strength (NaN while each place is seen fewer than twice).
 * ``anomalies``: item, level, ds, actual, expected, z, kind (spike | drop).
@@ -27,7 +28,6 @@ import pandas as pd
 from insightloop.errors import ConfigError, WarehouseError
 from insightloop.models.planning.service_codes import read_service_codes
 from insightloop.models.planning.trends import (
-    Z95,
     benjamini_hochberg,
     loglinear_trend,
     robust_anomalies,
@@ -83,7 +83,7 @@ def trend_frame(panel: Panel, window: int, method: str, alpha: float, min_sales:
     growth = stats["growth"]
     direction = np.where(q < alpha, np.where(growth > 0, "rising", "declining"), "flat")
     if prior is None:
-        direction = _one_year_seasonal(y[:, -window:], tested, stats, direction, alpha)
+        direction = _one_year_seasonal(recent, tested, direction, alpha)
     return pd.DataFrame({
         "item": panel.items[tested].astype(str), "level": panel.level,
         "name": None, "method": "yoy" if use_yoy else "trend", "weeks": window,
@@ -93,17 +93,18 @@ def trend_frame(panel: Panel, window: int, method: str, alpha: float, min_sales:
         "p": stats["p"], "q": q, "direction": direction})
 
 
-def _one_year_seasonal(recent: np.ndarray, tested: np.ndarray, stats: dict[str, np.ndarray],
-                       direction: np.ndarray, alpha: float) -> np.ndarray:
-    """Without a year before to compare with, an item moving with the whole level is
-    ``seasonal`` ("seasonal, one year only"), not rising or declining.
+def _one_year_seasonal(recent: np.ndarray, tested: np.ndarray, direction: np.ndarray,
+                       alpha: float) -> np.ndarray:
+    """Without a year before to compare with, an item moving the way its whole level moves
+    is ``seasonal`` ("seasonal, one year only"), not rising or declining.
 
     The level's typical movement is the median, week by week, of the tested items' sales
-    divided by their own mean (robust to a few stars), on the scale of an average item
-    (its mean weekly sales); when its quasi-Poisson trend is significant (p < ``alpha``)
-    and an item's slope is within 1.96 standard errors of it (same direction), the one
-    year of data cannot tell the item's trend from the season everybody goes through
-    (Christmas)."""
+    divided by their own mean (robust to a few stars), on the scale of an average item.
+    When its quasi-Poisson trend over the window is significant (p < ``alpha``) the shop
+    is in a seasonal swing (Christmas) or a general growth that one year of data cannot
+    tell apart, and neither can it tell an item's own trend from its own, possibly
+    stronger, season: every item significant in the same direction is ``seasonal``. Items
+    moving against the level keep their direction."""
     rows = recent[tested]
     if rows.shape[0] == 0:
         return direction
@@ -113,9 +114,8 @@ def _one_year_seasonal(recent: np.ndarray, tested: np.ndarray, stats: dict[str, 
     ref = loglinear_trend(typical[None, :])
     if not np.isfinite(ref["p"][0]) or ref["p"][0] >= alpha:
         return direction
-    z = (stats["slope"] - ref["slope"][0]) / np.sqrt(stats["se"] ** 2 + ref["se"][0] ** 2)
-    moving = np.where(ref["slope"][0] > 0, direction == "rising", direction == "declining")
-    return np.where(moving & (np.abs(z) < Z95), "seasonal", direction)
+    along = "rising" if ref["slope"][0] > 0 else "declining"
+    return np.where(direction == along, "seasonal", direction)
 
 
 def anomaly_frame(panel: Panel, k: float) -> pd.DataFrame:
