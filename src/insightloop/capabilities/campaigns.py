@@ -2,9 +2,10 @@
 webhooks and an outbox; a send ledger that makes a second send impossible; exposures written
 to ``sends``.
 
-Its state is in the operational store (``campaigns``, ``campaign_outbox`` and the send
-ledger); in the warehouse it writes the canonical ``campaigns`` and ``sends`` tables (declared
-by ingest), so it declares no warehouse table of its own.
+Its state is in the operational store (``campaigns``, ``campaign_outbox``, the send
+ledger, ``schedules``/``schedule_runs`` and ``campaign_bounces``); in the warehouse it
+writes the canonical ``campaigns`` and ``sends`` tables (declared by ingest), so it declares
+no warehouse table of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, field_validator
 from insightloop.capabilities.spec import Capability, Job, Page, Params, Stage, member
 
 CHANNELS = ("email", "webhook", "outbox")
+SEND_TIMES = ("now", "best")
 
 
 class CampaignParams(Params):
@@ -42,11 +44,31 @@ class CampaignParams(Params):
     rate: StrictFloat | StrictInt | None = Field(None, ge=0,
                                                  description="messages per second at most")
     dry_run: StrictBool = Field(False, description="count only, send nothing")
+    send_time: str = Field("now", description="now | best (each customer's best hour; "
+                                              "the job campaign_tick releases held sends)")
+    sto_holdout: StrictFloat | StrictInt = Field(
+        0.0, ge=0, lt=1, description="share sent at once to measure send-time lift")
+    window_hours: StrictInt = Field(24, ge=1, le=168,
+                                    description="longest wait for the best hour (h)")
 
     @field_validator("channel")
     @classmethod
     def _channel(cls, value: str) -> str:
         return member(value, CHANNELS)
+
+    @field_validator("send_time")
+    @classmethod
+    def _send_time(cls, value: str) -> str:
+        return member(value, SEND_TIMES)
+
+
+class BounceParams(Params):
+    path: str = Field(min_length=1, max_length=1000,
+                      description="an .eml file, an mbox, a maildir or a folder of bounce "
+                                  "reports, inside the server's ingest root")
+    soft_limit: StrictInt = Field(3, ge=1, le=100,
+                                  description="soft bounces after which an address is "
+                                              "suppressed")
 
 
 CAPABILITY = Capability(
@@ -54,7 +76,13 @@ CAPABILITY = Capability(
     summary="Campaigns with holdouts over e-mail, webhooks and an outbox, with a send ledger.",
     jobs=(Job("campaign", run="insightloop.services.campaigns:send_campaign_job",
               summary="Send a campaign (audience, channel, content, holdout) through the "
-                      "send ledger", params=CampaignParams),),
+                      "send ledger", params=CampaignParams),
+          Job("campaign_tick", run="insightloop.services.campaigns:tick_job",
+              summary="Run due campaign schedules once per due time and release held "
+                      "sends that are due"),
+          Job("campaign_bounces", run="insightloop.services.campaigns:bounces_job",
+              summary="Import bounce reports (DSNs): hard bounces suppressed, soft counted",
+              params=BounceParams, files=("path",))),
     pages=(Page("/campaigns", "Campaigns", "Campaigns and their send ledgers",
                 reports=("campaigns",),
                 missing="No campaign sent yet: run `insightloop campaigns send --name N "

@@ -1,5 +1,7 @@
-"""Campaigns: ``campaigns send`` (audience, channel, content, holdout, seed) and the ledger
-(``list``, ``show``, ``ledger``, ``bounce``, ``outbox``)."""
+"""Campaigns: ``campaigns send`` (audience, channel, content, holdout, seed; send time,
+bandit allocation; ``--at``/``--every`` to schedule instead) and the ledger (``list``,
+``show``, ``ledger``, ``bounce``, ``outbox``). Schedules, ``tick`` and bounce import:
+:mod:`insightloop.cli.campaign_schedules`."""
 
 from __future__ import annotations
 
@@ -112,6 +114,24 @@ def send(
                                            help="Network timeout per attempt (s).")] = 10.0,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the counts; send nothing.")
                        ] = False,
+    send_time: Annotated[str, typer.Option(
+        "--send-time", help="now | best: hold each message until the customer's best hour "
+                            "(`campaigns tick` releases it).")] = "now",
+    sto_holdout: Annotated[float, typer.Option(
+        "--sto-holdout", help="With --send-time best: share sent at once (arm "
+                              "'<variant>:default_time') to measure the lift.")] = 0.0,
+    window: Annotated[int, typer.Option("--window", help="Longest wait for the best hour (h).")
+                      ] = 24,
+    allocation: Annotated[str, typer.Option(
+        "--allocation", help="weights | bandit (Thompson sampling over the variants, "
+                             "rewarded by orders and clicks after each send).")] = "weights",
+    at: Annotated[str | None, typer.Option(
+        "--at", help="Do not send now: store the campaign and run it at this ISO time.")
+                  ] = None,
+    every: Annotated[str | None, typer.Option(
+        "--every", help="Do not send now: run it every interval (6h, 1d) or daily "
+                        "('daily 09:00 Europe/London'); each due time is its own run.")
+                     ] = None,
     json_out: JsonOpt = False,
     warehouse: WarehouseOpt = None,
 ) -> None:
@@ -123,6 +143,8 @@ def send(
         SmtpConfig,
         Variant,
         WebhookConfig,
+        define_campaign,
+        schedule_campaign,
         send_campaign,
     )
 
@@ -132,10 +154,22 @@ def send(
     variants = tuple(Variant(chr(ord("a") + i), s, text, html) for i, s in
                      enumerate(subjects[:26])) or (Variant("treatment", subject, text, html),)
     spec = CampaignSpec(name, channel, variants, audience_where=audience_where,
-                        audience_name=audience, holdout=holdout, seed=seed)
+                        audience_name=audience, holdout=holdout, seed=seed,
+                        send_time=send_time, sto_holdout=sto_holdout, window_hours=window,
+                        allocation=allocation)
     smtp = SmtpConfig(smtp_host, smtp_port, sender, starttls, smtp_tls, smtp_user,
                       os.environ.get(PASSWORD_ENV), timeout) if smtp_host else None
     hook = WebhookConfig(webhook_url, webhook_secret or "", timeout) if webhook_url else None
+    if at is not None or every is not None:
+        ctx = context_for(warehouse)
+        define_campaign(ctx, spec, smtp=smtp, webhook=hook, rate=rate, batch_size=batch_size)
+        plan: Any = schedule_campaign(ctx, spec.id, at=at, every=every)
+        if json_out:
+            print_json(plan)
+            return
+        console.print(f"scheduled {spec.id} ({plan['cron']}), next run "
+                      f"{plan['next_run_at']} UTC; run `insightloop campaigns tick` from cron")
+        return
     with progress_bar(f"sending {spec.id}") as update:
         result: Any = send_campaign(
             context_for(warehouse), spec, smtp=smtp, webhook=hook, dry_run=dry_run,

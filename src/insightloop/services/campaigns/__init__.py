@@ -7,13 +7,14 @@ Every public name is importable from the package itself.
 
 from __future__ import annotations
 
+from insightloop.services.campaigns.bounces import import_bounces
 from insightloop.services.campaigns.channels import (
     RetryPolicy,
     SmtpConfig,
     WebhookConfig,
     pull,
 )
-from insightloop.services.campaigns.jobs import send_campaign_job
+from insightloop.services.campaigns.jobs import bounces_job, send_campaign_job, tick_job
 from insightloop.services.campaigns.queries import (
     campaign_ledger,
     list_campaigns,
@@ -21,9 +22,25 @@ from insightloop.services.campaigns.queries import (
     record_bounces,
     show_campaign,
 )
-from insightloop.services.campaigns.send import channel_for, run_campaign, send_campaign
+from insightloop.services.campaigns.schedules import (
+    delete_schedule,
+    list_schedules,
+    pause_schedule,
+    schedule_campaign,
+    show_schedule,
+    tick,
+)
+from insightloop.services.campaigns.send import (
+    channel_for,
+    define_campaign,
+    run_campaign,
+    send_campaign,
+)
 from insightloop.services.campaigns.spec import CONTROL, CampaignSpec, Variant, campaign_id
 
 __all__ = ["CONTROL", "CampaignSpec", "RetryPolicy", "SmtpConfig", "Variant", "WebhookConfig",
-           "campaign_id", "campaign_ledger", "channel_for", "list_campaigns", "pull", "pull_outbox",
-           "record_bounces", "run_campaign", "send_campaign", "send_campaign_job", "show_campaign"]
+           "bounces_job", "campaign_id", "campaign_ledger", "channel_for", "define_campaign",
+           "delete_schedule", "import_bounces", "list_campaigns", "list_schedules",
+           "pause_schedule", "pull", "pull_outbox", "record_bounces", "run_campaign",
+           "schedule_campaign", "send_campaign", "send_campaign_job", "show_campaign",
+           "show_schedule", "tick", "tick_job"]

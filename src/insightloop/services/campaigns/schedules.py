@@ -70,10 +70,10 @@ def schedule_campaign(ctx: Context, campaign: str, *, at: str | None = None,
     """Schedule a stored campaign ``at`` one time or ``every`` interval / daily time."""
     if (at is None) == (every is None):
         raise ConfigError("give either --at TIME or --every INTERVAL (one of the two)")
+    cron = f"at {parse_at(at).isoformat()}" if at is not None else check_every(str(every))
     store = open_ops(ctx.settings)
     cid, _spec = _stored(store, campaign)
     start = as_naive_utc(now)
-    cron = f"at {parse_at(at).isoformat()}" if at is not None else check_every(str(every))
     first = parse_at(at) if at is not None else next_due(cron, start)
     label = name or f"{cid} {cron}"
     with store.write(lock="schedules") as conn:
