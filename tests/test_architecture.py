@@ -47,6 +47,8 @@ HEAVY = {
     "pandas": ("3.7-8 s here under load, against 0.2-0.6 s for `import insightloop.cli.main`: "
                "the CLI starts (`--help`, usage errors) without it; a command loads it with "
                "its context (cli/common.context_for) or its service"),
+    "duckdb": ("the SQL engine, 0.3 s: `--help` and usage errors start without it "
+               "(tests/cli/test_cli_startup.py)"),
     "sqlalchemy": "the operational store's ORM, 0.6 s: only commands that use the store",
     "alembic": "the operational store's migrations, 1.8 s: `migrate`, first use of a store",
     "gguf": "GGUF reader, 1.5 s: only when the packaged language model is loaded",

@@ -21,15 +21,26 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, cast
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import duckdb
-import pandas as pd
 
-from insightloop.services import registry
 from insightloop.services.results import ModelInfo, ModelSummary
 from insightloop.settings import Settings
 from insightloop.storage.warehouse import Warehouse
+
+if TYPE_CHECKING:  # annotations only: `ingest` and other light commands skip pandas
+    import pandas as pd
+
+
+def _registry() -> ModuleType:
+    # `ingest` and other commands that never touch a model start without pandas (issue 20)
+    # lazy: the model registry loads pandas
+    from insightloop.services import registry
+
+    return registry
+
 
 EngineName = Literal["duckdb", "spark"]
 #: A read-only connection already open elsewhere (the API server's anchor), or None.
@@ -61,26 +72,26 @@ class ModelStore:
     def save(self, name: str, model: Any, metadata: dict[str, Any],
              evaluation: pd.DataFrame | None = None) -> ModelInfo:
         """Register ``model`` as the next version of ``name``; returns its metadata."""
-        return cast(ModelInfo, registry.save_model(self.settings, name, model, metadata,
+        return cast(ModelInfo, _registry().save_model(self.settings, name, model, metadata,
                                                    evaluation))
 
     def load(self, ref: str) -> tuple[Any, dict[str, Any]]:
         """The model and metadata of ``name`` or ``name@vN`` (integrity-checked)."""
-        return registry.load_model(self.settings, ref)
+        return _registry().load_model(self.settings, ref)
 
     def folder(self, ref: str) -> Path:
         """The folder of ``name`` (latest version) or ``name:vN`` (NotFoundError if none)."""
-        return registry.model_dir(self.settings, ref)
+        return _registry().model_dir(self.settings, ref)
 
     def metadata(self, ref: str) -> dict[str, Any]:
-        return registry.read_metadata(self.settings, ref)
+        return _registry().read_metadata(self.settings, ref)
 
     def evaluation(self, ref: str) -> pd.DataFrame | None:
-        return registry.load_evaluation(self.settings, ref)
+        return _registry().load_evaluation(self.settings, ref)
 
     def list(self) -> list[ModelSummary]:
         """One summary per registered version, sorted by name then version."""
-        return cast("list[ModelSummary]", registry.list_models(self.settings))
+        return cast("list[ModelSummary]", _registry().list_models(self.settings))
 
 
 @dataclass(frozen=True)

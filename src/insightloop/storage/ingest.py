@@ -34,6 +34,7 @@ from insightloop.storage.presets import Preset, get_preset
 from insightloop.storage.readers import DELIMITERS, StagedFile, drop_temp, stage_file
 from insightloop.storage.schema import TableSpec, table_spec
 from insightloop.storage.sql import execute_one, ident, literal
+from insightloop.storage.temp_sql import values_sql
 from insightloop.storage.warehouse import Warehouse, atomic
 
 ProgressFn = Callable[[str], None]
@@ -197,12 +198,10 @@ def ingest_file(
                 _write(con, spec, provided, path, ingest_id, sha)
                 result = _result(con, table, path, ingest_id, staged, counts)
                 refuse_if_rejected(result, max_quarantine_share)  # raises: rolled back
-                con.execute(
-                    "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [ingest_id, table, str(path.resolve()), sha, result.rows_in,
-                     result.rows_loaded, result.rows_quarantined, result.rows_duplicate,
-                     started, datetime.now()],
-                )
+                con.execute("INSERT INTO ingest_log VALUES (" + values_sql(
+                    ingest_id, table, str(path.resolve()), sha, result.rows_in,
+                    result.rows_loaded, result.rows_quarantined, result.rows_duplicate,
+                    started, datetime.now()) + ")")
         finally:
             drop_temp(con, "__stage", "__rejects", "__typed", "__actions", "__raw", "__orders",
                       "__json", "__jkind", "__jmap", "__spans", "__csv_rej", "__csv_scan")
@@ -259,8 +258,8 @@ def _result(con: duckdb.DuckDBPyConnection, table: str, path: Path, ingest_id: s
     reasons = con.execute(
         "SELECT regexp_replace(split_part(reason, '; ', 1), "
         "'''[^'']*''|-?[0-9][0-9.:-]*', 'N', 'g') AS r, count(*) n "
-        "FROM quarantine WHERE ingest_id = ? GROUP BY r ORDER BY n DESC LIMIT 5", [ingest_id]
-    ).fetchall()
+        f"FROM quarantine WHERE ingest_id = {literal(ingest_id)} GROUP BY r ORDER BY n DESC "
+        "LIMIT 5").fetchall()
     result = IngestResult(
         table=table, file=str(path), ingest_id=ingest_id,
         rows_in=staged.rows_in,
@@ -372,24 +371,19 @@ def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[str],
                 WHERE {on}
             """)
     # A re-run of the same file replaces its earlier quarantine rows instead of repeating them.
-    con.execute("DELETE FROM quarantine WHERE table_name = ? AND file_sha256 = ?",
-                [spec.name, sha])
-    now = datetime.now()
+    con.execute(f"DELETE FROM quarantine WHERE table_name = {literal(spec.name)} AND "
+                f"file_sha256 = {literal(sha)}")
+    who, now = values_sql(ingest_id, spec.name, str(path), sha), values_sql(datetime.now())
     con.execute(
         # The raw record (as JSON) is rebuilt from the staging table for quarantined rows
         # only: serialising every row up front was the costliest step of typing.
-        "INSERT INTO quarantine SELECT ?, ?, ?, ?, q.__line, q.__column, q.__why, "
-        "json_merge_patch(to_json(s), '{\"__line\": null}')::VARCHAR, ? "
+        f"INSERT INTO quarantine SELECT {who}, q.__line, q.__column, q.__why, "
+        f"json_merge_patch(to_json(s), '{{\"__line\": null}}')::VARCHAR, {now} "
         "FROM (SELECT __line, __column, __reason AS __why FROM __typed "
         "      WHERE __reason IS NOT NULL "
         "      UNION ALL "
         "      SELECT a.__line, NULL, a.__dup_reason FROM __actions a "
         "      WHERE a.__action = 'quarantine') q "
-        "JOIN __stage s ON s.__line = q.__line ORDER BY q.__line",
-        [ingest_id, spec.name, str(path), sha, now],
-    )
-    con.execute(
-        "INSERT INTO quarantine SELECT ?, ?, ?, ?, line, column_name, "
-        "'unparseable record: ' || reason, raw, ? FROM __rejects",
-        [ingest_id, spec.name, str(path), sha, now],
-    )
+        "JOIN __stage s ON s.__line = q.__line ORDER BY q.__line")
+    con.execute(f"INSERT INTO quarantine SELECT {who}, line, column_name, "
+                f"'unparseable record: ' || reason, raw, {now} FROM __rejects")

@@ -28,6 +28,7 @@ import duckdb
 from insightloop import __version__
 from insightloop.errors import WarehouseError
 from insightloop.storage.schema import INGEST_LOG_DDL, QUARANTINE_DDL, TABLES, create_table_sql
+from insightloop.storage.sql import literal
 
 META_TABLE = "schema_version"
 META_DDL = f"""
@@ -131,9 +132,10 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str) -> tuple[SchemaState, Sc
     """
     before = schema_state(con)
     refuse_newer(before, where)
-    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
-                        "schema_name = 'main' AND database_name = current_database()",
-                        [META_TABLE]).fetchone()
+    # No bound parameter: DuckDB imports pandas (seconds) on a statement's first one.
+    found = con.execute(f"SELECT count(*) FROM duckdb_tables() WHERE table_name = "
+                        f"{literal(META_TABLE)} AND schema_name = 'main' AND "
+                        "database_name = current_database()").fetchone()
     stamped = bool(found and found[0])
     if stamped and before.current:
         ensure_tables(con)  # CREATE ... IF NOT EXISTS: a no-op on a complete warehouse
@@ -146,8 +148,9 @@ def migrate(con: duckdb.DuckDBPyConnection, where: str) -> tuple[SchemaState, Sc
         con.execute(META_DDL)
         for step in (m for m in MIGRATIONS if m.version > start):
             step.apply(con)
-            con.execute(f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?)",
-                        [step.version, __version__, now, step.note])
+            con.execute(f"INSERT INTO {META_TABLE} VALUES ({int(step.version)}, "
+                        f"{literal(__version__)}, {literal(now.isoformat())}::TIMESTAMP, "
+                        f"{literal(step.note)})")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

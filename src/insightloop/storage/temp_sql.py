@@ -12,11 +12,12 @@ through :func:`execute_temp`: exactly one statement (see
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import duckdb
 
-from insightloop.storage.sql import UnsafeSqlError, execute_one
+from insightloop.storage.sql import UnsafeSqlError, execute_one, literal
 
 _TEMP_PREFIXES = ("CREATE TEMP TABLE ", "CREATE TEMP VIEW ", "SELECT ", "DESCRIBE SELECT ")
 
@@ -40,3 +41,20 @@ def one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
 def first_line(exc: Exception) -> str:
     """The first line of an exception's message (DuckDB adds context lines)."""
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def values_sql(*values: str | int | datetime) -> str:
+    """``values`` as comma-separated SQL literals (text, integer, timestamp).
+
+    For the ingest path's few fixed statements, instead of bound parameters: the Python
+    DuckDB client imports pandas (seconds of start-up) at a statement's first parameter.
+    """
+    out = []
+    for value in values:
+        if isinstance(value, datetime):
+            out.append(f"{literal(value.isoformat(sep=' '))}::TIMESTAMP")
+        elif isinstance(value, int):
+            out.append(str(int(value)))
+        else:
+            out.append(literal(value))
+    return ", ".join(out)

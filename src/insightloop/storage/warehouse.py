@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from insightloop.errors import NotFoundError, WarehouseError
 from insightloop.settings import env_flag
@@ -28,6 +27,7 @@ READ_ONLY_ENV = "INSIGHTLOOP_READ_ONLY"
 
 if TYPE_CHECKING:
     import ibis.backends.duckdb
+    import pandas as pd
 
     from insightloop.settings import Settings
 
@@ -221,8 +221,9 @@ def atomic(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection
 
 
 def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    # A literal, not a bound parameter: DuckDB imports pandas on a statement's first one.
     row = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+        f"SELECT count(*) FROM information_schema.tables WHERE table_name = {literal(name)}"
     ).fetchone()
     return bool(row and row[0])
 
