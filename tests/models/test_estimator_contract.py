@@ -182,6 +182,9 @@ for _learner in ("two_model", "class_transformation", "x", "r", "dr"):
         (lambda f: lambda: estimator_class(f)(n_estimators=10, min_child_samples=20,
                                               n_jobs=1))(f"uplift.{_learner}"),
         lambda m: m.fit(*uplift_test()), lambda m: m.predict(uplift_test()[0]))
+CASES["uplift.linear"] = Case(lambda: estimator_class("uplift.linear")(C=2.0, categorical=()),
+                              lambda m: m.fit(*uplift_test()),
+                              lambda m: m.predict(uplift_test()[0]))
 # the penalties these 255 customers need (without one BG/NBD's parameters run off)
 for _family, _penalizer in (("clv.bgnbd", 0.01), ("clv.pareto_nbd", 0.0),
                             ("clv.gamma_gamma", 0.0)):

@@ -9,7 +9,7 @@ from pydantic import Field, StrictFloat, StrictInt, field_validator
 from insightloop.capabilities.spec import Capability, Job, Page, Params, Stage, Table, member
 
 #: learners ``uplift build`` fits (``models.uplift.learners.LEARNERS``; a test checks it)
-LEARNERS = ("two_model", "class_transformation", "x", "r", "dr")
+LEARNERS = ("two_model", "class_transformation", "x", "r", "dr", "linear")
 #: outcomes measured after a send (``services.uplift.build.OUTCOMES``)
 OUTCOMES = ("conversion", "revenue")
 _BUILD = "run `insightloop uplift build` (on table sends), then `insightloop uplift plan`"

@@ -24,8 +24,8 @@ uplift_app = typer.Typer(help="Uplift models on campaign sends and the targeting
                          no_args_is_help=True)
 app.add_typer(uplift_app, name="uplift")
 
-LEARNER_HELP = ("auto (chosen by Qini AUC on a validation share of the training rows) | "
-                "two_model | class_transformation | x | r | dr.")
+LEARNER_HELP = ("auto (chosen by Qini AUC in a 3-fold cross-validation of the training rows) | "
+                "two_model | class_transformation | x | r | dr | linear.")
 
 
 @evaluate_app.command("uplift")
@@ -54,6 +54,9 @@ def evaluate_uplift(
     drop_other: Annotated[bool, typer.Option(
         "--drop-other", help="Leave out rows whose arm is neither --treated nor --control.")
                           ] = False,
+    bootstrap: Annotated[int, typer.Option(
+        "--bootstrap", min=0, max=100_000,
+        help="Draws of the 95% bootstrap intervals over the test rows (0: none).")] = 1000,
     json_out: JsonOpt = False,
     warehouse: UnusedWarehouseOpt = None,
 ) -> None:
@@ -69,7 +72,7 @@ def evaluate_uplift(
             result: Any = evaluate_uplift_file(
                 context_for(warehouse), data, treatment, treated, control, outcome,
                 test_size=test_size, seed=seed, model=model, k=top, drop=drop or [],
-                positive=positive, drop_other=drop_other)
+                positive=positive, drop_other=drop_other, bootstrap=bootstrap)
     if json_out:
         print_json(result)
         return
@@ -77,13 +80,22 @@ def evaluate_uplift(
     console.print(f"[bold]{result['model']}[/] on {result['train_rows']:,} training rows, "
                   f"scored on {result['test_rows']:,}")
     for arm in result["arms"]:
-        console.print(f"{arm['treated']} vs {control}: {key} {arm['uplift_at_k']:.4f}  "
-                      f"Qini AUC {arm['qini_auc']:.4f}  AUUC {arm['auuc']:.4f}  "
+        console.print(f"{arm['treated']} vs {control}: {key} {arm['uplift_at_k']:.4f}"
+                      f"{_ci(arm['uplift_at_k_ci'])}  Qini AUC {arm['qini_auc']:.4f}"
+                      f"{_ci(arm['qini_auc_ci'])}  AUUC {arm['auuc']:.4f}  "
                       f"ATE {arm['ate']:.4f}")
+    if bootstrap:
+        console.print(f"[dim]95% intervals: {bootstrap:,} bootstrap draws of the test rows[/]")
     bal = result["balance"]
     console.print(f"balance: max |SMD| {bal['max_abs_smd']:.3f}, propensity AUC "
                   f"{bal['propensity_auc']:.3f} (about 0.5 when randomised)")
 
+
+
+def _ci(interval: list[float | None] | None) -> str:
+    if not interval or interval[0] is None or interval[1] is None:
+        return ""
+    return f" [{interval[0]:.4f}, {interval[1]:.4f}]"
 
 
 @uplift_app.command("build")

@@ -36,6 +36,7 @@ ESTIMATORS: dict[str, str] = {
     "uplift.x": "insightloop.models.uplift.learners:XLearnerUplift",
     "uplift.r": "insightloop.models.uplift.learners:RLearnerUplift",
     "uplift.dr": "insightloop.models.uplift.learners:DRLearnerUplift",
+    "uplift.linear": "insightloop.models.uplift.learners:LinearUplift",
 }
 
 

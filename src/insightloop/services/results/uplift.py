@@ -39,6 +39,9 @@ class UpliftArmEvaluation(TypedDict):
     ate: float
     deciles: list[UpliftDecile]
     qini_curve: dict[str, list[float]]
+    #: 95% percentile-bootstrap intervals over the test rows, [low, high] (None: not asked)
+    uplift_at_k_ci: list[float | None] | None
+    qini_auc_ci: list[float | None] | None
 
 
 class UpliftEvaluation(TypedDict, total=False):
@@ -47,6 +50,8 @@ class UpliftEvaluation(TypedDict, total=False):
 
     model: str
     qini_auc: float | None
+    qini_auc_ci: list[float | None] | None
+    bootstrap_draws: int
     auuc: float | None
     rows: int
     train_rows: int

@@ -3,9 +3,13 @@
 The protocol is scikit-uplift's (and the Hillstrom anchor's): one random split of the
 rows into train and test (:func:`sklearn.model_selection.train_test_split` with
 ``test_size`` and ``random_state=seed``, not stratified), a learner fitted on train,
-metrics on test (:mod:`insightloop.models.uplift.metrics`). ``model="auto"`` chooses the
-learner by Qini AUC on a validation third of the *training* rows only (the test rows are
-never seen before the final score), then refits it on all training rows.
+metrics on test (:mod:`insightloop.models.uplift.metrics`).
+
+``model="auto"`` scores each candidate (the LightGBM meta-learners and the linear
+S-learner) by its mean Qini AUC over a 3-fold cross-validation of the *training* rows
+(the test rows are never seen before the final score) and refits the best on all of them.
+With ``bootstrap`` draws, uplift@k and the Qini AUC come with 95% percentile-bootstrap
+intervals over the test rows (:mod:`insightloop.models.uplift.intervals`).
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, train_test_split
 
 from insightloop.errors import ConfigError, ModelFitError
 from insightloop.models.uplift.balance import propensity_auc, standardised_mean_differences
+from insightloop.models.uplift.intervals import bootstrap_qini_auc, bootstrap_uplift_at_k
 from insightloop.models.uplift.learners import LEARNERS, UpliftLearner, make_learner
 from insightloop.models.uplift.metrics import (
     qini_auc_score,
@@ -39,7 +44,9 @@ from insightloop.services.uplift.data import encode_features, read_uplift_file
 #: ``--model`` choices: "auto" or a learner of :data:`LEARNERS`.
 MODEL_CHOICES = ("auto", *LEARNERS)
 #: learners "auto" chooses among
-AUTO_CANDIDATES = ("two_model", "class_transformation", "x", "r", "dr")
+AUTO_CANDIDATES = ("two_model", "class_transformation", "x", "r", "dr", "linear")
+#: folds of the cross-validation on the training rows that "auto" chooses by
+SELECTION_FOLDS = 3
 _CURVE_POINTS = 101
 
 
@@ -55,9 +62,14 @@ def _finite(x: float) -> float | None:
     return float(x) if np.isfinite(x) else None
 
 
+def _interval(lo_hi: tuple[float, float]) -> list[float | None]:
+    return [_finite(lo_hi[0]), _finite(lo_hi[1])]
+
+
 def arm_metrics(y: np.ndarray, uplift: np.ndarray, treated: np.ndarray, k: float,
-                name: str) -> UpliftArmEvaluation:
-    """Held-out metrics of one arm: ``y``, predicted ``uplift``, ``treated`` (bool)."""
+                name: str, draws: int = 0, seed: int = 0) -> UpliftArmEvaluation:
+    """Held-out metrics of one arm: ``y``, predicted ``uplift``, ``treated`` (bool); with
+    ``draws`` > 0, 95% bootstrap intervals of uplift@k and the Qini AUC."""
     table = uplift_by_decile(y, uplift, treated, bins=min(10, len(y)))
     deciles = [UpliftDecile(bin=int(table["bin"][i]), n_treated=int(table["n_treated"][i]),
                             n_control=int(table["n_control"][i]),
@@ -75,7 +87,11 @@ def arm_metrics(y: np.ndarray, uplift: np.ndarray, treated: np.ndarray, k: float
         qini_auc=_finite(qini_auc_score(y, uplift, treated)),
         auuc=_finite(uplift_auc_score(y, uplift, treated)),
         ate=float(y[treated].mean() - y[~treated].mean()), deciles=deciles,
-        qini_curve={"customers": x[pick].tolist(), "incremental": q[pick].tolist()})
+        qini_curve={"customers": x[pick].tolist(), "incremental": q[pick].tolist()},
+        uplift_at_k_ci=_interval(bootstrap_uplift_at_k(y, uplift, treated, k, draws, seed=seed))
+        if draws else None,
+        qini_auc_ci=_interval(bootstrap_qini_auc(y, uplift, treated, draws, seed=seed))
+        if draws else None)
 
 
 def _scores(model: UpliftLearner, X: np.ndarray) -> np.ndarray:
@@ -86,17 +102,20 @@ def _scores(model: UpliftLearner, X: np.ndarray) -> np.ndarray:
 def _select(X: np.ndarray, y: np.ndarray, arm: np.ndarray, control: str,
             treated: Sequence[str], params: dict[str, Any], seed: int
             ) -> tuple[str, dict[str, float]]:
-    """The candidate with the best mean Qini AUC over the arms on a validation third."""
-    fit, val = _split(len(y), 1 / 3, seed)
-    scores: dict[str, float] = {}
-    for name in AUTO_CANDIDATES:
-        model = make_learner(name, **params).fit(X[fit], y[fit], arm[fit])
-        u = _scores(model, X[val])
-        per_arm = []
-        for j, label in enumerate(model.treatments_):
-            rows = np.isin(arm[val], (control, label))
-            per_arm.append(qini_auc_score(y[val][rows], u[rows, j], arm[val][rows] == label))
-        scores[name] = float(np.nanmean(per_arm))
+    """The candidate with the best Qini AUC (mean over the arms and the folds of a
+    cross-validation of the training rows)."""
+    folds = KFold(SELECTION_FOLDS, shuffle=True, random_state=seed).split(y)
+    per_fold: dict[str, list[float]] = {name: [] for name in AUTO_CANDIDATES}
+    for fit, val in folds:
+        for name in AUTO_CANDIDATES:
+            model = make_learner(name, **params).fit(X[fit], y[fit], arm[fit])
+            u = _scores(model, X[val])
+            for j, label in enumerate(model.treatments_):
+                rows = np.isin(arm[val], (control, label))
+                tv = arm[val][rows] == label
+                if tv.any() and not tv.all():
+                    per_fold[name].append(qini_auc_score(y[val][rows], u[rows, j], tv))
+    scores = {n: float(np.mean(v)) if v else float("-inf") for n, v in per_fold.items()}
     return max(scores, key=lambda n: scores[n]), scores
 
 
@@ -104,7 +123,8 @@ def evaluate_uplift_file(ctx: Context, path: Path | str, treatment: str,
                          treated: Sequence[str], control: str, outcome: str, *,
                          test_size: float = 0.5, seed: int = 42, model: str = "auto",
                          k: float = 0.3, drop: Sequence[str] = (), positive: str | None = None,
-                         drop_other: bool = False, n_jobs: int = 0) -> UpliftEvaluation:
+                         drop_other: bool = False, n_jobs: int = 0,
+                         bootstrap: int = 1000) -> UpliftEvaluation:
     """Fit an uplift learner on a random share of a file's rows and score it on the rest.
 
     Parameters
@@ -127,6 +147,9 @@ def evaluate_uplift_file(ctx: Context, path: Path | str, treatment: str,
         Outcome value meaning success for a yes/no text column.
     drop_other : bool
         Leave out rows whose arm is neither treated nor control (else refused).
+    bootstrap : int
+        Draws of the 95% bootstrap intervals of uplift@k and the Qini AUC over the test
+        rows (0: none; otherwise at least 10).
     """
     del ctx  # evaluation reads only the file; the context is every service's first argument
     if model not in MODEL_CHOICES:
@@ -134,6 +157,9 @@ def evaluate_uplift_file(ctx: Context, path: Path | str, treatment: str,
                           f"{', '.join(MODEL_CHOICES)}")
     if not 0 < k < 1:
         raise ConfigError(f"--k must be a share in (0, 1), got {k}")
+    if bootstrap != 0 and bootstrap < 10:
+        raise ConfigError(f"--bootstrap must be 0 (no intervals) or at least 10 draws, got "
+                          f"{bootstrap}")
     data = read_uplift_file(path, treatment, treated, control, outcome, drop=drop,
                             positive=positive, drop_other=drop_other)
     train, test = _split(len(data.y), test_size, seed)
@@ -158,7 +184,7 @@ def evaluate_uplift_file(ctx: Context, path: Path | str, treatment: str,
     for j, label in enumerate(fitted.treatments_):
         rows = np.isin(arm[test], (control, label))
         arms.append(arm_metrics(y[test][rows], u[rows, j], arm[test][rows] == label, k,
-                                str(label)))
+                                str(label), draws=bootstrap, seed=seed))
     arms.sort(key=lambda a: data.treated.index(a["treated"]))
     head = arms[0]
     is_treated = arm != control
@@ -167,7 +193,9 @@ def evaluate_uplift_file(ctx: Context, path: Path | str, treatment: str,
                             max_abs_smd=float(np.abs(smd).max()),
                             propensity_auc=propensity_auc(X_all, is_treated, cats, seed, n_jobs))
     result: dict[str, Any] = {
-        f"uplift@{round(k * 100):g}": head["uplift_at_k"], "qini_auc": head["qini_auc"],
+        f"uplift@{round(k * 100):g}": head["uplift_at_k"],
+        f"uplift@{round(k * 100):g}_ci": head["uplift_at_k_ci"], "qini_auc": head["qini_auc"],
+        "qini_auc_ci": head["qini_auc_ci"], "bootstrap_draws": bootstrap,
         "auuc": head["auuc"], "model": chosen, "rows": len(y), "train_rows": len(train),
         "test_rows": len(test), "treatment": treatment, "control": control,
         "treated": list(data.treated), "outcome": outcome,
