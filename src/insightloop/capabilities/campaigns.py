@@ -64,8 +64,8 @@ class CampaignParams(Params):
 
 class BounceParams(Params):
     path: str = Field(min_length=1, max_length=1000,
-                      description="an .eml file, an mbox, a maildir or a folder of bounce "
-                                  "reports, inside the server's ingest root")
+                      description="an .eml or mbox file of bounce reports inside the "
+                                  "server's ingest root (folders: the CLI)")
     soft_limit: StrictInt = Field(3, ge=1, le=100,
                                   description="soft bounces after which an address is "
                                               "suppressed")
