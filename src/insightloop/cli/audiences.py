@@ -134,19 +134,25 @@ def export(name: NameArg,
                                 "columns such as email only when named here.")] = None,
            version: Annotated[int | None, typer.Option("--version", min=1,
                                                        help="A past version.")] = None,
+           purpose: Annotated[str, typer.Option(
+               "--purpose", help="What the file is for: customers who withdrew consent for "
+                                 "this purpose are left out.")] = "marketing",
            warehouse: WarehouseOpt = None, json_out: JsonOpt = False) -> None:
-    """Write an audience's members (customer_id and the chosen columns) to a file."""
-    # lazy: the audiences service loads SQLAlchemy (operational store) and the model registry
-    from insightloop.services.audiences import export_audience
+    """Write an audience's members (customer_id and the chosen columns) to a file; those who
+    withdrew consent for the purpose are left out."""
+    # lazy: the exports service loads SQLAlchemy (operational store) and the model registry
+    from insightloop.services.exports import export_audience
 
     chosen: Any = fmt or ("parquet" if output.suffix.lower() == ".parquet" else "csv")
     out: Any = export_audience(context_for(warehouse), name, output, chosen,
-                               columns=column or (), version=version)
+                               columns=column or (), version=version, purpose=purpose)
     if json_out:
         print_json(out)
         return
     console.print(f"wrote {out['rows']:,} customers of [bold]{escape(name)}[/] "
-                  f"v{out['version']} to {escape(out['path'])} ({', '.join(out['columns'])})")
+                  f"v{out['version']} to {escape(out['path'])} ({', '.join(out['columns'])}); "
+                  f"{out['excluded_for_consent']:,} left out: consent withdrawn for "
+                  f"{escape(purpose)}")
 
 
 @audiences_app.command("delete")

@@ -7,13 +7,24 @@ return gets a leading ``'`` so a spreadsheet does not run it as a formula (OWASP
 injection"). Chunks after the first continue from the last row's sort key (keyset
 pagination), so each is one scan of the view that keeps only ``limit`` rows, however far
 into the list it is.
+
+Consent: every export leaves out the customers who withdrew the use of their data for the
+export's purpose (``marketing`` by default), as decided by the engagement capability's one
+decision function (:func:`insightloop.services.engagement.consent.withdrawn_ids`); the
+result says how many were left out.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from insightloop.errors import ConfigError
+from insightloop.services.audiences import audience_frame, get_audience
 from insightloop.services.context import Context
 from insightloop.services.customers import (
     LIST_COLUMNS,
@@ -22,7 +33,9 @@ from insightloop.services.customers import (
     customer_columns,
     filter_sql,
 )
+from insightloop.services.engagement.consent import withdrawn_ids
 from insightloop.services.results import CsvChunk
+from insightloop.services.results.privacy import ConsentedExport
 from insightloop.storage.pseudonym import pseudonym_sql
 from insightloop.storage.sql import ident, literal
 
@@ -33,7 +46,8 @@ QUOTE = "'"
 
 
 def export_chunk(ctx: Context, query: CustomerQuery, offset: int = 0, limit: int = 10_000,
-                 after: list[Any] | None = None, pseudonymise: bool = False) -> CsvChunk:
+                 after: list[Any] | None = None, pseudonymise: bool = False,
+                 purpose: str = "marketing") -> CsvChunk:
     """``limit`` rows of the customers ``query`` selects, in its order, as CSV lines without
     a header (the list's columns, in :data:`LIST_COLUMNS` order): from row ``offset``, or,
     given ``after`` (the ``after`` of the previous chunk), from the row after that one.
@@ -42,16 +56,18 @@ def export_chunk(ctx: Context, query: CustomerQuery, offset: int = 0, limit: int
     (``after`` None); ``after`` is None once a chunk is short (the end of the list).
     ``pseudonymise``: the customer id column holds the keyed pseudonym
     (:mod:`insightloop.storage.pseudonym`; ConfigError without a key) instead of the id.
+    Customers who withdrew consent for ``purpose`` are left out (``total`` too).
     """
     if not (1 <= limit <= 100_000) or offset < 0:
         raise ConfigError("limit must be in 1..100000 and offset >= 0")
+    withdrawn = withdrawn_ids(ctx, purpose)
     with ctx.read() as con:
         types = customer_columns(con)
         cols = list(types)
         if query.sort not in types:
             raise ConfigError(f"cannot sort by {query.sort!r}: it is not built yet in this "
                               "warehouse")
-        where, params = filter_sql(cols, query.filters())
+        where, params = _consented(*filter_sql(cols, query.filters()), withdrawn)
         if after is not None:
             cond, more = _after(query, after)
             where = f"{where} AND {cond}" if where else f" WHERE {cond}"
@@ -71,11 +87,51 @@ def export_chunk(ctx: Context, query: CustomerQuery, offset: int = 0, limit: int
             f"AS __n FROM customer_360 WHERE customer_id IN (SELECT customer_id FROM "
             f"customer_360{where} ORDER BY {order} LIMIT ? OFFSET ?))",
             [*params, limit, offset]).fetchone()
-        total = count_customers(con, *filter_sql(cols, query.filters())) if after is None \
-            else None
+        total = count_customers(con, *_consented(*filter_sql(cols, query.filters()),
+                                                 withdrawn)) if after is None else None
     text, rows, key, cid = row if row is not None else (None, 0, None, None)
     return {"columns": shown, "text": text + "\r\n" if text else "", "rows": int(rows),
             "total": total, "after": [key, cid] if rows == limit else None}
+
+
+def _consented(where: str, params: list[Any], withdrawn: list[str]
+               ) -> tuple[str, list[Any]]:
+    """``where`` (a :func:`filter_sql` condition) also leaving out ``withdrawn`` ids."""
+    if not withdrawn:
+        return where, params
+    cond = "NOT list_contains(?::VARCHAR[], customer_id)"
+    return (f"{where} AND {cond}" if where else f" WHERE {cond}"), [*params, withdrawn]
+
+
+def export_audience(ctx: Context, name: str, path: str | Path, format: str = "csv",
+                    columns: Sequence[str] = (), version: int | None = None,
+                    purpose: str = "marketing") -> ConsentedExport:
+    """Write the members of a saved audience (``customer_id`` and ``columns``) who have not
+    withdrawn consent for ``purpose`` to ``path`` (CSV or Parquet; complete or not at all),
+    and say how many were left out for consent."""
+    if format not in ("csv", "parquet"):
+        raise ConfigError(f"export format {format!r} is not supported: use csv or parquet")
+    info = get_audience(ctx, name, version, live=False)
+    members = audience_frame(ctx, info["canonical"], columns)
+    keep = ~members["customer_id"].astype(str).isin(withdrawn_ids(ctx, purpose))
+    frame = members[keep.to_numpy()]
+    target = Path(path).expanduser()
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder; give a file name such as {target / name}."
+                          f"{format}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    copy = "FORMAT parquet" if format == "parquet" else "FORMAT csv, HEADER true"
+    try:
+        with duckdb.connect() as mem:
+            mem.register("consented", frame)
+            mem.execute(f"COPY consented TO {literal(str(partial))} ({copy})")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+    return {"name": name, "version": info["version"], "path": str(target), "format": format,
+            "rows": len(frame), "columns": list(frame.columns), "purpose": purpose,
+            "excluded_for_consent": int(len(members) - len(frame))}
 
 
 def _after(query: CustomerQuery, after: list[Any]) -> tuple[str, list[Any]]:

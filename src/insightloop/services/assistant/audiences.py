@@ -4,6 +4,8 @@ its count and members, and saved only when confirmed."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from insightloop.capabilities import personal_data_map
 from insightloop.errors import ConfigError, InputError
 from insightloop.features.audiences import FilterError
@@ -16,6 +18,7 @@ from insightloop.services.audiences import (
     describe_audience,
 )
 from insightloop.services.context import Context
+from insightloop.services.engagement.consent import withdrawn_ids
 from insightloop.services.results.assistant import AudienceFromText
 from insightloop.settings import LLMSettings
 from insightloop.storage.sql import ident
@@ -73,7 +76,9 @@ def audience_from_text(ctx: Context, text: str, provider: Provider, settings: LL
                        *, save: str | None = None, confirm: bool = False
                        ) -> AudienceFromText:
     """The audience ``text`` asks for: the filter, its canonical form, the live count and
-    the customer ids; saved as ``save`` only when ``confirm`` is true."""
+    the customer ids (without those who withdrew consent to marketing use of their data:
+    ``excluded_for_consent`` says how many); saved as ``save`` only when ``confirm`` is
+    true."""
     if save and not confirm:
         raise ConfigError(f"saving the audience {save!r} needs confirmation: look at the "
                           "preview, then add --yes")
@@ -87,13 +92,17 @@ def audience_from_text(ctx: Context, text: str, provider: Provider, settings: LL
     except FilterError as exc:
         raise InputError(f"the {provider.name} provider proposed a filter the catalogue "
                          f"rejects ({where!r}): {exc}") from None
-    ids = audience_ids(ctx, where)
+    withdrawn = withdrawn_ids(ctx, "marketing")
+    every = audience_ids(ctx, where)
+    ids = every if not withdrawn else \
+        np.asarray(every, dtype=object)[~np.isin(every, withdrawn)].tolist()
     saved = None
     if save:
         done = create_audience(ctx, save, preview["canonical"],
                                description=f"from text ({provider.name}): {text}"[:500])
         saved = f"{done['name']} v{done['version']}"
     return {"request": text, "where": where, "canonical": preview["canonical"],
-            "count": preview["count"], "total": preview["total"], "customer_ids": ids,
+            "count": len(ids), "total": preview["total"], "customer_ids": ids,
+            "excluded_for_consent": len(every) - len(ids),
             "explanation": explanation, "provider": provider.name,
             "latency_s": round(seconds, 4), "saved": saved}

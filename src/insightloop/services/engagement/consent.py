@@ -9,10 +9,16 @@ from insightloop.errors import NotFoundError
 from insightloop.services.context import Context
 from insightloop.services.engagement.content import normalized
 from insightloop.services.engagement.eligibility import as_utc, eligibility
+from insightloop.services.engagement.policy import Policy
 from insightloop.services.results.engagement import ConsentRow, ConsentView
 from insightloop.storage.warehouse import has_table
 
 CHANNELS = ("email", "webhook", "outbox")
+#: The channel of consents to use a customer's data outside messages (exports, the
+#: assistant): opt-out (no record: allowed), a withdrawal for the purpose excludes.
+DATA_CHANNEL = "data"
+_DATA_POLICY = Policy(quiet_start=0, quiet_end=0, caps=(),
+                      opt_out_channels=frozenset({DATA_CHANNEL}))
 
 
 def consent_view(ctx: Context, customer_id: str, now: datetime | None = None) -> ConsentView:
@@ -35,3 +41,23 @@ def consent_view(ctx: Context, customer_id: str, now: datetime | None = None) ->
     verdicts = {ch: eligibility(ctx, [cid], ch, now=at)["reason"].iloc[0] for ch in CHANNELS}
     return {"customer_id": cid, "records": records, "current": current,
             "eligible": {ch: (None if r is None else str(r)) for ch, r in verdicts.items()}}
+
+
+def withdrawn_ids(ctx: Context, purpose: str = "marketing", now: datetime | None = None
+                  ) -> list[str]:
+    """The customers whose data may not be used for ``purpose`` now: the newest ``data``
+    consent record for that purpose is a withdrawal (decided by :func:`.eligibility`, the
+    one place that decides consent; only customers with such a record are asked)."""
+    with ctx.read() as con:
+        if not has_table(con, "consents"):
+            return []
+        ids = [str(r[0]) for r in con.execute(
+            "SELECT DISTINCT customer_id FROM consents WHERE lower(trim(channel)) = ? AND "
+            "lower(trim(purpose)) = ? AND NOT coalesce(granted, false)",
+            [DATA_CHANNEL, purpose.strip().lower()]).fetchall()]
+    if not ids:
+        return []
+    verdict = eligibility(ctx, ids, DATA_CHANNEL, purpose, now=now, policy=_DATA_POLICY)
+    out = verdict.loc[verdict["reason"].isin(("no_consent", "consent_withdrawn")),
+                      "customer_id"]
+    return sorted(str(c) for c in out)

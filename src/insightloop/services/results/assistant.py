@@ -14,6 +14,7 @@ class AudienceFromText(TypedDict):
     count: int
     total: int
     customer_ids: list[str]
+    excluded_for_consent: int
     explanation: str
     provider: str
     latency_s: float

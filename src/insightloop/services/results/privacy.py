@@ -52,3 +52,17 @@ class AuditRow(TypedDict):
 class AuditList(TypedDict):
     entries: list[AuditRow]
     count: int
+
+
+class ConsentedExport(TypedDict):
+    """``audiences export``: the members written, and how many were left out because they
+    withdrew consent for the export's purpose."""
+
+    name: str
+    version: int
+    path: str
+    format: str
+    rows: int
+    columns: list[str]
+    purpose: str
+    excluded_for_consent: int
