@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from campaign_data import build_warehouse, quiet_policy
 from campaign_servers import Recorder, smtp_server
 from insightloop.cli.main import main
+from insightloop.storage.warehouse import Warehouse
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "bounces"
 
@@ -80,3 +82,28 @@ def test_bad_input_is_one_line_with_exit_2(setup: tuple[Path, Path],
     assert code == 2 and "--now 'soon'" in err
     code, _out, err = run(capsys, "campaigns", "bounces", "import", str(wh.parent / "x"), *w)
     assert code == 2 and "no such file" in err and len(err.strip().splitlines()) == 1
+
+
+def test_approved_copy_variants_are_the_arms_of_a_bandit_campaign(
+        setup: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    wh, _body = setup
+    copy = pd.DataFrame({
+        "variant_id": ["b1-1", "b1-2", "b1-3"], "brief_id": "b1",
+        "subject": ["Approved one", "Approved two", "Never approved"],
+        "body": "Hello {{ name }}", "source": "template", "passed": True, "problems": "",
+        "approved": [True, True, False], "approved_by": ["ana", "ana", None],
+        "approved_at": pd.Timestamp("2026-11-30")})
+    Warehouse(wh).write_frame("copy_variants", copy)
+    rec = Recorder()
+    with smtp_server(rec) as port:
+        code, out, err = run(capsys, "campaigns", "send", "--name", "Copy test",
+                             "--audience-where", "recency_days >= 0", "--copy-brief", "b1",
+                             "--allocation", "bandit", "--smtp-host", "127.0.0.1",
+                             "--smtp-port", str(port), "--json", "--warehouse", str(wh))
+    assert code == 0, err
+    assert json.loads(out)["sent"] == len(rec.messages) > 0
+    assert {str(m["Subject"]) for m in rec.messages} <= {"Approved one", "Approved two"}
+    code, _out, err = run(capsys, "campaigns", "send", "--name", "No copy", "--audience-where",
+                          "recency_days >= 0", "--copy-brief", "b9", "--channel", "outbox",
+                          "--warehouse", str(wh))
+    assert code == 2 and "no approved copy" in err

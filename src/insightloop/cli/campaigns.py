@@ -20,7 +20,7 @@ from insightloop.cli.common import (
     print_json,
     progress_bar,
 )
-from insightloop.errors import InputFileError
+from insightloop.errors import ConfigError, InputFileError
 
 campaigns_app = typer.Typer(help="Campaigns with a seeded holdout over e-mail, webhooks or "
                                  "an outbox, and their send ledger.", no_args_is_help=True)
@@ -57,8 +57,9 @@ def _show_totals(result: Any) -> None:
 def send(
     name: Annotated[str, typer.Option("--name", help="Campaign name (its id: lower case); "
                                                      "a re-run under the name continues it.")],
-    body_template: Annotated[Path, typer.Option(
-        "--body-template", help="Jinja2 template of the text body (profile fields).")],
+    body_template: Annotated[Path | None, typer.Option(
+        "--body-template", help="Jinja2 template of the text body (profile fields).")
+                             ] = None,
     audience_where: Annotated[str | None, typer.Option(
         "--audience-where", help="Audience filter over customer_360, e.g. "
                                  "\"recency_days > 90 and segment = 'at risk'\".")] = None,
@@ -74,6 +75,9 @@ def send(
         "--variant-subject", help="A/B/n: one variant per subject (repeatable; named a, b, "
                                   "...), same body; without it one variant, 'treatment'.")
                                ] = None,
+    copy_brief: Annotated[str | None, typer.Option(
+        "--copy-brief", help="Variants: the assistant's approved copy of this brief "
+                             "(instead of --body-template/--variant-subject).")] = None,
     holdout: Annotated[float, typer.Option("--holdout", help="Share held out at random "
                                                              "(the control arm).")] = 0.1,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the holdout and variants.")
@@ -143,16 +147,23 @@ def send(
         SmtpConfig,
         Variant,
         WebhookConfig,
+        approved_copy,
         define_campaign,
         schedule_campaign,
         send_campaign,
     )
 
+    if (body_template is None) == (copy_brief is None):
+        raise ConfigError("give the content as --body-template FILE or as --copy-brief ID "
+                          "(the assistant's approved copy), one of the two")
     text = _template(body_template, "--body-template") or ""
     html = _template(html_template, "--html-template")
     subjects = variant_subject or []
     variants = tuple(Variant(chr(ord("a") + i), s, text, html) for i, s in
                      enumerate(subjects[:26])) or (Variant("treatment", subject, text, html),)
+    ctx = context_for(warehouse)
+    if copy_brief is not None:
+        variants = approved_copy(ctx, copy_brief, html)
     spec = CampaignSpec(name, channel, variants, audience_where=audience_where,
                         audience_name=audience, holdout=holdout, seed=seed,
                         send_time=send_time, sto_holdout=sto_holdout, window_hours=window,
@@ -161,7 +172,6 @@ def send(
                       os.environ.get(PASSWORD_ENV), timeout) if smtp_host else None
     hook = WebhookConfig(webhook_url, webhook_secret or "", timeout) if webhook_url else None
     if at is not None or every is not None:
-        ctx = context_for(warehouse)
         define_campaign(ctx, spec, smtp=smtp, webhook=hook, rate=rate, batch_size=batch_size)
         plan: Any = schedule_campaign(ctx, spec.id, at=at, every=every)
         if json_out:
@@ -172,7 +182,7 @@ def send(
         return
     with progress_bar(f"sending {spec.id}") as update:
         result: Any = send_campaign(
-            context_for(warehouse), spec, smtp=smtp, webhook=hook, dry_run=dry_run,
+            ctx, spec, smtp=smtp, webhook=hook, dry_run=dry_run,
             batch_size=batch_size, retry=RetryPolicy(retries, retry_delay), rate=rate,
             on_progress=lambda done, total: update(f"{done:,}/{total:,}", done, total))
     if json_out:

@@ -14,6 +14,7 @@ from insightloop.services.campaigns.channels import (
     WebhookConfig,
     pull,
 )
+from insightloop.services.campaigns.content import approved_copy
 from insightloop.services.campaigns.jobs import bounces_job, send_campaign_job, tick_job
 from insightloop.services.campaigns.queries import (
     campaign_ledger,
@@ -39,7 +40,8 @@ from insightloop.services.campaigns.send import (
 from insightloop.services.campaigns.spec import CONTROL, CampaignSpec, Variant, campaign_id
 
 __all__ = ["CONTROL", "CampaignSpec", "RetryPolicy", "SmtpConfig", "Variant", "WebhookConfig",
-           "bounces_job", "campaign_id", "campaign_ledger", "channel_for", "define_campaign",
+           "approved_copy", "bounces_job", "campaign_id", "campaign_ledger", "channel_for",
+           "define_campaign",
            "delete_schedule", "import_bounces", "list_campaigns", "list_schedules",
            "pause_schedule", "pull", "pull_outbox", "record_bounces", "run_campaign",
            "schedule_campaign", "send_campaign", "send_campaign_job", "show_campaign",

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from insightloop.errors import ConfigError
 from insightloop.services.campaigns.spec import Variant
 from insightloop.services.context import Context
 from insightloop.services.engagement import render
@@ -43,3 +44,23 @@ def addresses(ctx: Context, customer_ids: Sequence[str]) -> pd.Series:
         finally:
             con.unregister(name)
     return found["email"].astype(object).where(found["email"].notna(), None)
+
+
+COPY_TABLE = "copy_variants"
+
+
+def approved_copy(ctx: Context, brief_id: str, html: str | None = None
+                  ) -> tuple[Variant, ...]:
+    """The assistant's copy for ``brief_id`` that passed its fact check and that a person
+    approved (warehouse table ``copy_variants``), as campaign variants named by their
+    ``variant_id``; unapproved copy never reaches a campaign."""
+    with ctx.read() as con:
+        rows = (con.execute(f"SELECT variant_id, subject, body FROM {COPY_TABLE} "
+                            "WHERE brief_id = ? AND coalesce(approved AND passed, false) "
+                            "ORDER BY variant_id", [brief_id]).fetchall()
+                if has_table(con, COPY_TABLE) else [])
+    if not rows:
+        raise ConfigError(f"brief {brief_id!r} has no approved copy; write it with "
+                          "`insightloop assistant copy` and approve variants with "
+                          "`insightloop assistant approve VARIANT --by NAME`")
+    return tuple(Variant(str(v), str(s or ""), str(b or ""), html) for v, s, b in rows)
