@@ -105,8 +105,8 @@ def phases_main(csv: Path, db: Path, preset: str | None) -> None:
         setattr(module, name, timed_fn)
 
     for name, label in [("file_sha256", "sha256"), ("stage_file", "read (stage)"),
-                        ("decide_formats", "decide date formats"),
-                        ("build_typed", "typed build"), ("_classify", "classify"),
+                        ("typed_with_dates", "dates + typed build"),
+                        ("_classify", "classify"),
                         ("_write", "write (insert + quarantine)"), ("_result", "accounting")]:
         if hasattr(ing, name):
             wrap(ing, name, label)

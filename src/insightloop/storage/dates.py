@@ -33,7 +33,7 @@ from pathlib import Path
 import duckdb
 
 from insightloop.errors import ConfigError, InputFileError
-from insightloop.storage.ingest_sql import iso_sql, strptime_sql
+from insightloop.storage.ingest_sql import build_typed, iso_sql, strptime_sql
 from insightloop.storage.presets import Preset
 from insightloop.storage.schema import TableSpec
 from insightloop.storage.sql import ident
@@ -140,6 +140,37 @@ def decide_formats(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec,
         decision.tried[canonical] = _describe(readings)
         _decide_column(con, path, canonical, source, readings, decision)
     return decision
+
+
+def typed_with_dates(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec,
+                     cols: Mapping[str, str], given: Sequence[str] = (),
+                     hint: Preset | None = None) -> tuple[DateDecision, list[str]]:
+    """Decide the timestamp formats (:func:`decide_formats`) and build ``__typed`` with
+    them (:func:`~insightloop.storage.ingest_sql.build_typed`); returns the decision and
+    the columns the rows provide.
+
+    Without ``--date-format``, ``__typed`` is first built reading ISO 8601 only: when no
+    timestamp value fails that reading (the usual export), that build has verified the
+    whole column and is the same as the one the decision would lead to, so the separate
+    decision pass over every value (a quarter of the typing cost) is skipped. Otherwise
+    the data decides as :func:`decide_formats` describes and ``__typed`` is rebuilt when
+    the decision reads dates another way.
+    """
+    stamps = [c for c in cols if spec.column(c).type == "timestamp"]
+    if given or not stamps:
+        decision = decide_formats(con, path, spec, cols, given, hint)
+        return decision, build_typed(con, spec, cols, hint, decision.formats, decision.tried)
+    tried = _describe(_candidates(hint))
+    iso = DateDecision(formats={c: () for c in stamps}, tried={c: tried for c in stamps})
+    provided = build_typed(con, spec, cols, hint, iso.formats, iso.tried)
+    failed = " OR ".join(f"{ident(c)} IS NULL" for c in stamps)
+    if execute_temp(con, f"SELECT 1 FROM __typed WHERE __reason IS NOT NULL AND ({failed}) "
+                         "LIMIT 1").fetchone() is None:
+        return iso, provided
+    decision = decide_formats(con, path, spec, cols, given, hint)
+    if (decision.formats, decision.tried) != (iso.formats, iso.tried):
+        provided = build_typed(con, spec, cols, hint, decision.formats, decision.tried)
+    return decision, provided
 
 
 def _decide_column(con: duckdb.DuckDBPyConnection, path: Path, canonical: str, source: str,

@@ -28,8 +28,8 @@ import duckdb
 import yaml
 
 from insightloop.errors import ConfigError, IngestRefusedError, SchemaError
-from insightloop.storage.dates import decide_formats, explicit_formats
-from insightloop.storage.ingest_sql import build_typed
+from insightloop.storage.dates import explicit_formats, typed_with_dates
+from insightloop.storage.ingest_sql import keys_unique_by_construction
 from insightloop.storage.presets import Preset, get_preset
 from insightloop.storage.readers import DELIMITERS, StagedFile, drop_temp, stage_file
 from insightloop.storage.schema import TableSpec, table_spec
@@ -188,12 +188,12 @@ def ingest_file(
             staged = stage_file(con, path, fmt=fmt, delimiter=delimiter)
             cols = resolve_mapping(spec, staged, mapping or {}, pre)
             step("validating")
-            dates = decide_formats(con, path, spec, cols, timestamp_formats, pre)
+            dates, provided = typed_with_dates(con, path, spec, cols, timestamp_formats, pre)
             staged.notes.extend(dates.notes)
-            provided = build_typed(con, spec, cols, pre, dates.formats, dates.tried)
             with atomic(con):
                 step("deduplicating")
-                counts = _classify(con, spec, provided)
+                counts = _classify(con, spec, provided,
+                                   keys_unique_by_construction(spec, cols))
                 step("writing")
                 _write(con, spec, provided, path, ingest_id, sha)
                 result = _result(con, table, path, ingest_id, staged, counts)
@@ -282,8 +282,8 @@ def _content_hash(cols: list[str], alias: str) -> str:
     return f"hash({', '.join(f'{alias}.{ident(c)}' for c in cols)})"
 
 
-def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec,
-              provided: list[str]) -> dict[str, int]:
+def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[str],
+              unique: bool = False) -> dict[str, int]:
     """Decide, per valid row, insert / update / duplicate / quarantine (repeated key).
 
     Only rows that are *not* plain inserts are written to the narrow table
@@ -291,6 +291,7 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec,
     empty and nothing wide is copied. Content is compared on the ``provided``
     columns only (those the file carries or ingestion derives), so a file with fewer
     columns than the table neither counts as a change nor wipes the columns it lacks.
+    ``unique``: no two rows of the file can share a key (skips looking for repeats).
     """
     key = ", ".join(ident(k) for k in spec.key)
     on_vw = " AND ".join(f"v.{ident(k)} = w.{ident(k)}" for k in spec.key)
@@ -303,29 +304,30 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec,
                 "__dup_reason VARCHAR)")
     # Keys repeated within the file: the first occurrence competes with the warehouse,
     # later identical ones are duplicates, later different ones are quarantined.
-    execute_one(con, f"""
-        INSERT INTO __actions
-        WITH rep AS (
-            SELECT v.__line, {_content_hash(provided, 'v')} AS __hash,
-                   row_number() OVER (PARTITION BY {key} ORDER BY v.__line) AS __rn,
-                   first_value(v.__line) OVER (PARTITION BY {key} ORDER BY v.__line)
-                       AS __first_line,
-                   first_value({_content_hash(provided, 'v')}) OVER (PARTITION BY {key}
-                       ORDER BY v.__line) AS __first_hash,
-                   {key_text} AS __key_text
-            FROM __typed v SEMI JOIN (
-                SELECT {key} FROM __typed WHERE __reason IS NULL
-                GROUP BY ALL HAVING count(*) > 1
-            ) w ON {on_vw}
-            WHERE v.__reason IS NULL
-        )
-        SELECT __line,
-               CASE WHEN __hash = __first_hash THEN 'duplicate' ELSE 'quarantine' END,
-               CASE WHEN __hash <> __first_hash THEN 'duplicate key (' || __key_text
-                    || ') first seen on line ' || __first_line || ' with different values'
-               END
-        FROM rep WHERE __rn > 1
-    """)
+    if not unique:
+        execute_one(con, f"""
+            INSERT INTO __actions
+            WITH rep AS (
+                SELECT v.__line, {_content_hash(provided, 'v')} AS __hash,
+                       row_number() OVER (PARTITION BY {key} ORDER BY v.__line) AS __rn,
+                       first_value(v.__line) OVER (PARTITION BY {key} ORDER BY v.__line)
+                           AS __first_line,
+                       first_value({_content_hash(provided, 'v')}) OVER (PARTITION BY {key}
+                           ORDER BY v.__line) AS __first_hash,
+                       {key_text} AS __key_text
+                FROM __typed v SEMI JOIN (
+                    SELECT {key} FROM __typed WHERE __reason IS NULL
+                    GROUP BY ALL HAVING count(*) > 1
+                ) w ON {on_vw}
+                WHERE v.__reason IS NULL
+            )
+            SELECT __line,
+                   CASE WHEN __hash = __first_hash THEN 'duplicate' ELSE 'quarantine' END,
+                   CASE WHEN __hash <> __first_hash THEN 'duplicate key (' || __key_text
+                        || ') first seen on line ' || __first_line || ' with different values'
+                   END
+            FROM rep WHERE __rn > 1
+        """)
     if target_has_rows:
         # First occurrences whose key is already in the warehouse: same content on the
         # provided columns is a duplicate, anything else an update.

@@ -171,17 +171,25 @@ def _line_numbers(con: duckdb.DuckDBPyConnection, order_id: str) -> tuple[str, s
                max(s.__line) - min(s.__line) + 1 = count(*) AS __ln_contiguous
         FROM __stage s GROUP BY ALL
     """)
+    joins = "LEFT JOIN __orders o ON o.__ln_order = t.order_id"
+    if con.execute("SELECT 1 FROM __orders WHERE NOT __ln_contiguous LIMIT 1").fetchone() is None:
+        return "", joins, "t.__line - o.__ln_first + 1"  # every order's lines are together
     cte = (f"ln AS (SELECT s.__line AS __ln_line, row_number() OVER (PARTITION BY "
            f"{order_id} ORDER BY s.__line) AS __ln FROM __stage s "
            f"SEMI JOIN (SELECT __ln_order FROM __orders WHERE NOT __ln_contiguous) x "
            f"ON x.__ln_order = {order_id}),")
-    joins = ("LEFT JOIN __orders o ON o.__ln_order = t.order_id "
-             "LEFT JOIN ln ON ln.__ln_line = t.__line")
-    return cte, joins, ("CASE WHEN o.__ln_contiguous THEN t.__line - o.__ln_first + 1 "
-                        "ELSE ln.__ln END")
+    return cte, joins + " LEFT JOIN ln ON ln.__ln_line = t.__line", (
+        "CASE WHEN o.__ln_contiguous THEN t.__line - o.__ln_first + 1 ELSE ln.__ln END")
 
 
-def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: dict[str, str],
+def keys_unique_by_construction(spec: TableSpec, cols: Mapping[str, str]) -> bool:
+    """True when no two staged rows can share a key: the key holds ``line_no`` numbered
+    from file order within each order (the file does not carry it), so repeats of a key
+    within the file need not be looked for."""
+    return "line_no" in spec.key and "line_no" in spec.derived_key and "line_no" not in cols
+
+
+def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: Mapping[str, str],
                 pre: Preset | None, formats: Mapping[str, Sequence[str]],
                 tried: Mapping[str, str] | None = None) -> list[str]:
     """Create ``__typed``: canonical typed columns, ``__reason`` and ``__column``.
