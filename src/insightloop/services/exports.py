@@ -16,15 +16,13 @@ result says how many were left out.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from insightloop.errors import ConfigError
 from insightloop.services.audiences import audience_frame, get_audience
+from insightloop.services.audiences.saved import write_members
 from insightloop.services.context import Context
 from insightloop.services.customers import (
     LIST_COLUMNS,
@@ -115,20 +113,7 @@ def export_audience(ctx: Context, name: str, path: str | Path, format: str = "cs
     members = audience_frame(ctx, info["canonical"], columns)
     keep = ~members["customer_id"].astype(str).isin(withdrawn_ids(ctx, purpose))
     frame = members[keep.to_numpy()]
-    target = Path(path).expanduser()
-    if target.is_dir():
-        raise ConfigError(f"{target} is a folder; give a file name such as {target / name}."
-                          f"{format}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    copy = "FORMAT parquet" if format == "parquet" else "FORMAT csv, HEADER true"
-    try:
-        with duckdb.connect() as mem:
-            mem.register("consented", frame)
-            mem.execute(f"COPY consented TO {literal(str(partial))} ({copy})")
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    target = write_members(frame, path, format, name)
     return {"name": name, "version": info["version"], "path": str(target), "format": format,
             "rows": len(frame), "columns": list(frame.columns), "purpose": purpose,
             "excluded_for_consent": int(len(members) - len(frame))}

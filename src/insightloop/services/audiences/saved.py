@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 from sqlalchemy import Connection, Row, delete, func, insert, select
@@ -36,6 +36,9 @@ from insightloop.services.results.audiences import (
 from insightloop.storage.operational import open_ops
 from insightloop.storage.operational.audience_models import SavedAudience
 from insightloop.storage.sql import literal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ExportFormat = Literal["csv", "parquet"]
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
@@ -164,6 +167,14 @@ def export_audience(ctx: Context, name: str, path: str | Path, format: ExportFor
         raise ConfigError(f"export format {format!r} is not supported: use csv or parquet")
     info = get_audience(ctx, name, version, live=False)
     frame = audience_frame(ctx, info["canonical"], columns)
+    target = write_members(frame, path, format, name)
+    return {"name": name, "version": info["version"], "path": str(target), "format": format,
+            "rows": len(frame), "columns": list(frame.columns)}
+
+
+def write_members(frame: pd.DataFrame, path: str | Path, format: str, name: str) -> Path:
+    """Write ``frame`` to ``path`` as CSV or Parquet: complete or not at all (written beside
+    it, then renamed); returns the file."""
     target = Path(path).expanduser()
     if target.is_dir():
         raise ConfigError(f"{target} is a folder; give a file name such as {target / name}."
@@ -178,5 +189,4 @@ def export_audience(ctx: Context, name: str, path: str | Path, format: ExportFor
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
-    return {"name": name, "version": info["version"], "path": str(target), "format": format,
-            "rows": len(frame), "columns": list(frame.columns)}
+    return target

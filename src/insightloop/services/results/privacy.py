@@ -6,6 +6,8 @@ from typing import Any
 
 from typing_extensions import TypedDict
 
+from insightloop.services.results.audiences import AudienceExport
+
 
 class Verification(TypedDict):
     """What a search after an erasure found (all empty and ``api_404`` true: proven)."""
@@ -54,15 +56,9 @@ class AuditList(TypedDict):
     count: int
 
 
-class ConsentedExport(TypedDict):
+class ConsentedExport(AudienceExport):
     """``audiences export``: the members written, and how many were left out because they
     withdrew consent for the export's purpose."""
 
-    name: str
-    version: int
-    path: str
-    format: str
-    rows: int
-    columns: list[str]
     purpose: str
     excluded_for_consent: int
