@@ -8,7 +8,9 @@ and MinT-shrink. Weeks, returns and gaps as in ``forecast_vs_statsforecast.py``.
 ``coverage_80``: the share of held-out weeks inside the reconciled 80 % intervals, for the
 bottom series and the total, two ways: ``shifted`` (the base interval moved with the
 reconciled mean, the old way) and ``paths`` (quantiles of 200 reconciled sample paths per
-series: what ``forecast build --reconcile`` does now).
+series, independent across series) and ``paths_schaake`` (the same paths made to move
+together as the series did in their last 52 training weeks: what ``forecast build
+--reconcile`` does now).
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ from insightloop.models.forecast.holdout import long_frame
 from insightloop.models.forecast.metrics import mase_scale
 from insightloop.models.forecast.reconcile import (
     bottom_up,
+    history_template,
     min_trace,
     path_intervals,
     reconcile_paths,
+    schaake,
 )
 
 DATA = (Path(__file__).resolve().parents[2] / "shared" / "data" / "online_retail"
@@ -83,6 +87,9 @@ def main() -> None:
     hi_b = np.vstack([ft.forecast(h)["hi-80"].to_numpy().reshape(1, h),
                       fb.forecast(h)["hi-80"].to_numpy().reshape(-1, h)])
     paths = np.concatenate([ft.sample_paths(h, 200, seed=1), fb.sample_paths(h, 200, seed=2)])
+    width = min(train_t.y.shape[1], train_b.y.shape[1])
+    hist = np.vstack([train_t.y[:, -width:], train_b.y[:, -width:]])
+    joint = schaake(paths, history_template(hist, 200, h, seed=3))
     actual = np.vstack([actual_t[None, :], actual_b])
 
     def cover(lo: np.ndarray, hi: np.ndarray) -> dict[str, float]:
@@ -95,9 +102,12 @@ def main() -> None:
     for name, rec in (("bottom_up", bu), ("mint", bottom_up(np.maximum(mint[1:], 0), agg))):
         shift = rec - base
         band = path_intervals(reconcile_paths(paths, agg, name, resid, nonneg=True))
+        tied = path_intervals(reconcile_paths(joint, agg, name, resid, nonneg=True))
         coverage[name] = {
             "shifted": cover(np.maximum(lo_b + shift, 0), np.maximum(hi_b + shift, 0)),
-            "paths": cover(np.minimum(band["lo-80"], rec), np.maximum(band["hi-80"], rec))}
+            "paths": cover(np.minimum(band["lo-80"], rec), np.maximum(band["hi-80"], rec)),
+            "paths_schaake": cover(np.minimum(tied["lo-80"], rec),
+                                   np.maximum(tied["hi-80"], rec))}
 
     print(json.dumps({"level": args.level, "loss": args.loss, "series": int(panel.n), "horizon": h,
                       "coverage_80": coverage,

@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from insightloop.models.forecast.reconcile import path_intervals, reconcile_paths
+from insightloop.models.forecast.reconcile import (
+    history_template,
+    path_intervals,
+    reconcile_paths,
+    schaake,
+)
 
 Z80 = 1.2815515655446004
 VAR_TOTAL = 25.0
@@ -56,3 +61,20 @@ def test_reconciled_paths_are_coherent(hierarchy: tuple) -> None:
         total_q = path_intervals(rec[:1], (80,))["hi-80"][0]
         sum_q = path_intervals(rec[1:].sum(axis=0, keepdims=True), (80,))["hi-80"][0]
         np.testing.assert_allclose(total_q, sum_q, atol=1e-8)
+
+
+def test_schaake_keeps_marginals_and_restores_co_movement() -> None:
+    rng = np.random.default_rng(1)
+    n, draws, h = 6, 400, 3
+    paths = rng.normal(10.0, 2.0, (n, draws, h))  # independent across series
+    busy = rng.gamma(2.0, 1.0, 80)               # a shop-wide factor in the history
+    history = 5.0 * busy[None, :] + rng.normal(0, 0.1, (n, 80))
+    tied = schaake(paths, history_template(history, draws, h, seed=0, last=80))
+    np.testing.assert_allclose(np.sort(tied, axis=1), np.sort(paths, axis=1))  # marginals
+    corr_before = np.corrcoef(paths[:, :, 0])[np.triu_indices(n, 1)].mean()
+    corr_after = np.corrcoef(tied[:, :, 0])[np.triu_indices(n, 1)].mean()
+    assert abs(corr_before) < 0.1 and corr_after > 0.9
+    # the sum of co-moving series is as wide as the sum of their widths
+    width = np.subtract(*np.quantile(tied.sum(axis=0)[:, 0], [0.9, 0.1]))
+    parts = np.subtract(*np.quantile(tied[:, :, 0], [0.9, 0.1], axis=1)).sum()
+    assert width > 0.9 * parts

@@ -297,6 +297,11 @@ class PanelForecaster:
         return self.scale[rows].reshape(shape) * np.sqrt(0.5 + 0.5 * rel)
 
     @property
+    def history(self) -> np.ndarray:
+        """``(n, T)`` the fitted series, right-aligned (NaN before a series starts)."""
+        return self._fitted().y
+
+    @property
     def residuals(self) -> np.ndarray:
         """``(n, windows * horizon)`` validation errors of each series' chosen model (NaN
         where a series was too short for a window), in ``ids`` order."""

@@ -19,6 +19,12 @@ scipy sparse, 1 where a bottom series belongs to an aggregate); the summing matr
   the quantiles of the reconciled paths. A reconciled path is coherent, so the total's
   interval is the interval of the *sum* of the bottom paths (narrower than the sum of
   the bottom intervals when their errors partly cancel).
+* :func:`schaake` with :func:`history_template`: paths drawn series by series are
+  independent across series; the Schaake shuffle (Clark et al. 2004) reorders each
+  series' draws, step by step, so that their ranks follow the ranks of the series' own
+  history on the same (randomly chosen) past weeks for every series: the marginals are
+  unchanged and the series move together as they did (a shop-wide busy week is busy for
+  every product), so a sum of paths is not falsely narrow.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["bottom_up", "min_trace", "path_intervals", "reconcile_paths", "shrinkage"]
+__all__ = ["bottom_up", "history_template", "min_trace", "path_intervals", "reconcile_paths",
+           "schaake", "shrinkage"]
 
 
 def bottom_up(bottom: np.ndarray, agg: sp.spmatrix) -> np.ndarray:
@@ -116,3 +123,26 @@ def path_intervals(paths: np.ndarray, levels: tuple[int, ...] = (80,)
         q = np.quantile(paths, [tail, 1 - tail], axis=1)
         out[f"lo-{lv}"], out[f"hi-{lv}"] = q[0], q[1]
     return out
+
+
+def history_template(history: np.ndarray, draws: int, h: int, seed: int = 0,
+                     last: int = 52) -> np.ndarray:
+    """``(n, draws, h)`` blocks of ``h`` consecutive history columns, the same randomly
+    chosen block (among the last ``last`` columns) for every series in a draw; columns
+    before a series' start (NaN) rank lowest."""
+    t = history.shape[1]
+    if t < h:
+        raise ValueError(f"the history has {t} periods: a template of {h} needs at least {h}")
+    lo = max(t - max(last, h), 0)
+    starts = np.random.default_rng(seed).integers(lo, t - h + 1, size=draws)
+    cols = starts[:, None] + np.arange(h)[None, :]
+    return np.nan_to_num(history, nan=-np.inf)[:, cols]
+
+
+def schaake(paths: np.ndarray, template: np.ndarray) -> np.ndarray:
+    """Reorder ``paths`` ``(n, draws, h)`` along the draws so that, per series and step,
+    their ranks are those of ``template`` (same shape); the values are unchanged."""
+    if paths.shape != template.shape:
+        raise ValueError(f"paths {paths.shape} and template {template.shape} differ")
+    ranks = np.argsort(np.argsort(template, axis=1, kind="stable"), axis=1, kind="stable")
+    return np.take_along_axis(np.sort(paths, axis=1), ranks, axis=1)

@@ -5,7 +5,8 @@ series of one level (``series.demand_series``) and replaces that level's rows (f
 frequency and measure) in table ``forecasts``. With ``reconcile="bottom_up"`` or
 ``"mint"`` (level other than total) the total is forecast too and both levels are made
 coherent (the total equals the sum of its series); the 80% intervals are re-estimated as
-quantiles of reconciled sample paths (200 per series). Known inputs (campaign days, holidays:
+quantiles of reconciled sample paths (200 per series, made to move together as the series
+did in their history by a Schaake shuffle). Known inputs (campaign days, holidays:
 ``calendar.known_inputs``) go to the models that use them (the global LightGBM model).
 """
 
@@ -23,9 +24,11 @@ from insightloop.errors import ConfigError, InputFileError, SchemaError, Warehou
 from insightloop.models.forecast import PanelForecaster
 from insightloop.models.forecast.reconcile import (
     bottom_up,
+    history_template,
     min_trace,
     path_intervals,
     reconcile_paths,
+    schaake,
 )
 from insightloop.services.context import Context
 from insightloop.services.forecast.calendar import known_inputs
@@ -80,6 +83,10 @@ def _reconcile(how: str, top: PanelForecaster, top_out: pd.DataFrame,
             rec = bottom_up(np.maximum(rec[1:], 0.0), agg)
     paths = np.concatenate([top.sample_paths(h, PATHS, seed=1),
                             bottom.sample_paths(h, PATHS, seed=2)])
+    width = min(top.history.shape[1], bottom.history.shape[1])  # both end in the last period
+    history = np.vstack([top.history[:, -width:], bottom.history[:, -width:]])
+    if width >= h:  # the series move together as in their history (Schaake shuffle)
+        paths = schaake(paths, history_template(history, PATHS, h, seed=3))
     bands = path_intervals(reconcile_paths(paths, agg, how, resid, nonneg=nonneg), (80,))
     for frame, rows in ((top_out, slice(0, 1)), (bottom_out, slice(1, None))):
         mean = rec[rows].ravel()
