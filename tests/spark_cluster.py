@@ -25,6 +25,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,17 @@ def _tail(folder: Path) -> str:
     return "\n".join(lines)
 
 
-@pytest.fixture(scope="session")
-def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a running standalone master with two alive workers (see module doc)."""
-    home = _spark_home()
-    logs = tmp_path_factory.mktemp("spark-cluster")
+class ClusterError(RuntimeError):
+    """The standalone cluster did not start (the message holds the log tails)."""
+
+
+@contextmanager
+def standalone_cluster(home: Path, logs: Path, workers: int = WORKERS, cores: int = 1,
+                       memory: str = "1g") -> Iterator[str]:
+    """Run a standalone master and ``workers`` workers from the Spark distribution at
+    ``home`` (pyspark's package folder); yields the master URL once every worker is alive,
+    stops them all on exit. Also used by ``benchmarks/spark_pipeline.py``."""
+    logs.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1",
            "SPARK_LOG_DIR": str(logs), "PYSPARK_PYTHON": sys.executable,
            "SPARK_WORKER_DIR": str(logs / "work")}
@@ -87,16 +94,16 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         launch("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                           "--port", str(port), "--webui-port", str(ui_port)])
-        for i in range(WORKERS):
+        for i in range(workers):
             launch(f"worker{i}", ["org.apache.spark.deploy.worker.Worker", master,
-                                  "--host", "127.0.0.1", "--cores", "1", "--memory", "1g",
-                                  "--webui-port", str(_free_port()),
+                                  "--host", "127.0.0.1", "--cores", str(cores),
+                                  "--memory", memory, "--webui-port", str(_free_port()),
                                   "--work-dir", str(logs / f"work{i}")])
         deadline = time.monotonic() + START_TIMEOUT_S
-        while _alive_workers(ui_port) < WORKERS:
+        while _alive_workers(ui_port) < workers:
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
-                pytest.skip(f"the Spark standalone cluster did not start in "
-                            f"{START_TIMEOUT_S:.0f} s; logs in {logs}:\n{_tail(logs)}")
+                raise ClusterError(f"the Spark standalone cluster did not start in "
+                                   f"{START_TIMEOUT_S:.0f} s; logs in {logs}:\n{_tail(logs)}")
             time.sleep(0.5)
         yield master
     finally:
@@ -108,6 +115,21 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a running standalone master with two alive workers (see module doc)."""
+    home = _spark_home()
+    cluster = standalone_cluster(home, tmp_path_factory.mktemp("spark-cluster"))
+    try:
+        master = cluster.__enter__()
+    except ClusterError as exc:
+        pytest.skip(str(exc))
+    try:
+        yield master
+    finally:
+        cluster.__exit__(None, None, None)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ def test_is_lake_tells_folders_from_duckdb_files(tmp_path: Path) -> None:
     assert not is_lake(tmp_path / "wh.duckdb")
     assert not is_lake(tmp_path / "other.duckdb")
     assert not is_lake(":memory:")
+    (tmp_path / "folder.duckdb").mkdir()
+    assert not is_lake(tmp_path / "folder.duckdb")  # a mistaken folder, refused on open
 
 
 def test_duckdb_writes_and_reads_the_layout(tmp_path: Path) -> None:
@@ -62,3 +64,24 @@ def test_missing_table_and_bad_names_say_what_to_do(tmp_path: Path) -> None:
         lake.table_dir("../escape")
     with pytest.raises(WarehouseError):
         lake.table_dir("_staging")
+
+
+def test_a_lake_warehouse_reads_through_duckdb_views(tmp_path: Path) -> None:
+    from insightloop.storage.warehouse import Warehouse
+
+    root = tmp_path / "lake"
+    wh = Warehouse(root)
+    assert wh.lake is not None and not wh.exists
+    with pytest.raises(WarehouseError, match="has no tables yet"), wh.connect(read_only=True):
+        pass
+    Lake(root).write_duckdb(duckdb.connect(), "SELECT 'o1' AS order_id, 1::BIGINT AS line_no, "
+                            "'c1' AS customer_id, 2.5 AS unit_price", "orders")
+    assert wh.exists and wh.has_table("orders") and not wh.has_table("profiles")
+    with wh.connect(read_only=True) as con:
+        assert con.execute("SELECT customer_id, unit_price FROM orders").fetchall() \
+            == [("c1", 2.5)]
+        # the canonical tables the lake lacks are there, empty, as on a new DuckDB file
+        assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
+    assert wh.table("orders")["order_id"].tolist() == ["o1"]
+    with pytest.raises(WarehouseError, match="written by the Spark stages"), wh.transaction():
+        pass

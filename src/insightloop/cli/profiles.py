@@ -41,8 +41,9 @@ def build(as_of: AsOfOpt = None, warehouse: WarehouseOpt = None, json_: JsonOpt 
     from insightloop.services.profiles import build_profiles
 
     ctx = context_for(warehouse)
-    with progress_bar("building profiles", enabled=not json_):
-        summary = build_profiles(ctx, parse_date(as_of))
+    with progress_bar("building profiles", enabled=not json_) as update:
+        summary = build_profiles(ctx, parse_date(as_of),
+                                 on_progress=lambda msg, done, total: update(msg, done, total))
     if json_:
         print_json(summary)
         return

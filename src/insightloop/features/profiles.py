@@ -13,12 +13,15 @@ so models trained on profiles ``as_of`` a date never see later data.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 from ibis import _
 
 TOP_N = 3
+#: Tables the profiles use when the warehouse has rows in them (orders always).
+OPTIONAL_INPUTS = ("products", "customers", "events")
 WINDOWS_DAYS = (30, 90)  # recent-activity windows ending at as_of
 SECONDS_PER_DAY = 86_400.0
 
@@ -172,3 +175,11 @@ def profile_expr(
         n_events=col("n_events", "int64").fill_null(0),
     )
     return result.order_by("customer_id")
+
+
+def profile_expr_of(backend: Any, names: list[str], as_of: datetime) -> ir.Table:
+    """:func:`profile_expr` over the tables ``names`` (orders and the optional inputs
+    present) of an Ibis ``backend`` (DuckDB, or Spark with those tables registered)."""
+    tables = {n: backend.table(n) for n in names}
+    return profile_expr(tables["orders"], as_of, products=tables.get("products"),
+                        customers=tables.get("customers"), events=tables.get("events"))

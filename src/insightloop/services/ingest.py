@@ -21,6 +21,7 @@ from insightloop.storage.ingest import (
     ingest_file,
     load_mapping_file,
 )
+from insightloop.storage.lake import is_lake
 
 __all__ = ["MAX_QUARANTINE_SHARE", "IngestResult", "committed", "ingest", "ingest_result",
            "load_mapping_file", "summary"]
@@ -34,7 +35,18 @@ def ingest_result(ctx: Context, table: str, path: Path | str, *,
                   ) -> IngestResult:
     """Load ``path`` into ``table``; the full accounting (per-file notes, top quarantine
     reasons) for a caller that shows it (the CLI). ``timestamp_formats``: the
-    ``--date-format`` values (see :func:`~insightloop.storage.ingest.ingest_file`)."""
+    ``--date-format`` values (see :func:`~insightloop.storage.ingest.ingest_file`).
+
+    With engine ``spark`` and a lake warehouse the file is merged into the lake by the
+    cluster (:mod:`insightloop.services.spark.ingest`): same rules, same accounting."""
+    if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
+        # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
+        from insightloop.services.spark.ingest import ingest_lake
+
+        return ingest_lake(ctx, table, path, mapping=mapping, preset=preset,
+                           delimiter=delimiter, timestamp_formats=timestamp_formats,
+                           on_progress=on_progress, ingest_id=ingest_id,
+                           max_quarantine_share=max_quarantine_share)
     return ingest_file(ctx.warehouse, table, path, mapping=mapping, preset=preset,
                        delimiter=delimiter, timestamp_formats=timestamp_formats,
                        on_progress=on_progress, ingest_id=ingest_id,

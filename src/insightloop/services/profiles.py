@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,15 +16,15 @@ import pandas as pd
 from insightloop import capabilities
 from insightloop.capabilities.spec import Columns360
 from insightloop.errors import NotFoundError, WarehouseError
-from insightloop.features.profiles import PROFILE_COLUMNS, profile_expr
+from insightloop.features.profiles import OPTIONAL_INPUTS, PROFILE_COLUMNS, profile_expr_of
 from insightloop.features.sentiment import customer_sentiment_features
 from insightloop.services.context import Context
 from insightloop.services.results import ProfilesBuilt
+from insightloop.storage.lake import is_lake
 from insightloop.storage.spark import spark_backend
 from insightloop.storage.sql import execute_one, ident, literal
 from insightloop.storage.warehouse import has_table
 
-OPTIONAL_INPUTS = ("products", "customers", "events")
 # Tables written by later stages, keyed by customer_id, shown with a profile when present.
 ENRICHMENTS = ("rfm", "clv", "segment_members", "scores", "customer_sentiment")
 
@@ -47,15 +48,17 @@ def _inputs(con: duckdb.DuckDBPyConnection) -> list[str]:
     return names
 
 
-def _expr(backend: Any, names: list[str], as_of: datetime) -> Any:
-    tables = {n: backend.table(n) for n in names}
-    return profile_expr(tables["orders"], as_of, products=tables.get("products"),
-                        customers=tables.get("customers"), events=tables.get("events"))
+_expr = profile_expr_of
 
 
 def compute_profiles(ctx: Context, as_of: datetime | None = None) -> pd.DataFrame:
     """Profiles as a DataFrame (one row per customer), using only data before ``as_of``,
     on the context's engine."""
+    if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
+        # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
+        from insightloop.services.spark import profiles as spark_profiles
+
+        return spark_profiles.compute_profiles_lake(ctx, as_of)
     warehouse = ctx.warehouse
     with warehouse.connect(read_only=warehouse.exists) as con:
         as_of = as_of or _default_as_of(con)
@@ -76,11 +79,36 @@ def compute_profiles(ctx: Context, as_of: datetime | None = None) -> pd.DataFram
     return frame
 
 
-def build_profiles(ctx: Context, as_of: datetime | None = None) -> ProfilesBuilt:
-    """Compute profiles on the configured engine and replace table ``profiles`` atomically."""
+#: ``on_progress(message, steps_done, steps_total)`` of :func:`build_profiles`.
+StepFn = Callable[[str, int, int], None]
+BUILD_STEPS = ("reading the inputs", "computing profiles", "writing table profiles",
+               "summarising")
+
+
+def build_profiles(ctx: Context, as_of: datetime | None = None, *,
+                   on_progress: StepFn | None = None) -> ProfilesBuilt:
+    """Compute profiles on the configured engine and replace table ``profiles`` atomically.
+
+    ``on_progress`` is called before each of the :data:`BUILD_STEPS` (and once at the end
+    with every step done), for a determinate progress bar."""
+    def step(n: int) -> None:
+        if on_progress is not None:
+            total = len(BUILD_STEPS)
+            on_progress(BUILD_STEPS[n] if n < total else "done", n, total)
+
     wh = ctx.warehouse
+    step(0)
+    if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
+        # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
+        from insightloop.services.spark import profiles as spark_profiles
+
+        built = spark_profiles.build_profiles_lake(ctx, as_of, on_step=lambda n: step(n))
+        step(len(BUILD_STEPS))
+        return built
     if ctx.engine.is_spark:
+        step(1)
         frame = compute_profiles(ctx, as_of)
+        step(2)
         with wh.transaction() as con:
             con.register("__profiles", frame)
             con.execute("CREATE OR REPLACE TABLE profiles AS SELECT * FROM __profiles")
@@ -91,16 +119,20 @@ def build_profiles(ctx: Context, as_of: datetime | None = None) -> ProfilesBuilt
         with wh.transaction() as con:
             as_of = as_of or _default_as_of(con)
             expr = _expr(wh.ibis(con), _inputs(con), as_of)
+            step(1)
             # Compiled SQL runs inside DuckDB: out-of-core, no round trip through pandas.
             sql = ibis.to_sql(expr, dialect="duckdb")
             execute_one(con, f"CREATE OR REPLACE TABLE profiles AS {sql}")
+            step(2)
             _refuse_empty(con, as_of)  # raising rolls back: the old profiles stay
             refresh_customer_360(con)
+    step(3)
     with wh.connect(read_only=True) as con:
         row = con.execute(
             "SELECT count(*), any_value(as_of), sum(monetary), avg(frequency) FROM profiles"
         ).fetchone()
     assert row is not None
+    step(len(BUILD_STEPS))
     return {"customers": int(row[0]), "as_of": row[1], "engine": ctx.engine.name,
             "net_revenue": float(row[2] or 0.0), "mean_frequency": float(row[3] or 0.0)}
 

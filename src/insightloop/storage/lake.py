@@ -29,12 +29,16 @@ def is_lake(path: Path | str) -> bool:
     """Whether ``path`` names a lake folder rather than a DuckDB file.
 
     True for an existing folder, or for a path that does not exist yet and has no suffix
-    (``/data/lake``) or ends with ``/``; False for a ``.duckdb`` file or ``:memory:``.
+    (``/data/lake``) or ends with ``/``; False for a ``.duckdb`` file or ``:memory:``. A
+    folder named ``*.duckdb`` is not a lake either (the warehouse file was meant, and
+    opening it says it is a folder).
     """
     text = str(path)
     if text == ":memory:" or not text:
         return False
     p = Path(text)
+    if p.suffix.lower() == ".duckdb":
+        return False
     if p.is_dir():
         return True
     if p.exists():

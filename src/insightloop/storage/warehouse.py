@@ -20,6 +20,7 @@ from insightloop.storage.integrity import check_file, damaged, forget_file, sign
 from insightloop.storage.integrity import first_line as _first_line
 from insightloop.storage.integrity import is_damage as _is_damage
 from insightloop.storage.integrity import open_duckdb as _open
+from insightloop.storage.lake import Lake, is_lake
 from insightloop.storage.migrations import SchemaState, check_readable, migrate
 from insightloop.storage.sql import ident, literal
 
@@ -59,6 +60,8 @@ class Warehouse:
         self.read_only = env_flag(READ_ONLY_ENV) if read_only is None else read_only
         self._memory_con: duckdb.DuckDBPyConnection | None = None
         self.last_migration: tuple[SchemaState, SchemaState] | None = None
+        #: The lake when ``path`` names a lake folder (:mod:`insightloop.storage.lake`).
+        self.lake: Lake | None = Lake(path) if is_lake(path) else None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Warehouse:
@@ -82,6 +85,8 @@ class Warehouse:
 
     @property
     def exists(self) -> bool:
+        if self.lake is not None:
+            return bool(self.lake.tables())
         return isinstance(self.path, Path) and self.path.exists()
 
     @contextmanager
@@ -95,6 +100,10 @@ class Warehouse:
             process, or made by a newer release; damage found while the connection is
             in use is reported the same way.
         """
+        if self.lake is not None:
+            with self._lake_connect(read_only or self.read_only) as con:
+                yield con
+            return
         if not isinstance(self.path, Path):
             if self._memory_con is None:
                 self._memory_con = self._configure(duckdb.connect(":memory:"))
@@ -151,6 +160,29 @@ class Warehouse:
             trust_file(path)
 
     @contextmanager
+    def _lake_connect(self, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """An in-memory DuckDB connection reading the lake: the canonical schema (empty
+        tables) with one view per lake table in place of its table."""
+        lake = self.lake
+        assert lake is not None
+        if not read_only:
+            raise WarehouseError(
+                f"warehouse {lake.root} is a lake folder: it is written by the Spark stages "
+                "only (INSIGHTLOOP_ENGINE=spark: ingest, profiles build, clv build, ...); "
+                "this command does not run on a lake. Run it with INSIGHTLOOP_ENGINE=spark, "
+                "or point --warehouse at a .duckdb file (docs/scale-out.md)")
+        if not lake.tables():
+            raise WarehouseError(
+                f"lake {lake.root} has no tables yet; run `insightloop ingest` with "
+                "INSIGHTLOOP_ENGINE=spark first, or pass --warehouse")
+        con = self._configure(duckdb.connect(":memory:"))
+        try:
+            attach_lake(con, lake)
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write connection inside BEGIN/COMMIT; any exception (Ctrl-C too) rolls back."""
         with self.connect() as con, atomic(con):
@@ -163,6 +195,8 @@ class Warehouse:
 
     # -- convenience readers/writers -------------------------------------------------
     def has_table(self, name: str) -> bool:
+        if self.lake is not None:
+            return self.lake.exists(name)
         if not self.exists and isinstance(self.path, Path):
             return False
         with self.connect(read_only=isinstance(self.path, Path)) as con:
@@ -196,6 +230,16 @@ class Warehouse:
 
 
 _readable: dict[str, tuple[int, ...]] = {}
+
+
+def attach_lake(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
+    """Give ``con`` the canonical schema, then the lake's tables as views in place of
+    the (empty) canonical tables of the same name."""
+    migrate(con, ":memory:")
+    for name in lake.tables():
+        if has_table(con, name):
+            con.execute(f"DROP TABLE {ident(name)}")
+    lake.attach_duckdb(con)
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
