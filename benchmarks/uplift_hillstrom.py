@@ -11,7 +11,8 @@ history_segment, history, mens, womens, zip_code, newbie, channel.
    folds with their standard errors. This is where learners and settings are chosen.
 2. ``--part test``: every final candidate is scored once on the test half, with 95%
    percentile-bootstrap intervals (``--draws``) and the paired bootstrap of its difference
-   from the anchor's reimplementation (the same resampled customers for both):
+   from the anchor (the real one with ``--sklift``, else the reimplementation; the same
+   resampled customers for both):
    * ``insightloop evaluate uplift`` as a user runs it (``--model auto``: chosen by a
      3-fold cross-validation of the training half), through the CLI;
    * ``x``: the X-learner, the previous default (auto's earlier choice);
@@ -155,16 +156,28 @@ def part_test(X: np.ndarray, y: np.ndarray, t: np.ndarray,
         scores["anchor (scikit-uplift + XGBoost)"] = sklift_scores(sklift, path, train, test)
     rng = np.random.default_rng(0)
     resample = rng.integers(0, len(test), size=(draws, len(test)))
-    ref = scores["anchor (LightGBM)"]
+    ref_name = ("anchor (scikit-uplift + XGBoost)" if sklift else "anchor (LightGBM)")
+    ref = scores[ref_name]
     for name, u in scores.items():
-        diff = np.array([uplift_at_k(yt[i], u[i], tt[i]) - uplift_at_k(yt[i], ref[i], tt[i])
+        diff = np.array([[uplift_at_k(yt[i], u[i], tt[i]) - uplift_at_k(yt[i], ref[i], tt[i]),
+                          qini_auc_score(yt[i], u[i], tt[i])
+                          - qini_auc_score(yt[i], ref[i], tt[i])]
                          for i in resample])  # draws, not rows
+
+        def ci(v: np.ndarray) -> list[float]:
+            return [round(float(x), 4) for x in np.percentile(v, [2.5, 97.5])]
         print(json.dumps({
             "candidate": name, "uplift@30": round(uplift_at_k(yt, u, tt), 4),
             "ci": [round(v, 4) for v in bootstrap_uplift_at_k(yt, u, tt, draws=draws)],
             "qini_auc": round(qini_auc_score(yt, u, tt), 4),
             "qini_ci": [round(v, 4) for v in bootstrap_qini_auc(yt, u, tt, draws=draws)],
-            "minus_anchor_lgbm_ci": [round(float(v), 4) for v in np.percentile(diff, [2.5, 97.5])],
+            "anchor": ref_name,
+            "uplift@30_minus_anchor": round(uplift_at_k(yt, u, tt) - uplift_at_k(yt, ref, tt),
+                                            4),
+            "paired_ci": ci(diff[:, 0]),
+            "qini_minus_anchor": round(qini_auc_score(yt, u, tt) - qini_auc_score(yt, ref, tt),
+                                       4),
+            "qini_paired_ci": ci(diff[:, 1]),
         }), flush=True)
 
 

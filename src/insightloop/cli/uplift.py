@@ -107,7 +107,7 @@ def uplift_build(
     window_days: Annotated[int, typer.Option("--window-days", min=1, max=3650,
                                              help="Days after the send that count.")] = 30,
     model: Annotated[str, typer.Option(
-        "--model", help="two_model | class_transformation | x | r | dr.")] = "two_model",
+        "--model", help="two_model | class_transformation | x | r | dr | linear.")] = "two_model",
     control: Annotated[str, typer.Option("--control",
                                          help="Variant of the control arm.")] = "control",
     warehouse: WarehouseOpt = None,
