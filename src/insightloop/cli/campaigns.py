@@ -48,7 +48,7 @@ def _show_totals(result: Any) -> None:
     console.print(f"[bold]{result['campaign_id']}[/]: audience {result['audience']:,}, "
                   f"holdout {result['holdout']:,}, delivered {result['delivered']:,}, "
                   f"failed {result['failed']:,}, bounced {result.get('bounced', 0):,}, "
-                  f"pending {result.get('pending', 0):,}")
+                  f"pending {result.get('pending', 0):,}, held {result.get('held', 0):,}")
     for reason, n in sorted(result["suppressed"].items()):
         console.print(f"  suppressed ({reason}): {n:,}")
 
