@@ -174,24 +174,35 @@ def _flag(value: Any) -> bool:
     raise ConfigError(f"read_only must be true or false (1/0, yes/no), got {value!r}")
 
 
-def _read_config(path: Path) -> dict[str, Any]:
+def _toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    data = _toml(path)
     section = data.get("insightloop", data)
     if not isinstance(section, dict):
         raise ConfigError(f"config file {path}: [insightloop] must be a table")
-    return dict(section)
+    return {k: v for k, v in section.items() if k != "llm"}  # [insightloop.llm]: LLMSettings
 
 
 # -- language-model assistant (issue 17) -------------------------------------------------
 LLM_PROVIDERS = ("rule", "local", "endpoint")
+LLM_KEYS = ("provider", "url", "model", "key_env", "allow_personal_data", "timeout",
+            "model_file")
 
 
 @dataclass(frozen=True)
 class LLMSettings:
     """Which language model the assistant uses (``docs/assistant.md``).
+
+    Each value comes from (first wins) an explicit argument (``--provider``), the environment
+    (``INSIGHTLOOP_LLM_<NAME>``), the config file's ``[insightloop.llm]`` table (the file
+    :class:`Settings` reads), then the default; :meth:`resolve` also says where each came
+    from (``insightloop llm settings``).
 
     provider : {"rule", "local", "endpoint"}
         ``INSIGHTLOOP_LLM_PROVIDER``; default ``rule``, the provider that measures best on the
@@ -204,12 +215,15 @@ class LLMSettings:
     key_env : str
         Name of the environment variable holding the endpoint's API key
         (``INSIGHTLOOP_LLM_KEY_ENV``, default ``INSIGHTLOOP_LLM_KEY``); the key itself is never
-        stored in settings.
+        stored in settings or in the config file.
     allow_personal_data : bool
         ``INSIGHTLOOP_LLM_ALLOW_PERSONAL_DATA``: false (default) refuses to send a request
         naming a personal column (as declared in the capability tables) to an endpoint.
     timeout : float
         Seconds a request may take (``INSIGHTLOOP_LLM_TIMEOUT``, default 30).
+    model_file : str
+        A GGUF file the ``local`` provider runs instead of the packaged SmolLM2-135M
+        (``INSIGHTLOOP_LLM_MODEL_FILE``; empty: the packaged one).
     """
 
     provider: str = "rule"
@@ -218,35 +232,71 @@ class LLMSettings:
     key_env: str = "INSIGHTLOOP_LLM_KEY"
     allow_personal_data: bool = False
     timeout: float = 30.0
+    model_file: str = ""
 
     @classmethod
-    def load(cls, env: dict[str, str] | None = None, **given: Any) -> LLMSettings:
-        """From ``given`` (non-None values win), then ``INSIGHTLOOP_LLM_*``, then defaults."""
+    def load(cls, env: dict[str, str] | None = None, config_file: Path | str | None = None,
+             **given: Any) -> LLMSettings:
+        """From ``given`` (non-None values win), ``INSIGHTLOOP_LLM_*``, ``[insightloop.llm]``
+        of the config file, then defaults."""
+        return cls.resolve(env, config_file, **given)[0]
+
+    @classmethod
+    def resolve(cls, env: dict[str, str] | None = None, config_file: Path | str | None = None,
+                **given: Any) -> tuple[LLMSettings, dict[str, str]]:
+        """The settings and, per value, where it came from: ``argument``, the environment
+        variable's name, ``<config file> [insightloop.llm]`` or ``default``."""
         environ = os.environ if env is None else env
+        table, path = _llm_table(environ, config_file)
+        unknown = sorted(set(table) - set(LLM_KEYS))
+        if unknown:
+            raise ConfigError(f"config file {path}: unknown [insightloop.llm] keys {unknown}; "
+                              f"known: {', '.join(LLM_KEYS)}")
         values: dict[str, Any] = {}
-        for key in ("provider", "url", "model", "key_env", "allow_personal_data", "timeout"):
+        sources: dict[str, str] = {}
+        for key in LLM_KEYS:
             var = f"INSIGHTLOOP_LLM_{key.upper()}"
             if given.get(key) is not None:
-                values[key] = given[key]
+                values[key], sources[key] = given[key], "argument"
             elif environ.get(var):
-                values[key] = environ[var]
+                values[key], sources[key] = environ[var], var
+            elif key in table:
+                values[key], sources[key] = table[key], f"{path} [insightloop.llm]"
+            else:
+                sources[key] = "default"
         provider = str(values.get("provider", cls.provider)).lower()
         if provider not in LLM_PROVIDERS:
             raise ConfigError(f"LLM provider must be one of {', '.join(LLM_PROVIDERS)} "
-                              f"(INSIGHTLOOP_LLM_PROVIDER), got {provider!r}")
+                              f"({sources['provider']}), got {provider!r}")
         try:
             timeout = float(values.get("timeout", cls.timeout))
-        except ValueError:
+        except (TypeError, ValueError):
             timeout = -1.0
         if not timeout > 0:
-            raise ConfigError(f"INSIGHTLOOP_LLM_TIMEOUT must be a positive number of seconds, "
-                              f"got {values.get('timeout')!r}")
+            raise ConfigError(f"the LLM timeout ({sources['timeout']}) must be a positive "
+                              f"number of seconds, got {values.get('timeout')!r}")
         try:
             personal = _flag(values.get("allow_personal_data", False))
         except ConfigError:
-            raise ConfigError("INSIGHTLOOP_LLM_ALLOW_PERSONAL_DATA must be true or false, got "
-                              f"{values.get('allow_personal_data')!r}") from None
+            raise ConfigError(f"allow_personal_data ({sources['allow_personal_data']}) must "
+                              f"be true or false, got {values.get('allow_personal_data')!r}"
+                              ) from None
         return cls(provider=provider, url=str(values.get("url", "")).rstrip("/"),
                    model=str(values.get("model", cls.model)),
                    key_env=str(values.get("key_env", cls.key_env)),
-                   allow_personal_data=personal, timeout=timeout)
+                   allow_personal_data=personal, timeout=timeout,
+                   model_file=str(values.get("model_file", "") or "")), sources
+
+
+def _llm_table(environ: Any, config_file: Path | str | None) -> tuple[dict[str, Any], Path]:
+    """``[insightloop.llm]`` of the config file (empty when there is none)."""
+    given = config_file or environ.get("INSIGHTLOOP_CONFIG")
+    path = Path(given) if given else Path("insightloop.toml")
+    if not path.exists():
+        return {}, path  # a named file that is missing is reported by Settings.load
+    data = _toml(path)
+    table = data.get("insightloop", {}).get("llm", {}) if isinstance(
+        data.get("insightloop"), dict) else {}
+    if not isinstance(table, dict):
+        raise ConfigError(f"config file {path}: [insightloop.llm] must be a table")
+    return dict(table), path

@@ -44,6 +44,8 @@ def test_every_command_is_classified_once() -> None:
     group = typer.main.get_command(app_module.app)
     commands = _commands(group)
     assert AUDITED.isdisjoint(READ_ONLY) and SELF_AUDITED.isdisjoint(AUDITED | READ_ONLY)
+    unclassified = set(commands) - (AUDITED | SELF_AUDITED | READ_ONLY)
+    assert not unclassified, f"classify {sorted(unclassified)} in cli/trail.py"
     assert set(commands) == AUDITED | SELF_AUDITED | READ_ONLY
     assert command_path(group, ["-w", "x.duckdb", "audiences", "export", "a", "-o", "f"]
                         ) == "audiences export"

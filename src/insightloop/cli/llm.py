@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from insightloop.cli.app import app
-from insightloop.cli.common import choice, console
+from insightloop.cli.common import JsonOpt, choice, console, print_json
 
 llm_app = typer.Typer(help="The language model: an OpenAI-compatible local server.",
                       no_args_is_help=True)
@@ -35,3 +35,27 @@ def serve(
     name = "smollm2-135m-instruct" if provider == "local" else "insightloop-rules"
     console.print(f"serving {name} at http://{host}:{port}/v1 (Ctrl-C stops)")
     serve_provider(provider_for(settings), name, host, port, timeout)
+
+
+@llm_app.command("settings")
+def settings_cmd(
+    provider: Annotated[str | None, typer.Option(
+        "--provider", parser=choice(("rule", "local", "endpoint"), "--provider"),
+        help="As a command's --provider would override it.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """The effective language-model settings and where each came from (argument,
+    environment, the config file's [insightloop.llm], default); never the endpoint key."""
+    # lazy: the assistant service loads the audiences service (SQLAlchemy) and the providers
+    from insightloop.services.assistant import llm_settings_report
+
+    out = llm_settings_report(provider)
+    if json_out:
+        print_json(out)
+        return
+    for key, value in out["values"].items():
+        console.print(f"{key:<20} {value!s:<32} [dim]{out['sources'][key]}[/]",
+                      highlight=False, markup=True)
+    key_env = out["values"]["key_env"]
+    console.print(f"{'endpoint key':<20} {'set' if out['key_set'] else 'not set':<32} "
+                  f"[dim]${key_env} (the value is never shown)[/]", highlight=False)

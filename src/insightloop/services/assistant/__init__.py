@@ -22,10 +22,14 @@ from insightloop.services.assistant.copy import (
 from insightloop.services.assistant.evalset import load_eval
 from insightloop.services.assistant.evaluation import evaluate_assistant
 from insightloop.services.assistant.facts import check_copy
-from insightloop.services.assistant.providers import llm_settings, provider_for
+from insightloop.services.assistant.providers import (
+    llm_settings,
+    llm_settings_report,
+    provider_for,
+)
 from insightloop.services.assistant.reviews import summarize_reviews
 
 __all__ = ["approve_variant", "approved_variants", "audience_catalogue", "audience_from_text",
            "check_copy", "create_llm_app", "demo_copy", "evaluate_assistant", "generate_copy",
-           "llm_settings", "load_eval", "propose_filter", "provider_for", "serve_provider",
-           "summarize_reviews", "template_variants"]
+           "llm_settings", "llm_settings_report", "load_eval", "propose_filter", "provider_for",
+           "serve_provider", "summarize_reviews", "template_variants"]

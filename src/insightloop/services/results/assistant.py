@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from typing_extensions import TypedDict
 
 
@@ -44,3 +46,12 @@ class AssistantEvaluation(TypedDict):
     copy_fact_check_pass_rate: float | None
     copy_planted_errors_caught: float
     failures: list[dict[str, str]]
+
+
+class LLMSettingsReport(TypedDict):
+    """``llm settings``: the effective values, where each came from (``argument``, an
+    environment variable, the config file, ``default``) and whether the endpoint key is set."""
+
+    values: dict[str, Any]
+    sources: dict[str, str]
+    key_set: bool
