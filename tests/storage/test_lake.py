@@ -83,5 +83,10 @@ def test_a_lake_warehouse_reads_through_duckdb_views(tmp_path: Path) -> None:
         # the canonical tables the lake lacks are there, empty, as on a new DuckDB file
         assert con.execute("SELECT count(*) FROM quarantine").fetchone() == (0,)
     assert wh.table("orders")["order_id"].tolist() == ["o1"]
+    Lake(root).write_duckdb(duckdb.connect(), "SELECT 'c1' AS customer_id, 3 AS frequency, "
+                            "9.5 AS monetary", "profiles")
+    with wh.connect(read_only=True) as con:  # the customer_360 view over the lake's tables
+        assert con.execute("SELECT customer_id, monetary FROM customer_360").fetchall() \
+            == [("c1", 9.5)]
     with pytest.raises(WarehouseError, match="written by the Spark stages"), wh.transaction():
         pass

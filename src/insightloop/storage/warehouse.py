@@ -7,6 +7,7 @@ the file as it was before the command started.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from insightloop import capabilities
+from insightloop.capabilities.spec import Columns360
 from insightloop.errors import NotFoundError, WarehouseError
 from insightloop.settings import env_flag
 from insightloop.storage.integrity import check_file, damaged, forget_file, signature, trust_file
@@ -22,7 +25,7 @@ from insightloop.storage.integrity import is_damage as _is_damage
 from insightloop.storage.integrity import open_duckdb as _open
 from insightloop.storage.lake import Lake, is_lake
 from insightloop.storage.migrations import SchemaState, check_readable, migrate
-from insightloop.storage.sql import ident, literal
+from insightloop.storage.sql import execute_one, ident, literal
 
 READ_ONLY_ENV = "INSIGHTLOOP_READ_ONLY"
 
@@ -68,6 +71,12 @@ class Warehouse:
         """The warehouse named by ``settings``, with its memory limit and read-only flag."""
         return cls(settings.warehouse, memory_limit=settings.memory_limit,
                    read_only=settings.read_only)
+
+    @classmethod
+    def scratch(cls, folder: Path, memory_limit: str | None = None) -> Warehouse:
+        """A throw-away warehouse file in ``folder`` (the caller removes the folder), for
+        work staged before it reaches the real warehouse (ingest into a lake)."""
+        return cls(folder / "scratch.duckdb", memory_limit=memory_limit, read_only=False)
 
     def _configure(self, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
         if self.memory_limit:
@@ -240,6 +249,7 @@ def attach_lake(con: duckdb.DuckDBPyConnection, lake: Lake) -> None:
         if has_table(con, name):
             con.execute(f"DROP TABLE {ident(name)}")
     lake.attach_duckdb(con)
+    refresh_customer_360(con)
 
 
 def _check_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
@@ -285,3 +295,73 @@ def write_frame(con: duckdb.DuckDBPyConnection, name: str, frame: pd.DataFrame,
             con.execute(f"CREATE TABLE {ident(name)} AS SELECT * FROM __frame")
     finally:
         con.unregister("__frame")
+
+
+# -- the customer_360 view (rebuilt by every command that writes one of its tables, and on
+# each read connection of a lake) --------------------------------------------------------
+def refresh_customer_360(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)create view ``customer_360``: the profiles plus the columns each capability
+    declares (:func:`insightloop.capabilities.customer_360`) of the tables that exist.
+
+    As declared today: RFM and segment columns keep their names; CLV columns get a ``clv_``
+    prefix (``clv_p_alive``, ``clv_expected_avg_value``…, and ``clv`` itself); each scored
+    model adds ``<model>_score``, ``<model>_version`` and ``<model>_reasons``; review
+    sentiment adds ``sentiment_*`` and ``complaint_count``; then the declared products of
+    those columns (``derived_360``: ``value_at_risk = churn_score * clv``), when every
+    factor is there. Called inside the transaction of
+    every command that writes one of these tables, so the view always matches them.
+    """
+    declared = capabilities.customer_360()
+    if not declared or not has_table(con, declared[0].table):
+        return
+    spine, joins = declared[0], declared[1:]
+    selects = [f"p.{ident(c)}" for c in _declared(con, spine)]
+    sources = [f"{ident(spine.table)} p"]
+    for n, decl in enumerate(joins):
+        cols = [c for c in _declared(con, decl) if c not in (decl.key, decl.pivot)]
+        if not cols:
+            continue
+        alias, key = f"j{n}", ident(decl.key)
+        on = f"ON {alias}.{key} = p.{ident(spine.key)}"
+        if decl.pivot is None:
+            selects += [f"{alias}.{ident(c)} AS {ident(_shown(decl.prefix, c))}" for c in cols]
+            sources.append(f"LEFT JOIN {ident(decl.table)} {alias} {on}")
+            continue
+        pivots = _pivoted(con, decl, cols)
+        if pivots:
+            sources.append(f"LEFT JOIN (SELECT {key}, {', '.join(pivots)} FROM "
+                           f"{ident(decl.table)} GROUP BY {key}) {alias} {on}")
+            selects.append(f"{alias}.* EXCLUDE ({key})")
+    # Column and pivot values come from data: quoted above, and one statement only.
+    body = "SELECT " + ", ".join(selects) + " FROM " + " ".join(sources)
+    shown = [d[0] for d in con.execute(f"SELECT * FROM ({body}) LIMIT 0").description]
+    derived = [f"{' * '.join(f'v.{ident(f)}' for f in d.factors)} AS {ident(d.name)}"
+               for c in capabilities.CAPABILITIES for d in c.derived_360
+               if all(f in shown for f in d.factors) and d.name not in shown]
+    if derived:
+        body = f"SELECT v.*, {', '.join(derived)} FROM ({body}) v"
+    execute_one(con, "CREATE OR REPLACE VIEW customer_360 AS " + body)
+
+
+def _declared(con: duckdb.DuckDBPyConnection, decl: Columns360) -> list[str]:
+    """The columns of ``decl.table`` its declaration names, in the declared order (a
+    pattern's matches in the table's order; [] when the table does not exist)."""
+    if not has_table(con, decl.table):
+        return []
+    names = [r[0] for r in con.execute(f"DESCRIBE {ident(decl.table)}").fetchall()]
+    found = [n for p in decl.columns for n in names if fnmatch.fnmatchcase(n, p)]
+    return list(dict.fromkeys(found))
+
+
+def _shown(prefix: str, column: str) -> str:
+    """A joined column's name in the view (``clv`` stays ``clv`` under prefix ``clv_``)."""
+    return column if prefix and column == prefix.rstrip("_") else prefix + column
+
+
+def _pivoted(con: duckdb.DuckDBPyConnection, decl: Columns360, cols: list[str]) -> list[str]:
+    """``<value>_<column>`` aggregates, one per value of ``decl.pivot`` and column."""
+    pivot = ident(str(decl.pivot))
+    values = [r[0] for r in con.execute(f"SELECT DISTINCT {pivot} FROM {ident(decl.table)} "
+                                        f"WHERE {pivot} IS NOT NULL ORDER BY 1").fetchall()]
+    return [f"max({ident(col)}) FILTER (WHERE {pivot} = {literal(str(v))}) AS "
+            f"{ident(_shown(decl.prefix, f'{v}_{col}'))}" for v in values for col in cols]

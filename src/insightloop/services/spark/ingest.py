@@ -52,7 +52,7 @@ def ingest_lake(ctx: Context, table: str, path: Path | str, *,
     path = Path(path)
     stage = lake.root / STAGING / f"ingest-{ingest_id}"
     with tempfile.TemporaryDirectory(prefix="insightloop-ingest-") as tmp:
-        scratch = Warehouse(Path(tmp) / "file.duckdb", memory_limit=ctx.settings.memory_limit)
+        scratch = Warehouse.scratch(Path(tmp), ctx.settings.memory_limit)
         _copy_references(scratch, lake, spec)
         local = ingest_file(scratch, table, path, mapping=mapping, preset=preset,
                             delimiter=delimiter, timestamp_formats=timestamp_formats,
