@@ -84,7 +84,8 @@ def child(kind: str, rows: int, features: int, threads: int, sklift: str | None)
     else:
         from insightloop.models.uplift.learners import make_learner
 
-        model = make_learner(kind, n_jobs=threads, **PARAMS).fit(X, y, t)
+        params = {} if kind == "linear" else PARAMS   # no boosting rounds or leaves
+        model = make_learner(kind, n_jobs=threads, **params).fit(X, y, t)
         fit_s, fit_cpu = time.perf_counter() - start, _cpu_s() - cpu
         start = time.perf_counter()
         model.predict(X)
