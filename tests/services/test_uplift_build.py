@@ -48,6 +48,16 @@ def test_build_fits_on_sends_and_scores_every_customer(campaign_ctx: Context) ->
     assert meta["task"] == "uplift" and meta["outcome"] == "conversion"
 
 
+def test_build_with_the_linear_learner_saves_and_reloads_it(campaign_ctx: Context) -> None:
+    res = build_uplift(campaign_ctx, campaign_id="jan", model="linear")
+    arm = res["evaluation"][0]
+    assert res["model"] == "linear"
+    assert arm["uplift_at_k"] is not None and arm["uplift_at_k"] > arm["ate"] + 0.05
+    model, meta = campaign_ctx.models.load("uplift")
+    assert type(model).__name__ == "LinearUplift" and meta["model"] == "linear"
+    assert campaign_ctx.models.metadata("uplift")["version"] == res["version"]
+
+
 def test_plan_under_a_budget_and_the_audiences(campaign_ctx: Context) -> None:
     build_uplift(campaign_ctx, campaign_id="jan", model="two_model")
     res = plan_uplift(campaign_ctx, budget=100.0, value=20.0, cost=0.5, top=0.3)
