@@ -4,6 +4,7 @@ the jobs ``campaign_tick`` and ``campaign_bounces``, over an outbox campaign."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +75,39 @@ def test_the_bounce_import_job_reads_inside_the_ingest_root(api: Api) -> None:
     outside = api.post("/api/v1/jobs", role="write", json={
         "kind": "campaign_bounces", "params": {"path": "../../etc"}})
     assert outside.status_code == 422, outside.text
+
+
+def test_the_server_ticks_due_schedules_itself_when_asked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSIGHTLOOP_QUIET_HOURS", "off")
+    monkeypatch.setenv("INSIGHTLOOP_FREQUENCY_CAPS", "off")
+    monkeypatch.setenv("INSIGHTLOOP_CAMPAIGN_TICK_S", "0.2")
+    build_warehouse(tmp_path / "wh.duckdb")
+    settings = Settings.load(warehouse=tmp_path / "wh.duckdb", env={})
+    keys = make_keys(settings)
+    try:
+        with client_for(settings) as client:
+            api = Api(client, settings, keys)
+            sent = api.wait_job(api.post("/api/v1/campaigns", role="write",
+                                         json={**BODY, "name": "Auto"}).json()["id"])
+            assert sent["status"] == "succeeded", sent
+            made = api.post(BASE, role="write", json={"campaign": "auto",
+                                                      "at": "2020-01-01T00:00:00"})
+            assert made.status_code == 201
+            deadline = time.monotonic() + 60
+            ticks: list[dict[str, object]] = []
+            while time.monotonic() < deadline and not ticks:
+                ticks = [j for j in api.get("/api/v1/jobs").json()["items"]
+                         if j["kind"] == "campaign_tick" and j["status"] == "succeeded"]
+                time.sleep(0.2)
+            assert ticks, "the server queued no campaign_tick"
+            [listed] = api.get(BASE).json()["schedules"]
+            assert listed["runs"] == 1 and listed["next_run_at"] is None
+            ran = api.get("/api/v1/campaigns/auto-2020-01-01t00-00").json()
+            assert ran["delivered"] > 0
+            time.sleep(0.6)  # nothing due any more: no further ticks
+            later = [j for j in api.get("/api/v1/jobs").json()["items"]
+                     if j["kind"] == "campaign_tick"]
+            assert len(later) == 1
+    finally:
+        forget_stores()

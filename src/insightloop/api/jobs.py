@@ -14,6 +14,7 @@ jobs run after the restart. A job takes the warehouse gate exclusively while it 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -27,6 +28,7 @@ from insightloop.api.errors import ApiError
 from insightloop.api.job_params import DEMO, kinds, prepare, public, validate_params
 from insightloop.api.state import WarehouseGate
 from insightloop.errors import InsightloopError
+from insightloop.services.campaigns.schedules import due_work
 from insightloop.services.context import Context
 from insightloop.services.demo import NOT_EMPTY, data_rows
 from insightloop.services.records import plain
@@ -41,6 +43,9 @@ log = logging.getLogger("insightloop.api.jobs")
 MAX_HISTORY = 200
 POLL_S = 0.5  # how often each process looks at the store (jobs, writes elsewhere, keys)
 BEAT_S = 2.0  # heartbeat of a running job
+#: seconds between the runner's looks for due campaign schedules and held sends (the job
+#: ``campaign_tick`` is queued when there are some); unset or 0: cron runs the tick
+TICK_ENV = "INSIGHTLOOP_CAMPAIGN_TICK_S"
 STALE_S = 30.0  # a running job silent this long is interrupted
 HANDOFF_S = 60.0  # how long a job waits for the other processes to close the warehouse
 
@@ -77,6 +82,17 @@ class Job:
                       "result": self.result, "error": self.error})
 
 
+def _seconds(text: str) -> float:
+    """``INSIGHTLOOP_CAMPAIGN_TICK_S`` as seconds; 0 (off) when unset or not a number."""
+    try:
+        value = float(text or 0)
+    except ValueError:
+        log.warning("%s=%r is not a number of seconds; the server will not tick campaigns",
+                    TICK_ENV, text[:40])
+        return 0.0
+    return value if value > 0 else 0.0
+
+
 class JobRunner:
     """Jobs in the operational store, run one at a time across every server process.
 
@@ -106,6 +122,8 @@ class JobRunner:
         self.worker = ops_jobs.worker_name()
         self._seen_gen: int | None = None
         self._reaped_at = 0.0
+        self._tick_s = _seconds(os.environ.get(TICK_ENV, ""))
+        self._ticked_at = 0.0
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -201,10 +219,23 @@ class JobRunner:
             self._reaped_at = time.monotonic()
             for job_id in ops_jobs.reap(self.store, STALE_S):
                 log.warning("job %s was interrupted (its server process went silent)", job_id)
+        if not queued and running is None:
+            queued = self._campaign_tick()
         if queued and not self._stop.is_set():
             row = ops_jobs.claim_next(self.store, self.worker)
             if row is not None:
                 self._run(Job.from_row(row))
+
+    def _campaign_tick(self) -> int:
+        """Queue ``campaign_tick`` every ``INSIGHTLOOP_CAMPAIGN_TICK_S`` seconds when a
+        schedule or a held send is due; 1 when it queued one."""
+        if self._tick_s <= 0 or time.monotonic() - self._ticked_at < self._tick_s:
+            return 0
+        self._ticked_at = time.monotonic()
+        if not due_work(self.ctx):
+            return 0
+        self.submit("campaign_tick", {}, "scheduler")
+        return 1
 
     def _follow(self, job_id: str, worker: str) -> None:
         """Keep the warehouse closed here while ``worker`` (another process) runs a job."""

@@ -25,6 +25,7 @@ from insightloop.services.campaigns.queries import (
 )
 from insightloop.services.campaigns.schedules import (
     delete_schedule,
+    due_work,
     list_schedules,
     pause_schedule,
     schedule_campaign,
@@ -42,7 +43,7 @@ from insightloop.services.campaigns.spec import CONTROL, CampaignSpec, Variant, 
 __all__ = ["CONTROL", "CampaignSpec", "RetryPolicy", "SmtpConfig", "Variant", "WebhookConfig",
            "approved_copy", "bounces_job", "campaign_id", "campaign_ledger", "channel_for",
            "define_campaign",
-           "delete_schedule", "import_bounces", "list_campaigns", "list_schedules",
+           "delete_schedule", "due_work", "import_bounces", "list_campaigns", "list_schedules",
            "pause_schedule", "pull", "pull_outbox", "record_bounces", "run_campaign",
            "schedule_campaign", "send_campaign", "send_campaign_job", "show_campaign",
            "show_schedule", "tick", "tick_job"]

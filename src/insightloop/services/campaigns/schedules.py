@@ -205,6 +205,19 @@ def tick(ctx: Context, now: datetime | None = None, smtp: SmtpConfig | None = No
     return out
 
 
+def due_work(ctx: Context, now: datetime | None = None) -> bool:
+    """Whether a tick would do anything now: a schedule due or a held send due (two small
+    reads; the API server's job runner asks before queueing ``campaign_tick``)."""
+    at = as_naive_utc(now)
+    with open_ops(ctx.settings).read() as conn:
+        schedule = conn.execute(select(Schedule.id).where(
+            Schedule.kind == KIND, Schedule.enabled.is_(True),
+            Schedule.next_run_at <= at).limit(1)).first()
+        held = schedule or conn.execute(select(SendLedger.id).where(
+            SendLedger.status == "held", SendLedger.due_at <= at).limit(1)).first()
+    return held is not None
+
+
 def _run_due(ctx: Context, store: OpsStore, sid: int, base: str, due: datetime, cid: str,
              at: datetime, smtp: SmtpConfig | None, webhook: WebhookConfig | None,
              out: TickResult) -> None:
