@@ -27,6 +27,7 @@ from insightloop.models.clv.selection import (
 from insightloop.services.context import Context
 from insightloop.services.profiles import refresh_customer_360
 from insightloop.services.results import ClvBacktest, ClvBuilt
+from insightloop.storage.lake import is_lake
 from insightloop.storage.user_table import day_first, read_user_table
 from insightloop.storage.warehouse import has_table, write_frame
 
@@ -42,6 +43,18 @@ def _select(df: pd.DataFrame, customer_col: str, time_col: str, cal: pd.Timestam
     """The purchase model: ``model`` "auto" or a family; ``dropout_prior`` "auto" (chosen
     on the calibration period), a number, or None ("auto" for model "auto", else 0: the
     plain maximum-likelihood fit of the family asked for). A degenerate fit is refused."""
+    families, priors = _grid(model, dropout_prior)
+    try:
+        return select_purchase_model(df, customer_col, time_col, cal, full_summary=summ,
+                                     candidates=families, priors=priors,
+                                     time_unit_days=WEEK_DAYS)
+    except ModelFitError as exc:
+        raise _hint(exc, families, priors) from None
+
+
+def _grid(model: str, dropout_prior: float | str | None
+          ) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """The purchase model families and dropout priors to choose from (see :func:`_select`)."""
     if model not in MODELS:
         raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
     prior = dropout_prior if dropout_prior is not None else ("auto" if model == "auto" else 0.0)
@@ -55,15 +68,15 @@ def _select(df: pd.DataFrame, customer_col: str, time_col: str, cal: pd.Timestam
                               ) from None
         if not np.isfinite(priors[0]) or priors[0] < 0:
             raise SchemaError(f"dropout prior must be 'auto' or a number >= 0, got {prior!r}")
-    families = tuple(CANDIDATES) if model == "auto" else (model,)
-    try:
-        return select_purchase_model(df, customer_col, time_col, cal, full_summary=summ,
-                                     candidates=families, priors=priors,
-                                     time_unit_days=WEEK_DAYS)
-    except ModelFitError as exc:
-        if model == "auto" and prior == "auto":
-            raise
-        raise ModelFitError(f"{exc}; try --model auto --dropout-prior auto") from None
+    return (tuple(CANDIDATES) if model == "auto" else (model,)), priors
+
+
+def _hint(exc: ModelFitError, families: tuple[str, ...], priors: tuple[float, ...]
+          ) -> ModelFitError:
+    """``exc``, with the options to try when the choice was narrowed."""
+    if families == tuple(CANDIDATES) and priors == PRIOR_GRID:
+        return exc
+    return ModelFitError(f"{exc}; try --model auto --dropout-prior auto")
 
 
 # -- file reading ----------------------------------------------------------------------------
@@ -272,6 +285,16 @@ def build_clv(
     wh = ctx.warehouse
     if model not in MODELS:
         raise SchemaError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+    if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
+        # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
+        from insightloop.services.spark import clv as spark_clv
+
+        families, priors = _grid(model, dropout_prior)
+        try:
+            return spark_clv.build_clv(ctx, as_of, horizon_months, discount_rate,
+                                       families=families, priors=priors)
+        except ModelFitError as exc:
+            raise _hint(exc, families, priors) from None
     with wh.connect(read_only=isinstance(wh.path, Path)) as con:
         if not has_table(con, "orders"):
             raise WarehouseError(f"warehouse {wh.path} has no orders table; ingest orders first")

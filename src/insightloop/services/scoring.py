@@ -29,7 +29,8 @@ from insightloop.services.context import Context
 from insightloop.services.evaluation import read_table_file
 from insightloop.services.registry import check_features
 from insightloop.services.results import FileScored, LiveScore, Reason, ScoresBuilt
-from insightloop.services.training import feature_frame, history_relative
+from insightloop.services.training import feature_frame, history_relative, relative_to
+from insightloop.storage.lake import is_lake
 from insightloop.storage.warehouse import has_table, write_frame
 
 
@@ -104,6 +105,8 @@ def score_warehouse(ctx: Context, ref: str, as_of: datetime | None = None,
     from insightloop.services.profiles import compute_profiles, refresh_customer_360
 
     model, meta = ctx.models.load(ref)
+    if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
+        return _score_on_spark(ctx, model, meta, as_of, top)
     wh = ctx.warehouse
     profiles = compute_profiles(ctx, as_of)
     X = feature_frame(profiles)
@@ -135,6 +138,30 @@ def score_warehouse(ctx: Context, ref: str, as_of: datetime | None = None,
         "as_of": scores["as_of"].iloc[0] if len(scores) else None,
         "mean_score": float(np.mean(scores["score"])) if len(scores) else None,
         "positives": int(scores["decision"].sum()), "threshold": float(model.threshold_),
+        "drift": dict(zip(moved["feature"], moved["psi"].round(4), strict=True)),
+    }
+
+
+def _score_on_spark(ctx: Context, model: Any, meta: dict[str, Any], as_of: datetime | None,
+                    top: int) -> ScoresBuilt:
+    """:func:`score_warehouse` on the cluster over a lake (:mod:`.spark.scoring`)."""
+    # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
+    from insightloop.services.spark import scoring as spark_scoring
+
+    def predict(fitted: Any, metadata: dict[str, Any], X: pd.DataFrame) -> pd.DataFrame:
+        return predict_frame(fitted, metadata, X, top=top)
+
+    def drift(X: pd.DataFrame, row_as_of: pd.Series, first: pd.Timestamp | None
+              ) -> pd.DataFrame:
+        return drift_report(meta, X, relative_to(first, X, row_as_of))
+
+    totals, report = spark_scoring.score_lake(ctx, model, meta, as_of, features=feature_frame,
+                                              predict=predict, drift=drift)
+    moved = report[report["status"] != "stable"]
+    return {
+        "model": meta["name"], "version": int(meta["version"]), "customers": totals["customers"],
+        "as_of": totals["as_of"], "mean_score": totals["mean_score"],
+        "positives": totals["positives"], "threshold": float(model.threshold_),
         "drift": dict(zip(moved["feature"], moved["psi"].round(4), strict=True)),
     }
 

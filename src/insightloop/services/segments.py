@@ -27,6 +27,7 @@ from insightloop.services.context import Context
 from insightloop.services.profiles import refresh_customer_360
 from insightloop.services.records import records
 from insightloop.services.results import Segment, SegmentsBuilt, SegmentSummary
+from insightloop.storage.lake import is_lake
 from insightloop.storage.warehouse import has_table, write_frame
 
 SEGMENT_TABLE_COLUMNS = ("segment_id", "name", "size", "share", "value_share", "description",
@@ -97,6 +98,15 @@ def build_segments(ctx: Context, method: str = "kmeans", k: int | None = None,
         ``{"customers", "k", "method", "value_source", "selection": {"metric",
         "scores", "chosen_k", "score"}, "segments": [...]}``.
     """
+    if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
+        # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
+        from insightloop.services.spark import segments as spark_segments
+
+        done = spark_segments.build_segments(ctx, method=method, k=k, seed=seed,
+                                             tier_options=tier_options,
+                                             columns=SEGMENT_TABLE_COLUMNS)
+        return _built(done.customers, method, done.value_source, done.segmenter, done.summary,
+                      done.rfm_segments, done.value_tiers)
     wh = ctx.warehouse
     profiles, value, source = load_inputs(ctx)
     rfm, members, summary, seg = compute_segments(profiles, value, method=method, k=k,
@@ -106,16 +116,24 @@ def build_segments(ctx: Context, method: str = "kmeans", k: int | None = None,
         write_frame(con, "segment_members", members)
         write_frame(con, "segments", summary.loc[:, list(SEGMENT_TABLE_COLUMNS)])
         refresh_customer_360(con)
+    return _built(len(profiles), method, source, seg, summary,
+                  rfm["rfm_segment"].value_counts().to_dict(),
+                  rfm["value_tier"].value_counts().to_dict())
+
+
+def _built(customers: int, method: str, source: str, seg: CustomerSegmenter,
+           summary: pd.DataFrame, rfm_segments: dict[str, int], tiers: dict[str, int]
+           ) -> SegmentsBuilt:
     return {
-        "customers": len(profiles),
+        "customers": customers,
         "k": int(seg.k_),
         "method": method,
         "value_source": source,
         "selection": {"metric": seg.selection_metric_,
                       "scores": {str(kk): _finite(v) for kk, v in seg.selection_.items()},
                       "chosen_k": int(seg.k_), "score": _finite(seg.selection_score_)},
-        "rfm_segments": rfm["rfm_segment"].value_counts().to_dict(),
-        "value_tiers": rfm["value_tier"].value_counts().to_dict(),
+        "rfm_segments": rfm_segments,
+        "value_tiers": tiers,
         "segments": _segments(summary.loc[:, list(SEGMENT_TABLE_COLUMNS)]),
     }
 

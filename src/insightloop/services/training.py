@@ -30,6 +30,7 @@ from insightloop.models.classify.drift import distribution_summary
 from insightloop.services.context import Context
 from insightloop.services.evaluation import read_table_file, split_target
 from insightloop.services.results import ModelInfo
+from insightloop.storage.lake import is_lake
 from insightloop.storage.warehouse import has_table
 
 LABELS = {"churn": "churn risk", "propensity": "purchase probability",
@@ -77,7 +78,16 @@ def history_relative(ctx: Context, X: pd.DataFrame, as_of: pd.Series | None
                           ).fetchone()
     if not row or row[0] is None:
         return None
-    days = ((pd.to_datetime(as_of) - pd.Timestamp(row[0])) / pd.Timedelta(days=1)).to_numpy()
+    return relative_to(pd.Timestamp(row[0]), X, as_of)
+
+
+def relative_to(first_order: pd.Timestamp | None, X: pd.DataFrame, as_of: pd.Series | None
+                ) -> dict[str, np.ndarray] | None:
+    """:func:`history_relative` given the first customer order loaded."""
+    cols = [c for c in HISTORY_BOUNDED if c in X.columns]
+    if first_order is None or as_of is None or not cols:
+        return None
+    days = ((pd.to_datetime(as_of) - first_order) / pd.Timedelta(days=1)).to_numpy()
     return dict.fromkeys(cols, np.asarray(days, dtype=float))
 
 
@@ -232,6 +242,8 @@ def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None =
         raise ConfigError(f"task must be one of {TASKS}, got {task!r}")
     if horizon_days <= 0:
         raise ConfigError(f"--horizon-days must be positive, got {horizon_days}")
+    if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
+        return _train_on_spark(ctx, task, as_of_dates, horizon_days, name, model, test_as_of)
     with wh.connect(read_only=wh.exists) as con:
         end = _data_end(con, task)
     dates = sorted(as_of_dates) if as_of_dates else default_as_of_dates(
@@ -260,6 +272,45 @@ def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None =
     return _fit_and_register(ctx, name or task, X, frame["label"].to_numpy(), meta, model,
                              frame["customer_id"].to_numpy(), test, absent,
                              history_relative(ctx, X, frame["as_of"]))
+
+
+def _train_on_spark(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None,
+                    horizon_days: int, name: str | None, model: str,
+                    test_as_of: datetime | None) -> ModelInfo:
+    """:func:`train_task` with the examples built on the cluster and a bounded, stratified
+    sample of them fitted here (:mod:`insightloop.services.spark.training`)."""
+    # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
+    from insightloop.services.spark import training as spark_training
+
+    end = spark_training.data_end(ctx, task)
+    dates = sorted(as_of_dates) if as_of_dates else default_as_of_dates(
+        end if test_as_of is None else test_as_of, horizon_days)
+    rows = spark_training.TRAIN_SAMPLE_ROWS
+    test = None
+    if test_as_of is not None:
+        if test_as_of <= dates[-1] or dates[-1] + timedelta(days=horizon_days) > test_as_of:
+            raise ConfigError(f"test as-of {test_as_of:%Y-%m-%d} must be at least "
+                              f"{horizon_days} days after the last training as-of "
+                              f"{dates[-1]:%Y-%m-%d}")
+        test_frame, _ = spark_training.stratified_sample(
+            spark_training.examples_frame(ctx, task, [test_as_of], horizon_days), rows)
+        test = (feature_frame(test_frame), test_frame["label"].to_numpy())
+    frame, total = spark_training.stratified_sample(
+        spark_training.examples_frame(ctx, task, dates, horizon_days), rows)
+    meta = {
+        "task": task, "label": LABELS[task], "target": f"{task} in {horizon_days} days",
+        "horizon_days": horizon_days, "as_of_dates": [d.isoformat() for d in dates],
+        "test_as_of": test_as_of.isoformat() if test_as_of else None,
+        "source": str(ctx.settings.warehouse), "engine": "spark",
+        "examples": total, "sample": (
+            f"fitted on all {total:,} examples" if len(frame) == total else
+            f"fitted on a stratified sample of {len(frame):,} of {total:,} examples "
+            f"(at most {rows:,}; each label keeps its share)"),
+    }
+    X, absent = available_features(feature_frame(frame))
+    return _fit_and_register(ctx, name or task, X, frame["label"].to_numpy(), meta, model,
+                             frame["customer_id"].to_numpy(), test, absent,
+                             relative_to(spark_training.first_order(ctx), X, frame["as_of"]))
 
 
 def train_target_file(ctx: Context, path: Path | str, target: str, positive: Any = None,

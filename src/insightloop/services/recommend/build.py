@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,7 @@ from insightloop.services.recommend.data import Progress, load_catalogue, load_i
 from insightloop.services.recommend.embedding import EMBEDDERS, embed_texts
 from insightloop.services.recommend.serving import MODEL_NAME, RecommendationServer
 from insightloop.services.results import RecommendationsBuilt
+from insightloop.storage.lake import is_lake
 from insightloop.storage.warehouse import has_table, write_frame
 
 RECOMMENDATION_COLUMNS = ("customer_id", "rank", "product_id", "score", "reason", "model")
@@ -88,6 +89,16 @@ def build_recommendations(ctx: Context, model: str = "auto", n: int = 10,
         raise ConfigError(f"n must be >= 1, got {n}")
     if embedder not in EMBEDDERS:
         raise ConfigError(f"embedder must be one of {list(EMBEDDERS)}, got {embedder!r}")
+    if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
+        if model not in ("auto", "sar"):
+            raise ConfigError(f"on Spark over a lake the recommender is SAR-style item-item "
+                              f"(--model auto or sar), not {model!r}")
+        # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
+        from insightloop.services.spark import recommend as spark_recommend
+
+        say = _Steps(on_progress, on_step, 1)
+        say("item-item similarity and top products per customer on the cluster")
+        return cast(RecommendationsBuilt, spark_recommend.build_recommendations(ctx, n))
     say = _Steps(on_progress, on_step, _step_count(model, embedder))
     started = time.perf_counter()
     say("reading interactions")
