@@ -23,6 +23,7 @@ from insightloop.api.config import ServeConfig
 from insightloop.api.middleware import BodyLimit, Cors, HeadersAndLog
 from insightloop.api.routers import (
     admin,
+    assistant,
     audiences,
     campaigns,
     catalog,
@@ -67,7 +68,7 @@ def create_app(settings: Settings, config: ServeConfig | None = None) -> FastAPI
     errors.install(app)
     web.install_error_pages(app)  # HTML 404s outside /api/ (the API keeps its JSON)
     for module in (admin, customers, catalog, experiments, planning, privacy, audiences,
-                   campaigns):
+                   campaigns, assistant):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(docs.router, prefix=API_PREFIX)
     app.include_router(web.router)

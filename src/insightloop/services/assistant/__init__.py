@@ -15,8 +15,10 @@ from insightloop.services.assistant.audiences import (
 from insightloop.services.assistant.copy import (
     approve_variant,
     approved_variants,
+    check_text,
     demo_copy,
     generate_copy,
+    list_variants,
     template_variants,
 )
 from insightloop.services.assistant.evalset import load_eval
@@ -30,6 +32,7 @@ from insightloop.services.assistant.providers import (
 from insightloop.services.assistant.reviews import summarize_reviews
 
 __all__ = ["approve_variant", "approved_variants", "audience_catalogue", "audience_from_text",
-           "check_copy", "create_llm_app", "demo_copy", "evaluate_assistant", "generate_copy",
-           "llm_settings", "llm_settings_report", "load_eval", "propose_filter", "provider_for",
-           "serve_provider", "summarize_reviews", "template_variants"]
+           "check_copy", "check_text", "create_llm_app", "demo_copy", "evaluate_assistant",
+           "generate_copy", "list_variants", "llm_settings", "llm_settings_report",
+           "load_eval", "propose_filter", "provider_for", "serve_provider",
+           "summarize_reviews", "template_variants"]

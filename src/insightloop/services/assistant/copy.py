@@ -21,6 +21,7 @@ from insightloop.models.llm.contract import Provider, ProviderError
 from insightloop.services.assistant.evalset import load_eval
 from insightloop.services.assistant.facts import check_copy
 from insightloop.services.context import Context
+from insightloop.storage.warehouse import has_table
 
 __all__ = ["TABLE", "approve_variant", "approved_variants", "copy_pass_rate", "demo_copy",
            "generate_copy", "provider_variants", "template_variants"]
@@ -177,6 +178,25 @@ def approve_variant(ctx: Context, variant_id: str, approved_by: str) -> dict[str
                     "WHERE variant_id = ?", [approved_by.strip()[:200], now, variant_id])
     return {"variant_id": variant_id, "approved": True, "approved_by": approved_by.strip(),
             "approved_at": now.isoformat()}
+
+
+def list_variants(ctx: Context, brief_id: str) -> list[dict[str, Any]]:
+    """Every stored variant of a brief with its fact-check verdict and approval."""
+    with ctx.read() as con:
+        if not has_table(con, TABLE):
+            return []
+        frame = con.execute(f"SELECT variant_id, brief_id, subject, body, source, passed, "
+                            f"problems, approved, approved_by, CAST(approved_at AS VARCHAR) "
+                            f"AS approved_at FROM {TABLE} WHERE brief_id = ? "
+                            "ORDER BY variant_id", [brief_id]).df()
+    frame = frame.astype(object).where(frame.notna(), None)
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def check_text(ctx: Context, text: str, facts: Mapping[str, Any]) -> list[str]:
+    """What ``text`` states that ``facts`` (and the product names the warehouse knows) do
+    not back: empty when the copy may be approved."""
+    return check_copy(text, facts, _known_products(ctx))
 
 
 def approved_variants(ctx: Context, brief_id: str) -> list[dict[str, Any]]:

@@ -55,3 +55,70 @@ class LLMSettingsReport(TypedDict):
     values: dict[str, Any]
     sources: dict[str, str]
     key_set: bool
+
+
+class CopyCheck(TypedDict):
+    """The copy fact check: what the text states that the facts do not back."""
+
+    passed: bool
+    problems: list[str]
+
+
+class CopyVariant(TypedDict):
+    """One stored copy variant with its fact-check verdict and approval."""
+
+    variant_id: str
+    subject: str
+    body: str
+    source: str
+    passed: bool
+    problems: str
+    approved: bool
+    approved_by: str | None
+    approved_at: str | None
+
+
+class CopyVariants(TypedDict):
+    """A brief's copy variants."""
+
+    brief_id: str
+    variants: list[CopyVariant]
+
+
+class VariantApproval(TypedDict):
+    """A variant approved: by whom, when."""
+
+    variant_id: str
+    approved_by: str
+    approved_at: str
+
+
+class ReviewClaim(TypedDict, total=False):
+    """One claim of a review summary and the reviews behind it (complaints add the trend)."""
+
+    aspect: str
+    sentiment: str
+    reviews: int
+    text: str
+    review_ids: list[str]
+    recent: int
+    before: int
+    trend: str
+
+
+class ReviewLanguage(TypedDict):
+    """The claims and complaints of the reviews in one language."""
+
+    language: str
+    reviews: int
+    claims: list[ReviewClaim]
+    complaints: list[ReviewClaim]
+
+
+class ReviewSummary(TypedDict):
+    """Review claims with evidence, per language, for one product or category."""
+
+    product: str | None
+    category: str | None
+    window_days: int
+    languages: list[ReviewLanguage]
