@@ -82,3 +82,14 @@ def test_build_with_order_line_prices_and_a_planned_price(
     rc = main(["forecast", "build", "--level", "country", "--price", "--warehouse", str(wh)])
     err = capsys.readouterr().err
     assert rc == 2 and "--price is a known input per product" in err, err
+
+
+def test_the_forecast_job_takes_the_price_option() -> None:
+    import inspect
+
+    from insightloop.capabilities.forecast import ForecastParams
+    from insightloop.services.forecast import build_forecasts
+
+    params = ForecastParams(price=True).model_dump()
+    assert params["price"] is True
+    assert set(params) <= set(inspect.signature(build_forecasts).parameters)

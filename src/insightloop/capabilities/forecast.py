@@ -3,7 +3,7 @@ contract, per-series choice by rolling-origin validation, calibrated intervals."
 
 from __future__ import annotations
 
-from pydantic import Field, StrictInt, field_validator
+from pydantic import Field, StrictBool, StrictInt, field_validator
 
 from insightloop.capabilities.spec import Capability, Job, Params, Stage, Table, member
 
@@ -24,6 +24,9 @@ class ForecastParams(Params):
     model: str = Field("auto", description=f"one of {', '.join(FORECAST_MODELS)}")
     measure: str = Field("quantity", description=f"one of {', '.join(FORECAST_MEASURES)}")
     reconcile: str = Field("none", description=f"one of {', '.join(RECONCILE)}")
+    price: StrictBool = Field(False, description="products: each period's average order-line "
+                                                 "price as a known input (the last price "
+                                                 "carried over the forecast periods)")
 
     @field_validator("level")
     @classmethod
