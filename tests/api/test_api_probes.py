@@ -16,7 +16,7 @@ PROBES = ["'", "x'; DROP TABLE profiles; --", "\" OR \"\"=\"", "a\x00b", "%00", 
           " ", "17850.0", "\r\nX-Injected: 1"]
 NORMAL = {"customer_id": "17850", "product_id": "85123A", "segment_id": "0", "job_id": "x",
           "key_id": "0123456789ab", "bandit_id": "hero", "item": "85123A",
-          "name": "champions", "campaign_id": "demo-winback"}
+          "name": "champions", "campaign_id": "demo-winback", "brief_id": "spring-sale"}
 
 
 def operations(api: Api) -> list[tuple[str, list[dict[str, Any]]]]:
