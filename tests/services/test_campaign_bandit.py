@@ -56,14 +56,14 @@ def test_the_bandit_sends_most_traffic_to_the_better_variant(ctx: Context) -> No
     rec = Recorder()
     with smtp_server(rec) as port:
         smtp = SmtpConfig("127.0.0.1", port, sender="news@shop.test", timeout=5)
-        for r in range(6):
+        for r in range(4):
             out = send_campaign(ctx, spec(f"Promo round {r}"), smtp=smtp, batch_size=10)
             subjects = [str(m["Subject"]) for m in rec.messages[-out["sent"]:]]
             shares.append(subjects.count("Free gift inside") / len(subjects))
             _convert(ctx, out["campaign_id"], rng)
-        again = send_campaign(ctx, spec("Promo round 5"), smtp=smtp)
+        again = send_campaign(ctx, spec("Promo round 3"), smtp=smtp)
     assert again["sent"] == 0 and len(rec.ids) == len(set(rec.ids))
-    assert np.mean(shares[3:]) > 0.8, shares
+    assert np.mean(shares[2:]) > 0.8, shares
     state = bandit_state(ctx, "campaign-promo")
     pulls = {a["arm"]: a["pulls"] for a in state["arms"]}
     assert pulls["b"] > 2 * pulls["a"] and sum(pulls.values()) == len(rec.ids)
