@@ -107,8 +107,25 @@ def _chinese_names(con: duckdb.DuckDBPyConnection, table: str, column: str) -> i
     return sum(1 for t in texts if chinese_names(t))
 
 
+#: A word jieba's dictionary holds at least this often is a common word (顾客 "customer",
+#: 谢谢 "thanks", 毛巾 "towel" are in it tagged ``nr``): a name only with a cue beside it.
+COMMON = 50
+#: ... and at least this often, only with a strong cue (@, a title after, 叫/姓 before).
+VERY_COMMON = 1000
+#: A title after a word, or a word before it, that marks a person's name.
+_TITLES = ("先生", "女士", "小姐", "老师", "经理", "同学", "师傅", "医生", "总", "阿姨")
+_BEFORE = ("@", "叫", "名叫", "姓", "朋友", "同事")
+#: Verbs right after a word that make a person likely (a weak cue).
+_AFTER = ("说", "也", "告诉", "推荐", "觉得", "买")
+
+
 def chinese_names(text: str) -> list[str]:
-    """Person names in Chinese text (jieba's ``nr`` tag, filtered: see :data:`SURNAMES`)."""
+    """Person names in Chinese text: jieba's ``nr`` words of 2-3 characters starting with a
+    common surname (:data:`SURNAMES`; not the same character twice, not a surname and a
+    title such as 杨先生), kept when jieba found
+    them outside its dictionary (a new word), or the dictionary holds them rarely
+    (< :data:`COMMON`), or a cue stands beside them: ``@`` or 叫/姓 before or a title after
+    (strong), or a verb such as 说 after (weak: enough below :data:`VERY_COMMON`)."""
     with warnings.catch_warnings():  # jieba 0.42 imports the deprecated pkg_resources
         warnings.simplefilter("ignore")
         # lazy: jieba (1.1 s and a dictionary) only when Chinese text is scanned
@@ -116,8 +133,22 @@ def chinese_names(text: str) -> list[str]:
         import jieba.posseg
 
     jieba.setLogLevel(logging.WARNING)
-    return [w.word for w in jieba.posseg.cut(text)
-            if w.flag == "nr" and 2 <= len(w.word) <= 3 and w.word[0] in SURNAMES]
+    words = list(jieba.posseg.cut(text))
+    freq = jieba.dt.FREQ
+    found = []
+    for i, w in enumerate(words):
+        name = w.word
+        if w.flag != "nr" or not 2 <= len(name) <= 3 or name[0] not in SURNAMES \
+                or name[1] == name[0] or name[1:] in _TITLES:  # 杨先生: a surname, a title
+            continue
+        before = words[i - 1].word if i else ""
+        after = words[i + 1].word if i + 1 < len(words) else ""
+        strong = before.endswith(_BEFORE) or after.startswith(_TITLES)
+        weak = after.startswith(_AFTER)
+        seen = freq.get(name) or 0
+        if seen < COMMON or strong or (weak and seen < VERY_COMMON):
+            found.append(name)
+    return found
 
 
 def scan(con: duckdb.DuckDBPyConnection, columns: dict[str, list[str]]) -> dict[str, Any]:
