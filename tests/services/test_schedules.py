@@ -8,10 +8,13 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from campaign_data import build_warehouse, quiet_policy
+from campaign_data import build_warehouse, ids, quiet_policy
 from campaign_servers import Recorder, smtp_server
+from contexts import ctx_of
 from insightloop.errors import ConfigError, NotFoundError
 from insightloop.services.campaigns import CampaignSpec, SmtpConfig, Variant, campaign_ledger
 from insightloop.services.campaigns.cadence import check_every, latest_due, next_due
@@ -24,6 +27,8 @@ from insightloop.services.campaigns.schedules import (
 )
 from insightloop.services.campaigns.send import define_campaign
 from insightloop.services.context import Context
+from insightloop.storage.warehouse import Warehouse
+from ops_helpers import ops_url_for
 
 T0 = datetime(2026, 12, 1, 8, 0)
 
@@ -122,3 +127,38 @@ def test_pause_resume_delete_and_a_one_off(ctx: Context) -> None:
         schedule_campaign(ctx, "never defined", every="1d")
     with pytest.raises(ConfigError):
         schedule_campaign(ctx, "flash-sale", at="tomorrow")
+
+
+def test_claims_and_held_sends_on_postgresql(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    quiet_policy(monkeypatch)
+    build_warehouse(tmp_path / "wh.duckdb")
+    Warehouse(tmp_path / "wh.duckdb").write_frame("send_times", pd.DataFrame({
+        "customer_id": ids(), "hour": np.int32(10), "weekday": np.int32(1),
+        "source": "customer", "events": np.int64(3), "own_weight": 0.8,
+        "timezone": "Europe/London"}))
+    pg = ctx_of(tmp_path / "wh.duckdb", ops_url=ops_url_for("postgresql", tmp_path))
+    best = CampaignSpec("Pg best", "email", (Variant("treatment", "News", "Hi {{ name }}"),),
+                        audience_where="recency_days >= 0", holdout=0.2, seed=7,
+                        send_time="best", sto_holdout=0.3)
+    rec = Recorder()
+    with smtp_server(rec) as port:
+        define_campaign(pg, best, smtp=smtp(port))
+        schedule_campaign(pg, "pg-best", at="2026-12-01T09:00:00", now=T0)
+        results = []
+
+        def one() -> None:
+            results.append(tick(pg, now=datetime(2026, 12, 1, 9, 0)))
+
+        threads = [threading.Thread(target=one) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        [first] = [r for out in results for r in out["scheduled"] if r["sent"] or r["held"]]
+        assert first["held"] > 0 and first["sent"] == len(rec.messages) > 0
+        released = tick(pg, now=datetime(2026, 12, 1, 10, 0))["released"]
+        assert [r["sent"] for r in released] == [first["held"]]
+        assert tick(pg, now=datetime(2026, 12, 1, 11, 0)) == {
+            "now": "2026-12-01T11:00:00", "scheduled": [], "released": [], "skipped": []}
+    assert len(rec.ids) == len(set(rec.ids)) == released[0]["delivered"]
