@@ -141,7 +141,8 @@ def test_job_kinds_are_the_declared_ones_and_the_demo() -> None:
     assert list(kinds()) == ["ingest", "profiles", "clv", "segments", "cohorts", "train",
                              "score", "recommendations", "sentiment", "topics", "uplift",
                              "uplift_plan", "experiments", "send_times", "journeys_tick",
-                             "campaign", "forecast", "trends", "inventory_plan", DEMO.kind]
+                             "campaign", "campaign_tick", "campaign_bounces", "forecast",
+                             "trends", "inventory_plan", DEMO.kind]
     assert validate_params("score", {"model": "churn:2"}).model_dump(by_alias=True) == {
         "model": "churn:2"}
     with pytest.raises(ConfigError, match="unknown parameter for a score job"):
