@@ -144,7 +144,8 @@ def decide_formats(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec,
 
 def typed_with_dates(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec,
                      cols: Mapping[str, str], given: Sequence[str] = (),
-                     hint: Preset | None = None) -> tuple[DateDecision, list[str]]:
+                     hint: Preset | None = None, stream: bool = False
+                     ) -> tuple[DateDecision, list[str]]:
     """Decide the timestamp formats (:func:`decide_formats`) and build ``__typed`` with
     them (:func:`~insightloop.storage.ingest_sql.build_typed`); returns the decision and
     the columns the rows provide.
@@ -154,22 +155,24 @@ def typed_with_dates(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec
     whole column and is the same as the one the decision would lead to, so the separate
     decision pass over every value (a quarter of the typing cost) is skipped. Otherwise
     the data decides as :func:`decide_formats` describes and ``__typed`` is rebuilt when
-    the decision reads dates another way.
+    the decision reads dates another way. ``stream``: see ``build_typed``.
     """
     stamps = [c for c in cols if spec.column(c).type == "timestamp"]
     if given or not stamps:
         decision = decide_formats(con, path, spec, cols, given, hint)
-        return decision, build_typed(con, spec, cols, hint, decision.formats, decision.tried)
+        return decision, build_typed(con, spec, cols, hint, decision.formats, decision.tried,
+                                     stream)
     tried = _describe(_candidates(hint))
     iso = DateDecision(formats={c: () for c in stamps}, tried={c: tried for c in stamps})
-    provided = build_typed(con, spec, cols, hint, iso.formats, iso.tried)
+    provided = build_typed(con, spec, cols, hint, iso.formats, iso.tried, stream)
     failed = " OR ".join(f"{ident(c)} IS NULL" for c in stamps)
     if execute_temp(con, f"SELECT 1 FROM __typed WHERE __reason IS NOT NULL AND ({failed}) "
                          "LIMIT 1").fetchone() is None:
         return iso, provided
     decision = decide_formats(con, path, spec, cols, given, hint)
     if (decision.formats, decision.tried) != (iso.formats, iso.tried):
-        provided = build_typed(con, spec, cols, hint, decision.formats, decision.tried)
+        provided = build_typed(con, spec, cols, hint, decision.formats, decision.tried,
+                               stream)
     return decision, provided
 
 

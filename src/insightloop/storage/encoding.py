@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import gzip
+import hashlib
 import tempfile
 import zlib
 from collections.abc import Iterator
@@ -214,3 +215,12 @@ def _transcode(path: Path, encoding: str, notes: list[str]) -> tuple[Path, str, 
         notes = [*notes, f"{bad} character(s) invalid in {name} were replaced by U+FFFD: "
                  + _lines(bad_lines, n_bad_lines)]
     return Path(tmp.name), name.lower(), [f"decoded from {name}", *notes]
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file's bytes (hex), read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

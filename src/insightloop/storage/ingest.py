@@ -16,7 +16,6 @@ leaves the warehouse as it was. Accounting is exact and disjoint::
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import yaml
 
 from insightloop.errors import ConfigError, IngestRefusedError, SchemaError
 from insightloop.storage.dates import explicit_formats, typed_with_dates
+from insightloop.storage.encoding import file_sha256
 from insightloop.storage.ingest_sql import keys_unique_by_construction
 from insightloop.storage.presets import Preset, get_preset
 from insightloop.storage.readers import DELIMITERS, StagedFile, drop_temp, stage_file
@@ -38,6 +38,12 @@ from insightloop.storage.temp_sql import values_sql
 from insightloop.storage.warehouse import Warehouse, atomic
 
 ProgressFn = Callable[[str], None]
+#: Rows from which a first load streams: Online Retail x10 (5.4M lines) took 30.8 CPU s
+#: with the typed copy and 35.9 without, peak RSS 1.9 GB against 1.2 GB (2 GB limit).
+STREAM_ROWS = 10_000_000
+TEMP_OBJECTS = ("__typed_all", "__stage", "__rejects", "__typed", "__actions", "__raw",
+                "__orders", "__ln", "__ln_groups", "__json", "__jkind", "__jmap", "__spans",
+                "__csv_rej", "__csv_scan")
 
 
 @dataclass
@@ -124,14 +130,6 @@ def resolve_mapping(spec: TableSpec, staged: StagedFile, explicit: dict[str, str
     return mapping
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def ingest_file(
     warehouse: Warehouse,
     table: str,
@@ -188,14 +186,20 @@ def ingest_file(
             staged = stage_file(con, path, fmt=fmt, delimiter=delimiter)
             cols = resolve_mapping(spec, staged, mapping or {}, pre)
             step("validating")
-            dates, provided = typed_with_dates(con, path, spec, cols, timestamp_formats, pre)
+            # Into an empty table, with keys that cannot repeat, every valid row is an
+            # insert: a big file's rows are typed on the fly as they are written (see
+            # build_typed), which bounds memory at the cost of typing twice.
+            unique = keys_unique_by_construction(spec, cols)
+            stream = unique and staged.rows_staged >= STREAM_ROWS and _empty(con, spec.name)
+            dates, provided = typed_with_dates(con, path, spec, cols, timestamp_formats, pre,
+                                               stream)
             staged.notes.extend(dates.notes)
+            src = "__typed_all" if stream else "__typed"
             with atomic(con):
                 step("deduplicating")
-                counts = _classify(con, spec, provided,
-                                   keys_unique_by_construction(spec, cols))
+                counts = _classify(con, spec, provided, staged.rows_staged, src, unique)
                 step("writing")
-                _write(con, spec, provided, path, ingest_id, sha)
+                _write(con, spec, provided, path, ingest_id, sha, src)
                 result = _result(con, table, path, ingest_id, staged, counts)
                 refuse_if_rejected(result, max_quarantine_share)  # raises: rolled back
                 con.execute("INSERT INTO ingest_log VALUES (" + values_sql(
@@ -203,8 +207,7 @@ def ingest_file(
                     result.rows_loaded, result.rows_quarantined, result.rows_duplicate,
                     started, datetime.now()) + ")")
         finally:
-            drop_temp(con, "__stage", "__rejects", "__typed", "__actions", "__raw", "__orders",
-                      "__json", "__jkind", "__jmap", "__spans", "__csv_rej", "__csv_scan")
+            drop_temp(con, *TEMP_OBJECTS)
     step("done")
     return result
 
@@ -282,8 +285,12 @@ def _content_hash(cols: list[str], alias: str) -> str:
     return f"hash({', '.join(f'{alias}.{ident(c)}' for c in cols)})"
 
 
+def _empty(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return execute_one(con, f"SELECT 1 FROM {ident(table)} LIMIT 1").fetchone() is None
+
+
 def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[str],
-              unique: bool = False) -> dict[str, int]:
+              rows: int, src: str = "__typed", unique: bool = False) -> dict[str, int]:
     """Decide, per valid row, insert / update / duplicate / quarantine (repeated key).
 
     Only rows that are *not* plain inserts are written to the narrow table
@@ -291,14 +298,15 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[st
     empty and nothing wide is copied. Content is compared on the ``provided``
     columns only (those the file carries or ingestion derives), so a file with fewer
     columns than the table neither counts as a change nor wipes the columns it lacks.
-    ``unique``: no two rows of the file can share a key (skips looking for repeats).
+    ``rows``: the staged rows; ``src``: the typed rows (``__typed``, or the view
+    ``__typed_all`` when ``__typed`` holds the rows with an error only); ``unique``: no
+    two rows of the file can share a key (skips looking for repeats).
     """
     key = ", ".join(ident(k) for k in spec.key)
     on_vw = " AND ".join(f"v.{ident(k)} = w.{ident(k)}" for k in spec.key)
     key_text = " || ', ' || ".join(f"{literal(k + '=')} || CAST(v.{ident(k)} AS VARCHAR)"
                                    for k in spec.key)
-    target_has_rows = execute_one(
-        con, f"SELECT 1 FROM {ident(spec.name)} LIMIT 1").fetchone() is not None
+    target_has_rows = not _empty(con, spec.name)
     con.execute("DROP TABLE IF EXISTS __actions")
     con.execute("CREATE TEMP TABLE __actions(__line BIGINT, __action VARCHAR, "
                 "__dup_reason VARCHAR)")
@@ -315,8 +323,8 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[st
                        first_value({_content_hash(provided, 'v')}) OVER (PARTITION BY {key}
                            ORDER BY v.__line) AS __first_hash,
                        {key_text} AS __key_text
-                FROM __typed v SEMI JOIN (
-                    SELECT {key} FROM __typed WHERE __reason IS NULL
+                FROM {src} v SEMI JOIN (
+                    SELECT {key} FROM {src} WHERE __reason IS NULL
                     GROUP BY ALL HAVING count(*) > 1
                 ) w ON {on_vw}
                 WHERE v.__reason IS NULL
@@ -336,30 +344,30 @@ def _classify(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[st
             SELECT v.__line,
                    CASE WHEN {_content_hash(provided, 'v')} = {_content_hash(provided, 'w')}
                         THEN 'duplicate' ELSE 'update' END, NULL
-            FROM __typed v JOIN {ident(spec.name)} w ON {on_vw}
+            FROM {src} v JOIN {ident(spec.name)} w ON {on_vw}
             WHERE v.__reason IS NULL
               AND v.__line NOT IN (SELECT __line FROM __actions)
         """)
     row = con.execute("""
-        SELECT count(*) FILTER (WHERE __reason IS NULL),
-               count(*) FILTER (WHERE __reason IS NOT NULL),
+        SELECT count(*) FILTER (WHERE __reason IS NOT NULL),
                (SELECT count(*) FILTER (WHERE __action = 'update') FROM __actions),
                (SELECT count(*) FILTER (WHERE __action = 'duplicate') FROM __actions),
                (SELECT count(*) FILTER (WHERE __action = 'quarantine') FROM __actions)
         FROM __typed
     """).fetchone()
     assert row is not None
-    valid, invalid, update, duplicate, dup_quarantine = (int(x) for x in row)
+    invalid, update, duplicate, dup_quarantine = (int(x) for x in row)
+    valid = rows - invalid
     return {"insert": valid - update - duplicate - dup_quarantine, "update": update,
             "duplicate": duplicate, "quarantine": invalid + dup_quarantine}
 
 
 def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[str], path: Path,
-           ingest_id: str, sha: str) -> None:
+           ingest_id: str, sha: str, src: str = "__typed") -> None:
     cols = ", ".join(ident(c) for c in spec.names)
     has_actions = con.execute("SELECT 1 FROM __actions LIMIT 1").fetchone() is not None
     skip = " AND __line NOT IN (SELECT __line FROM __actions)" if has_actions else ""
-    execute_one(con, f"INSERT INTO {ident(spec.name)} ({cols}) SELECT {cols} FROM __typed "
+    execute_one(con, f"INSERT INTO {ident(spec.name)} ({cols}) SELECT {cols} FROM {src} "
                 f"WHERE __reason IS NULL{skip}")
     if has_actions:
         # Updates touch only the columns the file provides; the rest keep their values.
@@ -368,7 +376,7 @@ def _write(con: duckdb.DuckDBPyConnection, spec: TableSpec, provided: list[str],
         if sets:
             execute_one(con, f"""
                 UPDATE {ident(spec.name)} SET {sets}
-                FROM (SELECT t.* FROM __typed t JOIN __actions a ON a.__line = t.__line
+                FROM (SELECT t.* FROM {src} t JOIN __actions a ON a.__line = t.__line
                       WHERE a.__action = 'update') u
                 WHERE {on}
             """)

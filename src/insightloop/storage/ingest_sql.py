@@ -12,7 +12,7 @@ stored timestamp is naive UTC (see ``docs/data-model.md``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import duckdb
 
@@ -154,31 +154,46 @@ def _row_hash(cols: list[str], alias: str = "") -> str:
     return f"md5(concat_ws(chr(31), {parts}))"
 
 
-def _line_numbers(con: duckdb.DuckDBPyConnection, order_id: str) -> tuple[str, str, str]:
-    """SQL pieces (CTE, joins, expression) numbering lines 1..n within each order, in file order.
+def _line_numbers(con: duckdb.DuckDBPyConnection, raw: str,
+                  to_id: Callable[[str], str]) -> tuple[str, str]:
+    """SQL pieces (joins, expression) numbering lines 1..n within each order, in file order.
 
+    ``raw``: the order id text of a ``__stage`` row ``s``; ``to_id``: its normalisation.
     Exports almost always write an order's lines together; for such an order the number
     is the line's offset from the order's first line, which needs only a hash aggregate
-    over the orders. The few orders whose lines are interleaved with others' (or broken
-    by a multi-line or rejected record) are numbered by a window over their own lines.
+    over the orders (the id is normalised once per distinct text, not once per line). The
+    few orders whose lines are interleaved with others' (or broken by a multi-line or
+    rejected record) are numbered by a window over their own lines, kept in ``__ln``.
     Both give the same 1..n numbering; a window over every line costs about three times
     as much at 5M rows.
     """
-    con.execute("DROP TABLE IF EXISTS __orders")
+    drop = "DROP TABLE IF EXISTS "
+    for name in ("__orders", "__ln_groups", "__ln"):
+        con.execute(drop + name)
+    execute_temp(con, f"""
+        CREATE TEMP TABLE __ln_groups AS
+        SELECT {raw} AS __ln_raw, min(s.__line) AS f, max(s.__line) AS l, count(*) AS n
+        FROM __stage s GROUP BY ALL
+    """)
     execute_temp(con, f"""
         CREATE TEMP TABLE __orders AS
-        SELECT {order_id} AS __ln_order, min(s.__line) AS __ln_first,
-               max(s.__line) - min(s.__line) + 1 = count(*) AS __ln_contiguous
-        FROM __stage s GROUP BY ALL
+        SELECT {to_id('__ln_raw')} AS __ln_order, min(f) AS __ln_first,
+               max(l) - min(f) + 1 = sum(n) AS __ln_contiguous
+        FROM __ln_groups GROUP BY ALL
     """)
     joins = "LEFT JOIN __orders o ON o.__ln_order = t.order_id"
     if con.execute("SELECT 1 FROM __orders WHERE NOT __ln_contiguous LIMIT 1").fetchone() is None:
-        return "", joins, "t.__line - o.__ln_first + 1"  # every order's lines are together
-    cte = (f"ln AS (SELECT s.__line AS __ln_line, row_number() OVER (PARTITION BY "
-           f"{order_id} ORDER BY s.__line) AS __ln FROM __stage s "
-           f"SEMI JOIN (SELECT __ln_order FROM __orders WHERE NOT __ln_contiguous) x "
-           f"ON x.__ln_order = {order_id}),")
-    return cte, joins + " LEFT JOIN ln ON ln.__ln_line = t.__line", (
+        return joins, "t.__line - o.__ln_first + 1"  # every order's lines are together
+    execute_temp(con, f"""
+        CREATE TEMP TABLE __ln AS
+        SELECT s.__line AS __ln_line,
+               row_number() OVER (PARTITION BY {to_id(raw)} ORDER BY s.__line) AS __ln
+        FROM __stage s WHERE {raw} IN (
+            SELECT __ln_raw FROM __ln_groups
+            WHERE {to_id('__ln_raw')} IN (SELECT __ln_order FROM __orders
+                                          WHERE NOT __ln_contiguous))
+    """)
+    return joins + " LEFT JOIN __ln ln ON ln.__ln_line = t.__line", (
         "CASE WHEN o.__ln_contiguous THEN t.__line - o.__ln_first + 1 ELSE ln.__ln END")
 
 
@@ -191,8 +206,12 @@ def keys_unique_by_construction(spec: TableSpec, cols: Mapping[str, str]) -> boo
 
 def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: Mapping[str, str],
                 pre: Preset | None, formats: Mapping[str, Sequence[str]],
-                tried: Mapping[str, str] | None = None) -> list[str]:
+                tried: Mapping[str, str] | None = None, stream: bool = False) -> list[str]:
     """Create ``__typed``: canonical typed columns, ``__reason`` and ``__column``.
+
+    ``stream``: ``__typed`` keeps only the rows with an error (usually well under 1 %) and
+    the temp view ``__typed_all`` types every row on the fly, for a load that reads the
+    valid rows once (into an empty table): nothing as wide as the file is copied.
 
     ``formats``: per timestamp column, the strptime formats tried after ISO 8601
     (:mod:`~insightloop.storage.dates` decides them); ``tried`` describes them for the
@@ -220,7 +239,7 @@ def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: Mapping[s
     rest = []
     placeholders: set[str] = set()
     hashed: list[str] = []
-    ln_cte = ln_join = ""
+    ln_join = ""
     for col in spec.columns:
         if col.name in cols:
             continue
@@ -228,9 +247,9 @@ def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: Mapping[s
             rest.append(f"({derived[col.name]})::{col.sql_type} AS {ident(col.name)}")
         elif col.name in spec.derived_key and col.name == "line_no" and "order_id" in cols:
             source = ident(cols["order_id"])
-            order_id = _typed_expr(spec.column("order_id"),
-                                   f"NULLIF(trim(CAST(s.{source} AS VARCHAR)), '')")
-            ln_cte, ln_join, line_no = _line_numbers(con, order_id)
+            ln_join, line_no = _line_numbers(
+                con, f"NULLIF(trim(CAST(s.{source} AS VARCHAR)), '')",
+                lambda raw: _typed_expr(spec.column("order_id"), raw))
             rest.append(f"{line_no} AS line_no")
         elif col.name in spec.derived_key and col.name == "line_no":
             rest.append("row_number() OVER (PARTITION BY order_id ORDER BY __line) AS line_no")
@@ -266,10 +285,11 @@ def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: Mapping[s
         for e in err_names
     ) + ")"
     con.execute("DROP TABLE IF EXISTS __typed")
+    con.execute("DROP VIEW IF EXISTS __typed_all")
     execute_temp(con, f"""
-        CREATE TEMP TABLE __typed AS
+        CREATE TEMP {'VIEW __typed_all' if stream else 'TABLE __typed'} AS
         WITH r AS (SELECT s.__line, {raw_sel} FROM __stage s),
-        t AS (SELECT *, {typed_sel} FROM r), {ln_cte}
+        t AS (SELECT *, {typed_sel} FROM r),
         d AS (SELECT t.*, {', '.join(rest) if rest else '1 AS __nothing'} FROM t {ln_join}),
         k AS (SELECT *{''.join(', ' + h for h in hashed)} FROM d),
         e AS (SELECT *, {', '.join(errs)} FROM k)
@@ -277,6 +297,8 @@ def build_typed(con: duckdb.DuckDBPyConnection, spec: TableSpec, cols: Mapping[s
                NULLIF({reason}, '') AS __reason, {column} AS __column
         FROM e
     """)
+    if stream:
+        con.execute("CREATE TEMP TABLE __typed AS FROM __typed_all WHERE __reason IS NOT NULL")
     return [c for c in spec.names if c not in placeholders]
 
 
