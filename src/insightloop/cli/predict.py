@@ -100,7 +100,7 @@ def train(
 
     ctx = context_for(warehouse)
     dates = [d for d in (parse_date(v) for v in as_of or []) if d is not None]
-    with (progress_bar(f"training {task}", enabled=not json_out),
+    with (progress_bar(f"training {task}", enabled=not json_out) as update,
           warnings.catch_warnings(record=True) as caught):
         warnings.simplefilter("always")
         if task == "target":
@@ -113,7 +113,8 @@ def train(
                                      as_of=dates[0] if dates else None)
         else:
             meta = train_task(ctx, task, dates or None, horizon_days, name=name,
-                              model=model, test_as_of=parse_date(test_as_of, "--test-as-of"))
+                              model=model, test_as_of=parse_date(test_as_of, "--test-as-of"),
+                              on_step=lambda m, done, total: update(m, done, total))
     info: Mapping[str, Any] = meta
     summary = {k: info[k] for k in ("name", "version", "task", "model", "rows", "threshold",
                                     "as_of_dates", "test_as_of", "cv_auc")}

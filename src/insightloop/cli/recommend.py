@@ -182,8 +182,8 @@ def evaluate_recommend(
 
     with progress_bar("evaluating") as update:
         result = evaluate_recommend_file(data, user, item, time, weight, split, test_ratio, seed,
-                                         top, model, on_progress=lambda m: update(m),
-                                         half_life_days=half_life_days)
+                                         top, model, half_life_days=half_life_days,
+                                         on_step=lambda m, done, total: update(m, done, total))
     if json_out:
         print_json(result)
         return

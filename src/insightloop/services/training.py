@@ -16,7 +16,7 @@ rows at several as-of dates never sit on both sides of a fold.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -140,7 +140,7 @@ def labels_for(ctx: Context, task: str, as_of: datetime, horizon_days: int
 
 
 def training_set(ctx: Context, task: str, as_of_dates: Sequence[datetime],
-                 horizon_days: int) -> pd.DataFrame:
+                 horizon_days: int, step: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Profiles before each as-of date joined to that date's labels, stacked.
 
     The context's engine runs the profile pipeline (DuckDB or Spark, same Ibis expression).
@@ -157,6 +157,8 @@ def training_set(ctx: Context, task: str, as_of_dates: Sequence[datetime],
         raise ConfigError("give at least one as-of date")
     parts = []
     for as_of in sorted(as_of_dates):
+        if step is not None:
+            step(f"examples at {as_of:%Y-%m-%d}")
         labels = labels_for(ctx, task, as_of, horizon_days)
         profiles = compute_profiles(ctx, as_of)
         parts.append(profiles.merge(labels[["customer_id", "label"]], on="customer_id",
@@ -210,7 +212,8 @@ def _fit_and_register(ctx: Context, name: str, X: pd.DataFrame, y: np.ndarray,
 
 def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None = None,
                horizon_days: int = 90, name: str | None = None, model: str = "auto",
-               test_as_of: datetime | None = None) -> ModelInfo:
+               test_as_of: datetime | None = None,
+               on_step: Callable[[str, int, int], None] | None = None) -> ModelInfo:
     """Train and register a churn / propensity / response model from the warehouse.
 
     Parameters
@@ -231,6 +234,9 @@ def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None =
     test_as_of : datetime, optional
         A later as-of date used as a held-out test (metrics are computed on it);
         must be after every training date.
+    on_step : callable, optional
+        ``on_step(message, done, total)`` before each step (the examples of each as-of
+        date, the test examples, the fit), for a progress bar with an ETA.
 
     Returns
     -------
@@ -243,11 +249,13 @@ def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None =
     if horizon_days <= 0:
         raise ConfigError(f"--horizon-days must be positive, got {horizon_days}")
     if ctx.engine.is_spark and is_lake(ctx.settings.warehouse):
-        return _train_on_spark(ctx, task, as_of_dates, horizon_days, name, model, test_as_of)
+        return _train_on_spark(ctx, task, as_of_dates, horizon_days, name, model, test_as_of,
+                               on_step)
     with wh.connect(read_only=wh.exists) as con:
         end = _data_end(con, task)
     dates = sorted(as_of_dates) if as_of_dates else default_as_of_dates(
         end if test_as_of is None else test_as_of, horizon_days)
+    step = _counter(on_step, len(dates) + (test_as_of is not None) + 1)
     test = None
     if test_as_of is not None:
         if test_as_of <= dates[-1]:
@@ -259,9 +267,11 @@ def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None =
                 f"training labels of as-of {dates[-1]:%Y-%m-%d} run to {overlap:%Y-%m-%d}, past "
                 f"the test as-of {test_as_of:%Y-%m-%d}: train on dates at least "
                 f"{horizon_days} days before the test date")
+        step(f"test examples at {test_as_of:%Y-%m-%d}")
         test_frame = training_set(ctx, task, [test_as_of], horizon_days)
         test = (feature_frame(test_frame), test_frame["label"].to_numpy())
-    frame = training_set(ctx, task, dates, horizon_days)
+    frame = training_set(ctx, task, dates, horizon_days, step)
+    step(f"fitting {model} on {len(frame):,} examples")
     meta = {
         "task": task, "label": LABELS[task], "target": f"{task} in {horizon_days} days",
         "horizon_days": horizon_days, "as_of_dates": [d.isoformat() for d in dates],
@@ -274,9 +284,23 @@ def train_task(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None =
                              history_relative(ctx, X, frame["as_of"]))
 
 
+def _counter(on_step: Callable[[str, int, int], None] | None, total: int
+             ) -> Callable[[str], None]:
+    """``step(message)``: calls ``on_step(message, steps done, total)``."""
+    done = [0]
+
+    def step(message: str) -> None:
+        if on_step is not None:
+            on_step(message, done[0], max(total, done[0] + 1))
+        done[0] += 1
+
+    return step
+
+
 def _train_on_spark(ctx: Context, task: str, as_of_dates: Sequence[datetime] | None,
                     horizon_days: int, name: str | None, model: str,
-                    test_as_of: datetime | None) -> ModelInfo:
+                    test_as_of: datetime | None,
+                    on_step: Callable[[str, int, int], None] | None) -> ModelInfo:
     """:func:`train_task` with the examples built on the cluster and a bounded, stratified
     sample of them fitted here (:mod:`insightloop.services.spark.training`)."""
     # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
@@ -286,17 +310,21 @@ def _train_on_spark(ctx: Context, task: str, as_of_dates: Sequence[datetime] | N
     dates = sorted(as_of_dates) if as_of_dates else default_as_of_dates(
         end if test_as_of is None else test_as_of, horizon_days)
     rows = spark_training.TRAIN_SAMPLE_ROWS
+    step = _counter(on_step, 2 + (test_as_of is not None))
     test = None
     if test_as_of is not None:
         if test_as_of <= dates[-1] or dates[-1] + timedelta(days=horizon_days) > test_as_of:
             raise ConfigError(f"test as-of {test_as_of:%Y-%m-%d} must be at least "
                               f"{horizon_days} days after the last training as-of "
                               f"{dates[-1]:%Y-%m-%d}")
+        step(f"test examples at {test_as_of:%Y-%m-%d} on the cluster")
         test_frame, _ = spark_training.stratified_sample(
             spark_training.examples_frame(ctx, task, [test_as_of], horizon_days), rows)
         test = (feature_frame(test_frame), test_frame["label"].to_numpy())
+    step(f"examples at {len(dates)} as-of dates on the cluster")
     frame, total = spark_training.stratified_sample(
         spark_training.examples_frame(ctx, task, dates, horizon_days), rows)
+    step(f"fitting {model} on {len(frame):,} examples")
     meta = {
         "task": task, "label": LABELS[task], "target": f"{task} in {horizon_days} days",
         "horizon_days": horizon_days, "as_of_dates": [d.isoformat() for d in dates],

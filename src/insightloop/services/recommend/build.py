@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any, cast
 
 import numpy as np
@@ -17,13 +16,18 @@ from insightloop.models.recommend.content import ContentRecommender
 from insightloop.models.recommend.neighbours import ItemKNN
 from insightloop.models.recommend.rules import diversify
 from insightloop.models.recommend.selection import (
-    DEFAULT_GRID,
-    HYBRID_WEIGHTS,
     Selection,
     select_model,
 )
 from insightloop.services.context import Context
-from insightloop.services.recommend.data import Progress, load_catalogue, load_interactions
+from insightloop.services.recommend.data import (
+    Progress,
+    StepProgress,
+    Steps,
+    auto_trials,
+    load_catalogue,
+    load_interactions,
+)
 from insightloop.services.recommend.embedding import EMBEDDERS, embed_texts
 from insightloop.services.recommend.serving import MODEL_NAME, RecommendationServer
 from insightloop.services.results import RecommendationsBuilt
@@ -31,31 +35,9 @@ from insightloop.storage.lake import is_lake
 from insightloop.storage.warehouse import has_table, write_frame
 
 RECOMMENDATION_COLUMNS = ("customer_id", "rank", "product_id", "score", "reason", "model")
-#: ``on_step(message, done, total)``: progress counted in steps, so a bar can show an ETA.
-StepProgress = Callable[[str, int, int], None]
-
-
-class _Steps:
-    """Every progress message is one step of ``total``: the reading, embedding, each model
-    tried on the validation split, the fit and the ranking. ``on_step`` gets the count,
-    ``on_progress`` the message only."""
-
-    def __init__(self, on_progress: Progress | None, on_step: StepProgress | None,
-                 total: int) -> None:
-        self.on_progress, self.on_step, self.total, self.done = on_progress, on_step, total, 0
-
-    def __call__(self, message: str) -> None:
-        if self.on_progress is not None:
-            self.on_progress(message)
-        if self.on_step is not None:
-            self.on_step(message, self.done, max(self.total, self.done + 1))
-        self.done += 1
-
-
 def _step_count(model: str, embedder: str) -> int:
     """Steps ``build_recommendations`` announces (the validation trials at most)."""
-    trials = len(DEFAULT_GRID) + 1 + len(HYBRID_WEIGHTS) if model == "auto" else 0
-    return 4 + (embedder != "none") + (model == "auto") + trials
+    return 4 + (embedder != "none") + (model == "auto") + auto_trials(model, embedder != "none")
 
 
 def build_recommendations(ctx: Context, model: str = "auto", n: int = 10,
@@ -96,10 +78,10 @@ def build_recommendations(ctx: Context, model: str = "auto", n: int = 10,
         # lazy: pyspark (the optional [spark] extra) only for engine 'spark' over a lake
         from insightloop.services.spark import recommend as spark_recommend
 
-        say = _Steps(on_progress, on_step, 1)
+        say = Steps(on_progress, on_step, 1)
         say("item-item similarity and top products per customer on the cluster")
         return cast(RecommendationsBuilt, spark_recommend.build_recommendations(ctx, n))
-    say = _Steps(on_progress, on_step, _step_count(model, embedder))
+    say = Steps(on_progress, on_step, _step_count(model, embedder))
     started = time.perf_counter()
     say("reading interactions")
     frame = load_interactions(ctx, weights, half_life_days)

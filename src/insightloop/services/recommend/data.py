@@ -10,13 +10,40 @@ import pandas as pd
 
 from insightloop.errors import WarehouseError
 from insightloop.features.interactions import warehouse_interactions_sql
+from insightloop.models.recommend.selection import DEFAULT_GRID, HYBRID_WEIGHTS
 from insightloop.services.context import Context
 from insightloop.services.evaluation import read_table_file
 from insightloop.storage.sql import ident
 from insightloop.storage.warehouse import has_table
 
 Progress = Callable[[str], None]
+#: ``on_step(message, done, total)``: progress counted in steps, so a bar can show an ETA.
+StepProgress = Callable[[str, int, int], None]
 STOCK_COLUMNS = ("in_stock", "stock", "stock_quantity", "inventory", "available")
+
+
+class Steps:
+    """Every progress message is one step of ``total`` (reading, each model tried on the
+    validation split, the fit, ...): ``on_step`` gets the count, ``on_progress`` the message
+    only."""
+
+    def __init__(self, on_progress: Progress | None, on_step: StepProgress | None,
+                 total: int) -> None:
+        self.on_progress, self.on_step, self.total, self.done = on_progress, on_step, total, 0
+
+    def __call__(self, message: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(message)
+        if self.on_step is not None:
+            self.on_step(message, self.done, max(self.total, self.done + 1))
+        self.done += 1
+
+
+def auto_trials(model: str, with_vectors: bool) -> int:
+    """Validation trials ``select_model`` runs at most for ``model`` (0 unless "auto")."""
+    if model != "auto":
+        return 0
+    return len(DEFAULT_GRID) + 1 + (len(HYBRID_WEIGHTS) if with_vectors else 0)
 
 
 def read_interactions_file(path: Path | str) -> pd.DataFrame:

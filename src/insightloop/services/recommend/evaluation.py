@@ -13,7 +13,13 @@ from insightloop.features.interactions import as_str_ids, interactions_from_fram
 from insightloop.models.recommend import make_recommender
 from insightloop.models.recommend.selection import holdout_metrics, select_model
 from insightloop.models.recommend.split import split_interactions
-from insightloop.services.recommend.data import Progress, read_interactions_file
+from insightloop.services.recommend.data import (
+    Progress,
+    StepProgress,
+    Steps,
+    auto_trials,
+    read_interactions_file,
+)
 from insightloop.services.results import RecommendEvaluation
 
 
@@ -21,19 +27,24 @@ def evaluate_recommend_file(path: Path | str, user: str, item: str, time_col: st
                             weight: str | None = None, split: str = "stratified",
                             test_ratio: float = 0.25, seed: int = 42, k: int = 10,
                             model: str = "auto", on_progress: Progress | None = None,
-                            half_life_days: float | None = None) -> RecommendEvaluation:
+                            half_life_days: float | None = None,
+                            on_step: StepProgress | None = None) -> RecommendEvaluation:
     """Hold-out ranking metrics of one model (or ``auto``) on an interaction file.
 
     Returns ``{"model", "users", "items", "precision@k", "recall@k", "ndcg@k", "map@k",
     "coverage", "fit_seconds"}``; ``fit_seconds`` includes the model search for ``auto``.
+    ``on_step(message, done, total)`` counts the steps (reading, each validation trial of
+    ``auto``, the fit, the metrics) for a progress bar with an ETA.
     """
+    say = Steps(on_progress, on_step, 3 + auto_trials(model, False))
+    say(f"reading {path}")
     raw = read_interactions_file(path)
     cols = [str(c) for c in raw.columns]
     for name in (user, item, time_col, weight):
         if name is not None and name not in cols:
             raise InputFileError(f"column {name!r} is not in {path}; columns are {cols}")
     return evaluate_frame(raw, user, item, time_col, weight, split, test_ratio, seed, k, model,
-                          on_progress, half_life_days=half_life_days)
+                          say, half_life_days=half_life_days)
 
 
 def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None = None,
@@ -66,8 +77,11 @@ def evaluate_frame(raw: pd.DataFrame, user: str, item: str, time_col: str | None
         extra = {"item_vectors": item_vectors} if model in ("content", "hybrid") else {}
         rec = make_recommender(model, **(params or {}), **extra)
         label = model + (f"({_params_text(params)})" if params else "")
+    say = on_progress or (lambda _m: None)
+    say(f"fitting {label} on {inter.nnz:,} interactions")
     rec.fit(inter)
     fit_seconds = time.perf_counter() - start
+    say(f"ranking {k} products for the test users")
     metrics = holdout_metrics(rec, inter, test, k)
     return cast(RecommendEvaluation, {
         "model": label, "users": metrics["users"], "items": inter.n_items,
