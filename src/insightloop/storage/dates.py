@@ -176,6 +176,21 @@ def typed_with_dates(con: duckdb.DuckDBPyConnection, path: Path, spec: TableSpec
     return decision, provided
 
 
+def reading_of(values: Sequence[str], path: Path, column: str) -> Reading | None:
+    """The reading of text dates ``values`` (a user file's column read outside ingest),
+    decided by the same rules as :func:`decide_formats`: None when they are ISO 8601 or
+    fit no reading; :class:`~insightloop.errors.InputFileError` when ambiguous."""
+    con = duckdb.connect()
+    try:
+        con.execute("CREATE TEMP TABLE __stage AS SELECT unnest(?::VARCHAR[]) AS v",
+                    [list(values)])
+        decision = DateDecision()
+        _decide_column(con, path, column, "v", READINGS, decision)
+    finally:
+        con.close()
+    return next((r for r in READINGS if r.formats == decision.formats.get(column)), None)
+
+
 def _decide_column(con: duckdb.DuckDBPyConnection, path: Path, canonical: str, source: str,
                    readings: Sequence[Reading], decision: DateDecision) -> None:
     raw = "raw"

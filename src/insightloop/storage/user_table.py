@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import InputFileError, SchemaError
+from insightloop.storage.dates import DAY_FIRST, reading_of
 from insightloop.storage.encoding import (
     CHUNK,
     head_bytes,
@@ -175,29 +176,26 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- dates ---------------------------------------------------------------------------------
-_DMY = r"^\s*(\d{1,2})([/.-])(\d{1,2})\2\d{2,4}(?:[ T].*)?$"
-
-
 def day_first(values: pd.Series, path: Path | str, column: str) -> bool:
-    """Whether ``nn/nn/yyyy`` dates in ``values`` are day-first, decided from the data.
+    """Whether text dates in ``values`` are day-first, decided from the data by the rules
+    ingest uses (:func:`~insightloop.storage.dates.reading_of`: the reading that fits
+    every value, or the most).
 
-    False for dates in any other form. When every value fits both readings (no first or
-    second number above 12 that would rule one out) the dates are ambiguous and refused
-    with :class:`InputFileError`: a guess would silently swap months and days.
+    False for ISO 8601 and month-first dates. When readings fit equally and read some
+    value differently the dates are ambiguous and refused with :class:`InputFileError`:
+    a guess would silently swap months and days.
     """
-    parts = values.dropna().astype(str).str.extract(_DMY)
-    if parts.empty or parts[0].isna().any():
+    text = values.dropna().astype(str)
+    if text.empty:
         return False
-    first, second = parts[0].astype(int), parts[2].astype(int)
-    if (first > 12).any():
-        return True
-    if (second > 12).any() or (first == second).all():
-        return False
-    sep = str(parts[1].iloc[0])
-    raise InputFileError(
-        f"{path}, column {column!r}: dates like {str(values.dropna().iloc[0]).strip()!r} "
-        "read as day-first or month-first and no value decides which; pass --date-format "
-        f"%d{sep}%m{sep}%Y or %m{sep}%d{sep}%Y")
+    try:
+        return reading_of(text.tolist(), Path(path), column) is DAY_FIRST
+    except InputFileError:
+        sep = next((c for c in str(text.iloc[0]) if c in "/.-"), "/")
+        raise InputFileError(
+            f"{path}, column {column!r}: dates like {str(text.iloc[0]).strip()!r} read as "
+            "day-first or month-first and no value decides which; pass --date-format "
+            f"%d{sep}%m{sep}%Y or %m{sep}%d{sep}%Y") from None
 
 
 # -- checks and copies ---------------------------------------------------------------------
