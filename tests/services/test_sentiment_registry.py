@@ -10,7 +10,7 @@ import pandas as pd
 
 from contexts import ctx_of
 from insightloop.services.registry import list_models, read_metadata
-from insightloop.services.sentiment import load_sentiment_model
+from insightloop.services.sentiment import DEFAULT_KIND, load_sentiment_model
 from insightloop.services.sentiment.labelled import train_model
 from insightloop.services.sentiment.model import USER_MODEL
 from insightloop.settings import Settings
@@ -51,6 +51,15 @@ def test_training_registers_versions_that_later_commands_load(tmp_path: Path) ->
 def test_export_to_a_file_stays_a_portable_npz(tmp_path: Path) -> None:
     settings = Settings.load(warehouse=tmp_path / "wh.duckdb", env={})
     out = tmp_path / "export.npz"
-    res = train_model(ctx_of(settings), _labelled(tmp_path), "text", "label", output=out)
+    steps: list[tuple[str, int, int]] = []
+    res = train_model(ctx_of(settings), _labelled(tmp_path), "text", "label", output=out,
+                      on_progress=lambda step, done, total: steps.append((step, done, total)))
     assert res["path"] == str(out) and out.exists() and list_models(settings) == []
-    assert load_sentiment_model(ctx_of(settings), str(out)).name == "baseline:labelled.csv"
+    assert res["kind"] == DEFAULT_KIND
+    assert load_sentiment_model(ctx_of(settings), str(out)).name == f"{DEFAULT_KIND}:labelled.csv"
+    # a determinate count of steps for the progress bar: reading, fitting, saving
+    assert steps[0] == ("reading the labelled file", 0, 0)
+    counted = steps[1:]
+    assert len({t for _s, _d, t in counted}) == 1 and counted[-1][1] == counted[-1][2] >= 5
+    assert [d for _s, d, _t in counted] == sorted(d for _s, d, _t in counted)
+    assert "saving" in [s for s, _d, _t in counted]

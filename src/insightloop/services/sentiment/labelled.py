@@ -16,7 +16,11 @@ from insightloop.services.results import SentimentEvaluation, SentimentTrained
 from insightloop.services.sentiment.model import (
     _CACHE,
     _LOCK,
+    DEFAULT_KIND,
+    EMBED_WEIGHTS,
+    KIND_HELP,
     REGISTRY_NAME,
+    TrainProgressFn,
     load_sentiment_model,
 )
 from insightloop.storage.user_table import read_user_table
@@ -52,6 +56,10 @@ def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
                   model: str = "default", ctx: Context | None = None) -> SentimentEvaluation:
     """Score a labelled file with a shipped (or retrained) model; accuracy and macro F1.
 
+    ``model_kind`` and ``model_description`` say which classifier answered (``default``
+    resolves to a kind); ``load_seconds`` is the time to load it (0 when already loaded),
+    ``reviews_per_second`` the scoring rate after loading.
+
     Accuracy and F1 count every row by the sign of the probability (P >= 0.5 is
     positive), so abstained (neutral) rows are scored too; ``abstained`` counts them
     and ``accuracy_confident`` is the accuracy on the others. Without ``ctx`` only the
@@ -60,7 +68,9 @@ def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
     texts, y = read_labelled(path, text, label)
     if not texts:
         raise InputFileError(f"{path}: no rows")
+    loading = time.perf_counter()
     scorer = load_sentiment_model(ctx, model)
+    kind = scorer.classifier.kind
     started = time.perf_counter()
     frame, _ = scorer.score_frame(texts, lang=lang, with_aspects=False)
     elapsed = time.perf_counter() - started
@@ -70,25 +80,39 @@ def evaluate_file(path: Path, text: str, label: str, lang: str = "auto",
         "rows": len(y), "accuracy": float((pred == y).mean()),
         "macro_f1": float(f1_score(y, pred, average="macro", labels=[0, 1], zero_division=0)),
         "reviews_per_second": len(y) / elapsed if elapsed > 0 else None,
-        "model": scorer.name, "abstained": int((~confident).sum()),
+        "model": scorer.name, "model_kind": kind,
+        "model_description": KIND_HELP.get(kind, kind),
+        "load_seconds": started - loading, "abstained": int((~confident).sum()),
         "accuracy_confident": float((pred[confident] == y[confident]).mean())
         if confident.any() else None,
         "languages": {str(k): int(v) for k, v in frame["language"].value_counts().items()},
     }
 
 
-def train_model(ctx: Context, path: Path, text: str, label: str, kind: str = "baseline",
-                output: Path | None = None) -> SentimentTrained:
+def train_model(ctx: Context, path: Path, text: str, label: str, kind: str = DEFAULT_KIND,
+                output: Path | None = None,
+                on_progress: TrainProgressFn | None = None) -> SentimentTrained:
     """Fit the sentiment head on a labelled file and save it (used by every later command).
 
     Registers a new version of model ``sentiment`` (used by every later command) unless
-    ``output`` is given (then a portable ``.npz`` is written there).
+    ``output`` is given (then a portable ``.npz`` is written there). ``on_progress(step,
+    done, total)`` counts the steps: reading, the classifier's own (one per batch of texts
+    for a pretrained encoder), saving.
     """
+    report: TrainProgressFn = on_progress or (lambda step, done, total: None)
+    report("reading the labelled file", 0, 0)
     texts, y = read_labelled(path, text, label)
     clean, _ = clean_texts(texts)
     started = time.perf_counter()
-    clf = SentimentClassifier(kind=kind, embed_weight=0.3 if kind == "e5" else 1.0
-                              ).fit(clean.tolist(), y)
+    steps = [0]
+
+    def inner(step: str, done: int, total: int) -> None:
+        steps[0] = total + 2
+        report(step, done + 1, total + 2)
+
+    clf = SentimentClassifier(kind=kind, embed_weight=EMBED_WEIGHTS.get(kind, 1.0)
+                              ).fit(clean.tolist(), y, on_progress=inner)
+    report("saving", steps[0] - 1, steps[0])
     name = f"{kind}:{Path(path).name}"
     if output is None:  # a new version in the model registry (arrays + JSON)
         clf.metadata_ = {**clf.metadata, "name": name, "trained_on": str(path)}
@@ -101,5 +125,6 @@ def train_model(ctx: Context, path: Path, text: str, label: str, kind: str = "ba
         clf.save(target, name=name, trained_on=str(path))
     with _LOCK:
         _CACHE.pop(str(Path(target).resolve()), None)
+    report("saved", steps[0], steps[0])
     return {"rows": len(y), "positives": int(y.sum()), "kind": kind, "path": str(target),
             "seconds": time.perf_counter() - started}

@@ -14,10 +14,26 @@ from insightloop.services.context import Context
 from insightloop.services.results import TextSentiment
 
 ProgressFn = Callable[[int, int], None]
+TrainProgressFn = Callable[[str, int, int], None]
+"""``on_progress(step, done, total)`` of :func:`train_model`."""
 PACKAGED_MODEL = "sentiment_usem3.npz"
 PACKAGED_BASELINE = "sentiment_baseline.npz"
 PACKAGED_E5 = "sentiment_e5.npz"
-PACKAGED_FILES = {"usem3": PACKAGED_MODEL, "baseline": PACKAGED_BASELINE, "e5": PACKAGED_E5}
+PACKAGED_STATIC = "sentiment_static.npz"
+PACKAGED_FILES = {"usem3": PACKAGED_MODEL, "baseline": PACKAGED_BASELINE, "e5": PACKAGED_E5,
+                  "static": PACKAGED_STATIC}
+KIND_HELP = {
+    "static": "hashed n-grams stacked with static word / character-pair vectors distilled from "
+              "multilingual-e5-small, one logistic regression (fast)",
+    "baseline": "hashed n-grams (character 1-3, word 1-2, TF-IDF) + logistic regression "
+                "alone",
+    "usem3": "hashed n-grams stacked with the USE-m3 sentence embedding",
+    "e5": "hashed n-grams stacked with the multilingual-e5-small sentence embedding "
+          "(~10 reviews/s)",
+}
+"""What each packaged kind is, in one phrase (CLI help, docs, JSON ``model_kind``)."""
+EMBED_WEIGHTS = {"e5": 0.3}
+"""Weight of the embedding block per kind (others 1.0), as the packaged models were trained."""
 USER_MODEL = Path("sentiment") / "sentiment.npz"  # where earlier releases saved it (still read)
 REGISTRY_NAME = "sentiment"  # `insightloop sentiment train` registers versions of this name
 BATCH = 512
