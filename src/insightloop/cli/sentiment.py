@@ -49,14 +49,14 @@ app.add_typer(sentiment_app, name="sentiment")
 BY = ("product", "category", "customer", "month")
 LangOpt = Annotated[str, typer.Option("--lang", parser=choice(("auto", "zh", "en"), "--lang"),
                                       help="auto (detect per text) | zh | en.")]
-KIND_HELP = ("static (hashed n-grams + static word vectors distilled from multilingual-e5-small, "
-             "one logistic regression: the packaged default) | baseline (hashed n-grams + "
-             "logistic regression alone; not the plain TF-IDF baseline of the benchmarks) | "
+KIND_HELP = ("baseline (hashed n-grams + logistic regression: the packaged default; not the "
+             "plain TF-IDF + LR baseline of the benchmarks) | static (hashed n-grams + static "
+             "word vectors distilled from multilingual-e5-small, one logistic regression) | "
              "usem3 (hashed n-grams + USE-m3 sentence embedding) | e5 (hashed n-grams + "
              "multilingual-e5-small sentence embedding: ~10 reviews/s)")
 ModelOpt = Annotated[str, typer.Option(
     "--model", help="default (a model retrained by `sentiment train` if any, else the packaged "
-                    f"static) | {KIND_HELP} | path to a .npz.")]
+                    f"baseline) | {KIND_HELP} | path to a .npz.")]
 
 
 @sentiment_app.command("text")
@@ -119,9 +119,9 @@ def train_cmd(data: Annotated[Path, typer.Option("--data", help="Labelled CSV/TS
               label: Annotated[str, typer.Option(
                   "--label", help="Label column: 1/0 or positive/negative.")],
               kind: Annotated[str, typer.Option(
-                  "--kind", parser=choice(("static", "baseline", "usem3", "e5"), "--kind"),
+                  "--kind", parser=choice(("baseline", "static", "usem3", "e5"), "--kind"),
                   help=KIND_HELP + ".")
-              ] = "static",
+              ] = "baseline",
               output: Annotated[Path | None, typer.Option(
                   "--output", help="Where to save (default: models_dir/sentiment/"
                                    "sentiment.npz, used by later commands).")] = None,
