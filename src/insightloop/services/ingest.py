@@ -14,6 +14,7 @@ from pathlib import Path
 from insightloop.capabilities.ingest import MAX_QUARANTINE_SHARE
 from insightloop.services.context import Context
 from insightloop.services.results import IngestSummary
+from insightloop.storage.crypto import seal_ingested
 from insightloop.storage.ingest import (
     IngestResult,
     ProgressFn,
@@ -47,10 +48,12 @@ def ingest_result(ctx: Context, table: str, path: Path | str, *,
                            delimiter=delimiter, timestamp_formats=timestamp_formats,
                            on_progress=on_progress, ingest_id=ingest_id,
                            max_quarantine_share=max_quarantine_share)
-    return ingest_file(ctx.warehouse, table, path, mapping=mapping, preset=preset,
-                       delimiter=delimiter, timestamp_formats=timestamp_formats,
-                       on_progress=on_progress, ingest_id=ingest_id,
-                       max_quarantine_share=max_quarantine_share)
+    res = ingest_file(ctx.warehouse, table, path, mapping=mapping, preset=preset,
+                      delimiter=delimiter, timestamp_formats=timestamp_formats,
+                      on_progress=on_progress, ingest_id=ingest_id,
+                      max_quarantine_share=max_quarantine_share)
+    seal_ingested(ctx.warehouse, ctx.settings, res.table)  # personal columns, with a key
+    return res
 
 
 def ingest(ctx: Context, table: str, path: Path | str, *, preset: str | None = None,

@@ -15,6 +15,7 @@ from insightloop.errors import ConfigError
 from insightloop.services.campaigns.spec import Variant
 from insightloop.services.context import Context
 from insightloop.services.engagement import render
+from insightloop.storage.crypto import decrypt_column
 from insightloop.storage.warehouse import has_table
 
 
@@ -43,7 +44,9 @@ def addresses(ctx: Context, customer_ids: Sequence[str]) -> pd.Series:
                 "LEFT JOIN customers c ON c.customer_id = r.customer_id ORDER BY r.pos").df()
         finally:
             con.unregister(name)
-    return found["email"].astype(object).where(found["email"].notna(), None)
+    clear = pd.Series(decrypt_column(ctx.settings, found["email"].tolist()),
+                      dtype=object).str.strip()
+    return clear.where(clear.notna(), None)  # encrypted at rest: opened right here
 
 
 COPY_TABLE = "copy_variants"

@@ -35,6 +35,7 @@ from sqlalchemy import select
 
 from insightloop.services.context import Context
 from insightloop.services.engagement.policy import Policy, local_minutes, zone_names
+from insightloop.storage.crypto import PREFIX, decrypt_column
 from insightloop.storage.ids import id_sql
 from insightloop.storage.operational import open_ops
 from insightloop.storage.operational.engagement_models import Suppression
@@ -67,7 +68,7 @@ def eligibility(ctx: Context, customer_ids: Sequence[str], channel: str,
     rules = policy or Policy.from_env()
     at = as_utc(now)
     chan, purp = channel.strip().lower(), purpose.strip().lower()
-    facts = _warehouse_facts(ctx, customer_ids, chan, purp, at)
+    facts = _clear_addresses(ctx, _warehouse_facts(ctx, customer_ids, chan, purp, at), chan)
     suppressed = _suppressed(ctx, facts, chan)
     capped = _capped(ctx, facts["customer_id"], chan, at, rules)
     zones = zone_names(facts.get("tz"), facts.get("country"), len(facts))
@@ -114,7 +115,9 @@ def _facts_sql(con: duckdb.DuckDBPyConnection, request: str, channel: str, purpo
     tz_col = next((c for c in ("timezone", "tz") if c in cols), None)
     select_cols = ["c.customer_id IS NOT NULL AS known",
                    f"{_addressable(address, cols)} AS addressable",
-                   f"lower(trim(CAST(c.{ident(address)} AS VARCHAR))) AS address"
+                   f"(CASE WHEN starts_with(CAST(c.{ident(address)} AS VARCHAR), "
+                   f"'{PREFIX}') THEN trim(CAST(c.{ident(address)} AS VARCHAR)) ELSE "
+                   f"lower(trim(CAST(c.{ident(address)} AS VARCHAR))) END) AS address"
                    if address in cols else "NULL::VARCHAR AS address",
                    "CAST(c.country AS VARCHAR) AS country" if "country" in cols
                    else "NULL::VARCHAR AS country",
@@ -140,6 +143,19 @@ def _facts_sql(con: duckdb.DuckDBPyConnection, request: str, channel: str, purpo
     params = {"channel": channel, "purpose": purpose, "at": at}
     used = {k: v for k, v in params.items() if f"${k}" in sql}
     return con.execute(sql, used).df()
+
+
+def _clear_addresses(ctx: Context, facts: pd.DataFrame, channel: str) -> pd.DataFrame:
+    """Addresses encrypted at rest (``privacy encrypt``, ingest with a key) opened before
+    the address and suppression checks see them."""
+    sealed = facts["address"].fillna("").astype(str).str.startswith(PREFIX)
+    if not sealed.any():
+        return facts
+    clear = pd.Series(decrypt_column(ctx.settings, facts["address"].tolist()),
+                      index=facts.index, dtype=object).str.strip().str.lower()
+    valid = clear.str.match(_EMAIL) if channel == "email" else clear.str.len() > 0
+    return facts.assign(address=clear, addressable=facts["addressable"].astype(bool)
+                        | (sealed & valid.fillna(False).astype(bool)))
 
 
 def _addressable(address: str | None, cols: set[str]) -> str:

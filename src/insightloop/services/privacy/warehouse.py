@@ -12,7 +12,6 @@ that is not declared but has a ``customer_id`` column is erased too and named in
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import duckdb
 from insightloop.capabilities import personal_data_map
 from insightloop.services.context import Context
 from insightloop.services.privacy.subject import MASK, Subject, scrub_sql
+from insightloop.storage.crypto import rewrite_file
 from insightloop.storage.sql import ident, literal
 from insightloop.storage.warehouse import atomic, has_table
 
@@ -137,32 +137,7 @@ def search_tables(ctx: Context, subject: Subject) -> list[dict[str, Any]]:
 
 
 def rewrite_warehouse(ctx: Context) -> int:
-    """Copy the warehouse into a new file (``COPY FROM DATABASE``), fsync it and rename it
-    over the old one while the write lock is held, so no deleted row survives in free
-    blocks; returns the new file's size in bytes."""
-    path = Path(ctx.settings.warehouse)
-    tmp = path.with_name(path.name + ".erase-tmp")
-    tmp.unlink(missing_ok=True)
-    with ctx.warehouse.connect() as con:
-        con.execute("CHECKPOINT")
-        name = con.execute("SELECT current_database()").fetchone()
-        assert name is not None
-        con.execute(f"ATTACH {literal(str(tmp))} AS __erase_copy")
-        try:
-            con.execute(f"COPY FROM DATABASE {ident(str(name[0]))} TO __erase_copy")
-        finally:
-            con.execute("DETACH __erase_copy")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    Path(str(path) + ".wal").unlink(missing_ok=True)
-    return path.stat().st_size
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """Copy the warehouse into a new file and rename it over the old one, so no deleted row
+    survives in free blocks (:func:`insightloop.storage.crypto.rewrite_file`); returns the
+    new file's size in bytes."""
+    return rewrite_file(ctx.warehouse, Path(ctx.settings.warehouse))
