@@ -13,6 +13,12 @@ versioned registry (:mod:`insightloop.services.registry`) bound to the settings'
 folder. Services read with ``with ctx.read() as con``: a process that keeps a read-only
 connection open (the API server) gives the context a *reader* (:meth:`Context.with_reader`)
 and every read reuses that connection instead of opening the file again.
+
+When the settings' warehouse is a lake folder (:mod:`insightloop.storage.lake`), reads get
+an in-memory DuckDB connection with one view per lake table (so every read path works on a
+lake), and the stages that write run on Spark (``engine.is_spark``; :mod:`.spark`). A
+connection held open by a server sees new files of the tables it has views for (each query
+lists the Parquet files again), but not tables created after it was opened.
 """
 
 from __future__ import annotations
