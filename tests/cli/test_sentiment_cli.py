@@ -54,6 +54,14 @@ def test_evaluate_and_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert set(res) >= {"rows", "accuracy", "macro_f1", "reviews_per_second", "model",
                         "abstained"}
     assert res["rows"] == 400 and res["accuracy"] > 0.8
+    # the JSON says which classifier answered: `default` is the packaged baseline kind
+    assert res["model_kind"] == "baseline" and res["load_seconds"] >= 0
+    assert res["model_description"].startswith("hashed n-grams")
+    assert main(["evaluate", "sentiment", "--data", str(data), "--text", "review",
+                 "--label", "label", "--model", "static", "--json"]) == 0
+    static = json.loads(capsys.readouterr().out)
+    assert static["model_kind"] == "static" and static["accuracy"] > 0.8
+    assert "distilled from multilingual-e5-small" in static["model_description"]
     models = tmp_path / "models"
     env_wh = tmp_path / "w.duckdb"
     import os
