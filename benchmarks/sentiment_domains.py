@@ -142,7 +142,7 @@ def evaluate_fold(texts: list[str], y: np.ndarray, train: np.ndarray,
 
 
 _SPEED = """
-import json, resource, sys, time
+import json, sys, time
 t0 = time.perf_counter()
 from insightloop.services.sentiment import load_sentiment_model
 texts = json.load(open(sys.argv[2], encoding="utf-8"))
@@ -150,8 +150,11 @@ m = load_sentiment_model(None, sys.argv[1]); m.score_frame(["warm up"], with_asp
 load = time.perf_counter() - t0
 m.score_frame(texts, with_aspects=False)
 total = time.perf_counter() - t0
+# VmHWM: this process's peak RSS (ru_maxrss would count the parent's, inherited at fork)
+status = open("/proc/self/status", encoding="ascii").read().split("VmHWM:")[1]
+peak = int(status.split()[0]) / 1024
 print(json.dumps({"load_s": load, "reviews_per_s": len(texts) / total,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mb": peak}))
 """
 
 
