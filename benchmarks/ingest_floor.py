@@ -203,6 +203,9 @@ def main() -> None:
         "ours_wall_s": [r["wall_s"] for r in ours], "ours_median_s": o_med,
         "ours_peak_rss_mib": max(r["peak_rss_mib"] for r in ours),
         "ratio": round(o_med / f_med, 2), "result": ours[0]["result"],
+        "floor_cpu_s": [r["cpu_s"] for r in floors], "ours_cpu_s": [r["cpu_s"] for r in ours],
+        "cpu_ratio": round(statistics.median(r["cpu_s"] for r in ours)
+                           / statistics.median(r["cpu_s"] for r in floors), 2),
         "phases": json.loads(ph["stdout"]),
     }
     print(f"ours / DuckDB floor (median of {args.repeat}, whole process): "

@@ -46,7 +46,7 @@ def work_insightloop(path: Path, out: Path, tmp: Path) -> dict[str, Any]:
     base_rss = peak_rss_mib()
     wh_path = tmp / "bench.duckdb"
     steps: dict[str, float] = {}
-    mark = [time.perf_counter(), ""]
+    mark: list[Any] = [time.perf_counter(), ""]
 
     def progress(msg: str) -> None:
         now = time.perf_counter()
