@@ -139,6 +139,7 @@ def spark_session_cluster(spark_cluster: str) -> Iterator[Any]:
 
     session = bind_spark(spark_cluster, {"spark.executor.memory": "768m",
                                          "spark.executor.cores": "1",
-                                         "spark.cores.max": str(WORKERS)})
+                                         "spark.cores.max": str(WORKERS),
+                                         "spark.sql.shuffle.partitions": str(WORKERS)})
     yield session
     stop_spark()
