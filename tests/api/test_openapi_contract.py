@@ -139,6 +139,8 @@ def get_urls(api: Api) -> list[str]:
         f"{API}/campaigns/demo-winback/ledger?limit=3", f"{API}/audit?limit=5",
         f"{API}/trends", f"{API}/trends/anomalies", f"{API}/inventory/plan",
         f"{API}/inventory/plan/{planned}", f"{API}/trends/items/{planned}/forecast",
+        f"{API}/campaign-schedules", f"{API}/assistant/reviews/summary?product={product}",
+        f"{API}/assistant/copy/never-written",  # no variants: an empty list
     ]
 
 

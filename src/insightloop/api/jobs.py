@@ -28,7 +28,6 @@ from insightloop.api.errors import ApiError
 from insightloop.api.job_params import DEMO, kinds, prepare, public, validate_params
 from insightloop.api.state import WarehouseGate
 from insightloop.errors import InsightloopError
-from insightloop.services.campaigns.schedules import due_work
 from insightloop.services.context import Context
 from insightloop.services.demo import NOT_EMPTY, data_rows
 from insightloop.services.records import plain
@@ -232,6 +231,9 @@ class JobRunner:
         if self._tick_s <= 0 or time.monotonic() - self._ticked_at < self._tick_s:
             return 0
         self._ticked_at = time.monotonic()
+        # lazy: the campaigns service loads the send-time model (scipy); server start stays light
+        from insightloop.services.campaigns.schedules import due_work
+
         if not due_work(self.ctx):
             return 0
         self.submit("campaign_tick", {}, "scheduler")

@@ -115,7 +115,7 @@ def schedules(request: Request) -> ScheduleList:
 
 @router.post("/campaign-schedules", status_code=201, tags=["campaigns"],
              summary="Schedule a stored campaign", response_model=ScheduleInfo,
-             responses=responses(*SECURED, 404, 422))
+             responses=responses(*SECURED, 404, 413, 422))
 def create_schedule(request: Request, body: ScheduleBody,
                     key: Annotated[KeyRecord, requires("write")]) -> ScheduleInfo:
     """Run the campaign ``at`` a time or ``every`` interval; each due time runs once as
@@ -126,7 +126,7 @@ def create_schedule(request: Request, body: ScheduleBody,
 
 @router.post("/campaign-schedules/{name}/{action}", tags=["campaigns"],
              summary="Pause or resume a schedule", response_model=ScheduleInfo,
-             responses=responses(*SECURED, 404, 422))
+             responses=responses(*SECURED, 404, 413, 422))
 def change_schedule(request: Request, name: ScheduleName,
                     action: Annotated[str, Path(pattern=r"^(pause|resume)$")],
                     key: Annotated[KeyRecord, requires("write")]) -> ScheduleInfo:
