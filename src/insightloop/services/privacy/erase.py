@@ -30,11 +30,12 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+import insightloop.services.privacy.files as files
+import insightloop.services.privacy.ops as ops
+import insightloop.services.privacy.warehouse as wh
 from insightloop.errors import ConfigError, InsightloopError, NotFoundError, WarehouseError
 from insightloop.services.context import Context
 from insightloop.services.customers import customer_profile
-from insightloop.services.privacy import files, ops
-from insightloop.services.privacy import warehouse as wh
 from insightloop.services.privacy.protect import decrypt_column
 from insightloop.services.privacy.subject import Subject
 from insightloop.services.results.privacy import ErasureResult, Verification

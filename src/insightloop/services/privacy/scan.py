@@ -12,7 +12,8 @@ from typing import Any
 from insightloop.capabilities import personal_data_map
 from insightloop.errors import NotFoundError
 from insightloop.services.context import Context
-from insightloop.services.privacy import detect
+from insightloop.services.privacy.detect import KINDS
+from insightloop.services.privacy.detect import scan as detect_in
 from insightloop.services.privacy.warehouse import text_columns
 from insightloop.storage.sql import ident
 
@@ -32,8 +33,8 @@ def scan_personal(ctx: Context, table: str | None = None) -> dict[str, Any]:
             targets = {name: [c for c in d["personal"] if c in columns.get(name, ())]
                        for name, d in declared.items() if not d["view"]}
             targets = {k: v for k, v in targets.items() if v}
-        found = detect.scan(con, targets)
-    return {"scanned": targets, "found": found, "kinds": list(detect.KINDS)}
+        found = detect_in(con, targets)
+    return {"scanned": targets, "found": found, "kinds": list(KINDS)}
 
 
 def personal_map(ctx: Context) -> dict[str, Any]:

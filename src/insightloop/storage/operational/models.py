@@ -20,12 +20,10 @@ from sqlalchemy import JSON, Float, Index, Integer, String, Text, UniqueConstrai
 from sqlalchemy.orm import Mapped, mapped_column
 
 # The capabilities' own tables register on the same Base when imported here.
-from insightloop.storage.operational import (  # noqa: F401
-    audience_models,
-    campaign_models,
-    engagement_models,
-    privacy_models,
-)
+import insightloop.storage.operational.audience_models
+import insightloop.storage.operational.campaign_models
+import insightloop.storage.operational.engagement_models
+import insightloop.storage.operational.privacy_models  # noqa: F401
 from insightloop.storage.operational.base import Base
 
 __all__ = ["Base"]
