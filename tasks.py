@@ -5,6 +5,7 @@ Usage::
 
     python3 tasks.py demo [ARGS...]   # bootstrap .venv, run `insightloop demo`
     python3 tasks.py test [ARGS...]   # bootstrap .venv, run ruff, mypy, lint-imports, pytest
+    python3 tasks.py test-spark [ARGS...]  # the Spark tests (a standalone cluster on localhost)
     python3 tasks.py bootstrap        # only create/refresh .venv
 
 Only the Python 3.11 standard library is needed to start. The environment is
@@ -97,11 +98,19 @@ def test(args: list[str]) -> int:
         print("$", " ".join(Path(c).name if i == 0 else c for i, c in enumerate(check)), flush=True)
         if _run(check, env=env) != 0:
             return 1
-    return _run([str(BIN / "python"), "-m", "pytest", *args], env=env)
+    # The Spark tests start JVMs and a standalone cluster (minutes on 2 cores): their own stage.
+    marks = [] if "-m" in args else ["-m", "not spark"]
+    return _run([str(BIN / "python"), "-m", "pytest", *marks, *args], env=env)
+
+
+def test_spark(args: list[str]) -> int:
+    """The tests marked ``spark``: the pipeline on a Spark standalone master with two workers
+    started on localhost, compared with DuckDB (``docs/scale-out.md``)."""
+    return _run([str(BIN / "python"), "-m", "pytest", "-m", "spark", *args], env=_env())
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"demo", "test", "bootstrap"}:
+    if not argv or argv[0] not in {"demo", "test", "test-spark", "bootstrap"}:
         print(__doc__)
         return 2
     bootstrap()
@@ -109,6 +118,8 @@ def main(argv: list[str]) -> int:
         return demo(argv[1:])
     if argv[0] == "test":
         return test(argv[1:])
+    if argv[0] == "test-spark":
+        return test_spark(argv[1:])
     return 0
 
 
