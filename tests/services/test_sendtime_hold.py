@@ -52,7 +52,10 @@ def test_sends_wait_for_the_best_hour_and_tick_releases_them_once(ctx: Context) 
     rec = Recorder()
     with smtp_server(rec) as port:
         smtp = SmtpConfig("127.0.0.1", port, sender="news@shop.test", timeout=5)
+        dry = send_campaign(ctx, spec(), smtp=smtp, now=T0, dry_run=True)
         first = send_campaign(ctx, spec(), smtp=smtp, now=T0)
+        # the dry run predicted the split between sent now and held
+        assert (dry["held"], dry["to_send"]) == (first["held"], first["sent"])
         held = campaign_ledger(ctx, "best-hour", "held")
         assert first["held"] == len(held) > 0 and len(rec.messages) == first["sent"]
         # held: customers whose best hour (10:00) is ahead, not in the send-time holdout

@@ -300,8 +300,12 @@ def _dry(ctx: Context, spec: CampaignSpec, customer_ids: Sequence[str], store: O
         else pd.DataFrame(columns=["status", "reason"])
     held = (todo["arm"] == CONTROL).to_numpy()
     ok = todo["eligible"].astype(bool).to_numpy()
+    status = np.where(held, "held_out", np.where(ok, "to_send", "suppressed")).astype(object)
+    # a send at each customer's best hour would be held until then, not sent now
+    _go, wait = timing.split(ctx, spec, todo[~held & ok], book, as_naive_utc(now))
+    status[todo["customer_id"].isin(wait["customer_id"]).to_numpy() & ~held & ok] = "held"
     now_rows = pd.DataFrame({
-        "status": np.where(held, "held_out", np.where(ok, "to_send", "suppressed")),
+        "status": status,
         "reason": np.where(held | ok, None, todo["reason"].to_numpy(dtype=object))})
     would = pd.concat([final, now_rows], ignore_index=True).assign(n=1)
     return cast(CampaignRun, {"campaign_id": spec.id, **ledger.summary(would), "sent": 0,
