@@ -15,6 +15,7 @@ from campaign_data import build_warehouse, ids, quiet_policy
 from campaign_servers import Recorder, smtp_server
 from contexts import ctx_of
 from insightloop.errors import ConfigError
+from insightloop.report.pages import campaigns as campaigns_page
 from insightloop.services.campaigns import CampaignSpec, SmtpConfig, Variant, campaign_ledger
 from insightloop.services.campaigns.schedules import tick
 from insightloop.services.campaigns.send import send_campaign
@@ -57,6 +58,9 @@ def test_sends_wait_for_the_best_hour_and_tick_releases_them_once(ctx: Context) 
         # the dry run predicted the split between sent now and held
         assert (dry["held"], dry["to_send"]) == (first["held"], first["sent"])
         held = campaign_ledger(ctx, "best-hour", "held")
+        # the campaigns page shows the held sends beside the other statuses
+        page = "".join(t for sec in campaigns_page.build(ctx) for t in sec.tables_html)
+        assert "best hour ahead" in page and f"<td>{first['held']}</td>" in page
         assert first["held"] == len(held) > 0 and len(rec.messages) == first["sent"]
         # held: customers whose best hour (10:00) is ahead, not in the send-time holdout
         even = {c for i, c in enumerate(ids()) if i % 2 == 0}

@@ -24,12 +24,13 @@ def build(ctx: ReportContext) -> list[Section]:
                  "runs": c["runs"], "audience": c["audience"], "holdout": c["holdout"],
                  "suppressed": sum(c["suppressed"].values()), "delivered": c["delivered"],
                  "failed": c["failed"], "bounced": c["bounced"], "pending": c["pending"],
-                 "updated": c["updated_at"]} for c in campaigns]
+                 "held": c.get("held", 0), "updated": c["updated_at"]} for c in campaigns]
     sections = [Section(title="Campaigns", page="campaigns",
                         intro="Every decision of every campaign is in the send ledger: "
                               "held out at random, suppressed (and why), delivered, failed "
                               "(and why). Received = audience - holdout - suppressed - "
-                              "failed - pending.",
+                              "failed - pending - held (held: waiting for the customer's best "
+                              "hour, released by `insightloop campaigns tick`).",
                         tables_html=[table_html(overview)])]
     for c in campaigns[:MAX_DETAILED]:
         rows = [{"status": "held_out", "reason": "", "customers": c["holdout"]}]
@@ -37,6 +38,7 @@ def build(ctx: ReportContext) -> list[Section]:
                  for r, n in sorted(c["suppressed"].items())]
         rows += [{"status": s, "reason": "", "customers": c[s]}
                  for s in ("delivered", "failed", "bounced", "pending")]
+        rows.append({"status": "held", "reason": "best hour ahead", "customers": c.get("held", 0)})
         sections.append(Section(
             title=f"Campaign {c['campaign_id']}", page="campaigns",
             intro=f"{c['name']}: {c['audience_definition']}; channel {c['channel']}; "
