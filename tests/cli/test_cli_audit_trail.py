@@ -13,7 +13,13 @@ import typer
 
 from insightloop.cli import app as app_module
 from insightloop.cli.main import _load_commands, main
-from insightloop.cli.trail import AUDITED, READ_ONLY, SELF_AUDITED, command_path
+from insightloop.cli.trail import (
+    AUDITED,
+    PERSONAL_READS,
+    READ_ONLY,
+    SELF_AUDITED,
+    command_path,
+)
 
 pytestmark = pytest.mark.usefixtures("clean_env")  # tests/conftest.py; so is `wh`
 WHERE = "recency_days > 90 and country = 'united kingdom'"
@@ -43,10 +49,11 @@ def test_every_command_is_classified_once() -> None:
     _load_commands()
     group = typer.main.get_command(app_module.app)
     commands = _commands(group)
-    assert AUDITED.isdisjoint(READ_ONLY) and SELF_AUDITED.isdisjoint(AUDITED | READ_ONLY)
-    unclassified = set(commands) - (AUDITED | SELF_AUDITED | READ_ONLY)
+    sets = (AUDITED, PERSONAL_READS, SELF_AUDITED, READ_ONLY)
+    assert sum(len(s) for s in sets) == len(frozenset().union(*sets))  # disjoint
+    unclassified = set(commands) - frozenset().union(*sets)
     assert not unclassified, f"classify {sorted(unclassified)} in cli/trail.py"
-    assert set(commands) == AUDITED | SELF_AUDITED | READ_ONLY
+    assert set(commands) == frozenset().union(*sets)
     assert command_path(group, ["-w", "x.duckdb", "audiences", "export", "a", "-o", "f"]
                         ) == "audiences export"
     assert command_path(group, ["--json", "profile", "17850"]) == "profile"
@@ -66,18 +73,21 @@ def test_writes_and_exports_are_audited_reads_are_not(wh: Path, tmp_path: Path,
     # a write that fails is audited as an error; a usage error never ran: not audited
     assert _run(capsys, "audiences", "delete", "no-such-audience", *w)[0] == 1
     assert _run(capsys, "audiences", "create", "x", "--no-such-option", *w)[0] == 2
+    # reading a customer's data is audited (who, which command), the id is not recorded
+    profile_exit = _run(capsys, "profile", "no-such-customer-777", *w)[0]
+    assert profile_exit not in (0, 2)
     trail = _trail(capsys, wh)
     assert [(e["action"], e["detail"]["outcome"], e["detail"]["exit"]) for e in trail] == [
         ("cli audiences create", "ok", 0), ("cli audiences export", "ok", 0),
-        ("cli audiences delete", "error", 1)]
+        ("cli audiences delete", "error", 1), ("cli profile", "error", profile_exit)]
     assert {e["target"] for e in trail} == {"audiences create", "audiences export",
-                                            "audiences delete"}
+                                            "audiences delete", "profile"}
     text = json.dumps(trail)
     for value in ("uk-lapsed", "united kingdom", "members-secret-name", "no-such-audience",
-                  str(tmp_path)):
+                  "no-such-customer-777", str(tmp_path)):
         assert value not in text
-    # `audit list` is a read: still three entries
-    assert len(_trail(capsys, wh)) == 3
+    # `audit list` reads no customer's data: still four entries
+    assert len(_trail(capsys, wh)) == 4
 
 
 def test_ingest_before_the_store_exists_waits_then_lands(tmp_path: Path,

@@ -49,20 +49,24 @@ AUDITED = frozenset({
     "keys create", "keys revoke", "serving build", "uplift build", "uplift plan",
     "uplift audience",
 })
+#: Reads of customers' personal data: who read them is audited (values never recorded).
+PERSONAL_READS = frozenset({
+    "profile", "explain", "preview", "campaigns ledger", "consent show", "recommend show",
+})
 #: Commands whose service writes its own audit entry (with more detail than the trail's).
 SELF_AUDITED = frozenset({"privacy erase"})
 #: Commands that only read (or touch no warehouse at all).
 READ_ONLY = frozenset({
-    "profile", "preview", "check", "explain", "similar", "basket-rules", "serve",
+    "check", "similar", "basket-rules", "serve",
     "evaluate aspects", "evaluate assistant", "evaluate clv", "evaluate sendtime",
     "evaluate forecast", "evaluate classify", "evaluate recommend", "evaluate sentiment",
     "evaluate uplift", "segments show", "models list", "models show", "audiences list",
     "audiences show", "audiences count", "audiences columns", "assistant summarize",
-    "campaigns list", "campaigns show", "campaigns ledger", "consent show", "suppress list",
+    "campaigns list", "campaigns show", "suppress list",
     "journeys list", "journeys show", "experiment analyze", "experiment power",
     "experiment bandit show", "forecast show", "llm serve", "llm settings", "inventory show",
     "inventory whatif", "trends show", "privacy scan", "privacy map", "audit list",
-    "recommend show", "sentiment text", "sentiment show", "keys list", "serving status",
+    "sentiment text", "sentiment show", "keys list", "serving status",
 })
 _USAGE = 2
 
@@ -181,11 +185,11 @@ def _write(settings: Settings, row: dict[str, Any]) -> None:
 
 def record_run(group: Any, argv: list[str], status: int) -> None:
     """Append the run of ``argv`` (ended with ``status``) to the audit log when its command
-    changes or exports data. A usage error (the command never ran) or a warehouse that does
-    not exist is not recorded; a log that cannot be written is a warning, not a failure of
-    the command that already ran."""
+    changes or exports data, or reads a customer's personal data. A usage error (the command
+    never ran) or a warehouse that does not exist is not recorded; a log that cannot be
+    written is a warning, not a failure of the command that already ran."""
     path = command_path(group, argv)
-    if path not in AUDITED or status == _USAGE:
+    if path not in AUDITED | PERSONAL_READS or status == _USAGE:
         return
     try:
         settings = settings_for(_warehouse(argv))
