@@ -242,7 +242,8 @@ def _decide_column(con: duckdb.DuckDBPyConnection, path: Path, canonical: str, s
         decision.formats[canonical] = ()
         decision.notes.append(
             f"{where}: {not_iso:,} values are not dates in any format tried (e.g. "
-            f"{bad_sample!r}); tried {decision.tried[canonical]}; if they are dates, pass "
+            f"{bad_sample!r}); tried {decision.tried.get(canonical, _describe(readings))}; "
+            "if they are dates, pass "
             "--date-format with their strptime format")
         return
     chosen = readings[best[0]]

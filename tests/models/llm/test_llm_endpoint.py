@@ -100,7 +100,7 @@ def test_from_text_through_the_endpoint(url: str, wh: Path) -> None:
 def test_settings_validate() -> None:
     with pytest.raises(Exception, match="LLM provider must be one of rule, local, endpoint"):
         LLMSettings.load(env={"INSIGHTLOOP_LLM_PROVIDER": "gpt"})
-    with pytest.raises(Exception, match="INSIGHTLOOP_LLM_TIMEOUT must be a positive"):
+    with pytest.raises(Exception, match=r"\(INSIGHTLOOP_LLM_TIMEOUT\) must be a positive"):
         LLMSettings.load(env={"INSIGHTLOOP_LLM_TIMEOUT": "soon"})
     s = LLMSettings.load(env={"INSIGHTLOOP_LLM_URL": "http://h:1/v1/",
                               "INSIGHTLOOP_LLM_ALLOW_PERSONAL_DATA": "yes"})
