@@ -8,7 +8,7 @@ Usage::
     python3 tasks.py test-spark [ARGS...]  # the Spark tests (a standalone cluster on localhost)
     python3 tasks.py bootstrap        # only create/refresh .venv
 
-Only the Python 3.11 standard library is needed to start. The environment is
+Only the standard library of Python 3.11 (or 3.12, 3.13) is needed to start. The environment is
 installed from ``requirements.lock`` (pinned, what CI uses) and refreshed only
 when the lock or ``pyproject.toml`` change, so the second run is fast.
 """
@@ -42,8 +42,9 @@ def _run(cmd: list[str], **kwargs: object) -> int:
 
 
 def bootstrap() -> None:
-    if sys.version_info[:2] != (3, 11):
-        sys.exit(f"insightloop needs Python 3.11, this is {sys.version.split()[0]}")
+    if not (3, 11) <= sys.version_info[:2] <= (3, 13):
+        sys.exit(f"insightloop needs Python 3.11 to 3.13, this is {sys.version.split()[0]} "
+                 "(docs/python-versions.md)")
     python = BIN / "python"
     if not python.exists():
         print(f"creating virtual environment at {VENV}", flush=True)
