@@ -94,9 +94,9 @@ def load(store: OpsStore, name: str) -> tuple[JourneySpec, bool, datetime]:
 
 def _info(store: OpsStore, spec: JourneySpec, enabled: bool) -> JourneyInfo:
     with store.read() as conn:
-        counts = dict(conn.execute(select(JourneyState.status, func.count())
-                                   .where(JourneyState.journey == spec.name)
-                                   .group_by(JourneyState.status)).tuples().all())
+        counts = {status: n for status, n in conn.execute(
+            select(JourneyState.status, func.count()).where(JourneyState.journey == spec.name)
+            .group_by(JourneyState.status))}
     return {"name": spec.name, "trigger": spec.trigger.kind, "steps": len(spec.steps),
             "enabled": enabled, "states": {str(k): int(v) for k, v in counts.items()}}
 

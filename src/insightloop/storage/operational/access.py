@@ -33,8 +33,8 @@ def bump(conn: Connection, name: str) -> int:
 def counters(store: OpsStore, names: tuple[str, ...]) -> dict[str, int]:
     """Several counters in one read (absent ones are 0)."""
     with store.read() as conn:
-        found = dict(conn.execute(select(Counter.name, Counter.value)
-                                  .where(Counter.name.in_(names))).tuples().all())
+        found = {name: value for name, value in conn.execute(
+            select(Counter.name, Counter.value).where(Counter.name.in_(names)))}
     return {n: int(found.get(n, 0)) for n in names}
 
 
