@@ -30,14 +30,6 @@ def bump(conn: Connection, name: str) -> int:
     return counter(conn, name)
 
 
-def counters(store: OpsStore, names: tuple[str, ...]) -> dict[str, int]:
-    """Several counters in one read (absent ones are 0)."""
-    with store.read() as conn:
-        found = {name: value for name, value in conn.execute(
-            select(Counter.name, Counter.value).where(Counter.name.in_(names)))}
-    return {n: int(found.get(n, 0)) for n in names}
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
