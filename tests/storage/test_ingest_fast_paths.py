@@ -7,7 +7,10 @@
 * streaming a first load (``STREAM_ROWS``): the same rows, quarantine and accounting as
   the typed copy, on the packaged Online Retail sample (36,612 lines: 36,585 loaded, 27
   quarantined);
-* the ingest path binds no DuckDB parameter, so paths with quotes are written verbatim.
+* the ingest path binds no DuckDB parameter, so paths with quotes are written verbatim;
+* a CSV whose line count (taken with its SHA-256) is header + records skips the search for
+  records spread over several lines; one that has such records is still numbered by
+  physical line.
 """
 
 from __future__ import annotations
@@ -137,3 +140,50 @@ def test_paths_with_quotes_are_logged_verbatim(tmp_path: Path) -> None:
     assert ingest_file(wh, "orders", path).rows_quarantined == 1
     assert _rows(wh, "SELECT file FROM ingest_log") == [(str(path.resolve()),)]
     assert _rows(wh, "SELECT file, line FROM quarantine") == [(str(path), 3)]
+
+
+def _searches(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The statements that look for records spread over several lines."""
+    from insightloop.storage import readers_csv
+
+    seen: list[str] = []
+    real = readers_csv.execute_temp
+
+    def logged(con: Any, sql: str, *args: Any) -> Any:
+        if "contains(" in sql:
+            seen.append(sql)
+        return real(con, sql, *args)
+
+    monkeypatch.setattr(readers_csv, "execute_temp", logged)
+    return seen
+
+
+@pytest.mark.parametrize("last_newline", [True, False])
+def test_one_line_records_skip_the_search_for_multiline_ones(
+        tmp_path: Path, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+        last_newline: bool) -> None:
+    # the file's lines (counted with its SHA-256) = header + records: no record can span
+    # two lines, so the search is skipped; the line numbers are the same as before
+    seen = _searches(monkeypatch)
+    body = HEADER + "A,P1,1,2.0,2024-01-02,c1\nB,P1,0,2.0,2024-01-02,c1\nC,P2,1,1,2024-01-02,c1"
+    path = write("one.csv", body + ("\n" if last_newline else ""))
+    wh = Warehouse(tmp_path / "w.duckdb")
+    res = ingest_file(wh, "orders", path)
+    assert (res.rows_in, res.rows_loaded, seen) == (3, 2, [])
+    assert _rows(wh, "SELECT line FROM quarantine") == [(3,)]
+
+
+@pytest.mark.parametrize("tail", ["", "\n\n"])
+def test_multiline_records_are_still_found_and_numbered_by_physical_line(
+        tmp_path: Path, write: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
+        tail: str) -> None:
+    seen = _searches(monkeypatch)
+    path = write("ml.csv", HEADER                          # line 1
+                 + 'A,"P\n1",1,2.0,2024-01-02,c1\n'        # lines 2-3
+                 + "B,P1,0,2.0,2024-01-02,c1\n"            # line 4: zero quantity
+                 + "C,P2,1,1,2024-01-02,c1\n" + tail)      # line 5 (blank lines after)
+    wh = Warehouse(tmp_path / "w.duckdb")
+    res = ingest_file(wh, "orders", path)
+    assert (res.rows_in, res.rows_loaded, len(seen)) == (3, 2, 1)
+    assert _rows(wh, "SELECT line FROM quarantine") == [(4,)]
+    assert _rows(wh, "SELECT product_id FROM orders ORDER BY order_id") == [("P\n1",), ("P2",)]

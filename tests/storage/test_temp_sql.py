@@ -75,7 +75,7 @@ class _SpyWarehouse(Warehouse):
 _OUTSIDE = re.compile(
     r"^(SELECT |DESCRIBE SELECT |CREATE TEMP (TABLE|VIEW) |DROP (TABLE|VIEW) (IF EXISTS )?"
     r"(temp\.main\.\"__\w+\"|__\w+)$|INSERT INTO __rejects |UPDATE __rejects |DROP TABLE __\w+$"
-    r"|SET |PRAGMA )")
+    r"|SET |RESET |PRAGMA )")
 
 
 @pytest.mark.parametrize("name", ["o.csv", "o.jsonl"])

@@ -217,10 +217,14 @@ def _transcode(path: Path, encoding: str, notes: list[str]) -> tuple[Path, str, 
     return Path(tmp.name), name.lower(), [f"decoded from {name}", *notes]
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of the file's bytes (hex), read in 1 MiB chunks."""
+def file_digest(path: Path) -> tuple[str, int]:
+    """The SHA-256 of the file's bytes (hex) and its number of physical lines (line feeds,
+    plus one for a last line without one), in one read of 1 MiB chunks."""
     digest = hashlib.sha256()
+    lines, last = 0, b"\n"
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)
-    return digest.hexdigest()
+            lines += chunk.count(b"\n")
+            last = chunk[-1:]
+    return digest.hexdigest(), lines + (last != b"\n")

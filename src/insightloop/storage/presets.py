@@ -41,7 +41,7 @@ PRESETS: dict[str, Preset] = {
         },
         derived={
             # UCI Online Retail: invoice numbers starting with "C" are cancellations.
-            "status": "CASE WHEN upper(order_id) LIKE 'C%' THEN 'cancelled' ELSE 'completed' END",
+            "status": "CASE WHEN order_id ILIKE 'C%' THEN 'cancelled' ELSE 'completed' END",
             "channel": "'online'",
             "currency": "'GBP'",
         },

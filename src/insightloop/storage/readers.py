@@ -67,8 +67,13 @@ def detect_format(path: Path) -> str:
 
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = None,
-               delimiter: str | None = None) -> StagedFile:
-    """Stage ``path`` into temp tables ``__stage`` and ``__rejects`` on ``con``."""
+               delimiter: str | None = None, lines: int | None = None) -> StagedFile:
+    """Stage ``path`` into temp tables ``__stage`` and ``__rejects`` on ``con``.
+
+    ``lines``: the file's physical lines when the caller counted them
+    (:func:`~insightloop.storage.encoding.file_digest`), which spares a CSV the search for
+    records spread over several lines when every record is one line.
+    """
     if not path.exists():
         raise InputFileError(f"{path}: file does not exist")
     if path.is_dir():
@@ -83,13 +88,13 @@ def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str | None = Non
     con.execute("CREATE TEMP TABLE __rejects(line BIGINT, column_name VARCHAR, reason VARCHAR,"
                 " raw VARCHAR)")
     try:
-        return _stage(con, path, fmt, delimiter)
+        return _stage(con, path, fmt, delimiter, lines)
     except duckdb.Error as exc:  # a reader case we did not foresee: still one clear line
         raise InputFileError(f"{path}: cannot be read as {fmt}: {first_line(exc)}") from exc
 
 
 def _stage(con: duckdb.DuckDBPyConnection, path: Path, fmt: str,
-           delimiter: str | None) -> StagedFile:
+           delimiter: str | None, lines: int | None = None) -> StagedFile:
     if fmt == "parquet":
         return _stage_parquet(con, path)
     sample = b"" if path.suffix.lower() == ".zst" else head_bytes(path)
@@ -100,7 +105,7 @@ def _stage(con: duckdb.DuckDBPyConnection, path: Path, fmt: str,
             staged = _stage_json(con, path, src)
         else:
             delim, columns, n_staged, n_rejected, csv_notes = stage_csv(
-                con, path, src, delimiter)
+                con, path, src, delimiter, lines if src == path else None)
             staged = StagedFile(path, "csv", columns, n_staged, n_rejected,
                                 delimiter=delim, notes=csv_notes)
     finally:

@@ -123,10 +123,12 @@ def _terminator(head: str) -> str:
 
 
 def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
-              delimiter: str | None) -> tuple[str, list[str], int, int, list[str]]:
+              delimiter: str | None, lines: int | None = None
+              ) -> tuple[str, list[str], int, int, list[str]]:
     """Stage ``src`` (the UTF-8 text of ``path``).
 
-    Returns ``(delimiter, columns, rows staged, records rejected, notes)``.
+    ``lines``: the physical lines of ``src`` if known (None: not known, or ``src`` is
+    compressed). Returns ``(delimiter, columns, rows staged, records rejected, notes)``.
     """
     header = sniff_header(src, delimiter)
     delimiter, columns, notes = header.delimiter, header.names, header.notes
@@ -171,18 +173,23 @@ def stage_csv(con: duckdb.DuckDBPyConnection, path: Path, src: Path,
         for c in columns
     )
     multiline = " OR ".join(f"contains({ident(c)}, chr(10))" for c in columns)
-    if header.has_body and not one(con, "SELECT count(*) FROM __raw") and not one(
-            con, "SELECT count(*) FROM __rejects"):
+    records = one(con, "SELECT count(*) FROM __raw")
+    rejected = one(con, "SELECT count(*) FROM __rejects")
+    if header.has_body and not records and not rejected:
         # Never a silent loss: text after the header that yields no record is an error.
         raise InputFileError(f"{path}: the parser found no records after the header although "
                              "the file has more lines; check the quoting and line endings")
-    if not one(con, "SELECT count(*) FROM __rejects") and not execute_temp(
-            con, f"SELECT 1 FROM __raw WHERE {multiline} LIMIT 1").fetchone():
+    # Records fill at least one line each, and skipped (blank) lines add more: a file with
+    # exactly as many lines as header lines + records has every record on one line.
+    one_line_each = (lines is not None and parsed == src and not is_gzip(src)
+                     and src.suffix.lower() != ".zst" and lines == header.lines + records)
+    if not rejected and (one_line_each or not execute_temp(
+            con, f"SELECT 1 FROM __raw WHERE {multiline} LIMIT 1").fetchone()):
         # The common case: every record is one physical line and none was rejected, so
         # record k starts on line k + header lines: skip the span bookkeeping and copy.
         execute_temp(con, f"CREATE TEMP VIEW __stage AS SELECT *, rowid + {first} AS __line "
                           "FROM __raw")
-        return delimiter, columns, one(con, "SELECT count(*) FROM __stage"), 0, notes
+        return delimiter, columns, records, 0, notes
     # DuckDB numbers rejected records by record ordinal (header = 1), not by physical
     # line. Merge staged and rejected records in file order (the k-th staged record takes
     # the k-th ordinal no reject holds) and give each the physical line where it starts:
