@@ -6,23 +6,35 @@ the tables directly (``<root>/<table>/part-*.parquet``, Hive partitioning allowe
 (:meth:`Lake.attach_duckdb`), so every read path of the product (API, report, CLI) works on
 a lake. A table is replaced atomically: the new files are written under
 ``<root>/_staging/<table>-<uuid>/`` and the folders are swapped by renames, so a crash while
-writing leaves the old table whole. Folders whose names start with ``_`` or ``.`` are not
-tables.
+writing leaves the old table whole. Several tables written in one :meth:`Lake.transaction`
+are committed together (a journal of the renames under ``<root>/_commits/``, rolled forward
+on the next open after a crash: :mod:`~insightloop.storage.lake_commit`). Folders whose
+names start with ``_`` or ``.`` are not tables.
 """
 
 from __future__ import annotations
 
 import shutil
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from insightloop.errors import NotFoundError, WarehouseError
+from insightloop.storage.lake_commit import (
+    STAGING,
+    begin_commit,
+    finish_commit,
+    recover,
+    recover_locked,
+    writer_lock,
+)
 from insightloop.storage.sql import ident, literal
 
-STAGING = "_staging"
+__all__ = ["STAGING", "Lake", "LakeTransaction", "is_lake"]
 
 
 def is_lake(path: Path | str) -> bool:
@@ -57,6 +69,7 @@ class Lake:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root).expanduser()
+        recover(self.root)  # a commit a crash interrupted is finished first
 
     def __repr__(self) -> str:
         return f"Lake({str(self.root)!r})"
@@ -72,6 +85,7 @@ class Lake:
         """The tables present: folders under the root holding Parquet files, sorted."""
         if not self.root.is_dir():
             return []
+        recover(self.root)
         return sorted(d.name for d in self.root.iterdir()
                       if d.is_dir() and _is_table_name(d.name) and _has_parquet(d))
 
@@ -94,48 +108,56 @@ class Lake:
     # -- Spark --------------------------------------------------------------------------
     def read_spark(self, session: Any, name: str) -> Any:
         """Table ``name`` as a pyspark DataFrame (NotFoundError naming the command if absent)."""
+        recover(self.root)
         return session.read.parquet(str(self.require(name)))
 
     def write_spark(self, df: Any, name: str, *, partition_by: list[str] | None = None) -> None:
-        """Replace table ``name`` with ``df`` atomically (staging folder, then a swap).
+        """Replace table ``name`` with ``df`` atomically (a one-table :meth:`transaction`)."""
+        with self.transaction() as tx:
+            tx.write_spark(df, name, partition_by=partition_by)
 
-        Local-time timestamps are written as ``TIMESTAMP_NTZ`` (Parquet
-        ``isAdjustedToUTC=false``), so DuckDB reads the same naive wall-clock values.
-        """
-        final = self.table_dir(name)
-        staging = self.root / STAGING / f"{name}-{uuid.uuid4().hex}"
-        writer = _naive_timestamps(df).write.mode("overwrite")
-        if partition_by:
-            writer = writer.partitionBy(*partition_by)
-        try:
-            writer.parquet(str(staging))
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        self._swap(staging, final)
+    # -- commits -------------------------------------------------------------------------
+    def transaction(self) -> AbstractContextManager[LakeTransaction]:
+        """Replace several tables together: what the block writes through the yielded
+        :class:`LakeTransaction` is committed as one when it ends (a journal, then the
+        renames, :mod:`~insightloop.storage.lake_commit`), and nothing of it when it
+        raises. The lake's writer lock is held throughout; a journal or staging folders a
+        crash left are dealt with first."""
+        return self._transaction(())
 
-    def _swap(self, staging: Path, final: Path) -> None:
-        """Move ``staging`` into place as ``final``; the old folder is removed afterwards."""
-        old = staging.with_name(staging.name + "-old")
-        if final.exists():
-            final.rename(old)
-        try:
-            staging.rename(final)
-        except BaseException:
-            if old.exists() and not final.exists():
-                old.rename(final)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
+    @contextmanager
+    def _transaction(self, adopted: Iterable[Path]) -> Iterator[LakeTransaction]:
+        """:meth:`transaction`, keeping the staging folders ``adopted`` (written before)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with writer_lock(self.root) as depth:
+            if depth == 1:
+                recover_locked(self.root, keep={p.name for p in adopted})
+            tx = LakeTransaction(self)
+            try:
+                yield tx
+            except BaseException:
+                tx.discard()
+                raise
+            tx.commit()
+
+    def commit_tables(self, entries: Mapping[str, Path]) -> None:
+        """Replace each table ``name`` by its staging folder (``{name: folder}``, folders
+        made by :meth:`staging_dir` and fully written), all in one commit."""
+        with self._transaction(entries.values()) as tx:
+            for name, folder in entries.items():
+                tx.adopt(folder, name)
 
     def staging_dir(self, name: str) -> Path:
-        """A fresh staging folder for table ``name`` (for writers other than Spark)."""
+        """A fresh staging folder for table ``name`` (for writers other than Spark). Write it
+        inside a :meth:`transaction` (``tx.staging_dir``): outside one, another process
+        opening the lake meanwhile may remove it as a crash's leftover."""
         path = self.root / STAGING / f"{self.table_dir(name).name}-{uuid.uuid4().hex}"
         path.mkdir(parents=True)
         return path
 
     def commit(self, staging: Path, name: str) -> None:
         """Swap a staging folder written by :meth:`staging_dir`'s caller into place."""
-        self._swap(staging, self.table_dir(name))
+        self.commit_tables({name: staging})
 
     def drop(self, name: str) -> None:
         """Remove table ``name`` (nothing when it is absent)."""
@@ -160,19 +182,94 @@ class Lake:
 
     def write_duckdb(self, con: duckdb.DuckDBPyConnection, query: str, name: str,
                      *, partition_by: list[str] | None = None) -> None:
-        """Replace table ``name`` with the result of ``query`` run on ``con`` (atomic swap)."""
+        """Replace table ``name`` with the result of ``query`` run on ``con`` (atomic)."""
+        with self.transaction() as tx:
+            tx.write_duckdb(con, query, name, partition_by=partition_by)
+
+
+class LakeTransaction:
+    """The tables one :meth:`Lake.transaction` replaces: each written to its own staging
+    folder, committed together when the block ends."""
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self._staged: dict[str, Path] = {}
+        self._scratch: list[Path] = []
+        self._journaled = False
+
+    @property
+    def tables(self) -> list[str]:
+        """The tables this transaction replaces so far."""
+        return list(self._staged)
+
+    def staging_dir(self, name: str) -> Path:
+        """A fresh folder to write table ``name`` into (replacing any staged before)."""
+        return self.adopt(self.lake.staging_dir(name), name)
+
+    def scratch_dir(self, label: str) -> Path:
+        """A folder under ``_staging`` for files the writers read (not a table), removed
+        when the transaction ends; executors see it where the lake is shared storage."""
+        path = self.lake.root / STAGING / f"{label}-{uuid.uuid4().hex[:12]}"
+        path.mkdir(parents=True)
+        self._scratch.append(path)
+        return path
+
+    def adopt(self, folder: Path, name: str) -> Path:
+        """Commit ``folder`` (under ``<root>/_staging/``) as table ``name``."""
+        self.lake.table_dir(name)
+        if folder.parent.resolve() != (self.lake.root / STAGING).resolve():
+            raise WarehouseError(f"staging folder {folder} for table {name!r} is not under "
+                                 f"{self.lake.root / STAGING}")
+        previous = self._staged.pop(name, None)
+        if previous is not None and previous != folder:
+            shutil.rmtree(previous, ignore_errors=True)
+        self._staged[name] = folder
+        return folder
+
+    def write_spark(self, df: Any, name: str, *, partition_by: list[str] | None = None) -> None:
+        """Write ``df`` as the new table ``name``.
+
+        Local-time timestamps are written as ``TIMESTAMP_NTZ`` (Parquet
+        ``isAdjustedToUTC=false``), so DuckDB reads the same naive wall-clock values.
+        """
+        staging = self.staging_dir(name)
+        writer = _naive_timestamps(df).write.mode("overwrite")
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        writer.parquet(str(staging))
+
+    def write_duckdb(self, con: duckdb.DuckDBPyConnection, query: str, name: str,
+                     *, partition_by: list[str] | None = None) -> None:
+        """Write the result of ``query`` run on ``con`` as the new table ``name``."""
         staging = self.staging_dir(name)
         target = staging if partition_by else staging / "part-00000.parquet"
         options = "FORMAT parquet"
         if partition_by:
             options += ", PARTITION_BY (" + ", ".join(ident(c) for c in partition_by) + ")"
-        try:
-            con.execute(f"COPY ({query}) TO {literal(str(target))} ({options})")
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-        self.commit(staging, name)
+        con.execute(f"COPY ({query}) TO {literal(str(target))} ({options})")
 
+    def commit(self) -> None:
+        """Journal, then move every staged table into place (see :mod:`lake_commit`)."""
+        self._drop_scratch()
+        if not self._staged:
+            return
+        journal = begin_commit(self.lake.root, {n: f.name for n, f in self._staged.items()})
+        self._journaled = True
+        finish_commit(self.lake.root, journal)
+
+    def discard(self) -> None:
+        """Remove what was staged (nothing once the journal is written: it rolls forward)."""
+        self._drop_scratch()
+        if self._journaled:
+            return
+        for folder in self._staged.values():
+            shutil.rmtree(folder, ignore_errors=True)
+        self._staged.clear()
+
+    def _drop_scratch(self) -> None:
+        for folder in self._scratch:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._scratch.clear()
 
 def _has_parquet(folder: Path) -> bool:
     return next(folder.rglob("*.parquet"), None) is not None

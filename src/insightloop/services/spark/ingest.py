@@ -4,18 +4,27 @@ The file is read, typed and validated by the one implementation of the rules
 (:func:`insightloop.storage.ingest.ingest_file`, DuckDB on the driver, where the file is),
 into a scratch DuckDB file whose target table starts empty: that gives the rows the file
 loads, its quarantine (reasons, line numbers, raw records), its in-file duplicates and the
-refusal rule, exactly as on a DuckDB warehouse. The file's valid rows then go to the lake's
-staging folder as Parquet, and the cluster merges them with the lake's table by natural key
-(a row identical on the columns the file provides is a duplicate, a different one an update,
-a new key an insert), then writes the table, the quarantine and the ingest log back to the
-lake (each an atomic folder swap). Nothing of the lake's table comes to the driver::
+refusal rule, exactly as on a DuckDB warehouse. With an encryption key set, a customers
+file's ``email`` and ``name`` are sealed there, before anything is written to the lake
+(:mod:`~insightloop.services.spark.ingest_scratch`). The file's valid rows then go to the
+lake's staging folder as Parquet, and the cluster merges them with the lake's table by
+natural key (a row identical on the columns the file provides is a duplicate, a different
+one an update, a new key an insert). The table, the quarantine and the ingest log are
+written in one :meth:`~insightloop.storage.lake.Lake.transaction`: committed together or
+not at all, a crash during the commit finished by the next open of the lake. Nothing of
+the lake's table comes to the driver::
 
     rows_in = loaded (inserted + updated) + quarantined + duplicate (in the file or in the lake)
+
+With a key set, sealed values never compare equal (each seal has a random nonce): re-running
+the same customers file counts each row with an ``email`` or ``name`` as updated (loaded)
+and the others as duplicate; nothing is inserted twice, so the table does not grow. A
+DuckDB warehouse counts the same re-run the same way (its stored sealed values differ from
+the file's clear ones).
 """
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import uuid
 from dataclasses import replace
@@ -30,13 +39,10 @@ from pyspark.sql import functions as F
 
 from insightloop.services.context import Context
 from insightloop.services.spark.common import counts_by, lake_of, session_of
-from insightloop.storage.ingest import IngestResult, ProgressFn, ingest_file
-from insightloop.storage.lake import STAGING, Lake
+from insightloop.services.spark.ingest_scratch import ScratchLoad, load_scratch
+from insightloop.storage.ingest import IngestResult, ProgressFn
+from insightloop.storage.lake import Lake, LakeTransaction
 from insightloop.storage.schema import TableSpec, table_spec
-from insightloop.storage.sql import ident, literal
-from insightloop.storage.warehouse import Warehouse
-
-LOG_TABLES = ("quarantine", "ingest_log")
 
 
 def ingest_lake(ctx: Context, table: str, path: Path | str, *,
@@ -49,77 +55,46 @@ def ingest_lake(ctx: Context, table: str, path: Path | str, *,
     spec = table_spec(table)
     step = on_progress or (lambda _msg: None)
     ingest_id = ingest_id or uuid.uuid4().hex[:12]
-    path = Path(path)
-    stage = lake.root / STAGING / f"ingest-{ingest_id}"
-    with tempfile.TemporaryDirectory(prefix="insightloop-ingest-") as tmp:
-        scratch = Warehouse.scratch(Path(tmp), ctx.settings.memory_limit)
-        _copy_references(scratch, lake, spec)
-        local = ingest_file(scratch, table, path, mapping=mapping, preset=preset,
-                            delimiter=delimiter, timestamp_formats=timestamp_formats,
+    with (tempfile.TemporaryDirectory(prefix="insightloop-ingest-") as tmp,
+          lake.transaction() as tx):
+        stage = tx.scratch_dir(f"ingest-{ingest_id}")
+        load = load_scratch(ctx, lake, table, Path(path), stage, Path(tmp),
                             on_progress=lambda m: step(m) if m != "done" else None,
-                            ingest_id=ingest_id, max_quarantine_share=max_quarantine_share)
-        stage.mkdir(parents=True, exist_ok=True)
-        try:
-            with scratch.connect() as con:
-                for name in (table, *LOG_TABLES):
-                    con.execute(f"COPY (SELECT * FROM {ident(name)}) TO "
-                                f"{literal(str(stage / (name + '.parquet')))} (FORMAT parquet)")
-                provided = _provided(con, spec)
-                row = con.execute("SELECT file_sha256 FROM ingest_log WHERE ingest_id = ?",
-                                  [ingest_id]).fetchone()
-            step("merging into the lake")
-            result = _merge(ctx, lake, spec, stage, provided, local, row[0] if row else "")
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
+                            mapping=mapping, preset=preset, delimiter=delimiter,
+                            timestamp_formats=timestamp_formats, ingest_id=ingest_id,
+                            max_quarantine_share=max_quarantine_share)
+        step("merging into the lake")
+        result = _merge(session_of(ctx), lake, tx, spec, load)
+        step("committing")
     step("done")
     return result
 
 
-def _copy_references(scratch: Warehouse, lake: Lake, spec: TableSpec) -> None:
-    """Copy the lake's tables ``spec`` references (customers, products...) into the
-    scratch file, so foreign keys are checked as on a DuckDB warehouse."""
-    refs = {c.references[0] for c in spec.columns
-            if c.references and c.references[0] != spec.name and lake.exists(c.references[0])}
-    if not refs:
-        return
-    with scratch.transaction() as con:
-        for name in sorted(refs):
-            con.execute(f"INSERT INTO {ident(name)} BY NAME SELECT * FROM {lake.scan_sql(name)}")
-
-
-def _provided(con: Any, spec: TableSpec) -> list[str]:
-    """The columns the file gives a value in (a column NULL on every loaded row is one the
-    file does not carry: an update keeps the lake's value there)."""
-    counts = con.execute("SELECT " + ", ".join(f"count({ident(c)})" for c in spec.names)
-                         + f" FROM {ident(spec.name)}").fetchone()
-    return [c for c, n in zip(spec.names, counts or (), strict=True)
-            if n or c in spec.key]
-
-
-def _merge(ctx: Context, lake: Lake, spec: TableSpec, stage: Path, provided: list[str],
-           local: IngestResult, sha: str) -> IngestResult:
-    session = session_of(ctx)
-    new = session.read.parquet(str(stage / f"{spec.name}.parquet"))
+def _merge(session: Any, lake: Lake, tx: LakeTransaction, spec: TableSpec,
+           load: ScratchLoad) -> IngestResult:
+    """Stage the merged table, the quarantine and the log in ``tx`` (committed together)."""
+    new = session.read.parquet(str(load.stage / f"{spec.name}.parquet"))
     actions: dict[str, int] = {}
     if lake.exists(spec.name):
         old = lake.read_spark(session, spec.name)
         new = new.select(*[F.col(c).cast(old.schema[c].dataType).alias(c) for c in spec.names])
-        merged, actions = _upsert(old, new, spec, provided)
+        merged, actions = _upsert(old, new, spec, load.provided)
     else:
-        merged, actions = new, {"insert": local.rows_loaded}
-    lake.write_spark(merged, spec.name)
-    quarantine = session.read.parquet(str(stage / "quarantine.parquet"))
+        merged, actions = new, {"insert": load.result.rows_loaded}
+    tx.write_spark(merged, spec.name)
+    quarantine = session.read.parquet(str(load.stage / "quarantine.parquet"))
     if lake.exists("quarantine"):
         # A re-run of the same file replaces its earlier quarantine rows.
         kept = lake.read_spark(session, "quarantine").where(
-            ~((F.col("table_name") == spec.name) & F.col("file_sha256").eqNullSafe(F.lit(sha))))
+            ~((F.col("table_name") == spec.name)
+              & F.col("file_sha256").eqNullSafe(F.lit(load.sha))))
         quarantine = kept.unionByName(quarantine.select(*kept.columns))
-    lake.write_spark(quarantine, "quarantine")
+    tx.write_spark(quarantine, "quarantine")
     updated = actions.get("update", 0)
-    result = replace(local, rows_loaded=actions.get("insert", 0) + updated,
+    result = replace(load.result, rows_loaded=actions.get("insert", 0) + updated,
                      rows_updated=updated,
-                     rows_duplicate=local.rows_duplicate + actions.get("duplicate", 0))
-    _append_log(session, lake, stage, result)
+                     rows_duplicate=load.result.rows_duplicate + actions.get("duplicate", 0))
+    _append_log(session, lake, tx, load.stage, result)
     return result
 
 
@@ -146,7 +121,8 @@ def _upsert(old: DataFrame, new: DataFrame, spec: TableSpec,
     return kept.unionByName(updated).unionByName(inserted), actions
 
 
-def _append_log(session: Any, lake: Lake, stage: Path, result: IngestResult) -> None:
+def _append_log(session: Any, lake: Lake, tx: LakeTransaction, stage: Path,
+                result: IngestResult) -> None:
     """Add this ingest's row (its final accounting) to the lake's ``ingest_log``."""
     row = session.read.parquet(str(stage / "ingest_log.parquet")).where(
         F.col("ingest_id") == result.ingest_id).select(
@@ -160,4 +136,4 @@ def _append_log(session: Any, lake: Lake, stage: Path, result: IngestResult) -> 
         old = lake.read_spark(session, "ingest_log")
         row = old.unionByName(row.select(*[F.col(c).cast(old.schema[c].dataType).alias(c)
                                            for c in old.columns]))
-    lake.write_spark(row, "ingest_log")
+    tx.write_spark(row, "ingest_log")

@@ -247,9 +247,10 @@ def build_segments(ctx: Context, *, method: str, k: int | None, seed: int,
     members = assign_segments(profiles, seg, summary).localCheckpoint(eager=True)
     if sampled < n:
         summary = recount(summary, members, value)
-    lake.write_spark(rfm.select(*RFM_OUTPUT, "value_tier"), "rfm")
-    lake.write_spark(members, "segment_members")
-    lake.write_spark(session.createDataFrame(summary.loc[:, list(columns)]), "segments")
+    with lake.transaction() as tx:  # the three tables change together or not at all
+        tx.write_spark(rfm.select(*RFM_OUTPUT, "value_tier"), "rfm")
+        tx.write_spark(members, "segment_members")
+        tx.write_spark(session.createDataFrame(summary.loc[:, list(columns)]), "segments")
 
     def counts(column: str) -> dict[str, int]:
         got = pd.DataFrame(rfm.groupBy(column).count().toPandas())
