@@ -378,7 +378,11 @@ class TabularClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]
         E = self.encoder_.transform(X)
         out = pd.DataFrame(0.0, index=X.index, columns=[*self.feature_names_in_, BASE])
         if self.booster_ is not None:
-            tree = self.booster_.predict(E, pred_contrib=True)
+            # Exact tree contributions cost about 2 ms a row with 300 trees of 31 leaves,
+            # so they use every core OpenMP is given (num_threads=0: OMP_NUM_THREADS,
+            # which the tests set to 1); the fit keeps n_jobs. 2 threads: 47 s -> 23 s
+            # for 20,000 rows.
+            tree = self.booster_.predict(E, pred_contrib=True, num_threads=0)
             enc = pd.DataFrame(tree[:, :-1], index=X.index, columns=list(E.columns))
             grouped = enc.T.groupby(self.encoder_.source_of_).sum().T
             out[grouped.columns] += self.weight_ * grouped

@@ -155,7 +155,7 @@ def _clear_addresses(ctx: Context, facts: pd.DataFrame, channel: str) -> pd.Data
                       index=facts.index, dtype=object).str.strip().str.lower()
     valid = clear.str.match(_EMAIL) if channel == "email" else clear.str.len() > 0
     return facts.assign(address=clear, addressable=facts["addressable"].astype(bool)
-                        | (sealed & valid.fillna(False).astype(bool)))
+                        | (sealed & valid.eq(True)))  # NaN (no text): not valid
 
 
 def _addressable(address: str | None, cols: set[str]) -> str:
