@@ -101,11 +101,14 @@ def worker_main(engine: str, path: Path, out: Path) -> None:
 
 
 # -- parent ----------------------------------------------------------------------------------
-def replicate(src: Path, dest: Path, times: int) -> int:
+def replicate(src: Path, dest: Path, times: int, customers: bool = False) -> int:
     """Write ``src`` ``times`` times; replica r's invoice numbers get suffix ``-r``.
 
     The suffix keeps cancellation invoices starting with ``C`` and makes the
-    (order_id, line_no) keys of every replica distinct. Returns data rows written.
+    (order_id, line_no) keys of every replica distinct. ``customers``: replica r's
+    customer ids also become new ones (``17850.0`` -> ``117850`` in replica 1), so x10
+    has ten times the customers too (the id is the second-to-last field: Online Retail's
+    country names hold no comma). Returns data rows written.
     """
     rows = 0
     with dest.open("w", encoding="utf-8", newline="") as out:
@@ -119,6 +122,11 @@ def replicate(src: Path, dest: Path, times: int) -> int:
                     if suffix:
                         i = line.index(",")
                         line = line[:i] + suffix + line[i:]
+                    if r and customers:
+                        head, cid, country = line.rsplit(",", 2)
+                        if cid.strip():
+                            cid = str(int(float(cid)) + r * 100_000)
+                        line = f"{head},{cid},{country}"
                     out.write(line)
                     rows += 1
     return rows

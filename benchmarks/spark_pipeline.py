@@ -20,6 +20,7 @@ with the DuckDB file's (rows only in one of them; the largest CLV difference).
 
     .venv/bin/python benchmarks/spark_pipeline.py                   # x1 and x10
     .venv/bin/python benchmarks/spark_pipeline.py --scales 1 --tmp /tmp/spark-bench
+    .venv/bin/python benchmarks/spark_pipeline.py --distinct-customers   # x10 customers too
 """
 
 from __future__ import annotations
@@ -98,6 +99,8 @@ def compare(lake: Path, duck: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--distinct-customers", action="store_true",
+                        help="replicas get new customer ids too (x10: 10x the customers)")
     parser.add_argument("--tmp", type=Path, default=None)
     parser.add_argument("--source", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--executor-memory", default="1g")
@@ -110,9 +113,9 @@ def main() -> None:
     with standalone_cluster(Path(pyspark.__file__).parent, tmp / "cluster-logs",
                             memory="1536m") as master:
         for scale in args.scales:
-            data = tmp / f"online_retail_x{scale}.csv"
+            data = tmp / f"online_retail_x{scale}{'c' if args.distinct_customers else ''}.csv"
             if not data.exists():
-                replicate(args.source, data, scale)
+                replicate(args.source, data, scale, customers=args.distinct_customers)
             per: dict[str, Any] = {}
             for engine in ("spark", "duckdb"):
                 where = tmp / f"x{scale}-{engine}"
