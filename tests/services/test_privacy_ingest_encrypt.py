@@ -70,3 +70,41 @@ def test_ingest_seals_and_a_campaign_delivers(tmp_path: Path,
                      EmailChannel(SmtpConfig("127.0.0.1", port, sender="news@shop.test",
                                              timeout=5)), ids(), domain="shop.test")
     assert idle.messages == []
+
+
+def test_quarantined_customer_lines_are_sealed_and_still_erasable(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rejected customers line holds the same e-mail and name as a loaded one: with a
+    key it is sealed too (no clear byte in the file), and an erasure opens the sealed lines
+    to find the subject's, by id or by e-mail."""
+    from insightloop.services.privacy import erase_customer
+
+    quiet_policy(monkeypatch)
+    path = tmp_path / "wh.duckdb"
+    build_warehouse(path)
+    first, second = ids()[0], ids()[1]
+    data = tmp_path / "customers.csv"
+    data.write_text(
+        "customer_id,email,name,country\n"
+        + "".join(f"{c},{c}@example.com,Customer {c},United Kingdom\n" for c in ids())
+        # the same id again with another address: quarantined (same key, other values)
+        + f"{first},moved.away@example.net,Customer {first},France\n"
+        # no id, the second customer's address: quarantined (required id missing)
+        + f",{second}@example.com,Customer {second},France\n", encoding="utf-8")
+    ctx = ctx_of(path, encryption_keys=K1)
+    res = ingest_result(ctx, "customers", data)
+    assert res.rows_quarantined == 2
+    with duckdb.connect(str(path), read_only=True) as con:
+        raws = [r[0] for r in con.execute(
+            "SELECT raw FROM quarantine WHERE table_name = 'customers'").fetchall()]
+    assert len(raws) == 2 and all(r.startswith("enc1:k1:") for r in raws)
+    assert b"moved.away@example.net" not in path.read_bytes()
+
+    out = erase_customer(ctx, first, actor="test")
+    assert out["warehouse"]["deleted"]["quarantine"] == 1  # found by its id inside the sealed line
+    out = erase_customer(ctx, second, actor="test")
+    assert out["warehouse"]["deleted"]["quarantine"] == 1  # found by its opened e-mail address
+    with duckdb.connect(str(path), read_only=True) as con:
+        left = con.execute("SELECT count(*) FROM quarantine WHERE table_name = 'customers'"
+                           ).fetchone()
+    assert left == (0,)

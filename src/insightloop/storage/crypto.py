@@ -84,16 +84,18 @@ def decrypt_column(settings: Settings, values: list[Any]) -> list[Any]:
 
 
 def seal_columns(con: duckdb.DuckDBPyConnection, settings: Settings, table: str,
-                 columns: tuple[str, ...], rotate: bool = False) -> dict[str, int]:
+                 columns: tuple[str, ...], rotate: bool = False,
+                 only: str | None = None) -> dict[str, int]:
     """Encrypt, inside ``con``'s transaction, the clear values of ``columns`` of ``table``
-    with the first key (``rotate``: also those under another key); ``{table.column: n}``."""
+    with the first key (``rotate``: also those under another key); ``{table.column: n}``.
+    ``only``: a SQL condition (built by the caller from literals) limiting the rows."""
     ring = key_ring(settings)
     kid, key = ring[0]
     keys = dict(ring)
     done: dict[str, int] = {}
     for col in columns:
         where = (f"{ident(col)} IS NOT NULL AND NOT starts_with({ident(col)}, "
-                 f"{literal(PREFIX + kid + ':')})")
+                 f"{literal(PREFIX + kid + ':')})" + (f" AND ({only})" if only else ""))
         if not rotate:
             where += f" AND NOT starts_with({ident(col)}, {literal(PREFIX)})"
         rows = con.execute(f"SELECT rowid, {ident(col)} FROM {ident(table)} WHERE {where}"
@@ -107,6 +109,20 @@ def seal_columns(con: duckdb.DuckDBPyConnection, settings: Settings, table: str,
                     f"WHERE {ident(table)}.rowid = s.rid", [[r[0] for r in rows], sealed])
         done[f"{table}.{col}"] = len(rows)
     return done
+
+
+def seal_quarantine(con: duckdb.DuckDBPyConnection, settings: Settings,
+                    tables: tuple[str, ...] = tuple(ENCRYPTED), rotate: bool = False
+                    ) -> dict[str, int]:
+    """Encrypt the raw text of the quarantined records of ``tables`` (those with
+    :data:`ENCRYPTED` columns): a rejected customers line holds the same e-mail and name
+    as a loaded one. The reason stays clear (it names the column and the rule, not these
+    columns' values), so the quarantine can still be summarised and cleaned up."""
+    tables = tuple(t for t in tables if t in ENCRYPTED)
+    if not tables or not has_table(con, "quarantine"):
+        return {}
+    only = "table_name IN (" + ", ".join(literal(t) for t in tables) + ")"
+    return seal_columns(con, settings, "quarantine", ("raw",), rotate=rotate, only=only)
 
 
 def rewrite_file(warehouse: Warehouse, path: Path) -> int:
@@ -142,8 +158,9 @@ def _fsync_dir(folder: Path) -> None:
 
 def seal_ingested(warehouse: Warehouse, settings: Settings, table: str) -> dict[str, int]:
     """After an ingest into ``table``: when an encryption key is set, encrypt the clear
-    values of its :data:`ENCRYPTED` columns and rewrite the file so the clear bytes the load
-    wrote are gone; nothing without a key or for another table."""
+    values of its :data:`ENCRYPTED` columns and its quarantined lines, and rewrite the
+    file so the clear bytes the load wrote are gone; nothing without a key or for another
+    table."""
     columns = ENCRYPTED.get(table, ())
     if not settings.encryption_keys or not columns or not isinstance(warehouse.path, Path):
         return {}
@@ -152,6 +169,7 @@ def seal_ingested(warehouse: Warehouse, settings: Settings, table: str) -> dict[
             return {}
         present = {r[0] for r in con.execute(f"DESCRIBE {ident(table)}").fetchall()}
         done = seal_columns(con, settings, table, tuple(c for c in columns if c in present))
+        done.update(seal_quarantine(con, settings, (table,)))
     if done:
         rewrite_file(warehouse, warehouse.path)
     return done

@@ -24,14 +24,16 @@ from insightloop.storage.crypto import (
     encrypt_value,
     key_ring,
     seal_columns,
+    seal_quarantine,
 )
 from insightloop.storage.pseudonym import pseudonym, pseudonym_sql
 from insightloop.storage.warehouse import atomic
 
 
 def encrypt_columns(ctx: Context, *, rotate: bool = False) -> dict[str, Any]:
-    """Encrypt the clear values of :data:`ENCRYPTED` with the first key (``rotate``: also
-    re-encrypt those under another key), then rewrite the warehouse file."""
+    """Encrypt the clear values of :data:`ENCRYPTED` and the quarantined lines of those
+    tables with the first key (``rotate``: also re-encrypt those under another key), then
+    rewrite the warehouse file."""
     kid = key_ring(ctx.settings)[0][0]
     done: dict[str, int] = {}
     with ctx.warehouse.connect() as con, atomic(con):
@@ -39,6 +41,7 @@ def encrypt_columns(ctx: Context, *, rotate: bool = False) -> dict[str, Any]:
         for table, cols in ENCRYPTED.items():
             mine = tuple(c for c in cols if c in present.get(table, ()))
             done.update(seal_columns(con, ctx.settings, table, mine, rotate=rotate))
+        done.update(seal_quarantine(con, ctx.settings, rotate=rotate))
     size = rewrite_warehouse(ctx) if done else 0
     return {"key": kid, "encrypted": done, "rewritten_bytes": size}
 

@@ -20,7 +20,7 @@ import duckdb
 from insightloop.capabilities import personal_data_map
 from insightloop.services.context import Context
 from insightloop.services.privacy.subject import MASK, Subject, scrub_sql
-from insightloop.storage.crypto import rewrite_file
+from insightloop.storage.crypto import PREFIX, decrypt_column, rewrite_file
 from insightloop.storage.sql import ident, literal
 from insightloop.storage.warehouse import atomic, has_table
 
@@ -94,7 +94,8 @@ def erase_rows(ctx: Context, subject: Subject) -> dict[str, Any]:
         if "quarantine" in columns:
             n = con.execute(f"DELETE FROM quarantine WHERE "
                             f"{_any_match(columns['quarantine'], subject)}").fetchone()
-            deleted["quarantine"] = int(n[0]) if n else 0
+            deleted["quarantine"] = (int(n[0]) if n else 0) + _delete_sealed_quarantine(
+                ctx, con, subject)
         for name, cols in sorted(columns.items()):
             d = declared.get(name, {})
             if name == "quarantine" or d.get("view"):
@@ -109,6 +110,29 @@ def erase_rows(ctx: Context, subject: Subject) -> dict[str, Any]:
                     scrubbed[f"{name}.{col}"] = total
     return {"deleted": deleted, "anonymised": anonymised, "scrubbed": scrubbed,
             "undeclared": sorted(undeclared), "mask": MASK}
+
+
+def _delete_sealed_quarantine(ctx: Context, con: duckdb.DuckDBPyConnection,
+                              subject: Subject) -> int:
+    """Delete the quarantined lines sealed at ingest (:func:`~insightloop.storage.crypto.
+    seal_quarantine`) whose clear text holds the subject: each is opened with the key
+    (no key: the ConfigError naming the setting, and nothing is erased), matched in SQL
+    by the same patterns as the clear lines, and deleted by rowid."""
+    sealed = con.execute("SELECT rowid, raw FROM quarantine WHERE starts_with(raw, ?)",
+                         [PREFIX]).fetchall()
+    if not sealed:
+        return 0
+    clear = decrypt_column(ctx.settings, [r[1] for r in sealed])
+    match = " OR ".join(f"regexp_matches(clear, {literal(p)})"
+                        for _, p in subject.sql_patterns())
+    hit = con.execute(f"SELECT list(rid) FROM (SELECT unnest(?::BIGINT[]) AS rid, "
+                      f"unnest(?::VARCHAR[]) AS clear) WHERE {match}",
+                      [[r[0] for r in sealed], clear]).fetchone()
+    rowids = hit[0] if hit and hit[0] else []
+    if rowids:
+        con.execute("DELETE FROM quarantine WHERE rowid IN (SELECT unnest(?::BIGINT[]))",
+                    [rowids])
+    return len(rowids)
 
 
 def _scrub(con: duckdb.DuckDBPyConnection, table: str, col: str, pattern: str) -> int:
