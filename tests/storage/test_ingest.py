@@ -17,7 +17,8 @@ from ingest_helpers import BASE_ORDERS, ONLINE_RETAIL, SAMPLE, digest, needs_onl
 
 from insightloop.errors import ConfigError, SchemaError
 from insightloop.storage import ingest as ingest_mod
-from insightloop.storage.ingest import IngestResult, ingest_file, load_mapping_file
+from insightloop.storage.ingest import IngestResult, ingest_file
+from insightloop.storage.mapping import load_mapping_file
 from insightloop.storage.warehouse import Warehouse
 
 

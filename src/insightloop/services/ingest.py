@@ -20,9 +20,9 @@ from insightloop.storage.ingest import (
     ProgressFn,
     committed_result,
     ingest_file,
-    load_mapping_file,
 )
 from insightloop.storage.lake import is_lake
+from insightloop.storage.mapping import load_mapping_file
 
 __all__ = ["MAX_QUARANTINE_SHARE", "IngestResult", "committed", "ingest", "ingest_result",
            "load_mapping_file", "summary"]

@@ -29,7 +29,7 @@ from insightloop.errors import ConfigError, IngestRefusedError
 from insightloop.storage.dates import explicit_formats, typed_with_dates
 from insightloop.storage.encoding import file_digest
 from insightloop.storage.ingest_sql import keys_unique_by_construction
-from insightloop.storage.mapping import load_mapping_file, resolve_mapping
+from insightloop.storage.mapping import resolve_mapping
 from insightloop.storage.presets import get_preset
 from insightloop.storage.readers import StagedFile, drop_temp, stage_file
 from insightloop.storage.schema import TableSpec, table_spec
@@ -37,8 +37,7 @@ from insightloop.storage.sql import execute_one, ident, literal
 from insightloop.storage.temp_sql import values_sql
 from insightloop.storage.warehouse import Warehouse, atomic
 
-__all__ = ["IngestResult", "ProgressFn", "committed_result", "ingest_file", "load_mapping_file",
-           "refuse_if_rejected", "resolve_mapping"]
+__all__ = ["IngestResult", "ProgressFn", "committed_result", "ingest_file", "refuse_if_rejected"]
 
 ProgressFn = Callable[[str], None]
 #: Rows from which a first load streams: Online Retail x10 (5.4M lines) took 30.8 CPU s

@@ -271,6 +271,7 @@ class LakeTransaction:
             shutil.rmtree(folder, ignore_errors=True)
         self._scratch.clear()
 
+
 def _has_parquet(folder: Path) -> bool:
     return next(folder.rglob("*.parquet"), None) is not None
 
