@@ -156,11 +156,12 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def seal_ingested(warehouse: Warehouse, settings: Settings, table: str) -> dict[str, int]:
+def seal_ingested(warehouse: Warehouse, settings: Settings, table: str, *,
+                  rewrite: bool = True) -> dict[str, int]:
     """After an ingest into ``table``: when an encryption key is set, encrypt the clear
-    values of its :data:`ENCRYPTED` columns and its quarantined lines, and rewrite the
-    file so the clear bytes the load wrote are gone; nothing without a key or for another
-    table."""
+    values of its :data:`ENCRYPTED` columns and its quarantined lines, and (``rewrite``)
+    rewrite the file so the clear bytes the load wrote are gone; nothing without a key or
+    for another table. A scratch file deleted right after skips the rewrite."""
     columns = ENCRYPTED.get(table, ())
     if not settings.encryption_keys or not columns or not isinstance(warehouse.path, Path):
         return {}
@@ -170,6 +171,6 @@ def seal_ingested(warehouse: Warehouse, settings: Settings, table: str) -> dict[
         present = {r[0] for r in con.execute(f"DESCRIBE {ident(table)}").fetchall()}
         done = seal_columns(con, settings, table, tuple(c for c in columns if c in present))
         done.update(seal_quarantine(con, settings, (table,)))
-    if done:
+    if done and rewrite:
         rewrite_file(warehouse, warehouse.path)
     return done

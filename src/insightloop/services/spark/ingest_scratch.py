@@ -49,7 +49,8 @@ def load_scratch(ctx: Context, lake: Lake, table: str, path: Path, stage: Path, 
     scratch = Warehouse.scratch(tmp, ctx.settings.memory_limit)
     _copy_references(scratch, lake, spec)
     local = ingest_file(scratch, table, path, on_progress=on_progress, **ingest)
-    seal_ingested(scratch, ctx.settings, table)  # with a key: before any byte leaves
+    # with a key: before any byte leaves; the scratch file goes with its folder, unrewritten
+    seal_ingested(scratch, ctx.settings, table, rewrite=False)
     with scratch.connect() as con:
         for name in (table, *LOG_TABLES):
             con.execute(f"COPY (SELECT * FROM {ident(name)}) TO "
