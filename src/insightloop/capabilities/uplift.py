@@ -10,8 +10,8 @@ from insightloop.capabilities.spec import Capability, Job, Page, Params, Stage, 
 
 #: learners ``uplift build`` fits (``models.uplift.learners.LEARNERS``; a test checks it)
 LEARNERS = ("two_model", "class_transformation", "x", "r", "dr", "linear")
-#: outcomes measured after a send (``services.uplift.build.OUTCOMES``)
-OUTCOMES = ("conversion", "revenue")
+#: outcomes measured after a send (``services.uplift.sends.OUTCOMES``)
+OUTCOMES = ("conversion", "revenue", "clv")
 _BUILD = "run `insightloop uplift build` (on table sends), then `insightloop uplift plan`"
 
 
@@ -21,6 +21,8 @@ class UpliftBuildParams(Params):
     outcome: str = Field("conversion", description=f"one of {', '.join(OUTCOMES)}")
     window_days: StrictInt = Field(30, ge=1, le=3650,
                                    description="days after the send the outcome counts")
+    horizon_months: StrictInt = Field(12, ge=1, le=120,
+                                      description="CLV horizon of outcome 'clv' (months)")
     model: str = Field("two_model", description=f"one of {', '.join(LEARNERS)}")
     control: str = Field("control", max_length=200, description="the control arm's variant")
 

@@ -103,9 +103,13 @@ def uplift_build(
     campaign: Annotated[str | None, typer.Option(
         "--campaign", help="Campaign id whose sends are used (default: every send).")] = None,
     outcome: Annotated[str, typer.Option(
-        "--outcome", help="conversion (any order after the send) | revenue.")] = "conversion",
+        "--outcome", help="conversion (any order after the send) | revenue | clv (predicted "
+                          "lifetime value at the window's end; needs `insightloop clv build`)."
+    )] = "conversion",
     window_days: Annotated[int, typer.Option("--window-days", min=1, max=3650,
                                              help="Days after the send that count.")] = 30,
+    horizon_months: Annotated[int, typer.Option(
+        "--horizon-months", min=1, max=120, help="CLV horizon of --outcome clv.")] = 12,
     model: Annotated[str, typer.Option(
         "--model", help="two_model | class_transformation | x | r | dr | linear.")] = "two_model",
     control: Annotated[str, typer.Option("--control",
@@ -121,7 +125,8 @@ def uplift_build(
     with console.status("fitting the uplift model", spinner="dots") if not json_out \
             else nullcontext():
         result: Any = build_uplift(context_for(warehouse), campaign_id=campaign,
-                                   outcome=outcome, window_days=window_days, model=model,
+                                   outcome=outcome, window_days=window_days,
+                                   horizon_months=horizon_months, model=model,
                                    control=control)
     if json_out:
         print_json(result)

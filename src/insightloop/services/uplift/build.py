@@ -4,11 +4,13 @@
 customer, its ``variant`` the arm (``control`` the control arm, every other value a
 treatment). Features are point-in-time, computed in DuckDB from ``orders`` *before* the
 send (recency, frequency, monetary value, average order, tenure); the outcome comes from
-orders *after* it, within ``window_days``: any order (``conversion``) or their net value
-(``revenue``). Half of the sends (seeded) fit the learner, the other half measures it
-(uplift@30%, Qini, AUUC per arm) and sets each arm's harm cut-off (the sleeping dogs).
-The model is registered as ``uplift``; every customer is scored with features as of the
-last order in the warehouse into table ``uplift_scores`` (one row per customer and arm).
+orders *after* it, within ``window_days``: any order (``conversion``), their net value
+(``revenue``), or the predicted lifetime value at the window's end (``clv``, from the
+registered CLV model; :mod:`insightloop.services.uplift.sends`). Half of the sends
+(seeded) fit the learner, the other half measures it (uplift@30%, Qini, AUUC per arm) and
+sets each arm's harm cut-off (the sleeping dogs). The model is registered as ``uplift``;
+every customer is scored with features as of the last order in the warehouse into table
+``uplift_scores`` (one row per customer and arm).
 
 ``plan_uplift`` turns the scores into the targeting plan under a budget and per-contact
 costs (:func:`insightloop.models.uplift.plan.targeting_plan`): table ``uplift_plan`` (one
@@ -20,7 +22,6 @@ audiences in ``uplift_audiences`` (``uplift_plan``: the selected customers;
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -32,80 +33,38 @@ from insightloop.models.uplift.plan import REASONS, harm_cutoff, targeting_plan
 from insightloop.services.context import Context
 from insightloop.services.results.uplift import UpliftBalance, UpliftBuilt, UpliftPlanned
 from insightloop.services.uplift.evaluate import MODEL_CHOICES, arm_metrics
-from insightloop.storage.sql import literal
+from insightloop.services.uplift.sends import (
+    FEATURES,
+    OUTCOMES,
+    clv_outcome,
+    customers_now,
+    sends_frame,
+)
 from insightloop.storage.warehouse import has_table, write_frame
 
-OUTCOMES = ("conversion", "revenue")
-FEATURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days")
 MODEL_NAME = "uplift"
-
-_HISTORY = """
-SELECT a.customer_id,
-       date_diff('day', max(o.order_time), a.anchor_time)::DOUBLE AS recency_days,
-       count(DISTINCT o.order_id)::DOUBLE AS frequency,
-       coalesce(sum(o.quantity * o.unit_price), 0)::DOUBLE AS monetary,
-       (coalesce(sum(o.quantity * o.unit_price), 0)
-        / nullif(count(DISTINCT o.order_id), 0))::DOUBLE AS avg_order_value,
-       date_diff('day', min(o.order_time), a.anchor_time)::DOUBLE AS tenure_days
-FROM anchor a LEFT JOIN orders o
-  ON o.customer_id = a.customer_id AND o.order_time < a.anchor_time
-     AND coalesce(o.status, '') <> 'cancelled'
-GROUP BY a.customer_id, a.anchor_time
-"""
-
-
-def _sends(con: Any, campaign_id: str | None, window_days: int, outcome: str
-           ) -> pd.DataFrame:
-    where = f"AND campaign_id = {literal(campaign_id)}" if campaign_id else ""
-    value = ("(count(DISTINCT o.order_id) > 0)::DOUBLE" if outcome == "conversion"
-             else "coalesce(sum(o.quantity * o.unit_price), 0)::DOUBLE")
-    sql = f"""
-    WITH first_send AS (
-      SELECT customer_id, variant, send_time AS anchor_time FROM sends
-      WHERE customer_id IS NOT NULL {where}
-      QUALIFY row_number() OVER (PARTITION BY customer_id ORDER BY send_time, send_id) = 1),
-    anchor AS (SELECT customer_id, anchor_time FROM first_send),
-    history AS ({_HISTORY}),
-    after AS (
-      SELECT s.customer_id, {value} AS y FROM first_send s LEFT JOIN orders o
-        ON o.customer_id = s.customer_id AND o.order_time >= s.anchor_time
-           AND o.order_time < s.anchor_time + INTERVAL {int(window_days)} DAY
-           AND coalesce(o.status, '') <> 'cancelled'
-      GROUP BY s.customer_id)
-    SELECT s.customer_id, s.variant, h.* EXCLUDE (customer_id), a.y
-    FROM first_send s JOIN history h USING (customer_id) JOIN after a USING (customer_id)
-    ORDER BY s.customer_id"""
-    return con.execute(sql).df()
-
-
-def _customers_now(con: Any) -> pd.DataFrame:
-    sql = f"""
-    WITH anchor AS (
-      SELECT customer_id,
-             (SELECT max(order_time) FROM orders) + INTERVAL 1 SECOND AS anchor_time
-      FROM (SELECT customer_id FROM orders WHERE customer_id IS NOT NULL
-            UNION SELECT customer_id FROM sends WHERE customer_id IS NOT NULL))
-    {_HISTORY} ORDER BY a.customer_id"""
-    return con.execute(sql).df()
 
 
 def build_uplift(ctx: Context, campaign_id: str | None = None, outcome: str = "conversion",
                  window_days: int = 30, model: str = "two_model", control: str = "control",
-                 seed: int = 42) -> UpliftBuilt:
-    """Fit an uplift model on the sends, register it, write table ``uplift_scores``."""
+                 seed: int = 42, horizon_months: int = 12) -> UpliftBuilt:
+    """Fit an uplift model on the sends, register it, write table ``uplift_scores``.
+    ``horizon_months``: the CLV horizon of outcome ``clv`` (unused otherwise)."""
     if outcome not in OUTCOMES:
         raise ConfigError(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
     if model not in MODEL_CHOICES or model == "auto":
         raise ConfigError(f"model must be one of {', '.join(MODEL_CHOICES[1:])}, got {model!r}")
     if window_days < 1:
         raise ConfigError(f"window_days must be >= 1, got {window_days}")
+    if horizon_months < 1:
+        raise ConfigError(f"horizon_months must be >= 1, got {horizon_months}")
     with ctx.read() as con:
         for table in ("sends", "orders"):
             if not has_table(con, table):
                 raise WarehouseError(f"table {table!r} is empty or missing; load it with "
                                      f"`insightloop ingest {table} FILE`")
-        frame = _sends(con, campaign_id, window_days, outcome)
-        now = _customers_now(con)
+        frame = sends_frame(con, campaign_id, window_days, outcome)
+        now = customers_now(con)
     if frame.empty:
         raise WarehouseError("no send with a customer" + (
             f" in campaign {campaign_id!r}" if campaign_id else "") + " in table sends")
@@ -119,7 +78,8 @@ def build_uplift(ctx: Context, campaign_id: str | None = None, outcome: str = "c
         raise ModelFitError(f"table sends: no send has variant {control!r} (the control); "
                             f"variants are: {sorted(set(arm.tolist()))}")
     X = frame[list(FEATURES)].to_numpy(np.float32)
-    y = frame["y"].to_numpy(np.float64)
+    y = (clv_outcome(frame, ctx.models, horizon_months) if outcome == "clv"
+         else frame["y"].to_numpy(np.float64))
     if np.all(y == y[0]):
         raise ModelFitError(f"the outcome ({outcome}) is {y[0]:g} for every send: no orders "
                             f"in the {window_days} days after the sends")
@@ -143,7 +103,8 @@ def build_uplift(ctx: Context, campaign_id: str | None = None, outcome: str = "c
     meta = {"task": "uplift", "model": model, "balance": balance, "features": list(FEATURES),
             "control": control,
             "treated": [str(a) for a in fitted.treatments_], "outcome": outcome,
-            "window_days": window_days, "campaign_id": campaign_id, "sends": len(y),
+            "window_days": window_days, "campaign_id": campaign_id,
+            "horizon_months": horizon_months if outcome == "clv" else None, "sends": len(y),
             "harm_cutoff": cutoffs, "evaluation": evaluation}
     info = ctx.models.save(MODEL_NAME, fitted, meta)
     scores = fitted.predict(now[list(FEATURES)].to_numpy(np.float32))
