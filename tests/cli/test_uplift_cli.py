@@ -12,7 +12,7 @@ import pytest
 
 from insightloop.cli.main import main
 from shared_data import shared_file
-from uplift_campaign import N, campaign_files
+from uplift_campaign import N, campaign_files, shop_files
 
 KEYS = {"uplift@30", "qini_auc", "auuc", "model", "rows", "train_rows", "test_rows",
         "balance", "arms", "selection", "features"}
@@ -168,6 +168,23 @@ def test_uplift_build_and_plan_on_the_warehouse(tmp_path: Path,
     assert main(["uplift", "plan", "--arm-cost", "sms=1", "--warehouse", wh]) != 0
     assert "costs name arm(s) ['sms'] that were not scored" in capsys.readouterr().err
     assert main(["uplift", "plan", "--arm-cost", "email", "--warehouse", wh]) != 0
+
+
+def test_uplift_build_on_predicted_clv(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                       ) -> None:
+    wh = str(tmp_path / "wh.duckdb")
+    for table, path in shop_files(tmp_path).items():
+        assert main(["ingest", table, str(path), "--warehouse", wh, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["uplift", "build", "--outcome", "clv", "--warehouse", wh]) != 0
+    assert "run `insightloop clv build` first" in capsys.readouterr().err
+    assert main(["clv", "build", "--model", "mbgnbd", "--warehouse", wh, "--json"]) == 0
+    capsys.readouterr()
+    assert main(["uplift", "build", "--campaign", "jan", "--outcome", "clv",
+                 "--horizon-months", "6", "--warehouse", wh, "--json"]) == 0
+    built = _one_json(capsys.readouterr().out)
+    arm = built["evaluation"][0]
+    assert built["outcome"] == "clv" and arm["ate"] > 0 and arm["uplift_at_k"] > arm["ate"]
 
 
 @pytest.mark.slow

@@ -1,11 +1,10 @@
 """Uplift on predicted CLV: the outcome of a send is the customer's predicted lifetime value
 at the end of the window, from the registered CLV model.
 
-A synthetic shop whose customers buy as the CLV models assume (gamma-distributed rates, a
-chance to drop out after each purchase, log-normal order values), then a randomised
-e-mail that makes customers with three or more past orders buy once more within 30 days.
-The outcome computed in DuckDB is checked against the CLV model's Python summary
-(``summary_from_transactions``) for every customer.
+``uplift_campaign.shop_files``: a synthetic shop whose customers buy as the CLV models
+assume, then a randomised e-mail that makes customers with three or more past orders buy
+once more within 30 days. The outcome computed in DuckDB is checked against the CLV
+model's Python summary (``summary_from_transactions``) for every customer.
 """
 
 from __future__ import annotations
@@ -26,45 +25,7 @@ from insightloop.services.context import Context
 from insightloop.services.ingest import ingest
 from insightloop.services.uplift import build_uplift
 from insightloop.services.uplift.sends import clv_outcome, sends_frame
-from uplift_campaign import campaign_files
-
-N = 3000
-START, SEND = pd.Timestamp("2023-01-01"), pd.Timestamp("2024-01-10 09:00:00")
-
-
-def shop_files(folder: Path, seed: int = 3) -> dict[str, Path]:
-    rng = np.random.default_rng(seed)
-    ids = np.array([f"c{i:05d}" for i in range(N)])
-    rate = rng.gamma(0.8, 1 / 20, N)  # purchases per day while alive
-    drop = rng.beta(1.0, 4.0, N)  # chance to leave after each purchase
-    t = rng.uniform(0, 300, N)  # first purchase, days after START
-    alive = np.ones(N, dtype=bool)
-    cust, days = [ids], [t.copy()]
-    end = (SEND - START) / pd.Timedelta(days=1)
-    for _ in range(60):  # purchase rounds (vectorised over customers)
-        alive &= rng.random(N) >= drop
-        t = t + rng.exponential(1.0 / rate)
-        keep = alive & (t < end)
-        cust.append(ids[keep])
-        days.append(t[keep])
-    cust_all, day_all = np.concatenate(cust), np.concatenate(days)
-    past = pd.Series(cust_all).value_counts().reindex(ids).to_numpy()
-    arm = rng.choice(np.array(["email", "control"]), N)
-    buys = rng.random(N) < 0.1 + 0.35 * ((arm == "email") & (past >= 3))
-    cust_all = np.concatenate([cust_all, ids[buys]])
-    day_all = np.concatenate([day_all, np.full(int(buys.sum()), end + 2.0)])
-    orders = pd.DataFrame({
-        "order_id": [f"o{i}" for i in range(len(cust_all))], "customer_id": cust_all,
-        "order_time": (START + pd.to_timedelta(np.floor(day_all * 24), "h")),
-        "product_id": "sku1", "quantity": 1,
-        "unit_price": np.round(rng.lognormal(3.0, 0.5, len(cust_all)), 2)})
-    paths = campaign_files(folder)  # customers, products, campaigns of the same shape
-    pd.DataFrame({"customer_id": ids}).to_csv(paths["customers"], index=False)
-    orders.to_csv(paths["orders"], index=False)
-    pd.DataFrame({"send_id": [f"s{i}" for i in range(N)], "campaign_id": "jan",
-                  "customer_id": ids, "variant": arm,
-                  "send_time": str(SEND)}).to_csv(paths["sends"], index=False)
-    return paths
+from uplift_campaign import SEND, SHOP_N, campaign_files, shop_files
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +63,7 @@ def test_the_outcome_is_the_clv_model_s_prediction_at_the_window_end(clv_ctx: Co
     expected = customer_lifetime_value(models["purchase"], models["spend"], ref["frequency"],
                                        ref["recency"], ref["T"], ref["monetary_value"], 12,
                                        0.01, 7.0)
-    assert len(y) == N and np.isfinite(y).all() and (y > 0).all()
+    assert len(y) == SHOP_N and np.isfinite(y).all() and (y > 0).all()
     np.testing.assert_allclose(y, expected, rtol=1e-9)
 
 
