@@ -17,7 +17,7 @@ from insightloop.errors import InputFileError, ModelFitError, SchemaError, Wareh
 from insightloop.models.clv.data import summary_from_transactions
 from insightloop.models.clv.diagnostics import roc_auc
 from insightloop.models.clv.gamma_gamma import GammaGammaModel
-from insightloop.models.clv.lifetime_value import customer_lifetime_value
+from insightloop.models.clv.lifetime_value import WEEK_DAYS, customer_lifetime_value
 from insightloop.models.clv.selection import (
     CANDIDATES,
     PRIOR_GRID,
@@ -31,7 +31,6 @@ from insightloop.storage.lake import is_lake
 from insightloop.storage.user_table import day_first, read_user_table
 from insightloop.storage.warehouse import has_table, write_frame
 
-WEEK_DAYS = 7.0
 MODELS = ("auto", *CANDIDATES)
 #: the fitted purchase + spend models are registered under this name (metadata: the
 #: choice, its reason, warnings and the parameters with standard errors)

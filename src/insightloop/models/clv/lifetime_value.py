@@ -10,6 +10,8 @@ from numpy.typing import ArrayLike
 from insightloop.models.clv._base import FloatArray, as_float_array, validate_rft
 
 DAYS_PER_MONTH = 365.25 / 12.0
+#: the time unit the services fit the purchase models in: weeks (``time_unit_days``)
+WEEK_DAYS = 7.0
 
 
 def customer_lifetime_value(

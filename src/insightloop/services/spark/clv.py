@@ -34,13 +34,12 @@ from pyspark.sql import functions as F
 from insightloop.errors import ModelFitError, WarehouseError
 from insightloop.models.clv.data import summary_from_transactions
 from insightloop.models.clv.gamma_gamma import GammaGammaModel
-from insightloop.models.clv.lifetime_value import customer_lifetime_value
+from insightloop.models.clv.lifetime_value import WEEK_DAYS, customer_lifetime_value
 from insightloop.models.clv.selection import Selection, make_model, select_purchase_model
 from insightloop.services.context import Context
 from insightloop.services.results import ClvBuilt
 from insightloop.services.spark.common import lake_of, session_of
 
-WEEK_DAYS = 7.0
 #: customers whose daily purchases choose the model on the driver, at most (and repeat
 #: buyers the spend model is fitted on)
 CLV_SAMPLE_CUSTOMERS = 200_000

@@ -26,13 +26,11 @@ import numpy as np
 import pandas as pd
 
 from insightloop.errors import InputFileError, NotFoundError, WarehouseError
-from insightloop.models.clv.lifetime_value import customer_lifetime_value
+from insightloop.models.clv.lifetime_value import WEEK_DAYS, customer_lifetime_value
 from insightloop.storage.sql import literal
 
 OUTCOMES = ("conversion", "revenue", "clv")
 FEATURES = ("recency_days", "frequency", "monetary", "avg_order_value", "tenure_days")
-#: weekly time unit of the CLV models (``services.clv.WEEK_DAYS``)
-WEEK_DAYS = 7.0
 
 _HISTORY = """
 SELECT a.customer_id,
@@ -118,7 +116,7 @@ def clv_outcome(frame: pd.DataFrame, models: Any, horizon_months: int = 12,
         raise WarehouseError(f"model clv:v{meta.get('version')} is not a purchase + spend "
                              "model; rebuild it with `insightloop clv build`")
     y = np.zeros(len(frame))
-    bought = frame["x"].notna().to_numpy() & (frame["x"].to_numpy(np.float64) >= 0)
+    bought = frame["x"].to_numpy(np.float64) >= 0  # x = -1: no purchase day by then
     if bought.any():
         part = frame.loc[bought]
         x = part["x"].to_numpy(np.float64)
